@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# contrib/check.sh — install what is needed (Debian 12, apt), build pgvault with warnings as
+# errors, then build it again under AddressSanitizer + UndefinedBehaviorSanitizer and run the
+# whole test suite (`make check`: unit tests, then integration tests against a throwaway
+# PostgreSQL started by the suite).  The last line printed is "N passed, N failed".
+# Run from the source tree, as root or with sudo available.  .ci/run runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sh ./contrib/install-deps.sh
+autoreconf -fi >/dev/null 2>&1
+# 1) ordinary build, warnings are errors
+rm -rf _build && mkdir _build
+(cd _build && ../configure --enable-werror -q && make -s -j2)
+# 2) sanitizer build running the whole suite
+rm -rf _asan && mkdir _asan
+(cd _asan && ../configure --enable-werror -q \
+	CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	LDFLAGS="-fsanitize=address,undefined" && make -s -j2)
+export ASAN_OPTIONS="detect_leaks=1:exitcode=99"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=98"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+cd _asan && make -s check

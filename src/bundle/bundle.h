@@ -1,0 +1,123 @@
+/*
+ * bundle/bundle.h — the pgvault bundle: one POSIX pax tar file, written and read as a
+ * stream (libarchive), never needing the whole database in memory or on disk twice.
+ *
+ * Members, in this order:
+ *   pgvault.json          header: format, versions, database, encoding, locale, snapshot
+ *   roles.json            roles the database references (no password hashes)
+ *   pre-data.json         schema entries run before the data (see pg/dump.h for the shape)
+ *   data.json             one entry per table with rows: columns, COPY statement, member prefix
+ *   data/ID.N.copy.zst    rows of data entry ID, chunk N (1-based): text COPY format, one
+ *                         zstd frame (with content checksum) per member, split at row boundaries
+ *   post-data.json        schema entries run after the data
+ *   manifest.json         the header fields plus "members": every member above (not itself)
+ *                         with name, kind, object, size, sha256, and for data members rows and
+ *                         raw_size
+ * The same manifest (plus verification state) is stored beside the bundle as a sidecar.
+ * Member names are data: readers never use them as paths.
+ */
+#ifndef PV_BUNDLE_H
+#define PV_BUNDLE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "util/buf.h"
+
+#define PV_BUNDLE_FORMAT 1
+#define PV_MEMBER_HEADER "pgvault.json"
+#define PV_MEMBER_MANIFEST "manifest.json"
+
+/* Where a bundle's bytes go (a local temp file, later an S3 multipart upload). */
+typedef struct pv_sink pv_sink;
+struct pv_sink {
+	/* Write all of data; 0 on success, -1 with pv_fail() on error. */
+	int (*write)(pv_sink *s, const void *data, size_t len);
+	void *ctx;
+};
+
+/* Where a bundle's bytes come from. */
+typedef struct pv_source pv_source;
+struct pv_source {
+	/* Bytes read (0 at end), or -1 with pv_fail() on error. */
+	ssize_t (*read)(pv_source *s, void *buf, size_t len);
+	void *ctx;
+};
+
+/* A pv_source over a file descriptor (not closed by the source). */
+void pv_source_fd(pv_source *s, int *fd);
+
+/* ---- writing ------------------------------------------------------------------------ */
+
+typedef struct pv_bundle_writer pv_bundle_writer;
+typedef struct pv_data_writer pv_data_writer;
+
+typedef struct pv_chunk_opts {
+	size_t raw_limit;  /* start a new member once this many raw bytes are in it */
+	size_t comp_limit; /* ... or once its compressed size reaches this */
+	int level;         /* zstd level */
+} pv_chunk_opts;
+
+/* Defaults: raw 256 MiB, compressed 8 MiB, level 3; PGVAULT_CHUNK_BYTES overrides raw_limit
+ * (tests use it to force multi-member tables). */
+void pv_chunk_opts_default(pv_chunk_opts *o);
+
+/* Every member gets mode 0600 and mtime `mtime`. */
+pv_bundle_writer *pv_bw_new(pv_sink *sink, time_t mtime, const pv_chunk_opts *opts);
+/* A whole member from memory, stored as is. kind: "header", "roles", "schema", "data-toc". */
+int pv_bw_add(pv_bundle_writer *w, const char *name, const char *kind, const char *object,
+              const void *data, size_t len);
+/* A JSON member (serialised with sorted keys, indented). */
+int pv_bw_add_json(pv_bundle_writer *w, const char *name, const char *kind, json_t *doc);
+
+/* Rows of one table: members "<prefix>.1.copy.zst", "<prefix>.2.copy.zst", ...
+ * A table with no rows produces no member.  object names the table for messages/manifest. */
+pv_data_writer *pv_bw_data_begin(pv_bundle_writer *w, const char *prefix, const char *object);
+/* One complete COPY text row including its trailing newline. */
+int pv_dw_row(pv_data_writer *d, const char *row, size_t len);
+/* Flush the last member and free d (also on error); total rows in *rows. */
+int pv_dw_end(pv_data_writer *d, int64_t *rows);
+/* Free d after an error without writing anything more. */
+void pv_dw_abort(pv_data_writer *d);
+
+/* Members written so far (borrowed; array of objects as in manifest.json). */
+json_t *pv_bw_members(pv_bundle_writer *w);
+/* Adds "members" to `manifest` (borrowed), writes it as the last member, ends the archive. */
+int pv_bw_finish(pv_bundle_writer *w, json_t *manifest);
+void pv_bw_free(pv_bundle_writer *w);
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+typedef struct pv_bundle_reader pv_bundle_reader;
+
+/* label (a path or id) prefixes error messages. */
+pv_bundle_reader *pv_br_new(pv_source *src, const char *label);
+/* Next member: 1 and its name/stored size, 0 at the end of the archive, -1 on error
+ * ("... is not a pgvault bundle" when the input is not a tar archive). */
+int pv_br_next(pv_bundle_reader *r, const char **name, int64_t *size);
+/* Stored bytes of the current member; SHA-256 accumulates as they are read. */
+ssize_t pv_br_read(pv_bundle_reader *r, void *buf, size_t len);
+/* Read the rest of the current member into out (fails if it exceeds max bytes). */
+int pv_br_read_all(pv_bundle_reader *r, pv_buf *out, size_t max);
+/* Read the rest of the current member as JSON. */
+json_t *pv_br_read_json(pv_bundle_reader *r, size_t max);
+/* Decompress the rest of the current (zstd) member, passing decompressed bytes to cb in
+ * pieces of any size; *raw_size gets the total.  cb returns 0 or -1 (with pv_fail). */
+int pv_br_decompress(pv_bundle_reader *r, int (*cb)(void *arg, const char *data, size_t len),
+                     void *arg, int64_t *raw_size);
+/* Drain the current member and give the SHA-256 of all its stored bytes. */
+int pv_br_member_sha(pv_bundle_reader *r, char out[65]);
+void pv_br_free(pv_bundle_reader *r);
+
+/* ---- verification ------------------------------------------------------------------- */
+
+/* Full check of a bundle stream: tar structure, header first and manifest last, every
+ * member's size and SHA-256 against the manifest, no member missing or extra, every data
+ * member decompressed (zstd checksum, raw size, row count) and its COPY text well formed
+ * (rows end in newline, column count from data.json).  On success *manifest (if not NULL)
+ * gets the manifest.  On failure the message names the bad member. */
+int pv_bundle_verify(pv_source *src, const char *label, json_t **manifest);
+
+#endif

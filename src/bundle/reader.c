@@ -1,0 +1,406 @@
+/*
+ * bundle/reader.c — reading a bundle as a stream: tar members (libarchive, tar format
+ * only) pulled from a pv_source, the SHA-256 of each member's stored bytes as they are
+ * read, streaming zstd decompression of data members, and the file-descriptor pv_source.
+ */
+#include "bundle/bundle.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "util/err.h"
+#include "util/hash.h"
+
+#define SRC_BUF (64 * 1024)
+#define TAR_BLOCK 512
+
+struct pv_bundle_reader {
+	pv_source *src;
+	char *label;
+	struct archive *a;
+	char *srcbuf;      /* bytes handed to libarchive */
+	char *inbuf;       /* stored member bytes being drained or decompressed */
+	size_t inlen;
+	char *outbuf;      /* decompressed bytes */
+	size_t outlen;
+	ZSTD_DCtx *dctx;
+	int opened;        /* archive_read_open done */
+	int src_failed;    /* the source reported an error (message in pv_errmsg) */
+	int src_eof;       /* the source returned 0 */
+	int failed;        /* no further reading possible */
+	int at_end;        /* end of archive seen and checked */
+	uint64_t src_bytes;  /* bytes read from the source */
+	uint64_t zero_tail;  /* how many of them at the end are zero */
+	int64_t nmembers;  /* headers read */
+	char *name;        /* current member (owned) */
+	char *last;        /* the member before it, for messages */
+	int64_t size;
+	pv_sha256 sha;     /* over the stored bytes read so far (ctx NULL when done) */
+	int sha_done;
+	char sha_hex[65];
+};
+
+/* ---- sources ----------------------------------------------------------------------- */
+
+static ssize_t
+fd_read(pv_source *s, void *buf, size_t len)
+{
+	int fd = *(int *)s->ctx;
+
+	for (;;) {
+		ssize_t n = read(fd, buf, len);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return pv_fail("read: %s", strerror(errno));
+	}
+}
+
+void
+pv_source_fd(pv_source *s, int *fd)
+{
+	s->read = fd_read;
+	s->ctx = fd;
+}
+
+/* Read from the source, keeping count of the bytes and of the zero bytes at the end. */
+static ssize_t
+src_read(pv_bundle_reader *r, void *buf, size_t len)
+{
+	ssize_t n;
+	size_t z = 0;
+
+	if (r->src_eof)
+		return 0;
+	n = r->src->read(r->src, buf, len);
+	if (n < 0) {
+		r->src_failed = 1;
+		return -1;
+	}
+	if (n == 0) {
+		r->src_eof = 1;
+		return 0;
+	}
+	while (z < (size_t)n && ((const char *)buf)[n - 1 - z] == 0)
+		z++;
+	r->zero_tail = z == (size_t)n ? r->zero_tail + z : z;
+	r->src_bytes += (uint64_t)n;
+	return n;
+}
+
+static la_ssize_t
+archive_read_cb(struct archive *a, void *arg, const void **buf)
+{
+	pv_bundle_reader *r = arg;
+	ssize_t n = src_read(r, r->srcbuf, SRC_BUF);
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "cannot read the bundle");
+		return -1;
+	}
+	*buf = r->srcbuf;
+	return n;
+}
+
+/* ---- the reader -------------------------------------------------------------------- */
+
+pv_bundle_reader *
+pv_br_new(pv_source *src, const char *label)
+{
+	pv_bundle_reader *r = pv_calloc(1, sizeof *r);
+
+	r->src = src;
+	r->label = pv_strdup(label ? label : "(bundle)");
+	r->srcbuf = pv_malloc(SRC_BUF);
+	r->inlen = SRC_BUF;
+	r->inbuf = pv_malloc(r->inlen);
+	return r;
+}
+
+/* Forget the current member (libarchive skips its unread bytes at the next header). */
+static void
+end_member(pv_bundle_reader *r)
+{
+	pv_sha256_discard(&r->sha);
+	r->sha_done = 0;
+	if (r->name) {
+		free(r->last);
+		r->last = r->name;
+		r->name = NULL;
+	}
+	r->size = 0;
+}
+
+/* Fail for the current member; wraps the source's message if the source failed. */
+static int
+member_fail(pv_bundle_reader *r, const char *what)
+{
+	const char *msg = archive_error_string(r->a);
+
+	r->failed = 1;
+	if (r->src_failed)
+		return pv_wrap("bundle %s: member %s", r->label, r->name);
+	return pv_fail("bundle %s: member %s: %s%s%s", r->label, r->name, what,
+	               what[0] ? ": " : "", msg ? msg : "libarchive error");
+}
+
+/* At the end of the archive: everything up to the end of the stream must be there. */
+static int
+check_end(pv_bundle_reader *r)
+{
+	ssize_t n;
+
+	while ((n = src_read(r, r->srcbuf, SRC_BUF)) > 0)
+		;
+	if (n < 0) {
+		r->failed = 1;
+		return pv_wrap("bundle %s: after the last member", r->label);
+	}
+	/* A tar ends in two zero blocks; a stream cut inside them (or inside the padding
+	 * before them) is shorter than that or not a whole number of blocks. */
+	if (r->src_bytes % TAR_BLOCK != 0 || r->zero_tail < 2 * TAR_BLOCK) {
+		r->failed = 1;
+		return pv_fail("bundle %s: after member %s: no end-of-archive marker "
+		               "(truncated, or garbage at the end)", r->label, r->last);
+	}
+	return 0;
+}
+
+int
+pv_br_next(pv_bundle_reader *r, const char **name, int64_t *size)
+{
+	struct archive_entry *e;
+	const char *path;
+	int rc;
+
+	end_member(r);
+	if (r->at_end)
+		return 0;
+	if (r->failed)
+		return pv_fail("bundle %s: cannot continue reading after an error", r->label);
+	if (!r->opened) {
+		r->opened = 1;
+		r->a = archive_read_new();
+		if (!r->a) {
+			r->failed = 1;
+			return pv_fail("bundle %s: cannot create an archive reader", r->label);
+		}
+		archive_read_support_format_tar(r->a);
+		if (archive_read_open(r->a, r, NULL, archive_read_cb, NULL) != ARCHIVE_OK) {
+			r->failed = 1;
+			if (r->src_failed)
+				return pv_wrap("bundle %s", r->label);
+			return pv_fail("%s is not a pgvault bundle (%s)", r->label,
+			               archive_error_string(r->a));
+		}
+	}
+
+	rc = archive_read_next_header(r->a, &e);
+	if (rc == ARCHIVE_EOF) {
+		if (r->nmembers == 0) {
+			r->failed = 1;
+			return pv_fail("%s is not a pgvault bundle (empty archive)", r->label);
+		}
+		if (check_end(r) < 0)
+			return -1;
+		r->at_end = 1;
+		return 0;
+	}
+	if (rc != ARCHIVE_OK) {
+		const char *msg = archive_error_string(r->a);
+		r->failed = 1;
+		if (r->src_failed)
+			return pv_wrap("bundle %s", r->label);
+		if (r->nmembers == 0)
+			return pv_fail("%s is not a pgvault bundle (%s)", r->label,
+			               msg ? msg : "unreadable header");
+		return pv_fail("bundle %s: after member %s: %s", r->label, r->last,
+		               msg ? msg : "unreadable header");
+	}
+	r->nmembers++;
+
+	path = archive_entry_pathname_utf8(e);
+	if (!path)
+		path = archive_entry_pathname(e);
+	if (!path || !path[0]) {
+		r->failed = 1;
+		return pv_fail("bundle %s: member %lld has no name", r->label,
+		               (long long)r->nmembers);
+	}
+	r->name = pv_strdup(path);
+	if (archive_entry_filetype(e) != AE_IFREG) {
+		r->failed = 1;
+		return pv_fail("bundle %s: member %s is not a regular file", r->label, r->name);
+	}
+	if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0) {
+		r->failed = 1;
+		return pv_fail("bundle %s: member %s has no size", r->label, r->name);
+	}
+	r->size = archive_entry_size(e);
+	pv_sha256_init(&r->sha);
+
+	if (name)
+		*name = r->name;
+	if (size)
+		*size = r->size;
+	return 1;
+}
+
+static int
+check_member(pv_bundle_reader *r)
+{
+	if (!r->name)
+		return pv_fail("bundle %s: no current member", r->label);
+	if (r->failed)
+		return pv_fail("bundle %s: member %s: cannot continue reading after an error",
+		               r->label, r->name);
+	return 0;
+}
+
+ssize_t
+pv_br_read(pv_bundle_reader *r, void *buf, size_t len)
+{
+	la_ssize_t n;
+
+	if (check_member(r) < 0)
+		return -1;
+	if (r->sha_done || len == 0)
+		return 0;
+	n = archive_read_data(r->a, buf, len);
+	if (n < 0)
+		return member_fail(r, "");
+	pv_sha256_update(&r->sha, buf, (size_t)n);
+	return n;
+}
+
+int
+pv_br_read_all(pv_bundle_reader *r, pv_buf *out, size_t max)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	if (check_member(r) < 0)
+		return -1;
+	if (r->size >= 0 && (uint64_t)r->size > max)
+		return pv_fail("bundle %s: member %s is too large (%lld bytes, at most %zu)",
+		               r->label, r->name, (long long)r->size, max);
+	while ((n = pv_br_read(r, r->inbuf, r->inlen)) > 0) {
+		got += (size_t)n;
+		if (got > max)
+			return pv_fail("bundle %s: member %s is too large (more than %zu bytes)",
+			               r->label, r->name, max);
+		pv_buf_add(out, r->inbuf, (size_t)n);
+	}
+	return n < 0 ? -1 : 0;
+}
+
+json_t *
+pv_br_read_json(pv_bundle_reader *r, size_t max)
+{
+	pv_buf b = PV_BUF_INIT;
+	json_error_t jerr;
+	json_t *doc;
+
+	if (pv_br_read_all(r, &b, max) < 0) {
+		pv_buf_free(&b);
+		return NULL;
+	}
+	doc = json_loadb(b.data ? b.data : "", b.len, JSON_REJECT_DUPLICATES, &jerr);
+	pv_buf_free(&b);
+	if (!doc)
+		pv_fail("bundle %s: member %s: invalid JSON at line %d: %s", r->label, r->name,
+		        jerr.line, jerr.text);
+	return doc;
+}
+
+int
+pv_br_decompress(pv_bundle_reader *r, int (*cb)(void *arg, const char *data, size_t len),
+                 void *arg, int64_t *raw_size)
+{
+	int64_t total = 0;
+	size_t hint = 1; /* 0 once a frame is complete */
+	int any = 0;
+	ssize_t n;
+
+	if (check_member(r) < 0)
+		return -1;
+	if (!r->dctx) {
+		r->dctx = ZSTD_createDCtx();
+		if (!r->dctx)
+			return pv_fail("bundle %s: member %s: cannot create a zstd context", r->label,
+			               r->name);
+		r->outlen = ZSTD_DStreamOutSize();
+		r->outbuf = pv_malloc(r->outlen);
+	}
+	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+
+	while ((n = pv_br_read(r, r->inbuf, r->inlen)) > 0) {
+		ZSTD_inBuffer in = {r->inbuf, (size_t)n, 0};
+		ZSTD_outBuffer out;
+		any = 1;
+		do {
+			out.dst = r->outbuf;
+			out.size = r->outlen;
+			out.pos = 0;
+			hint = ZSTD_decompressStream(r->dctx, &out, &in);
+			if (ZSTD_isError(hint))
+				return pv_fail("bundle %s: member %s: zstd: %s", r->label, r->name,
+				               ZSTD_getErrorName(hint));
+			if (out.pos > 0) {
+				total += (int64_t)out.pos;
+				if (cb && cb(arg, r->outbuf, out.pos) < 0)
+					return pv_wrap("bundle %s: member %s", r->label, r->name);
+			}
+		} while (in.pos < in.size || out.pos == out.size);
+	}
+	if (n < 0)
+		return -1;
+	if (!any)
+		return pv_fail("bundle %s: member %s: zstd: empty member", r->label, r->name);
+	if (hint != 0)
+		return pv_fail("bundle %s: member %s: zstd: truncated frame", r->label, r->name);
+	if (raw_size)
+		*raw_size = total;
+	return 0;
+}
+
+int
+pv_br_member_sha(pv_bundle_reader *r, char out[65])
+{
+	ssize_t n;
+
+	if (check_member(r) < 0)
+		return -1;
+	if (!r->sha_done) {
+		while ((n = pv_br_read(r, r->inbuf, r->inlen)) > 0)
+			;
+		if (n < 0)
+			return -1;
+		pv_sha256_final_hex(&r->sha, r->sha_hex);
+		r->sha_done = 1;
+	}
+	memcpy(out, r->sha_hex, 65);
+	return 0;
+}
+
+void
+pv_br_free(pv_bundle_reader *r)
+{
+	if (!r)
+		return;
+	end_member(r);
+	free(r->last);
+	if (r->a)
+		archive_read_free(r->a);
+	ZSTD_freeDCtx(r->dctx);
+	free(r->outbuf);
+	free(r->inbuf);
+	free(r->srcbuf);
+	free(r->label);
+	free(r);
+}

@@ -1,0 +1,371 @@
+/*
+ * bundle/verify.c — full verification of a bundle stream in one pass: tar structure,
+ * header first and manifest last, every member's size and SHA-256, every data member
+ * decompressed and its COPY text checked against data.json, then the whole list compared
+ * with manifest.json.
+ */
+#include "bundle/bundle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+
+#define JSON_MAX ((size_t)256 << 20)
+#define DATA_PREFIX "data/"
+#define DATA_SUFFIX ".copy.zst"
+
+/* Row state of the data member being decompressed. */
+typedef struct rowcheck {
+	int64_t ncols;  /* columns expected per row */
+	int64_t rows;   /* complete rows so far */
+	int64_t tabs;   /* separators in the current row */
+	int64_t len;    /* bytes in the current row */
+	char last;      /* the last byte seen */
+} rowcheck;
+
+static int
+check_rows(void *arg, const char *data, size_t len)
+{
+	rowcheck *c = arg;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = data[i];
+		if (ch == '\t') {
+			c->tabs++;
+		} else if (ch == '\n') {
+			c->rows++;
+			if (c->ncols == 0 && c->len > 0)
+				return pv_fail("row %lld is not empty but the table has no columns",
+				               (long long)c->rows);
+			if (c->ncols > 0 && c->tabs != c->ncols - 1)
+				return pv_fail("row %lld has %lld columns, expected %lld",
+				               (long long)c->rows, (long long)c->tabs + 1,
+				               (long long)c->ncols);
+			c->tabs = 0;
+			c->len = 0;
+			continue;
+		}
+		c->len++;
+	}
+	if (len > 0)
+		c->last = data[len - 1];
+	return 0;
+}
+
+/* The data.json entry prefix of a data member name ("data/3.12.copy.zst" -> "data/3"),
+ * or NULL if the name is not of that form. */
+static char *
+data_prefix(const char *name)
+{
+	size_t n = strlen(name), sl = strlen(DATA_SUFFIX), end;
+
+	if (n <= sl || strcmp(name + n - sl, DATA_SUFFIX) != 0)
+		return NULL;
+	end = n - sl;
+	while (end > 0 && name[end - 1] >= '0' && name[end - 1] <= '9')
+		end--;
+	if (end == n - sl || end < 2 || name[end - 1] != '.' || name[end] == '0')
+		return NULL;
+	return pv_strndup(name, end - 1);
+}
+
+static int
+is_data_member(const char *name)
+{
+	size_t n = strlen(name), sl = strlen(DATA_SUFFIX);
+
+	return strncmp(name, DATA_PREFIX, strlen(DATA_PREFIX)) == 0 && n > sl &&
+	       strcmp(name + n - sl, DATA_SUFFIX) == 0;
+}
+
+/* data.json -> object {member_prefix: number of columns}. */
+static json_t *
+column_counts(const char *label, json_t *toc)
+{
+	json_t *counts, *entry;
+	size_t i;
+
+	if (!json_is_array(toc)) {
+		pv_fail("bundle %s: member data.json: not a JSON array", label);
+		return NULL;
+	}
+	counts = json_object();
+	json_array_foreach(toc, i, entry) {
+		json_t *prefix = json_object_get(entry, "member_prefix");
+		json_t *cols = json_object_get(entry, "columns");
+		if (!prefix && json_is_string(json_object_get(entry, "sql")))
+			continue; /* a statement of the data section (sequence value), no rows */
+		if (!json_is_string(prefix) || !json_is_array(cols)) {
+			pv_fail("bundle %s: member data.json: entry %zu has no member_prefix or "
+			        "columns", label, i + 1);
+			json_decref(counts);
+			return NULL;
+		}
+		if (json_object_get(counts, json_string_value(prefix))) {
+			pv_fail("bundle %s: member data.json: member_prefix %s appears twice", label,
+			        json_string_value(prefix));
+			json_decref(counts);
+			return NULL;
+		}
+		json_object_set_new(counts, json_string_value(prefix),
+		                    json_integer((json_int_t)json_array_size(cols)));
+	}
+	return counts;
+}
+
+static int
+check_header(const char *label, json_t *hdr)
+{
+	json_t *format = json_object_get(hdr, "format");
+
+	if (!json_is_object(hdr))
+		return pv_fail("%s is not a pgvault bundle (%s is not a JSON object)", label,
+		               PV_MEMBER_HEADER);
+	if (!json_is_integer(format))
+		return pv_fail("%s is not a pgvault bundle (%s has no format)", label,
+		               PV_MEMBER_HEADER);
+	if (json_integer_value(format) != PV_BUNDLE_FORMAT)
+		return pv_fail("bundle %s: unsupported format %lld (this pgvault reads format %d)",
+		               label, (long long)json_integer_value(format), PV_BUNDLE_FORMAT);
+	return 0;
+}
+
+/* Decompress and check one data member; rows and raw size go into `seen`. */
+static int
+check_data(pv_bundle_reader *r, const char *label, const char *name, json_t *counts,
+           json_t *seen)
+{
+	char *prefix = data_prefix(name);
+	json_t *ncols;
+	rowcheck c;
+	int64_t raw = 0;
+
+	if (!prefix)
+		return pv_fail("bundle %s: member %s: malformed data member name", label, name);
+	ncols = counts ? json_object_get(counts, prefix) : NULL;
+	free(prefix);
+	if (!ncols)
+		return pv_fail("bundle %s: member %s: no entry for it in data.json", label, name);
+
+	memset(&c, 0, sizeof c);
+	c.ncols = json_integer_value(ncols);
+	if (pv_br_decompress(r, check_rows, &c, &raw) < 0)
+		return -1;
+	if (raw > 0 && c.last != '\n')
+		return pv_fail("bundle %s: member %s: the last row does not end in a newline",
+		               label, name);
+	json_object_set_new(seen, "rows", json_integer(c.rows));
+	json_object_set_new(seen, "raw_size", json_integer(raw));
+	return 0;
+}
+
+static int
+listed_at(json_t *list, const char *name)
+{
+	size_t i;
+	json_t *m;
+
+	json_array_foreach(list, i, m)
+		if (json_is_string(json_object_get(m, "name")) &&
+		    strcmp(json_string_value(json_object_get(m, "name")), name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+same_int(json_t *a, json_t *b)
+{
+	return json_is_integer(a) && json_is_integer(b) &&
+	       json_integer_value(a) == json_integer_value(b);
+}
+
+static int
+mismatch(const char *label, const char *name, const char *what, json_t *got, json_t *want)
+{
+	if (!json_is_integer(want))
+		return pv_fail("bundle %s: member %s: the manifest has no %s", label, name, what);
+	return pv_fail("bundle %s: member %s: %s %lld, the manifest says %lld", label, name, what,
+	               (long long)json_integer_value(got), (long long)json_integer_value(want));
+}
+
+/* Compare the members read with the manifest's list. */
+static int
+compare(const char *label, json_t *seen, json_t *manifest)
+{
+	json_t *listed = json_object_get(manifest, "members");
+	size_t i, ns, nl;
+
+	if (!json_is_array(listed))
+		return pv_fail("bundle %s: member %s: no members list", label, PV_MEMBER_MANIFEST);
+	ns = json_array_size(seen);
+	nl = json_array_size(listed);
+	for (i = 0; i < ns || i < nl; i++) {
+		json_t *s = json_array_get(seen, i), *l = json_array_get(listed, i);
+		const char *sname = s ? json_string_value(json_object_get(s, "name")) : NULL;
+		const char *lname = l ? json_string_value(json_object_get(l, "name")) : NULL;
+		const char *lsha;
+
+		if (l && !lname)
+			return pv_fail("bundle %s: member %s: entry %zu of members has no name", label,
+			               PV_MEMBER_MANIFEST, i + 1);
+		if (!s)
+			return pv_fail("bundle %s: member %s listed in the manifest is missing", label,
+			               lname);
+		if (!l || listed_at(listed, sname) < 0)
+			return pv_fail("bundle %s: unexpected member %s (not in the manifest)", label,
+			               sname);
+		if (strcmp(sname, lname) != 0) {
+			if (listed_at(seen, lname) < 0)
+				return pv_fail("bundle %s: member %s listed in the manifest is missing",
+				               label, lname);
+			return pv_fail("bundle %s: member %s is out of order (position %zu, manifest "
+			               "position %d)", label, sname, i + 1,
+			               listed_at(listed, sname) + 1);
+		}
+		if (!same_int(json_object_get(s, "size"), json_object_get(l, "size")))
+			return mismatch(label, sname, "size", json_object_get(s, "size"),
+			                json_object_get(l, "size"));
+		lsha = json_string_value(json_object_get(l, "sha256"));
+		if (!lsha || strcmp(lsha, json_string_value(json_object_get(s, "sha256"))) != 0)
+			return pv_fail("bundle %s: member %s: SHA-256 mismatch (manifest %.12s..., "
+			               "computed %.12s...)", label, sname, lsha ? lsha : "none",
+			               json_string_value(json_object_get(s, "sha256")));
+		if (json_object_get(s, "rows")) {
+			if (!same_int(json_object_get(s, "rows"), json_object_get(l, "rows")))
+				return mismatch(label, sname, "rows", json_object_get(s, "rows"),
+				                json_object_get(l, "rows"));
+			if (!same_int(json_object_get(s, "raw_size"), json_object_get(l, "raw_size")))
+				return mismatch(label, sname, "raw_size", json_object_get(s, "raw_size"),
+				                json_object_get(l, "raw_size"));
+		}
+	}
+	return 0;
+}
+
+static int
+valid_utf8(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
+/* Read every member; on success *manifestp gets manifest.json. */
+static int
+read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t **manifestp)
+{
+	json_t *names = json_object(); /* set of member names seen */
+	json_t *counts = NULL;         /* from data.json */
+	json_t *manifest = NULL;
+	const char *name;
+	int64_t size, index = 0;
+	int rc, ret = -1;
+
+	while ((rc = pv_br_next(r, &name, &size)) > 0) {
+		json_t *m = NULL, *doc = NULL;
+		char sha[65];
+
+		index++;
+		if (manifest) {
+			pv_fail("bundle %s: unexpected member %s after %s", label, name,
+			        PV_MEMBER_MANIFEST);
+			goto out;
+		}
+		if (index == 1 && strcmp(name, PV_MEMBER_HEADER) != 0) {
+			pv_fail("%s is not a pgvault bundle (the first member is %s, not %s)", label,
+			        name, PV_MEMBER_HEADER);
+			goto out;
+		}
+		if (!valid_utf8(name)) {
+			pv_fail("bundle %s: member %s: the name is not valid UTF-8", label, name);
+			goto out;
+		}
+		if (json_object_get(names, name)) {
+			pv_fail("bundle %s: member %s appears twice", label, name);
+			goto out;
+		}
+		json_object_set_new(names, name, json_true());
+
+		if (strcmp(name, PV_MEMBER_MANIFEST) == 0) {
+			manifest = pv_br_read_json(r, JSON_MAX);
+			if (!manifest)
+				goto out;
+			if (!json_is_object(manifest)) {
+				pv_fail("bundle %s: member %s: not a JSON object", label, name);
+				goto out;
+			}
+			if (pv_br_member_sha(r, sha) < 0)
+				goto out;
+			continue; /* the manifest does not list itself */
+		}
+
+		m = json_object();
+		json_array_append_new(seen, m);
+		json_object_set_new(m, "name", json_string(name));
+		json_object_set_new(m, "size", json_integer(size));
+		if (index == 1 || strcmp(name, "data.json") == 0) {
+			doc = pv_br_read_json(r, JSON_MAX);
+			if (!doc) {
+				if (index == 1) {
+					char *why = pv_strdup(pv_errmsg());
+					pv_fail("%s is not a pgvault bundle (%s)", label, why);
+					free(why);
+				}
+				goto out;
+			}
+			if (index == 1)
+				rc = check_header(label, doc);
+			else if ((counts = column_counts(label, doc)) == NULL)
+				rc = -1;
+			json_decref(doc);
+			if (rc < 0)
+				goto out;
+		} else if (is_data_member(name)) {
+			if (check_data(r, label, name, counts, m) < 0)
+				goto out;
+		}
+		if (pv_br_member_sha(r, sha) < 0)
+			goto out;
+		json_object_set_new(m, "sha256", json_string(sha));
+	}
+	if (rc < 0)
+		goto out;
+	if (!manifest) {
+		pv_fail("bundle %s: member %s is missing (it must be the last member)", label,
+		        PV_MEMBER_MANIFEST);
+		goto out;
+	}
+	*manifestp = manifest;
+	manifest = NULL;
+	ret = 0;
+out:
+	json_decref(manifest);
+	json_decref(counts);
+	json_decref(names);
+	return ret;
+}
+
+int
+pv_bundle_verify(pv_source *src, const char *label, json_t **manifestp)
+{
+	pv_bundle_reader *r;
+	json_t *seen, *manifest = NULL;
+	int rc;
+
+	if (!label)
+		label = "(bundle)";
+	r = pv_br_new(src, label);
+	seen = json_array();
+	rc = read_all(r, label, seen, &manifest);
+	if (rc == 0)
+		rc = compare(label, seen, manifest);
+	pv_br_free(r);
+	json_decref(seen);
+	if (rc == 0 && manifestp)
+		*manifestp = manifest;
+	else
+		json_decref(manifest);
+	return rc;
+}

@@ -1,0 +1,441 @@
+/*
+ * bundle/writer.c — writing a bundle: a POSIX pax tar stream (libarchive) forwarded to a
+ * pv_sink as it is produced, whole members from memory, zstd-compressed table data split
+ * into bounded members at row boundaries, the member list that ends up in manifest.json,
+ * and the chunking defaults.
+ */
+#include "bundle/bundle.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "util/err.h"
+#include "util/hash.h"
+
+struct pv_bundle_writer {
+	pv_sink *sink;
+	struct archive *a;
+	time_t mtime;
+	pv_chunk_opts opts;
+	json_t *members;   /* array of member objects, as in manifest.json */
+	ZSTD_CCtx *cctx;   /* shared by the data writers, one at a time */
+	int data_open;     /* a pv_data_writer is active */
+	int sink_failed;   /* the sink reported an error (message in pv_errmsg) */
+	int failed;        /* the archive is unusable after an error */
+	int finished;      /* pv_bw_finish succeeded */
+	int discard;       /* being freed: swallow whatever libarchive still writes */
+};
+
+struct pv_data_writer {
+	pv_bundle_writer *w;
+	char *prefix;
+	char *object;
+	pv_buf comp;       /* compressed bytes of the current member */
+	size_t raw;        /* raw bytes in the current member */
+	int64_t rows;      /* rows in the current member */
+	int64_t total;     /* rows in all members */
+	int n;             /* members written so far */
+};
+
+/* ---- chunk options ------------------------------------------------------------------ */
+
+void
+pv_chunk_opts_default(pv_chunk_opts *o)
+{
+	const char *env = getenv("PGVAULT_CHUNK_BYTES");
+
+	o->raw_limit = (size_t)256 << 20;
+	o->comp_limit = (size_t)8 << 20;
+	o->level = 3;
+	if (env && *env >= '0' && *env <= '9') {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(env, &end, 10);
+		if (errno == 0 && *end == '\0' && v > 0 && v <= SIZE_MAX) {
+			o->raw_limit = (size_t)v;
+			if (o->raw_limit < o->comp_limit)
+				o->comp_limit = o->raw_limit;
+		}
+	}
+}
+
+/* ---- the archive ------------------------------------------------------------------- */
+
+static la_ssize_t
+sink_write_cb(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	pv_bundle_writer *w = arg;
+
+	if (w->discard)
+		return (la_ssize_t)len;
+	if (w->sink_failed || w->sink->write(w->sink, buf, len) < 0) {
+		w->sink_failed = 1;
+		archive_set_error(a, EIO, "cannot write the bundle");
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+/* Record an archive failure for member `name`; the writer cannot be used any more. */
+static int
+archive_fail(pv_bundle_writer *w, const char *name)
+{
+	const char *msg = archive_error_string(w->a);
+
+	w->failed = 1;
+	if (w->sink_failed)
+		return pv_wrap("member %s", name);
+	return pv_fail("member %s: %s", name, msg ? msg : "libarchive error");
+}
+
+static int
+check_usable(pv_bundle_writer *w, const char *name)
+{
+	if (w->finished)
+		return pv_fail("member %s: the bundle is already finished", name);
+	if (w->failed)
+		return pv_fail("member %s: the bundle writer failed earlier", name);
+	return 0;
+}
+
+static int
+valid_utf8(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
+/* Write one member and record it (unless record is 0); rows < 0 for non-data members. */
+static int
+write_member(pv_bundle_writer *w, const char *name, const char *kind, const char *object,
+             const void *data, size_t len, int64_t rows, int64_t raw_size, int record)
+{
+	struct archive_entry *e;
+	const char *p = data;
+	size_t left = len;
+	char hex[65];
+	pv_sha256 sha;
+
+	if (check_usable(w, name) < 0)
+		return -1;
+	if (!name[0])
+		return pv_fail("member with an empty name");
+	if (!valid_utf8(name))
+		return pv_fail("member %s: the name is not valid UTF-8", name);
+	if (object && !valid_utf8(object))
+		return pv_fail("member %s: object %s is not valid UTF-8", name, object);
+
+	e = archive_entry_new();
+	if (!e)
+		return pv_fail("member %s: out of memory", name);
+	archive_entry_set_pathname_utf8(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_mtime(e, w->mtime, 0);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	if (archive_write_header(w->a, e) != ARCHIVE_OK) {
+		archive_entry_free(e);
+		return archive_fail(w, name);
+	}
+	archive_entry_free(e);
+
+	pv_sha256_init(&sha);
+	while (left > 0) {
+		la_ssize_t n = archive_write_data(w->a, p, left);
+		if (n <= 0) {
+			pv_sha256_discard(&sha);
+			return archive_fail(w, name);
+		}
+		pv_sha256_update(&sha, p, (size_t)n);
+		p += n;
+		left -= (size_t)n;
+	}
+	pv_sha256_final_hex(&sha, hex);
+	if (archive_write_finish_entry(w->a) != ARCHIVE_OK)
+		return archive_fail(w, name);
+
+	if (record) {
+		json_t *m = json_object();
+		json_object_set_new(m, "name", json_string(name));
+		json_object_set_new(m, "kind", json_string(kind));
+		json_object_set_new(m, "object", object ? json_string(object) : json_null());
+		json_object_set_new(m, "size", json_integer((json_int_t)len));
+		json_object_set_new(m, "sha256", json_string(hex));
+		if (rows >= 0) {
+			json_object_set_new(m, "rows", json_integer(rows));
+			json_object_set_new(m, "raw_size", json_integer(raw_size));
+		}
+		json_array_append_new(w->members, m);
+	}
+	return 0;
+}
+
+pv_bundle_writer *
+pv_bw_new(pv_sink *sink, time_t mtime, const pv_chunk_opts *opts)
+{
+	pv_bundle_writer *w = pv_calloc(1, sizeof *w);
+
+	w->sink = sink;
+	w->mtime = mtime;
+	if (opts)
+		w->opts = *opts;
+	else
+		pv_chunk_opts_default(&w->opts);
+	w->members = json_array();
+	w->a = archive_write_new();
+	if (!w->a) {
+		pv_fail("cannot create the bundle archive writer");
+		pv_bw_free(w);
+		return NULL;
+	}
+	/* Pad only to tar's 512-byte records: the bundle ends right after the end-of-archive
+	 * marker, so a reader notices any truncation. */
+	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(w->a, w, NULL, sink_write_cb, NULL, NULL) != ARCHIVE_OK) {
+		if (w->sink_failed)
+			pv_wrap("cannot start the bundle");
+		else
+			pv_fail("cannot start the bundle: %s", archive_error_string(w->a));
+		pv_bw_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int
+pv_bw_add(pv_bundle_writer *w, const char *name, const char *kind, const char *object,
+          const void *data, size_t len)
+{
+	return write_member(w, name, kind, object, data, len, -1, 0, 1);
+}
+
+/* The serialised form of a JSON member: UTF-8, sorted keys, indent 1, trailing newline. */
+static char *
+dump_json(json_t *doc, const char *name)
+{
+	char *s = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *out;
+
+	if (!s) {
+		pv_fail("member %s: cannot serialise JSON", name);
+		return NULL;
+	}
+	out = pv_asprintf("%s\n", s);
+	free(s);
+	return out;
+}
+
+int
+pv_bw_add_json(pv_bundle_writer *w, const char *name, const char *kind, json_t *doc)
+{
+	char *s = dump_json(doc, name);
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = pv_bw_add(w, name, kind, NULL, s, strlen(s));
+	free(s);
+	return rc;
+}
+
+json_t *
+pv_bw_members(pv_bundle_writer *w)
+{
+	return w->members;
+}
+
+int
+pv_bw_finish(pv_bundle_writer *w, json_t *manifest)
+{
+	char *s;
+	int rc;
+
+	if (check_usable(w, PV_MEMBER_MANIFEST) < 0)
+		return -1;
+	if (w->data_open)
+		return pv_fail("member %s: a data writer is still open", PV_MEMBER_MANIFEST);
+	if (!json_is_object(manifest))
+		return pv_fail("member %s: the manifest is not a JSON object", PV_MEMBER_MANIFEST);
+	json_object_set(manifest, "members", w->members);
+	s = dump_json(manifest, PV_MEMBER_MANIFEST);
+	if (!s)
+		return -1;
+	rc = write_member(w, PV_MEMBER_MANIFEST, "manifest", NULL, s, strlen(s), -1, 0, 0);
+	free(s);
+	if (rc < 0)
+		return -1;
+	if (archive_write_close(w->a) != ARCHIVE_OK) {
+		w->failed = 1;
+		if (w->sink_failed)
+			return pv_wrap("end of archive");
+		return pv_fail("end of archive: %s", archive_error_string(w->a));
+	}
+	w->finished = 1;
+	return 0;
+}
+
+void
+pv_bw_free(pv_bundle_writer *w)
+{
+	if (!w)
+		return;
+	if (w->a) {
+		/* An unfinished bundle is abandoned: nothing more may reach the sink. */
+		w->discard = 1;
+		archive_write_free(w->a);
+	}
+	ZSTD_freeCCtx(w->cctx);
+	json_decref(w->members);
+	free(w);
+}
+
+/* ---- table data -------------------------------------------------------------------- */
+
+static int
+zstd_fail(pv_data_writer *d, size_t rc)
+{
+	return pv_fail("member %s.%d.copy.zst: zstd: %s", d->prefix, d->n + 1,
+	               ZSTD_getErrorName(rc));
+}
+
+pv_data_writer *
+pv_bw_data_begin(pv_bundle_writer *w, const char *prefix, const char *object)
+{
+	pv_data_writer *d;
+	size_t rc;
+
+	if (check_usable(w, prefix) < 0)
+		return NULL;
+	if (w->data_open) {
+		pv_fail("member %s: another data writer is still open", prefix);
+		return NULL;
+	}
+	if (!w->cctx) {
+		w->cctx = ZSTD_createCCtx();
+		if (!w->cctx) {
+			pv_fail("member %s: cannot create a zstd context", prefix);
+			return NULL;
+		}
+		rc = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->opts.level);
+		if (!ZSTD_isError(rc))
+			rc = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+		if (ZSTD_isError(rc)) {
+			pv_fail("member %s: zstd: %s", prefix, ZSTD_getErrorName(rc));
+			ZSTD_freeCCtx(w->cctx);
+			w->cctx = NULL;
+			return NULL;
+		}
+	}
+	/* Forget any frame an aborted data writer left half done. */
+	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
+
+	d = pv_calloc(1, sizeof *d);
+	d->w = w;
+	d->prefix = pv_strdup(prefix);
+	d->object = object ? pv_strdup(object) : NULL;
+	w->data_open = 1;
+	return d;
+}
+
+/* Compress `len` bytes (or end the frame) into d->comp. */
+static int
+compress(pv_data_writer *d, const void *data, size_t len, ZSTD_EndDirective op)
+{
+	ZSTD_inBuffer in = {data, len, 0};
+	size_t chunk = ZSTD_CStreamOutSize();
+
+	for (;;) {
+		pv_buf_reserve(&d->comp, chunk);
+		ZSTD_outBuffer out = {d->comp.data + d->comp.len, d->comp.cap - d->comp.len - 1, 0};
+		size_t rc = ZSTD_compressStream2(d->w->cctx, &out, &in, op);
+		if (ZSTD_isError(rc))
+			return zstd_fail(d, rc);
+		d->comp.len += out.pos;
+		d->comp.data[d->comp.len] = '\0';
+		if (op == ZSTD_e_end ? rc == 0 : in.pos == in.size)
+			return 0;
+	}
+}
+
+/* End the current frame and write it as the next member. */
+static int
+flush_member(pv_data_writer *d)
+{
+	char *name;
+	int rc;
+
+	if (compress(d, NULL, 0, ZSTD_e_end) < 0)
+		return -1;
+	d->n++;
+	name = pv_asprintf("%s.%d.copy.zst", d->prefix, d->n);
+	rc = write_member(d->w, name, "data", d->object, d->comp.data, d->comp.len, d->rows,
+	                  (int64_t)d->raw, 1);
+	free(name);
+	pv_buf_reset(&d->comp);
+	d->raw = 0;
+	d->rows = 0;
+	return rc;
+}
+
+int
+pv_dw_row(pv_data_writer *d, const char *row, size_t len)
+{
+	if (d->w->failed)
+		return pv_fail("member %s.%d.copy.zst: the bundle writer failed earlier", d->prefix,
+		               d->n + 1);
+	if (len == 0 || memchr(row, '\n', len) != row + len - 1)
+		return pv_fail("member %s.%d.copy.zst: row %lld is not one line ending in a newline",
+		               d->prefix, d->n + 1, (long long)d->total + 1);
+	if (compress(d, row, len, ZSTD_e_continue) < 0)
+		return -1;
+	d->raw += len;
+	d->rows++;
+	d->total++;
+	if (d->raw >= d->w->opts.raw_limit || d->comp.len >= d->w->opts.comp_limit)
+		return flush_member(d);
+	return 0;
+}
+
+static void
+dw_free(pv_data_writer *d)
+{
+	d->w->data_open = 0;
+	pv_buf_free(&d->comp);
+	free(d->prefix);
+	free(d->object);
+	free(d);
+}
+
+int
+pv_dw_end(pv_data_writer *d, int64_t *rows)
+{
+	int rc = 0;
+
+	if (d->w->failed)
+		rc = pv_fail("member %s.%d.copy.zst: the bundle writer failed earlier", d->prefix,
+		             d->n + 1);
+	else if (d->rows > 0)
+		rc = flush_member(d);
+	if (rc == 0 && rows)
+		*rows = d->total;
+	dw_free(d);
+	return rc;
+}
+
+void
+pv_dw_abort(pv_data_writer *d)
+{
+	if (!d)
+		return;
+	ZSTD_CCtx_reset(d->w->cctx, ZSTD_reset_session_only);
+	dw_free(d);
+}

@@ -1,0 +1,48 @@
+/*
+ * cmd/cmd.h — the commands: argument parsing, orchestration over the library, output.
+ * Global options (--storage, -h, -p, -U, --maintenance-db, --config, --quiet, --verbose)
+ * are accepted before and after the command name.
+ */
+#ifndef PV_CMD_H
+#define PV_CMD_H
+
+#include <getopt.h>
+
+#include "pg/conn.h"
+#include "store/store.h"
+
+typedef struct pv_global {
+	const char *config;
+	const char *storage;
+	pv_connopts conn;
+} pv_global;
+
+#define PV_DEFAULT_STORAGE "/var/lib/pgvault"
+
+/* Long options shared by every command; a command's table is its own options followed by
+ * PV_GLOBAL_LONGOPTS.  Short options -h -p -U are global. */
+enum { OPT_CONFIG = 1000, OPT_STORAGE, OPT_MAINTDB, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_CMD_BASE = 1100 };
+#define PV_GLOBAL_LONGOPTS                                                \
+	{"config", required_argument, NULL, OPT_CONFIG},                      \
+	{"storage", required_argument, NULL, OPT_STORAGE},                    \
+	{"host", required_argument, NULL, 'h'},                               \
+	{"port", required_argument, NULL, 'p'},                               \
+	{"username", required_argument, NULL, 'U'},                           \
+	{"maintenance-db", required_argument, NULL, OPT_MAINTDB},             \
+	{"quiet", no_argument, NULL, OPT_QUIET},                              \
+	{"verbose", no_argument, NULL, OPT_VERBOSE},                          \
+	{"help", no_argument, NULL, OPT_HELP}
+#define PV_GLOBAL_SHORTOPTS "h:p:U:qv"
+
+/* Handles a global option; 1 if it was one, 0 if not. */
+int pv_global_option(pv_global *g, int opt, const char *arg);
+/* Message for an unknown option / bad usage; returns PV_EXIT_USAGE. */
+int pv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+pv_store *pv_open_store(pv_global *g);
+
+int cmd_backup(pv_global *g, int argc, char **argv);
+int cmd_restore(pv_global *g, int argc, char **argv);
+int cmd_verify(pv_global *g, int argc, char **argv);
+int cmd_list(pv_global *g, int argc, char **argv);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * cmd/list.c — `pgvault list`: bundles from the sidecar manifests, as a table or JSON.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static const char usage[] =
+    "Usage: pgvault list [OPTIONS]      (also: pgvault --list)\n"
+    "\n"
+    "List the bundles in the storage directory (read from the sidecar manifests only).\n"
+    "\n"
+    "  -d, --db NAME   only this database\n"
+    "      --json      a JSON array for scripts\n";
+
+enum { OPT_JSON = OPT_CMD_BASE };
+
+static void
+human_size(json_int_t n, char *out, size_t len)
+{
+	const char *u[] = {"B", "kB", "MB", "GB", "TB"};
+	double v = (double)n;
+	int i = 0;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+static const char *
+s(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+int
+cmd_list(pv_global *g, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    PV_GLOBAL_LONGOPTS,
+	    {NULL, 0, NULL, 0}};
+	const char *db = NULL;
+	int json = 0, opt;
+	optind = 0; /* GNU getopt: full re-initialisation */
+	while ((opt = getopt_long(argc, argv, "d:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (opt == 'd')
+			db = optarg;
+		else if (opt == OPT_JSON)
+			json = 1;
+		else if (opt == OPT_HELP) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!pv_global_option(g, opt, optarg))
+			return pv_usage_error("list", "invalid option");
+	}
+	if (optind < argc)
+		return pv_usage_error("list", "unexpected argument \"%s\"", argv[optind]);
+	pv_store *st = pv_open_store(g);
+	json_t *all = pv_store_list(st, db);
+	pv_store_free(st);
+	if (!all) {
+		pv_error("%s", pv_errmsg());
+		return PV_EXIT_FAIL;
+	}
+	json_t *out = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach(all, i, e) {
+		json_t *r = json_object();
+		json_int_t raw = 0;
+		size_t k;
+		json_t *m;
+		json_array_foreach(json_object_get(e, "members"), k, m)
+			raw += json_integer_value(json_object_get(m, "raw_size")) ? json_integer_value(json_object_get(m, "raw_size"))
+			                                                         : json_integer_value(json_object_get(m, "size"));
+		json_int_t size = json_integer_value(json_object_get(e, "size"));
+		json_object_set(r, "id", json_object_get(e, "id"));
+		json_object_set(r, "database", json_object_get(e, "database"));
+		json_object_set(r, "time", json_object_get(e, "snapshot_time"));
+		json_object_set(r, "tag", json_object_get(e, "tag") ? json_object_get(e, "tag") : json_null());
+		json_object_set_new(r, "size", json_integer(size));
+		json_object_set_new(r, "raw_size", json_integer(raw));
+		json_object_set_new(r, "ratio", json_real(size ? (double)raw / (double)size : 0));
+		json_object_set_new(r, "verified", json_boolean(json_is_true(json_object_get(e, "verified"))));
+		json_object_set(r, "verified_at", json_object_get(e, "verified_at") ? json_object_get(e, "verified_at") : json_null());
+		json_object_set_new(r, "location", json_string("local"));
+		json_object_set(r, "path", json_object_get(e, "path"));
+		json_object_set(r, "tables", json_object_get(e, "tables") ? json_object_get(e, "tables") : json_null());
+		json_object_set(r, "rows", json_object_get(e, "rows") ? json_object_get(e, "rows") : json_null());
+		json_array_append_new(out, r);
+	}
+	if (json) {
+		char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", text);
+		free(text);
+	} else if (json_array_size(out) == 0) {
+		printf("no bundles%s%s%s\n", db ? " for database \"" : "", db ? db : "", db ? "\"" : "");
+	} else {
+		printf("%-20s %-20s %-10s %10s %6s %-8s %s\n", "DATABASE", "TIME (UTC)", "TAG", "SIZE",
+		       "RATIO", "VERIFIED", "ID");
+		json_array_foreach(out, i, e) {
+			char sz[32];
+			human_size(json_integer_value(json_object_get(e, "size")), sz, sizeof sz);
+			printf("%-20s %-20s %-10s %10s %5.1fx %-8s %s\n", s(e, "database"), s(e, "time"),
+			       s(e, "tag")[0] ? s(e, "tag") : "-", sz,
+			       json_real_value(json_object_get(e, "ratio")),
+			       json_is_true(json_object_get(e, "verified")) ? "yes" : "no", s(e, "id"));
+		}
+	}
+	json_decref(out);
+	json_decref(all);
+	return PV_EXIT_OK;
+}

@@ -1,0 +1,90 @@
+/*
+ * main.c — pgvault's entry point: global options, then one command (src/cmd/).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd/cmd.h"
+#include "config.h"
+#include "util/err.h"
+
+static const char usage[] =
+    "pgvault " PACKAGE_VERSION " - PostgreSQL backup and retention over libpq\n"
+    "\n"
+    "Usage: pgvault [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  backup    back up databases into verified bundles (one per database)\n"
+    "  restore   restore a bundle into a new database\n"
+    "  verify    check bundles completely\n"
+    "  list      list bundles (also: pgvault --list)\n"
+    "\n"
+    "Global options (also accepted after the command):\n"
+    "      --storage DIR        local storage directory (default " PV_DEFAULT_STORAGE ",\n"
+    "                           or $PGVAULT_STORAGE)\n"
+    "  -h, --host HOST          server host or socket directory (default: libpq's)\n"
+    "  -p, --port PORT          server port\n"
+    "  -U, --username USER      user name (the password comes from PGPASSWORD or ~/.pgpass)\n"
+    "      --maintenance-db DB  database or connection string for server-wide queries\n"
+    "      --quiet, --verbose\n"
+    "      --help, --version\n"
+    "\n"
+    "Run \"pgvault COMMAND --help\" for a command's options.  See pgvault(1).\n";
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"list", no_argument, NULL, 'l'},
+	    {"version", no_argument, NULL, 'V'},
+	    PV_GLOBAL_LONGOPTS,
+	    {NULL, 0, NULL, 0}};
+	pv_global g;
+	int opt, list = 0;
+	memset(&g, 0, sizeof g);
+	umask(077);
+
+	/* "+": stop at the command name; the rest is the command's */
+	while ((opt = getopt_long(argc, argv, "+" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (opt == 'l')
+			list = 1;
+		else if (opt == 'V') {
+			printf("pgvault %s\n", PACKAGE_VERSION);
+			return 0;
+		} else if (opt == OPT_HELP) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!pv_global_option(&g, opt, optarg))
+			return pv_usage_error(NULL, "invalid option");
+	}
+	/* The command sees its name as argv[0]. */
+	int cargc = argc - optind;
+	char **cargv = argv + optind;
+	if (list) {
+		static char name[] = "list";
+		char *v[64];
+		int n = 0;
+		v[n++] = name;
+		for (int i = 0; i < cargc && n < 63; i++)
+			v[n++] = cargv[i];
+		v[n] = NULL;
+		return cmd_list(&g, n, v);
+	}
+	if (cargc == 0)
+		return pv_usage_error(NULL, "no command given");
+	const char *cmd = cargv[0];
+	if (strcmp(cmd, "backup") == 0)
+		return cmd_backup(&g, cargc, cargv);
+	if (strcmp(cmd, "restore") == 0)
+		return cmd_restore(&g, cargc, cargv);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(&g, cargc, cargv);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(&g, cargc, cargv);
+	if (strcmp(cmd, "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	return pv_usage_error(NULL, "unknown command \"%s\"", cmd);
+}

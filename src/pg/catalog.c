@@ -1,0 +1,1681 @@
+/*
+ * pg/catalog.c — catalog queries and DDL generation for each supported object kind,
+ * building the object graph (see catalog.h).  Kinds handled here: schemas, extensions,
+ * enum/composite types, domains, functions and procedures, tables (columns, defaults,
+ * identity, generated columns, CHECK), sequences (serial ownership, values), views,
+ * materialized views, PRIMARY KEY/UNIQUE/EXCLUDE/FOREIGN KEY constraints, indexes,
+ * triggers, comments, owners and grants.  Everything else a database may hold is
+ * reported by read_unsupported().
+ */
+#include "pg/catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/conn.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* Fixed catalog OIDs (the same in every PostgreSQL version). */
+#define C_PG_TYPE 1247u
+#define C_PG_PROC 1255u
+#define C_PG_CLASS 1259u
+#define C_PG_ATTRDEF 2604u
+#define C_PG_CONSTRAINT 2606u
+#define C_PG_NAMESPACE 2615u
+#define C_PG_REWRITE 2618u
+#define C_PG_TRIGGER 2620u
+#define C_PG_EXTENSION 3079u
+
+#define FIRST_NORMAL_OID 16384u
+
+/* "not a member of an extension" for catalog CAT and row alias A */
+#define NOT_EXT(cat, a)                                                                   \
+	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd WHERE xd.classid = "              \
+	"'pg_catalog." cat "'::pg_catalog.regclass AND xd.objid = " a ".oid AND xd.deptype = 'e') "
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+typedef struct cmt_target {
+	pv_oid classid, oid;
+	char *kw;    /* TABLE, VIEW, CONSTRAINT, ... */
+	char *qname; /* "s"."t", or c ON "s"."t" for constraints and triggers */
+} cmt_target;
+
+typedef struct reader {
+	PGconn *c;
+	pv_catalog *cat;
+	int v;
+	cmt_target *targets;
+	size_t ntargets, ctargets;
+	pv_buf relids;  /* {oid,...} of every dumped relation (incl. composite types) */
+	pv_buf tabids;  /* {oid,...} of dumped tables and matviews (data, indexes, ...) */
+	pv_obj *public_schema;
+} reader;
+
+static const char *
+val(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static pv_oid
+oidval(PGresult *r, int row, int col)
+{
+	const char *s = val(r, row, col);
+	return s ? (pv_oid)strtoul(s, NULL, 10) : 0;
+}
+
+static int
+boolval(PGresult *r, int row, int col)
+{
+	const char *s = val(r, row, col);
+	return s && s[0] == 't';
+}
+
+static void
+set_target(reader *rd, pv_oid classid, pv_oid oid, const char *kw, const char *qname)
+{
+	if (rd->ntargets == rd->ctargets) {
+		rd->ctargets = rd->ctargets ? rd->ctargets * 2 : 256;
+		rd->targets = pv_realloc(rd->targets, rd->ctargets * sizeof *rd->targets);
+	}
+	cmt_target *t = &rd->targets[rd->ntargets++];
+	t->classid = classid;
+	t->oid = oid;
+	t->kw = pv_strdup(kw);
+	t->qname = pv_strdup(qname);
+}
+
+static int
+target_cmp(const void *a, const void *b)
+{
+	const cmt_target *x = a, *y = b;
+	if (x->classid != y->classid)
+		return x->classid < y->classid ? -1 : 1;
+	if (x->oid != y->oid)
+		return x->oid < y->oid ? -1 : 1;
+	return 0;
+}
+
+static cmt_target *
+find_target(reader *rd, pv_oid classid, pv_oid oid)
+{
+	cmt_target key = {classid, oid, NULL, NULL};
+	return bsearch(&key, rd->targets, rd->ntargets, sizeof *rd->targets, target_cmp);
+}
+
+static void
+add_role(reader *rd, const char *name)
+{
+	if (name && *name && !json_object_get(rd->cat->roles, name))
+		json_object_set_new(rd->cat->roles, name, json_object());
+}
+
+static void
+set_owner(reader *rd, pv_obj *o, const char *owner, const char *kw, const char *qname)
+{
+	o->owner = pv_strdup(owner);
+	o->owner_target = pv_asprintf("%s %s", kw, qname);
+	add_role(rd, owner);
+}
+
+/* Array literals "{1,2,3}" of OIDs, built incrementally; always valid to pass as $1. */
+static void
+oid_list_add(pv_buf *b, pv_oid oid)
+{
+	if (b->len && b->data[b->len - 1] == '}')
+		b->data[--b->len] = '\0';
+	if (!b->len)
+		pv_buf_putc(b, '{');
+	pv_buf_printf(b, "%s%u}", b->len > 1 ? "," : "", oid);
+}
+
+static const char *
+oid_list(pv_buf *b)
+{
+	if (!b->len)
+		pv_buf_puts(b, "{}");
+	return b->data;
+}
+
+static PGresult *
+q1(reader *rd, const char *sql, const char *param)
+{
+	const char *p[1] = {param};
+	PGresult *r = param ? pv_query_params(rd->c, sql, 1, p) : pv_query(rd->c, sql);
+	return r;
+}
+
+static void
+add_unsupported(reader *rd, const char *kind, const char *descr)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "kind", json_string(kind));
+	json_object_set_new(o, "description", json_string(descr));
+	json_array_append_new(rd->cat->unsupported, o);
+}
+
+/* ---- database, roles ---------------------------------------------------------------- */
+
+static int
+read_database(reader *rd)
+{
+	const char *locprov = rd->v >= 150000 ? "d.datlocprovider::text" : "'c'";
+	const char *iculoc = rd->v >= 170000 ? "d.datlocale"
+	                     : rd->v >= 150000 ? "d.daticulocale" : "NULL::text";
+	char *sql = pv_asprintf(
+	    "SELECT d.datname, pg_catalog.pg_encoding_to_char(d.encoding), d.datcollate, d.datctype,"
+	    " pg_catalog.pg_get_userbyid(d.datdba), %s, %s,"
+	    " pg_catalog.shobj_description(d.oid, 'pg_database'),"
+	    " pg_catalog.current_setting('server_version'),"
+	    " pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()))::bigint,"
+	    " (SELECT pg_catalog.array_to_json(s.setconfig) FROM pg_catalog.pg_db_role_setting s"
+	    "   WHERE s.setdatabase = d.oid AND s.setrole = 0),"
+	    " pg_catalog.pg_is_in_recovery()"
+	    " FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()",
+	    locprov, iculoc);
+	PGresult *r = q1(rd, sql, NULL);
+	free(sql);
+	if (!r)
+		return pv_wrap("reading the database");
+	json_t *db = rd->cat->db;
+	json_object_set_new(db, "name", json_string(val(r, 0, 0)));
+	json_object_set_new(db, "encoding", json_string(val(r, 0, 1)));
+	json_object_set_new(db, "collate", json_string(val(r, 0, 2)));
+	json_object_set_new(db, "ctype", json_string(val(r, 0, 3)));
+	json_object_set_new(db, "owner", json_string(val(r, 0, 4)));
+	json_object_set_new(db, "locale_provider", json_string(val(r, 0, 5)));
+	if (val(r, 0, 6))
+		json_object_set_new(db, "icu_locale", json_string(val(r, 0, 6)));
+	if (val(r, 0, 7))
+		json_object_set_new(db, "comment", json_string(val(r, 0, 7)));
+	json_object_set_new(db, "server_version", json_string(val(r, 0, 8)));
+	json_object_set_new(db, "server_version_num", json_integer(rd->v));
+	json_object_set_new(db, "snapshot_epoch", json_integer(strtoll(val(r, 0, 9), NULL, 10)));
+	if (val(r, 0, 10))
+		json_object_set_new(db, "settings", json_loads(val(r, 0, 10), 0, NULL));
+	json_object_set_new(db, "source_role", json_string(boolval(r, 0, 11) ? "standby" : "primary"));
+	add_role(rd, val(r, 0, 4));
+	PQclear(r);
+	return 0;
+}
+
+static void
+text_array(pv_buf *b, const char *s)
+{
+	pv_buf_putc(b, b->len ? ',' : '{');
+	pv_buf_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			pv_buf_putc(b, '\\');
+		pv_buf_putc(b, *s);
+	}
+	pv_buf_putc(b, '"');
+}
+
+static int
+read_roles(reader *rd)
+{
+	pv_buf names = PV_BUF_INIT;
+	const char *k;
+	json_t *v;
+	json_object_foreach(rd->cat->roles, k, v)
+		text_array(&names, k);
+	pv_buf_puts(&names, names.len ? "}" : "{}");
+	PGresult *r = q1(rd,
+	    "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin,"
+	    " rolreplication, rolbypassrls, rolconnlimit FROM pg_catalog.pg_roles"
+	    " WHERE rolname = ANY ($1::text[])", names.data);
+	pv_buf_free(&names);
+	if (!r)
+		return pv_wrap("reading roles");
+	static const char *flags[] = {NULL, "superuser", "inherit", "createrole", "createdb",
+	                              "login", "replication", "bypassrls"};
+	for (int i = 0; i < PQntuples(r); i++) {
+		json_t *o = json_object();
+		for (int f = 1; f <= 7; f++)
+			json_object_set_new(o, flags[f], json_boolean(boolval(r, i, f)));
+		json_object_set_new(o, "connection_limit", json_integer(atoi(val(r, i, 8))));
+		json_object_set_new(rd->cat->roles, val(r, i, 0), o);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* ---- unsupported object kinds ------------------------------------------------------- */
+
+static int
+read_unsupported(reader *rd)
+{
+	pv_buf q = PV_BUF_INIT;
+	pv_buf_puts(&q,
+	    "SELECT kind, descr FROM ("
+	    "SELECT 'rule' AS kind, pg_catalog.pg_describe_object('pg_catalog.pg_rewrite'::pg_catalog.regclass, r.oid, 0) AS descr"
+	    "  FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class"
+	    "  WHERE r.oid >= 16384 AND r.rulename <> '_RETURN' AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'row-level security policy', pg_catalog.pg_describe_object('pg_catalog.pg_policy'::pg_catalog.regclass, p.oid, 0)"
+	    "  FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid WHERE" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'row-level security', 'row security on ' || pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)"
+	    "  FROM pg_catalog.pg_class c WHERE (c.relrowsecurity OR c.relforcerowsecurity) AND c.oid >= 16384 AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'publication', 'publication ' || pubname FROM pg_catalog.pg_publication"
+	    " UNION ALL SELECT 'subscription', 'subscription ' || s.subname FROM pg_catalog.pg_subscription s"
+	    "  JOIN pg_catalog.pg_database d ON d.oid = s.subdbid WHERE d.datname = pg_catalog.current_database()"
+	    " UNION ALL SELECT 'event trigger', 'event trigger ' || e.evtname FROM pg_catalog.pg_event_trigger e WHERE" NOT_EXT("pg_event_trigger", "e")
+	    " UNION ALL SELECT 'large object', 'large object ' || l.oid FROM pg_catalog.pg_largeobject_metadata l"
+	    " UNION ALL SELECT 'foreign-data wrapper', 'foreign-data wrapper ' || w.fdwname FROM pg_catalog.pg_foreign_data_wrapper w WHERE" NOT_EXT("pg_foreign_data_wrapper", "w")
+	    " UNION ALL SELECT 'foreign server', 'server ' || s.srvname FROM pg_catalog.pg_foreign_server s WHERE" NOT_EXT("pg_foreign_server", "s")
+	    " UNION ALL SELECT 'user mapping', pg_catalog.pg_describe_object('pg_catalog.pg_user_mapping'::pg_catalog.regclass, u.oid, 0) FROM pg_catalog.pg_user_mapping u"
+	    " UNION ALL SELECT CASE c.relkind WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' ELSE 'partition' END,"
+	    "  pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)"
+	    "  FROM pg_catalog.pg_class c WHERE (c.relkind IN ('f', 'p') OR c.relispartition) AND c.oid >= 16384 AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'table inheritance', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, i.inhrelid, 0) || ' inherits from ' ||"
+	    "  pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, i.inhparent, 0)"
+	    "  FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE c.relkind IN ('r', 'f') AND NOT c.relispartition AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'typed table', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)"
+	    "  FROM pg_catalog.pg_class c WHERE c.reloftype <> 0 AND c.oid >= 16384 AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'tablespace', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' in tablespace ' || t.spcname"
+	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace"
+	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm', 'i', 'p') AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'table access method', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' using ' || a.amname"
+	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a ON a.oid = c.relam"
+	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm') AND a.amname <> 'heap' AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'aggregate', pg_catalog.pg_describe_object('pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0)"
+	    "  FROM pg_catalog.pg_proc p WHERE p.prokind = 'a' AND p.oid >= 16384 AND" NOT_EXT("pg_proc", "p")
+	    " UNION ALL SELECT 'type', pg_catalog.pg_describe_object('pg_catalog.pg_type'::pg_catalog.regclass, t.oid, 0)"
+	    "  FROM pg_catalog.pg_type t WHERE t.oid >= 16384 AND (t.typtype IN ('b', 'r', 'p') OR NOT t.typisdefined)"
+	    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid) AND" NOT_EXT("pg_type", "t"));
+	static const struct { const char *kind, *cat; } simple[] = {
+	    {"operator", "pg_operator"}, {"operator class", "pg_opclass"},
+	    {"operator family", "pg_opfamily"}, {"cast", "pg_cast"},
+	    {"collation", "pg_collation"}, {"conversion", "pg_conversion"},
+	    {"text search parser", "pg_ts_parser"}, {"text search template", "pg_ts_template"},
+	    {"text search dictionary", "pg_ts_dict"}, {"text search configuration", "pg_ts_config"},
+	    {"statistics object", "pg_statistic_ext"}, {"transform", "pg_transform"},
+	    {"procedural language", "pg_language"}, {"access method", "pg_am"},
+	    {"default privileges", "pg_default_acl"},
+	};
+	for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
+		pv_buf_printf(&q,
+		    " UNION ALL SELECT '%s', pg_catalog.pg_describe_object('pg_catalog.%s'::pg_catalog.regclass, x.oid, 0)"
+		    " FROM pg_catalog.%s x WHERE x.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
+		    " WHERE xd.classid = 'pg_catalog.%s'::pg_catalog.regclass AND xd.objid = x.oid AND xd.deptype = 'e')",
+		    simple[i].kind, simple[i].cat, simple[i].cat, simple[i].cat);
+	pv_buf_puts(&q,
+	    " UNION ALL SELECT 'security label', 'security label on ' || pg_catalog.pg_describe_object(s.classoid, s.objoid, s.objsubid)"
+	    "  FROM pg_catalog.pg_seclabel s"
+	    " UNION ALL SELECT 'extension configuration data', 'configuration tables of extension ' || e.extname"
+	    "  FROM pg_catalog.pg_extension e WHERE e.extconfig IS NOT NULL AND pg_catalog.cardinality(e.extconfig) > 0"
+	    ") u ORDER BY 1, 2");
+	PGresult *r = q1(rd, q.data, NULL);
+	pv_buf_free(&q);
+	if (!r)
+		return pv_wrap("looking for unsupported objects");
+	for (int i = 0; i < PQntuples(r); i++)
+		add_unsupported(rd, val(r, i, 0), val(r, i, 1));
+	PQclear(r);
+	return 0;
+}
+
+/* ---- schemas and extensions --------------------------------------------------------- */
+
+static int
+read_schemas(reader *rd)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT n.oid, n.nspname, pg_catalog.pg_get_userbyid(n.nspowner), n.nspowner"
+	    " FROM pg_catalog.pg_namespace n"
+	    " WHERE (n.oid >= 16384 OR n.nspname = 'public') AND n.nspname NOT LIKE 'pg\\_%'"
+	    " AND" NOT_EXT("pg_namespace", "n") "ORDER BY n.nspname", NULL);
+	if (!r)
+		return pv_wrap("reading schemas");
+	int have_public = 0;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *name = val(r, i, 1);
+		char *q = pv_ident(rd->c, name);
+		pv_obj *o = pv_graph_add(g, K_SCHEMA, PV_PRE, C_PG_NAMESPACE, oidval(r, i, 0), NULL, name);
+		o->acl_target = pv_asprintf("SCHEMA %s", q);
+		set_target(rd, C_PG_NAMESPACE, o->oid, "SCHEMA", q);
+		if (strcmp(name, "public") == 0 && o->oid < FIRST_NORMAL_OID) {
+			/* exists in every new database: only owner, comment and ACL deltas */
+			have_public = 1;
+			rd->public_schema = o;
+			pv_oid default_owner = rd->v >= 150000 ? 6171u : 10u;
+			if (oidval(r, i, 3) != default_owner)
+				set_owner(rd, o, val(r, i, 2), "SCHEMA", q);
+		} else {
+			o->sql = pv_asprintf("CREATE SCHEMA %s;", q);
+			set_owner(rd, o, val(r, i, 2), "SCHEMA", q);
+		}
+		free(q);
+	}
+	PQclear(r);
+	if (!have_public) {
+		pv_obj *o = pv_graph_add(g, K_SCHEMA, PV_PRE, 0, 0, NULL, "public");
+		o->sql = pv_strdup("DROP SCHEMA public;");
+	}
+	return 0;
+}
+
+static int
+read_extensions(reader *rd)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT e.oid, e.extname, n.nspname FROM pg_catalog.pg_extension e"
+	    " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
+	    " WHERE e.oid >= 16384 ORDER BY e.extname", NULL);
+	if (!r)
+		return pv_wrap("reading extensions");
+	for (int i = 0; i < PQntuples(r); i++) {
+		char *q = pv_ident(rd->c, val(r, i, 1));
+		char *s = pv_ident(rd->c, val(r, i, 2));
+		pv_obj *o = pv_graph_add(g, K_EXTENSION, PV_PRE, C_PG_EXTENSION, oidval(r, i, 0), NULL,
+		                         val(r, i, 1));
+		o->sql = pv_asprintf("CREATE EXTENSION IF NOT EXISTS %s WITH SCHEMA %s;", q, s);
+		set_target(rd, C_PG_EXTENSION, o->oid, "EXTENSION", q);
+		free(q);
+		free(s);
+	}
+	PQclear(r);
+	/* Members are created by CREATE EXTENSION: map them to their extension. */
+	r = q1(rd,
+	    "SELECT d.classid, d.objid, d.refobjid FROM pg_catalog.pg_depend d"
+	    " WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'", NULL);
+	if (!r)
+		return pv_wrap("reading extension members");
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_obj *e = pv_graph_lookup(g, C_PG_EXTENSION, oidval(r, i, 2));
+		if (e)
+			pv_graph_alias(g, oidval(r, i, 0), oidval(r, i, 1), e);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* ---- ACLs ----------------------------------------------------------------------------- */
+
+/* inner: a query over $1 (oid[]) giving (oid, acl, base) rows; items are mapped to the
+ * graph object of (classid, oid). */
+static int
+read_acls(reader *rd, pv_oid classid, const char *inner, const char *ids)
+{
+	char *sql = pv_asprintf(
+	    "WITH obj(oid, acl, base) AS (%s),"
+	    " x AS (SELECT o.oid, false AS rev, a.grantor, a.grantee, a.privilege_type, a.is_grantable, a.ord"
+	    "   FROM obj o, pg_catalog.aclexplode(o.acl) WITH ORDINALITY AS a(grantor, grantee, privilege_type, is_grantable, ord)"
+	    "   WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(o.base) b WHERE b.grantor = a.grantor"
+	    "     AND b.grantee = a.grantee AND b.privilege_type = a.privilege_type AND b.is_grantable = a.is_grantable)"
+	    " UNION ALL SELECT o.oid, true, b.grantor, b.grantee, b.privilege_type, b.is_grantable, b.ord"
+	    "   FROM obj o, pg_catalog.aclexplode(o.base) WITH ORDINALITY AS b(grantor, grantee, privilege_type, is_grantable, ord)"
+	    "   WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(o.acl) a WHERE b.grantor = a.grantor"
+	    "     AND b.grantee = a.grantee AND b.privilege_type = a.privilege_type AND b.is_grantable = a.is_grantable))"
+	    " SELECT x.oid, x.rev, pg_catalog.pg_get_userbyid(x.grantor),"
+	    "  CASE WHEN x.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(x.grantee) END,"
+	    "  x.privilege_type, x.is_grantable"
+	    " FROM x ORDER BY x.oid, x.rev DESC, x.ord", inner);
+	PGresult *r = q1(rd, sql, ids);
+	free(sql);
+	if (!r)
+		return pv_wrap("reading privileges");
+	pv_buf privs = PV_BUF_INIT;
+	int n = PQntuples(r);
+	for (int i = 0; i < n;) {
+		/* one statement per run of rows with equal object, direction, grantor, grantee, option */
+		int j = i;
+		pv_buf_reset(&privs);
+		while (j < n && strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)) == 0 &&
+		       boolval(r, j, 1) == boolval(r, i, 1) &&
+		       strcmp(PQgetvalue(r, j, 2), PQgetvalue(r, i, 2)) == 0 &&
+		       PQgetisnull(r, j, 3) == PQgetisnull(r, i, 3) &&
+		       strcmp(PQgetvalue(r, j, 3), PQgetvalue(r, i, 3)) == 0 &&
+		       boolval(r, j, 5) == boolval(r, i, 5)) {
+			pv_buf_printf(&privs, "%s%s", j > i ? ", " : "", PQgetvalue(r, j, 4));
+			j++;
+		}
+		pv_obj *o = pv_graph_lookup(rd->cat->g, classid, oidval(r, i, 0));
+		if (o && o->acl_target) {
+			pv_obj_add_acl(o, boolval(r, i, 1), privs.data, NULL, val(r, i, 3), val(r, i, 2),
+			               boolval(r, i, 5));
+			add_role(rd, val(r, i, 2));
+			add_role(rd, val(r, i, 3));
+		}
+		i = j;
+	}
+	pv_buf_free(&privs);
+	PQclear(r);
+	return 0;
+}
+
+static int
+read_column_acls(reader *rd)
+{
+	PGresult *r = q1(rd,
+	    "SELECT a.attrelid, a.attname, pg_catalog.pg_get_userbyid(x.grantor),"
+	    " CASE WHEN x.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(x.grantee) END,"
+	    " x.privilege_type, x.is_grantable"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = s.relid"
+	    " CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) WITH ORDINALITY AS x(grantor, grantee, privilege_type, is_grantable, ord)"
+	    " WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL"
+	    " ORDER BY a.attrelid, a.attnum, x.ord", rd->relids.data);
+	if (!r)
+		return pv_wrap("reading column privileges");
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_obj *o = pv_graph_lookup(rd->cat->g, C_PG_CLASS, oidval(r, i, 0));
+		if (!o || !o->acl_target)
+			continue;
+		char *col = pv_ident(rd->c, val(r, i, 1));
+		char *cols = pv_asprintf("(%s)", col);
+		pv_obj_add_acl(o, 0, val(r, i, 4), cols, val(r, i, 3), val(r, i, 2), boolval(r, i, 5));
+		add_role(rd, val(r, i, 2));
+		add_role(rd, val(r, i, 3));
+		free(col);
+		free(cols);
+	}
+	PQclear(r);
+	return 0;
+}
+
+void
+pv_acl_sql(pv_buf *out, PGconn *c, const char *target, const char *owner, const char *grantor,
+           const char *grantee, const char *privs, const char *columns, int revoke,
+           int grant_option)
+{
+	int switch_role = !revoke && grantor && owner && strcmp(grantor, owner) != 0;
+	if (switch_role) {
+		pv_buf_puts(out, "SET SESSION AUTHORIZATION ");
+		pv_buf_ident(out, c, grantor);
+		pv_buf_puts(out, ";\n");
+	}
+	pv_buf_puts(out, revoke ? "REVOKE " : "GRANT ");
+	if (columns) {
+		/* "SELECT, UPDATE" + "(a)" -> "SELECT (a), UPDATE (a)" */
+		const char *p = privs;
+		while (*p) {
+			const char *e = strchr(p, ',');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+			pv_buf_add(out, p, n);
+			pv_buf_printf(out, " %s", columns);
+			if (!e)
+				break;
+			pv_buf_puts(out, ", ");
+			p = e + 1;
+			while (*p == ' ')
+				p++;
+		}
+	} else {
+		pv_buf_puts(out, privs);
+	}
+	pv_buf_printf(out, " ON %s %s ", target, revoke ? "FROM" : "TO");
+	if (grantee)
+		pv_buf_ident(out, c, grantee);
+	else
+		pv_buf_puts(out, "PUBLIC");
+	if (grant_option && !revoke)
+		pv_buf_puts(out, " WITH GRANT OPTION");
+	pv_buf_puts(out, ";\n");
+	if (switch_role)
+		pv_buf_puts(out, "RESET SESSION AUTHORIZATION;\n");
+}
+
+/* ---- types, domains ------------------------------------------------------------------- */
+
+static void
+collate_clause(pv_buf *b, PGconn *c, const char *nsp, const char *coll)
+{
+	if (!nsp || !coll)
+		return;
+	pv_buf_puts(b, " COLLATE ");
+	pv_buf_ident(b, c, nsp);
+	pv_buf_putc(b, '.');
+	pv_buf_ident(b, c, coll);
+}
+
+/* columns of composite types: filled by read_columns(), indexed by the composite's relid */
+static pv_obj *
+find_composite(reader *rd, pv_oid relid)
+{
+	pv_obj *o = pv_graph_lookup(rd->cat->g, C_PG_CLASS, relid);
+	return o && o->kind == K_TYPE ? o : NULL;
+}
+
+static int
+read_types(reader *rd, pv_buf *typids, pv_buf *domids)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT t.oid, n.nspname, t.typname, t.typtype, pg_catalog.pg_get_userbyid(t.typowner),"
+	    " t.typrelid, t.typarray,"
+	    " CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END,"
+	    " t.typnotnull, pg_catalog.pg_get_expr(t.typdefaultbin, 0), t.typdefault,"
+	    " CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation THEN cn.nspname END,"
+	    " CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation THEN co.collname END"
+	    " FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+	    " LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype"
+	    " LEFT JOIN pg_catalog.pg_collation co ON co.oid = t.typcollation"
+	    " LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace"
+	    " WHERE t.oid >= 16384 AND" NOT_EXT("pg_type", "t")
+	    " AND (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND"
+	    "      (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c'))"
+	    " ORDER BY t.oid", NULL);
+	if (!r)
+		return pv_wrap("reading types");
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *kind = val(r, i, 3);
+		char *q = pv_qualify(rd->c, val(r, i, 1), val(r, i, 2));
+		int dom = kind[0] == 'd';
+		pv_obj *o = pv_graph_add(g, dom ? K_DOMAIN : K_TYPE, PV_PRE, C_PG_TYPE, oidval(r, i, 0),
+		                         val(r, i, 1), val(r, i, 2));
+		set_owner(rd, o, val(r, i, 4), dom ? "DOMAIN" : "TYPE", q);
+		o->acl_target = pv_asprintf("%s %s", dom ? "DOMAIN" : "TYPE", q);
+		set_target(rd, C_PG_TYPE, o->oid, dom ? "DOMAIN" : "TYPE", q);
+		pv_graph_alias(g, C_PG_TYPE, oidval(r, i, 6), o); /* array type */
+		if (kind[0] == 'c') {
+			pv_graph_alias(g, C_PG_CLASS, oidval(r, i, 5), o);
+			set_target(rd, C_PG_CLASS, oidval(r, i, 5), "TYPE", q);
+			o->sql = pv_asprintf("CREATE TYPE %s AS (", q); /* columns added later */
+		} else if (kind[0] == 'e') {
+			o->sql = pv_asprintf("CREATE TYPE %s AS ENUM (", q);
+			oid_list_add(typids, o->oid);
+		} else {
+			pv_buf b = PV_BUF_INIT;
+			pv_buf_printf(&b, "CREATE DOMAIN %s AS %s", q, val(r, i, 7));
+			collate_clause(&b, rd->c, val(r, i, 11), val(r, i, 12));
+			const char *def = val(r, i, 9) ? val(r, i, 9) : val(r, i, 10);
+			if (def)
+				pv_buf_printf(&b, " DEFAULT %s", def);
+			if (boolval(r, i, 8))
+				pv_buf_puts(&b, " NOT NULL");
+			o->sql = pv_buf_detach(&b);
+			oid_list_add(domids, o->oid);
+		}
+		free(q);
+	}
+	PQclear(r);
+
+	/* enum labels */
+	r = q1(rd, "SELECT enumtypid, enumlabel FROM pg_catalog.pg_enum"
+	           " WHERE enumtypid = ANY ($1::pg_catalog.oid[]) ORDER BY enumtypid, enumsortorder",
+	       oid_list(typids));
+	if (!r)
+		return pv_wrap("reading enum labels");
+	pv_oid prev = 0;
+	pv_obj *o = NULL;
+	pv_buf b = PV_BUF_INIT;
+	for (int i = 0; i <= PQntuples(r); i++) {
+		pv_oid t = i < PQntuples(r) ? oidval(r, i, 0) : 0;
+		if (t != prev && o) {
+			pv_buf_puts(&b, ");");
+			free(o->sql);
+			o->sql = pv_buf_detach(&b);
+		}
+		if (i == PQntuples(r))
+			break;
+		if (t != prev) {
+			o = pv_graph_lookup(g, C_PG_TYPE, t);
+			pv_buf_puts(&b, o->sql);
+			prev = t;
+		} else {
+			pv_buf_puts(&b, ", ");
+		}
+		pv_buf_literal(&b, rd->c, val(r, i, 1));
+	}
+	pv_buf_free(&b);
+	PQclear(r);
+	/* enums without labels */
+	for (int i = 0; i < pv_graph_count(g); i++) {
+		pv_obj *e = pv_graph_get(g, i);
+		if (e->kind == K_TYPE && e->sql && e->sql[strlen(e->sql) - 1] == '(' &&
+		    strstr(e->sql, " AS ENUM (")) {
+			char *s = pv_asprintf("%s);", e->sql);
+			free(e->sql);
+			e->sql = s;
+		}
+	}
+
+	/* domain constraints: validated CHECKs inline, NOT VALID ones after the data */
+	r = q1(rd, "SELECT c.oid, c.contypid, c.conname, pg_catalog.pg_get_constraintdef(c.oid),"
+	           " c.convalidated, c.contype FROM pg_catalog.pg_constraint c"
+	           " WHERE c.contypid = ANY ($1::pg_catalog.oid[]) AND c.contype IN ('c', 'n')"
+	           " ORDER BY c.contypid, c.conname", oid_list(domids));
+	if (!r)
+		return pv_wrap("reading domain constraints");
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_obj *d = pv_graph_lookup(g, C_PG_TYPE, oidval(r, i, 1));
+		if (!d)
+			continue;
+		char *cn = pv_ident(rd->c, val(r, i, 2));
+		char *qn = pv_asprintf("%s ON %s", cn, strchr(d->owner_target, ' ') + 1);
+		set_target(rd, C_PG_CONSTRAINT, oidval(r, i, 0), "CONSTRAINT", qn);
+		if (val(r, i, 5)[0] == 'n') {
+			/* 17+: named domain NOT NULL; typnotnull already printed it */
+		} else if (boolval(r, i, 4)) {
+			char *s = pv_asprintf("%s CONSTRAINT %s %s", d->sql, cn, val(r, i, 3));
+			free(d->sql);
+			d->sql = s;
+			pv_graph_alias(g, C_PG_CONSTRAINT, oidval(r, i, 0), d);
+		} else {
+			pv_obj *k = pv_graph_add(g, K_CHECK_LATE, PV_POST, C_PG_CONSTRAINT, oidval(r, i, 0),
+			                         d->schema, val(r, i, 2));
+			k->sql = pv_asprintf("ALTER DOMAIN %s ADD CONSTRAINT %s %s;",
+			                     strchr(d->owner_target, ' ') + 1, cn, val(r, i, 3));
+			pv_obj_dep(k, d);
+		}
+		free(cn);
+		free(qn);
+	}
+	PQclear(r);
+	for (int i = 0; i < pv_graph_count(g); i++) {
+		pv_obj *d = pv_graph_get(g, i);
+		if (d->kind == K_DOMAIN) {
+			char *s = pv_asprintf("%s;", d->sql);
+			free(d->sql);
+			d->sql = s;
+		}
+	}
+	return 0;
+}
+
+/* ---- functions ------------------------------------------------------------------------ */
+
+static int
+read_functions(reader *rd)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT p.oid, n.nspname, p.proname, p.prokind, pg_catalog.pg_get_userbyid(p.proowner),"
+	    " pg_catalog.pg_get_function_identity_arguments(p.oid), pg_catalog.pg_get_functiondef(p.oid)"
+	    " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+	    " WHERE p.oid >= 16384 AND p.prokind IN ('f', 'p', 'w') AND" NOT_EXT("pg_proc", "p")
+	    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+	    "   AND d.objid = p.oid AND d.deptype = 'i')"
+	    " ORDER BY p.oid", NULL);
+	if (!r)
+		return pv_wrap("reading functions");
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *kw = val(r, i, 3)[0] == 'p' ? "PROCEDURE" : "FUNCTION";
+		char *q = pv_qualify(rd->c, val(r, i, 1), val(r, i, 2));
+		char *sig = pv_asprintf("%s(%s)", q, val(r, i, 5));
+		char *sortname = pv_asprintf("%s(%s)", val(r, i, 2), val(r, i, 5));
+		pv_obj *o = pv_graph_add(g, K_FUNCTION, PV_PRE, C_PG_PROC, oidval(r, i, 0), val(r, i, 1),
+		                         sortname);
+		const char *def = val(r, i, 6);
+		size_t n = strlen(def);
+		while (n > 0 && (def[n - 1] == '\n' || def[n - 1] == ' '))
+			n--;
+		o->sql = pv_asprintf("%.*s;", (int)n, def);
+		set_owner(rd, o, val(r, i, 4), kw, sig);
+		o->acl_target = pv_asprintf("%s %s", kw, sig);
+		set_target(rd, C_PG_PROC, o->oid, kw, sig);
+		free(q);
+		free(sig);
+		free(sortname);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* ---- relations ------------------------------------------------------------------------ */
+
+typedef struct relinfo {
+	pv_oid oid;
+	char kind;
+	pv_obj *obj;
+	char *qname;
+	pv_buf cols;     /* column definitions for CREATE */
+	pv_buf checks;   /* inline CHECK constraints */
+	pv_buf extra;    /* ALTERs after CREATE */
+	json_t *copycols;
+	char *withopts;  /* WITH (...) or NULL */
+	char *check_option;
+	char persistence;
+	int populated;
+	pv_oid seq_owner_table; /* sequences */
+	int seq_owner_col;
+	char seq_deptype;
+} relinfo;
+
+typedef struct rels {
+	relinfo *v;
+	int n;
+} rels;
+
+static relinfo *
+find_rel(rels *R, pv_oid oid)
+{
+	int lo = 0, hi = R->n - 1;
+	while (lo <= hi) {
+		int m = (lo + hi) / 2;
+		if (R->v[m].oid == oid)
+			return &R->v[m];
+		if (R->v[m].oid < oid)
+			lo = m + 1;
+		else
+			hi = m - 1;
+	}
+	return NULL;
+}
+
+/* WITH (...) from a reloptions text[] value; check_option is taken out for views. */
+static char *
+reloptions(reader *rd, const char *arr, char **check_option)
+{
+	if (!arr || strcmp(arr, "{}") == 0)
+		return NULL;
+	PGresult *r = q1(rd, "SELECT pg_catalog.split_part(o, '=', 1), pg_catalog.substr(o, pg_catalog.strpos(o, '=') + 1)"
+	                     " FROM pg_catalog.unnest($1::pg_catalog.text[]) o", arr);
+	if (!r)
+		return NULL;
+	pv_buf b = PV_BUF_INIT;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *k = val(r, i, 0), *v = val(r, i, 1);
+		if (check_option && strcmp(k, "check_option") == 0) {
+			*check_option = pv_strdup(v);
+			continue;
+		}
+		pv_buf_printf(&b, "%s%s=", b.len ? ", " : "", k);
+		pv_buf_literal(&b, rd->c, v);
+	}
+	PQclear(r);
+	if (!b.len)
+		return NULL;
+	char *s = pv_asprintf("WITH (%s)", b.data);
+	pv_buf_free(&b);
+	return s;
+}
+
+static int
+read_relations(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence,"
+	    " pg_catalog.pg_get_userbyid(c.relowner), c.reloptions, tc.reloptions, c.reltype,"
+	    " c.relreplident, c.relispopulated, d.refobjid, d.refobjsubid, d.deptype"
+	    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	    " LEFT JOIN pg_catalog.pg_class tc ON tc.oid = c.reltoastrelid"
+	    " LEFT JOIN pg_catalog.pg_depend d ON c.relkind = 'S'"
+	    "   AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.objsubid = 0"
+	    "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')"
+	    " WHERE c.relkind IN ('r', 'v', 'm', 'S') AND c.oid >= 16384 AND NOT c.relispartition"
+	    " AND n.nspname NOT LIKE 'pg\\_%' AND" NOT_EXT("pg_class", "c")
+	    " ORDER BY c.oid", NULL);
+	if (!r)
+		return pv_wrap("reading relations");
+	R->n = PQntuples(r);
+	R->v = pv_calloc(R->n, sizeof *R->v);
+	pv_buf lock = PV_BUF_INIT;
+	int nlock = 0;
+	for (int i = 0; i < R->n; i++) {
+		relinfo *ri = &R->v[i];
+		ri->oid = oidval(r, i, 0);
+		ri->kind = val(r, i, 3)[0];
+		ri->persistence = val(r, i, 4)[0];
+		ri->qname = pv_qualify(rd->c, val(r, i, 1), val(r, i, 2));
+		ri->populated = boolval(r, i, 10);
+		ri->copycols = json_array();
+		pv_kind k = ri->kind == 'r' ? K_TABLE : ri->kind == 'v' ? K_VIEW
+		            : ri->kind == 'm' ? K_MATVIEW : K_SEQUENCE;
+		const char *kw = ri->kind == 'r' ? "TABLE" : ri->kind == 'v' ? "VIEW"
+		                 : ri->kind == 'm' ? "MATERIALIZED VIEW" : "SEQUENCE";
+		pv_obj *o = pv_graph_add(g, k, PV_PRE, C_PG_CLASS, ri->oid, val(r, i, 1), val(r, i, 2));
+		ri->obj = o;
+		set_target(rd, C_PG_CLASS, ri->oid, kw, ri->qname);
+		pv_graph_alias(g, C_PG_TYPE, oidval(r, i, 8), o); /* row type */
+		o->acl_target = pv_asprintf("%s %s", ri->kind == 'S' ? "SEQUENCE" : "TABLE", ri->qname);
+		if (ri->kind == 'S') {
+			ri->seq_owner_table = oidval(r, i, 11);
+			ri->seq_owner_col = val(r, i, 12) ? atoi(val(r, i, 12)) : 0;
+			ri->seq_deptype = val(r, i, 13) ? val(r, i, 13)[0] : 0;
+		}
+		if (ri->seq_deptype != 'i')
+			set_owner(rd, o, val(r, i, 5), kw, ri->qname);
+		oid_list_add(&rd->relids, ri->oid);
+		if (ri->kind == 'r' || ri->kind == 'm')
+			oid_list_add(&rd->tabids, ri->oid);
+		if (ri->kind == 'r' || ri->kind == 'm' || ri->kind == 'v') {
+			char **co = ri->kind == 'v' ? &ri->check_option : NULL;
+			ri->withopts = reloptions(rd, val(r, i, 6), co);
+			if (val(r, i, 7) && strcmp(val(r, i, 7), "{}") != 0) {
+				/* toast.* options */
+				PGresult *t = q1(rd, "SELECT pg_catalog.array_agg('toast.' || o) FROM pg_catalog.unnest($1::pg_catalog.text[]) o",
+				                 val(r, i, 7));
+				if (t) {
+					char *tw = reloptions(rd, val(t, 0, 0), NULL);
+					if (tw) {
+						char *m = ri->withopts
+						              ? pv_asprintf("%.*s, %s", (int)strlen(ri->withopts) - 1,
+						                            ri->withopts, tw + 6)
+						              : pv_strdup(tw);
+						free(ri->withopts);
+						ri->withopts = m;
+						free(tw);
+					}
+					PQclear(t);
+				}
+			}
+			const char *ri_kind = val(r, i, 9);
+			if (ri->kind == 'r' && ri_kind[0] == 'f')
+				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY FULL;", ri->qname);
+			else if (ri->kind == 'r' && ri_kind[0] == 'n')
+				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY NOTHING;", ri->qname);
+		}
+		if (ri->kind == 'r') {
+			pv_buf_printf(&lock, "%s%s", nlock ? ", " : "LOCK TABLE ", ri->qname);
+			if (++nlock == 100) {
+				pv_buf_puts(&lock, " IN ACCESS SHARE MODE");
+				if (pv_exec(rd->c, lock.data) < 0) {
+					pv_buf_free(&lock);
+					PQclear(r);
+					return pv_wrap("locking tables");
+				}
+				pv_buf_reset(&lock);
+				nlock = 0;
+			}
+		}
+	}
+	PQclear(r);
+	if (nlock) {
+		pv_buf_puts(&lock, " IN ACCESS SHARE MODE");
+		if (pv_exec(rd->c, lock.data) < 0) {
+			pv_buf_free(&lock);
+			return pv_wrap("locking tables");
+		}
+	}
+	pv_buf_free(&lock);
+	oid_list(&rd->relids);
+	oid_list(&rd->tabids);
+	return 0;
+}
+
+/* Composite types' relids join the column query. */
+static void
+add_composite_relids(reader *rd)
+{
+	pv_graph *g = rd->cat->g;
+	for (int i = 0; i < pv_graph_count(g); i++) {
+		pv_obj *o = pv_graph_get(g, i);
+		if (o->kind == K_TYPE && o->sql && strstr(o->sql, " AS (")) {
+			/* find the relid aliasing this type: stored in targets */
+			for (size_t t = 0; t < rd->ntargets; t++)
+				if (rd->targets[t].classid == C_PG_CLASS &&
+				    pv_graph_lookup(g, C_PG_CLASS, rd->targets[t].oid) == o) {
+					oid_list_add(&rd->relids, rd->targets[t].oid);
+				}
+		}
+	}
+	oid_list(&rd->relids);
+}
+
+static int
+read_columns(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	const char *compression = rd->v >= 140000 ? "a.attcompression::text" : "''::text";
+	char *sql = pv_asprintf(
+	    "SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
+	    " a.attnotnull, a.attidentity, a.attgenerated, a.attisdropped,"
+	    " CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname END,"
+	    " CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,"
+	    " a.attstattarget, a.attstorage, t.typstorage, %s,"
+	    " pg_catalog.array_to_string(a.attoptions, ', '),"
+	    " CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = s.relid"
+	    " LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+	    " LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation"
+	    " LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace"
+	    " LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
+	    " WHERE a.attnum > 0 ORDER BY a.attrelid, a.attnum", compression);
+	PGresult *r = q1(rd, sql, rd->relids.data);
+	free(sql);
+	if (!r)
+		return pv_wrap("reading columns");
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_oid relid = oidval(r, i, 0);
+		if (boolval(r, i, 7))
+			continue; /* dropped */
+		relinfo *ri = find_rel(R, relid);
+		pv_obj *comp = ri ? NULL : find_composite(rd, relid);
+		const char *name = val(r, i, 2);
+		char *col = pv_ident(rd->c, name);
+		pv_buf *b;
+		pv_buf tmp = PV_BUF_INIT;
+		if (ri)
+			b = &ri->cols;
+		else if (comp)
+			b = &tmp;
+		else {
+			free(col);
+			continue;
+		}
+		if (b == &tmp)
+			pv_buf_puts(b, comp->sql);
+		if (b->len && !(b == &tmp && b->data[b->len - 1] == '('))
+			pv_buf_putc(b, ',');
+		pv_buf_printf(b, "\n    %s", col);
+		if (ri && (ri->kind == 'v' || ri->kind == 'm' || ri->kind == 'S')) {
+			/* view columns come from the query; only their names are kept */
+			free(col);
+			continue;
+		}
+		pv_buf_printf(b, " %s", val(r, i, 3));
+		collate_clause(b, rd->c, val(r, i, 8), val(r, i, 9));
+		if (ri) {
+			const char *gen = val(r, i, 6);
+			if (gen && gen[0] == 's')
+				pv_buf_printf(b, " GENERATED ALWAYS AS (%s) STORED", val(r, i, 15));
+			const char *ident = val(r, i, 5);
+			if (ident && (ident[0] == 'a' || ident[0] == 'd'))
+				pv_buf_printf(b, " GENERATED %s AS IDENTITY", ident[0] == 'a' ? "ALWAYS" : "BY DEFAULT");
+			if (boolval(r, i, 4))
+				pv_buf_puts(b, " NOT NULL");
+			if (!(gen && gen[0]))
+				json_array_append_new(ri->copycols, json_string(name));
+			int stat = val(r, i, 10) ? atoi(val(r, i, 10)) : -1;
+			if (stat >= 0)
+				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET STATISTICS %d;",
+				              ri->qname, col, stat);
+			if (strcmp(val(r, i, 11), val(r, i, 12)) != 0) {
+				static const struct { char c; const char *w; } st[] = {
+				    {'p', "PLAIN"}, {'e', "EXTERNAL"}, {'m', "MAIN"}, {'x', "EXTENDED"}};
+				for (int s = 0; s < 4; s++)
+					if (val(r, i, 11)[0] == st[s].c)
+						pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET STORAGE %s;",
+						              ri->qname, col, st[s].w);
+			}
+			const char *cm = val(r, i, 13);
+			if (cm && cm[0] == 'p')
+				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET COMPRESSION pglz;", ri->qname, col);
+			else if (cm && cm[0] == 'l')
+				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET COMPRESSION lz4;", ri->qname, col);
+			if (val(r, i, 14) && *val(r, i, 14))
+				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET (%s);",
+				              ri->qname, col, val(r, i, 14));
+		}
+		if (b == &tmp) {
+			free(comp->sql);
+			comp->sql = pv_buf_detach(&tmp);
+		}
+		free(col);
+	}
+	PQclear(r);
+	/* close composite type definitions */
+	for (int i = 0; i < pv_graph_count(g); i++) {
+		pv_obj *o = pv_graph_get(g, i);
+		if (o->kind == K_TYPE && o->sql && strstr(o->sql, " AS (") && o->sql[strlen(o->sql) - 1] != ';') {
+			char *s = pv_asprintf("%s\n);", o->sql);
+			free(o->sql);
+			o->sql = s;
+		}
+	}
+	return 0;
+}
+
+static int
+read_sequences(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT s.seqrelid, pg_catalog.format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,"
+	    " s.seqmax, s.seqmin, s.seqcache, s.seqcycle"
+	    " FROM pg_catalog.pg_sequence s WHERE s.seqrelid = ANY ($1::pg_catalog.oid[])", rd->relids.data);
+	if (!r)
+		return pv_wrap("reading sequences");
+	pv_buf vals = PV_BUF_INIT;
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = find_rel(R, oidval(r, i, 0));
+		if (!ri)
+			continue;
+		pv_buf opts = PV_BUF_INIT;
+		if (strcmp(val(r, i, 1), "bigint") != 0)
+			pv_buf_printf(&opts, " AS %s", val(r, i, 1));
+		pv_buf_printf(&opts, " START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s",
+		              val(r, i, 2), val(r, i, 3), val(r, i, 5), val(r, i, 4), val(r, i, 6),
+		              boolval(r, i, 7) ? " CYCLE" : "");
+		pv_obj *o = ri->obj;
+		if (ri->seq_deptype == 'i') {
+			/* identity: created by the table's column definition */
+			relinfo *t = find_rel(R, ri->seq_owner_table);
+			if (t) {
+				json_t *j = json_object();
+				json_object_set_new(j, "seq", json_string(ri->qname));
+				json_object_set_new(j, "opts", json_string(opts.data));
+				/* remember on the sequence; read_identity() splices it in */
+				o->extra = j;
+				pv_obj_dep(o, t->obj);
+			}
+		} else {
+			o->sql = pv_asprintf("CREATE %sSEQUENCE %s%s;", ri->persistence == 'u' ? "UNLOGGED " : "",
+			                     ri->qname, opts.data);
+			if (ri->seq_deptype == 'a' && ri->seq_owner_col > 0) {
+				relinfo *t = find_rel(R, ri->seq_owner_table);
+				if (t) {
+					pv_obj *ob = pv_graph_add(g, K_SEQ_OWNED, PV_PRE, 0, 0, o->schema, o->name);
+					/* column name resolved in finish_identity() via extra */
+					json_t *j = json_object();
+					json_object_set_new(j, "table", json_integer(t->oid));
+					json_object_set_new(j, "col", json_integer(ri->seq_owner_col));
+					ob->extra = j;
+					pv_obj_dep(ob, o);
+					pv_obj_dep(ob, t->obj);
+				}
+			}
+		}
+		pv_buf_free(&opts);
+		/* its value, set in the data section */
+		pv_obj *sv = pv_graph_add(g, K_SEQ_SET, PV_DATA, 0, 0, o->schema, o->name);
+		pv_obj_dep(sv, o);
+		sv->extra = json_object();
+		json_object_set_new(sv->extra, "seq_oid", json_integer(ri->oid));
+		pv_buf_printf(&vals, "%sSELECT %u::pg_catalog.oid, last_value, is_called FROM %s",
+		              vals.len ? " UNION ALL " : "", ri->oid, ri->qname);
+	}
+	PQclear(r);
+	if (vals.len) {
+		r = q1(rd, vals.data, NULL);
+		if (!r) {
+			pv_buf_free(&vals);
+			return pv_wrap("reading sequence values");
+		}
+		for (int i = 0; i < PQntuples(r); i++) {
+			relinfo *ri = find_rel(R, oidval(r, i, 0));
+			for (int k = 0; k < pv_graph_count(g); k++) {
+				pv_obj *sv = pv_graph_get(g, k);
+				if (sv->kind != K_SEQ_SET || !sv->extra ||
+				    json_integer_value(json_object_get(sv->extra, "seq_oid")) != ri->oid)
+					continue;
+				char *lit = pv_literal(rd->c, ri->qname);
+				sv->sql = pv_asprintf("SELECT pg_catalog.setval(%s, %s, %s);", lit, val(r, i, 1),
+				                      boolval(r, i, 2) ? "true" : "false");
+				free(lit);
+			}
+		}
+		PQclear(r);
+	}
+	pv_buf_free(&vals);
+	return 0;
+}
+
+/* Identity sequence options go into the owning column's definition; OWNED BY entries get
+ * their column names. */
+static int
+finish_sequences(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT a.attrelid, a.attnum, a.attname FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = s.relid WHERE a.attnum > 0 AND NOT a.attisdropped"
+	    " ORDER BY 1, 2", rd->relids.data);
+	if (!r)
+		return pv_wrap("reading column names");
+	for (int k = 0; k < pv_graph_count(g); k++) {
+		pv_obj *o = pv_graph_get(g, k);
+		if (o->kind == K_SEQ_OWNED && o->extra) {
+			pv_oid t = (pv_oid)json_integer_value(json_object_get(o->extra, "table"));
+			int col = (int)json_integer_value(json_object_get(o->extra, "col"));
+			relinfo *ti = find_rel(R, t);
+			relinfo *si = find_rel(R, o->deps[0] >= 0 ? pv_graph_get(g, o->deps[0])->oid : 0);
+			for (int i = 0; i < PQntuples(r); i++)
+				if (oidval(r, i, 0) == t && atoi(val(r, i, 1)) == col && ti && si) {
+					char *c = pv_ident(rd->c, val(r, i, 2));
+					o->sql = pv_asprintf("ALTER SEQUENCE %s OWNED BY %s.%s;", si->qname, ti->qname, c);
+					free(c);
+				}
+			json_decref(o->extra);
+			o->extra = NULL;
+		}
+	}
+	PQclear(r);
+	/* identity: "GENERATED ... AS IDENTITY" gets "(SEQUENCE NAME s START WITH ...)" */
+	for (int k = 0; k < R->n; k++) {
+		relinfo *si = &R->v[k];
+		if (si->kind != 'S' || si->seq_deptype != 'i' || !si->obj->extra)
+			continue;
+		relinfo *ti = find_rel(R, si->seq_owner_table);
+		if (!ti)
+			continue;
+		const char *opts = json_string_value(json_object_get(si->obj->extra, "opts"));
+		char *needle = NULL;
+		PGresult *cn = NULL;
+		char oidbuf[16], colbuf[16];
+		snprintf(oidbuf, sizeof oidbuf, "%u", ti->oid);
+		snprintf(colbuf, sizeof colbuf, "%d", si->seq_owner_col);
+		const char *p[2] = {oidbuf, colbuf};
+		cn = pv_query_params(rd->c, "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::pg_catalog.oid AND attnum = $2::int2", 2, p);
+		if (!cn)
+			return pv_wrap("reading identity column");
+		if (PQntuples(cn) == 1) {
+			char *col = pv_ident(rd->c, PQgetvalue(cn, 0, 0));
+			needle = pv_asprintf("\n    %s ", col);
+			char *pos = strstr(ti->cols.data, needle);
+			char *idp = pos ? strstr(pos, " AS IDENTITY") : NULL;
+			if (idp) {
+				size_t off = (size_t)(idp - ti->cols.data) + strlen(" AS IDENTITY");
+				/* AS type is implied by the column: drop it from the options */
+				const char *o2 = strncmp(opts, " AS ", 4) == 0 ? strstr(opts, " START") : opts;
+				char *ins = pv_asprintf(" (SEQUENCE NAME %s%s)", si->qname, o2 ? o2 : opts);
+				pv_buf nb = PV_BUF_INIT;
+				pv_buf_add(&nb, ti->cols.data, off);
+				pv_buf_puts(&nb, ins);
+				pv_buf_puts(&nb, ti->cols.data + off);
+				pv_buf_free(&ti->cols);
+				ti->cols = nb;
+				free(ins);
+			}
+			free(col);
+		}
+		free(needle);
+		PQclear(cn);
+		json_decref(si->obj->extra);
+		si->obj->extra = NULL;
+	}
+	return 0;
+}
+
+static int
+read_defaults(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT d.oid, d.adrelid, a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attgenerated"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+	    " JOIN pg_catalog.pg_attrdef d ON d.adrelid = s.relid"
+	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
+	    " ORDER BY d.adrelid, d.adnum", rd->relids.data);
+	if (!r)
+		return pv_wrap("reading column defaults");
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		if (!ri)
+			continue;
+		if (val(r, i, 4) && val(r, i, 4)[0]) {
+			/* generation expression: inline in CREATE TABLE */
+			pv_graph_alias(g, C_PG_ATTRDEF, oidval(r, i, 0), ri->obj);
+			continue;
+		}
+		pv_obj *o = pv_graph_add(g, K_DEFAULT, PV_PRE, C_PG_ATTRDEF, oidval(r, i, 0),
+		                         ri->obj->schema, ri->obj->name);
+		char *col = pv_ident(rd->c, val(r, i, 2));
+		o->sql = pv_asprintf("ALTER %s %s ALTER COLUMN %s SET DEFAULT %s;",
+		                     ri->kind == 'v' ? "VIEW" : "TABLE ONLY", ri->qname, col, val(r, i, 3));
+		free(col);
+		pv_obj_dep(o, ri->obj);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+read_constraints(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT c.oid, c.conrelid, c.conname, c.contype, pg_catalog.pg_get_constraintdef(c.oid),"
+	    " c.convalidated, c.conislocal, c.conindid"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+	    " JOIN pg_catalog.pg_constraint c ON c.conrelid = s.relid"
+	    " ORDER BY c.conrelid, c.conname", rd->tabids.data);
+	if (!r)
+		return pv_wrap("reading constraints");
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		if (!ri)
+			continue;
+		pv_oid coid = oidval(r, i, 0);
+		char type = val(r, i, 3)[0];
+		char *cn = pv_ident(rd->c, val(r, i, 2));
+		char *tq = pv_asprintf("%s ON %s", cn, ri->qname);
+		set_target(rd, C_PG_CONSTRAINT, coid, "CONSTRAINT", tq);
+		const char *def = val(r, i, 4);
+		if (type == 'c' && boolval(r, i, 5)) {
+			pv_buf_printf(&ri->checks, ",\n    CONSTRAINT %s %s", cn, def);
+			pv_graph_alias(g, C_PG_CONSTRAINT, coid, ri->obj);
+		} else if (type == 'c' || type == 'p' || type == 'u' || type == 'x' || type == 'f') {
+			pv_kind k = type == 'f' ? K_FK : type == 'c' ? K_CHECK_LATE : K_CONSTRAINT;
+			pv_obj *o = pv_graph_add(g, k, PV_POST, C_PG_CONSTRAINT, coid, ri->obj->schema,
+			                         val(r, i, 2));
+			o->sql = pv_asprintf("ALTER TABLE %s%s ADD CONSTRAINT %s %s;", type == 'c' ? "" : "ONLY ",
+			                     ri->qname, cn, def);
+			pv_obj_dep(o, ri->obj);
+			if (type != 'c' && type != 'f')
+				pv_graph_alias(g, C_PG_CLASS, oidval(r, i, 7), o);
+		}
+		/* 't' constraint triggers are created by their trigger */
+		free(cn);
+		free(tq);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+read_indexes(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT i.indexrelid, i.indrelid, n.nspname, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid),"
+	    " i.indisclustered, i.indisreplident, i.indisvalid AND i.indisready,"
+	    " (SELECT pg_catalog.string_agg(a.attnum || ' ' || a.attstattarget, ',') FROM pg_catalog.pg_attribute a"
+	    "   WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+	    " JOIN pg_catalog.pg_index i ON i.indrelid = s.relid"
+	    " JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+	    " JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace"
+	    " ORDER BY i.indexrelid", rd->tabids.data);
+	if (!r)
+		return pv_wrap("reading indexes");
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		if (!ri)
+			continue;
+		pv_oid ioid = oidval(r, i, 0);
+		char *iq = pv_qualify(rd->c, val(r, i, 2), val(r, i, 3));
+		set_target(rd, C_PG_CLASS, ioid, "INDEX", iq);
+		pv_obj *owner = pv_graph_lookup(g, C_PG_CLASS, ioid); /* a constraint's index */
+		pv_buf extra = PV_BUF_INIT;
+		if (boolval(r, i, 5))
+			pv_buf_printf(&extra, "\nALTER TABLE %s CLUSTER ON %s;", ri->qname,
+			              strchr(iq, '.') + 1);
+		if (boolval(r, i, 6))
+			pv_buf_printf(&extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s;",
+			              ri->qname, strchr(iq, '.') + 1);
+		if (val(r, i, 8)) {
+			const char *p = val(r, i, 8);
+			while (*p) {
+				int num, st, used = 0;
+				if (sscanf(p, "%d %d%n", &num, &st, &used) != 2)
+					break;
+				pv_buf_printf(&extra, "\nALTER INDEX %s ALTER COLUMN %d SET STATISTICS %d;", iq, num, st);
+				p += used;
+				if (*p == ',')
+					p++;
+			}
+		}
+		if (owner) {
+			if (extra.len) {
+				char *s = pv_asprintf("%s%s", owner->sql, extra.data);
+				free(owner->sql);
+				owner->sql = s;
+			}
+		} else if (!boolval(r, i, 7)) {
+			pv_warn("skipping invalid index %s (left over from a failed CREATE INDEX CONCURRENTLY?)", iq);
+			char *w = pv_asprintf("skipped invalid index %s", iq);
+			json_array_append_new(rd->cat->warnings, json_string(w));
+			free(w);
+		} else {
+			pv_obj *o = pv_graph_add(g, K_INDEX, PV_POST, C_PG_CLASS, ioid, val(r, i, 2), val(r, i, 3));
+			o->sql = pv_asprintf("%s;%s", val(r, i, 4), extra.len ? extra.data : "");
+			pv_obj_dep(o, ri->obj);
+		}
+		pv_buf_free(&extra);
+		free(iq);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+read_triggers(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT t.oid, t.tgrelid, t.tgname, pg_catalog.pg_get_triggerdef(t.oid, false), t.tgenabled,"
+	    " t.tgconstraint"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+	    " JOIN pg_catalog.pg_trigger t ON t.tgrelid = s.relid"
+	    " WHERE NOT t.tgisinternal ORDER BY t.oid", rd->relids.data);
+	if (!r)
+		return pv_wrap("reading triggers");
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		if (!ri)
+			continue;
+		char *tn = pv_ident(rd->c, val(r, i, 2));
+		char *tq = pv_asprintf("%s ON %s", tn, ri->qname);
+		pv_obj *o = pv_graph_add(g, K_TRIGGER, PV_POST, C_PG_TRIGGER, oidval(r, i, 0),
+		                         ri->obj->schema, val(r, i, 2));
+		set_target(rd, C_PG_TRIGGER, o->oid, "TRIGGER", tq);
+		pv_buf b = PV_BUF_INIT;
+		pv_buf_printf(&b, "%s;", val(r, i, 3));
+		const char *en = val(r, i, 4);
+		const char *tbl = ri->kind == 'v' ? "VIEW" : "TABLE";
+		if (en[0] == 'D')
+			pv_buf_printf(&b, "\nALTER %s %s DISABLE TRIGGER %s;", tbl, ri->qname, tn);
+		else if (en[0] == 'R')
+			pv_buf_printf(&b, "\nALTER %s %s ENABLE REPLICA TRIGGER %s;", tbl, ri->qname, tn);
+		else if (en[0] == 'A')
+			pv_buf_printf(&b, "\nALTER %s %s ENABLE ALWAYS TRIGGER %s;", tbl, ri->qname, tn);
+		o->sql = pv_buf_detach(&b);
+		pv_obj_dep(o, ri->obj);
+		if (oidval(r, i, 5))
+			pv_graph_alias(g, C_PG_CONSTRAINT, oidval(r, i, 5), o);
+		free(tn);
+		free(tq);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+read_views(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT c.oid, pg_catalog.pg_get_viewdef(c.oid),"
+	    " (SELECT r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN')"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+	    " JOIN pg_catalog.pg_class c ON c.oid = s.relid WHERE c.relkind IN ('v', 'm')", rd->relids.data);
+	if (!r)
+		return pv_wrap("reading view definitions");
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = find_rel(R, oidval(r, i, 0));
+		if (!ri)
+			continue;
+		pv_graph_alias(g, C_PG_REWRITE, oidval(r, i, 2), ri->obj);
+		const char *def = val(r, i, 1);
+		size_t n = strlen(def);
+		while (n > 0 && (def[n - 1] == ';' || def[n - 1] == '\n' || def[n - 1] == ' '))
+			n--;
+		pv_buf b = PV_BUF_INIT;
+		pv_buf_printf(&b, "CREATE %s %s", ri->kind == 'v' ? "VIEW" : "MATERIALIZED VIEW", ri->qname);
+		if (ri->withopts)
+			pv_buf_printf(&b, " %s", ri->withopts);
+		pv_buf_printf(&b, " AS\n%.*s", (int)n, def);
+		if (ri->check_option)
+			pv_buf_printf(&b, "\n  WITH %s CHECK OPTION", strcmp(ri->check_option, "local") == 0
+			                                                   ? "LOCAL" : "CASCADED");
+		pv_buf_puts(&b, ri->kind == 'm' ? "\n  WITH NO DATA;" : ";");
+		pv_buf_puts(&b, ri->extra.len ? ri->extra.data : "");
+		ri->obj->sql = pv_buf_detach(&b);
+		if (ri->kind == 'm' && ri->populated) {
+			pv_obj *f = pv_graph_add(g, K_REFRESH, PV_POST, 0, 0, ri->obj->schema, ri->obj->name);
+			f->sql = pv_asprintf("REFRESH MATERIALIZED VIEW %s;", ri->qname);
+			f->late = 1;
+			pv_obj_dep(f, ri->obj);
+		}
+	}
+	PQclear(r);
+	return 0;
+}
+
+static void
+build_tables(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	for (int i = 0; i < R->n; i++) {
+		relinfo *ri = &R->v[i];
+		if (ri->kind != 'r')
+			continue;
+		pv_buf b = PV_BUF_INIT;
+		pv_buf_printf(&b, "CREATE %sTABLE %s (", ri->persistence == 'u' ? "UNLOGGED " : "", ri->qname);
+		pv_buf_puts(&b, ri->cols.len ? ri->cols.data : "");
+		if (ri->checks.len)
+			pv_buf_puts(&b, ri->cols.len ? ri->checks.data : ri->checks.data + 1);
+		pv_buf_puts(&b, (ri->cols.len || ri->checks.len) ? "\n)" : ")");
+		if (ri->withopts)
+			pv_buf_printf(&b, " %s", ri->withopts);
+		pv_buf_puts(&b, ";");
+		pv_buf_puts(&b, ri->extra.len ? ri->extra.data : "");
+		ri->obj->sql = pv_buf_detach(&b);
+
+		/* its rows */
+		pv_obj *d = pv_graph_add(g, K_TABLE_DATA, PV_DATA, 0, 0, ri->obj->schema, ri->obj->name);
+		pv_obj_dep(d, ri->obj);
+		pv_buf cols = PV_BUF_INIT;
+		size_t idx;
+		json_t *c;
+		json_array_foreach(ri->copycols, idx, c) {
+			if (idx)
+				pv_buf_puts(&cols, ", ");
+			pv_buf_ident(&cols, rd->c, json_string_value(c));
+		}
+		d->extra = json_object();
+		json_object_set_new(d->extra, "table", json_string(ri->qname));
+		json_object_set(d->extra, "columns", ri->copycols);
+		json_object_set_new(d->extra, "column_list", json_string(cols.len ? cols.data : ""));
+		json_object_set_new(d->extra, "relid", json_integer(ri->oid));
+		pv_buf_free(&cols);
+	}
+	/* matview refreshes follow the refreshes of matviews they read: added in deps pass */
+}
+
+/* ---- comments and dependencies ---------------------------------------------------------- */
+
+static int
+read_comments(reader *rd)
+{
+	PGresult *r = q1(rd,
+	    "SELECT d.classoid, d.objoid, d.objsubid, d.description, a.attname"
+	    " FROM pg_catalog.pg_description d"
+	    " LEFT JOIN pg_catalog.pg_attribute a ON d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+	    "   AND a.attrelid = d.objoid AND a.attnum = d.objsubid AND d.objsubid > 0"
+	    " WHERE d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid = 2200)"
+	    " ORDER BY d.classoid, d.objoid, d.objsubid", NULL);
+	if (!r)
+		return pv_wrap("reading comments");
+	int public_comment_seen = 0;
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_oid cls = oidval(r, i, 0), oid = oidval(r, i, 1);
+		int sub = atoi(val(r, i, 2));
+		if (cls == C_PG_NAMESPACE && oid == 2200) {
+			public_comment_seen = 1;
+			if (strcmp(val(r, i, 3), "standard public schema") == 0)
+				continue;
+		}
+		cmt_target *t = find_target(rd, cls, oid);
+		pv_obj *o = pv_graph_lookup(rd->cat->g, cls, oid);
+		if (!t || !o || o->kind == K_EXTENSION) {
+			if (cls == C_PG_EXTENSION && t && o) {
+				/* comment on an extension itself */
+			} else
+				continue;
+		}
+		char *lit = pv_literal(rd->c, val(r, i, 3));
+		char *sql;
+		if (sub > 0 && val(r, i, 4)) {
+			char *col = pv_ident(rd->c, val(r, i, 4));
+			sql = pv_asprintf("COMMENT ON COLUMN %s.%s IS %s;", t->qname, col, lit);
+			free(col);
+		} else if (sub == 0) {
+			sql = pv_asprintf("COMMENT ON %s %s IS %s;", t->kw, t->qname, lit);
+		} else {
+			free(lit);
+			continue;
+		}
+		/* the row type / composite type comments map onto their owner */
+		pv_obj_add_comment(o, sql);
+		free(sql);
+		free(lit);
+	}
+	PQclear(r);
+	if (!public_comment_seen && rd->public_schema)
+		pv_obj_add_comment(rd->public_schema, "COMMENT ON SCHEMA public IS NULL;");
+	return 0;
+}
+
+static int
+read_depends(reader *rd)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT classid, objid, refclassid, refobjid FROM pg_catalog.pg_depend"
+	    " WHERE deptype NOT IN ('p', 'e') AND objid >= 16384"
+	    " AND NOT (classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND deptype = 'a' AND"
+	    "   refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND objsubid = 0 AND refobjsubid > 0"
+	    "   AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = objid) = 'S')", NULL);
+	if (!r)
+		return pv_wrap("reading dependencies");
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_obj *a = pv_graph_lookup(g, oidval(r, i, 0), oidval(r, i, 1));
+		pv_obj *b = pv_graph_lookup(g, oidval(r, i, 2), oidval(r, i, 3));
+		if (!a || !b || a == b)
+			continue;
+		if (a->kind == K_EXTENSION && b->kind != K_SCHEMA && b->kind != K_EXTENSION)
+			continue; /* a member's edge, seen through its extension */
+		/* identity sequences and constraint indexes depend "internally" on their owner:
+		 * they never constrain the owner's position */
+		pv_obj_dep(a, b);
+	}
+	PQclear(r);
+	/* matview refreshes follow the refreshes of the matviews they read */
+	int n = pv_graph_count(g);
+	for (int i = 0; i < n; i++) {
+		pv_obj *f = pv_graph_get(g, i);
+		if (f->kind != K_REFRESH)
+			continue;
+		pv_obj *mv = pv_graph_get(g, f->deps[0]);
+		for (int j = 0; j < mv->ndeps; j++) {
+			pv_obj *d = pv_graph_get(g, mv->deps[j]);
+			if (d->kind != K_MATVIEW)
+				continue;
+			for (int k = 0; k < n; k++) {
+				pv_obj *f2 = pv_graph_get(g, k);
+				if (f2->kind == K_REFRESH && f2->deps[0] == d->id)
+					pv_obj_dep(f, f2);
+			}
+		}
+	}
+	/* everything in a schema follows the schema */
+	for (int i = 0; i < n; i++) {
+		pv_obj *o = pv_graph_get(g, i);
+		if (!o->schema || o->kind == K_SCHEMA)
+			continue;
+		for (int j = 0; j < n; j++) {
+			pv_obj *s = pv_graph_get(g, j);
+			if (s->kind == K_SCHEMA && strcmp(s->name, o->schema) == 0 && s->sql &&
+			    strncmp(s->sql, "CREATE", 6) == 0) {
+				pv_obj_dep(o, s);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- entry point ---------------------------------------------------------------------- */
+
+int
+pv_catalog_read(PGconn *c, pv_catalog *cat)
+{
+	reader rd;
+	rels R = {NULL, 0};
+	pv_buf typids = PV_BUF_INIT, domids = PV_BUF_INIT;
+	int rc = -1;
+
+	memset(&rd, 0, sizeof rd);
+	memset(cat, 0, sizeof *cat);
+	cat->g = pv_graph_new();
+	cat->db = json_object();
+	cat->roles = json_object();
+	cat->unsupported = json_array();
+	cat->warnings = json_array();
+	cat->server_version = PQserverVersion(c);
+	rd.c = c;
+	rd.cat = cat;
+	rd.v = cat->server_version;
+
+	if (rd.v < 120000) {
+		pv_fail("server version %d is not supported (PostgreSQL 12 or later is required)", rd.v);
+		goto out;
+	}
+	if (read_database(&rd) < 0 || read_extensions(&rd) < 0 || read_schemas(&rd) < 0 ||
+	    read_relations(&rd, &R) < 0 || read_unsupported(&rd) < 0 ||
+	    read_types(&rd, &typids, &domids) < 0)
+		goto out;
+	add_composite_relids(&rd);
+	if (read_columns(&rd, &R) < 0 || read_functions(&rd) < 0 || read_sequences(&rd, &R) < 0 ||
+	    finish_sequences(&rd, &R) < 0 || read_defaults(&rd, &R) < 0 ||
+	    read_constraints(&rd, &R) < 0 || read_indexes(&rd, &R) < 0 || read_triggers(&rd, &R) < 0)
+		goto out;
+	build_tables(&rd, &R);
+	if (read_views(&rd, &R) < 0)
+		goto out;
+	qsort(rd.targets, rd.ntargets, sizeof *rd.targets, target_cmp);
+	if (read_comments(&rd) < 0 || read_depends(&rd) < 0)
+		goto out;
+
+	/* privileges */
+	{
+		pv_buf schemas = PV_BUF_INIT, types = PV_BUF_INIT, funcs = PV_BUF_INIT;
+		for (int i = 0; i < pv_graph_count(cat->g); i++) {
+			pv_obj *o = pv_graph_get(cat->g, i);
+			if (!o->oid)
+				continue;
+			if (o->kind == K_SCHEMA)
+				oid_list_add(&schemas, o->oid);
+			else if ((o->kind == K_TYPE || o->kind == K_DOMAIN) && o->classid == C_PG_TYPE)
+				oid_list_add(&types, o->oid);
+			else if (o->kind == K_FUNCTION)
+				oid_list_add(&funcs, o->oid);
+		}
+		const char *pubbase = rd.v >= 150000
+		    ? "pg_catalog.array_append(pg_catalog.acldefault('n', n.nspowner), pg_catalog.makeaclitem(0, n.nspowner, 'USAGE', false))"
+		    : "pg_catalog.array_cat(pg_catalog.acldefault('n', n.nspowner), ARRAY[pg_catalog.makeaclitem(0, n.nspowner, 'USAGE', false), pg_catalog.makeaclitem(0, n.nspowner, 'CREATE', false)])";
+		char *nsq = pv_asprintf(
+		    "SELECT n.oid, COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner)),"
+		    " CASE WHEN n.nspname = 'public' AND n.oid = 2200 THEN %s ELSE pg_catalog.acldefault('n', n.nspowner) END"
+		    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(oid) JOIN pg_catalog.pg_namespace n ON n.oid = s.oid",
+		    pubbase);
+		int ok = read_acls(&rd, C_PG_NAMESPACE, nsq, oid_list(&schemas)) == 0 &&
+		    read_acls(&rd, C_PG_CLASS,
+		        "SELECT c.oid, COALESCE(c.relacl, pg_catalog.acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner)),"
+		        " pg_catalog.acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner)"
+		        " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(oid) JOIN pg_catalog.pg_class c ON c.oid = s.oid"
+		        " WHERE c.relkind <> 'c'", rd.relids.data) == 0 &&
+		    read_acls(&rd, C_PG_TYPE,
+		        "SELECT t.oid, COALESCE(t.typacl, pg_catalog.acldefault('T', t.typowner)), pg_catalog.acldefault('T', t.typowner)"
+		        " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(oid) JOIN pg_catalog.pg_type t ON t.oid = s.oid",
+		        oid_list(&types)) == 0 &&
+		    read_acls(&rd, C_PG_PROC,
+		        "SELECT p.oid, COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner)), pg_catalog.acldefault('f', p.proowner)"
+		        " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(oid) JOIN pg_catalog.pg_proc p ON p.oid = s.oid",
+		        oid_list(&funcs)) == 0 &&
+		    read_column_acls(&rd) == 0;
+		free(nsq);
+		pv_buf_free(&schemas);
+		pv_buf_free(&types);
+		pv_buf_free(&funcs);
+		if (!ok)
+			goto out;
+	}
+	if (read_roles(&rd) < 0)
+		goto out;
+	rc = 0;
+out:
+	for (int i = 0; i < R.n; i++) {
+		free(R.v[i].qname);
+		pv_buf_free(&R.v[i].cols);
+		pv_buf_free(&R.v[i].checks);
+		pv_buf_free(&R.v[i].extra);
+		json_decref(R.v[i].copycols);
+		free(R.v[i].withopts);
+		free(R.v[i].check_option);
+	}
+	free(R.v);
+	for (size_t i = 0; i < rd.ntargets; i++) {
+		free(rd.targets[i].kw);
+		free(rd.targets[i].qname);
+	}
+	free(rd.targets);
+	pv_buf_free(&rd.relids);
+	pv_buf_free(&rd.tabids);
+	pv_buf_free(&typids);
+	pv_buf_free(&domids);
+	return rc;
+}
+
+void
+pv_catalog_free(pv_catalog *cat)
+{
+	pv_graph_free(cat->g);
+	json_decref(cat->db);
+	json_decref(cat->roles);
+	json_decref(cat->unsupported);
+	json_decref(cat->warnings);
+	memset(cat, 0, sizeof *cat);
+}

@@ -1,0 +1,39 @@
+/*
+ * pg/catalog.h — reading one database's catalogs, inside the dump transaction, into an
+ * object graph with the DDL of each object (catalog → object graph → SQL text).
+ *
+ * Follows ../shared/docs/catalog-dump-notes.md: relations are read without deparse
+ * functions and their tables locked before any deparse call; every later query is
+ * filtered by the OIDs of the relations being dumped.  Object kinds this version cannot
+ * reproduce are collected in `unsupported` (kind + description) rather than dropped.
+ */
+#ifndef PV_PG_CATALOG_H
+#define PV_PG_CATALOG_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "pg/graph.h"
+#include "util/buf.h"
+
+typedef struct pv_catalog {
+	pv_graph *g;
+	json_t *db;          /* name, encoding, collate, ctype, locale_provider, icu_locale,
+	                        owner, comment, settings, server_version(_num), snapshot_time */
+	json_t *roles;       /* object: role name -> attributes */
+	json_t *unsupported; /* array of {kind, description} */
+	json_t *warnings;    /* array of strings */
+	int server_version;
+} pv_catalog;
+
+/* Reads everything; the connection must be inside the dump transaction. */
+int pv_catalog_read(PGconn *c, pv_catalog *cat);
+void pv_catalog_free(pv_catalog *cat);
+
+/* Grant/revoke statements of one object (owner decides whether a grantor switch is
+ * needed); appended to out.  Used by the restore. */
+void pv_acl_sql(pv_buf *out, PGconn *c, const char *target, const char *owner,
+                const char *grantor, const char *grantee, const char *privs,
+                const char *columns, int revoke, int grant_option);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * pg/conn.c — libpq connections, queries with error context, quoting, session set-up.
+ */
+#include "pg/conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+
+PGconn *
+pv_connect(const pv_connopts *o, const char *dbname)
+{
+	const char *kw[8], *val[8];
+	int n = 0;
+	const char *maint = o->maintdb ? o->maintdb : "postgres";
+
+	/* The first dbname may be a conninfo string (expand_dbname); a later dbname entry
+	 * overrides only the database name. */
+	kw[n] = "dbname"; val[n++] = maint;
+	if (o->host) { kw[n] = "host"; val[n++] = o->host; }
+	if (o->port) { kw[n] = "port"; val[n++] = o->port; }
+	if (o->user) { kw[n] = "user"; val[n++] = o->user; }
+	if (dbname) { kw[n] = "dbname"; val[n++] = dbname; }
+	kw[n] = "fallback_application_name"; val[n++] = "pgvault";
+	kw[n] = NULL; val[n] = NULL;
+
+	PGconn *c = PQconnectdbParams(kw, val, 1);
+	if (!c) {
+		pv_fail("out of memory connecting to the server");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		const char *m = PQerrorMessage(c);
+		const char *what = "cannot connect to the server";
+		if (strstr(m, "does not exist") && strstr(m, "database"))
+			what = "database does not exist";
+		else if (strstr(m, "authentication failed") || strstr(m, "password"))
+			what = "authentication failed";
+		else if (strstr(m, "Connection refused") || strstr(m, "No such file") ||
+		         strstr(m, "could not translate") || strstr(m, "timeout") ||
+		         strstr(m, "Network is unreachable"))
+			what = "server unreachable";
+		pv_fail("%s: %s", what, m);
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int
+check_result(PGconn *c, PGresult *r, ExecStatusType want, const char *sql)
+{
+	if (r && PQresultStatus(r) == want)
+		return 0;
+	const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+	if (!m || !*m)
+		m = PQerrorMessage(c);
+	pv_fail("%s", m);
+	(void)sql;
+	return -1;
+}
+
+int
+pv_exec(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int rc = check_result(c, r, PGRES_COMMAND_OK, sql);
+	/* A multi-statement string ending in a SELECT is fine too. */
+	if (rc < 0 && r && PQresultStatus(r) == PGRES_TUPLES_OK)
+		rc = 0;
+	PQclear(r);
+	return rc;
+}
+
+PGresult *
+pv_query(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	if (check_result(c, r, PGRES_TUPLES_OK, sql) < 0) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+PGresult *
+pv_query_params(PGconn *c, const char *sql, int n, const char *const *values)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, values, NULL, NULL, 0);
+	if (check_result(c, r, PGRES_TUPLES_OK, sql) < 0) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+char *
+pv_ident(PGconn *c, const char *name)
+{
+	char *q = PQescapeIdentifier(c, name, strlen(name));
+	if (!q) {
+		fprintf(stderr, "pgvault: cannot quote identifier: %s", PQerrorMessage(c));
+		abort();
+	}
+	char *r = pv_strdup(q);
+	PQfreemem(q);
+	return r;
+}
+
+char *
+pv_literal(PGconn *c, const char *value)
+{
+	char *q = PQescapeLiteral(c, value, strlen(value));
+	if (!q) {
+		fprintf(stderr, "pgvault: cannot quote literal: %s", PQerrorMessage(c));
+		abort();
+	}
+	char *r = pv_strdup(q);
+	PQfreemem(q);
+	return r;
+}
+
+void
+pv_buf_ident(pv_buf *b, PGconn *c, const char *name)
+{
+	char *q = pv_ident(c, name);
+	pv_buf_puts(b, q);
+	free(q);
+}
+
+void
+pv_buf_literal(pv_buf *b, PGconn *c, const char *value)
+{
+	char *q = pv_literal(c, value);
+	pv_buf_puts(b, q);
+	free(q);
+}
+
+char *
+pv_qualify(PGconn *c, const char *schema, const char *name)
+{
+	pv_buf b = PV_BUF_INIT;
+	pv_buf_ident(&b, c, schema);
+	pv_buf_putc(&b, '.');
+	pv_buf_ident(&b, c, name);
+	return pv_buf_detach(&b);
+}
+
+int
+pv_dump_session(PGconn *c)
+{
+	int v = PQserverVersion(c);
+	pv_buf b = PV_BUF_INIT;
+
+	pv_buf_puts(&b,
+	    "SELECT pg_catalog.set_config('search_path', '', false);"
+	    "SET datestyle = ISO; SET intervalstyle = postgres; SET extra_float_digits = 3;"
+	    "SET synchronize_seqscans = off; SET statement_timeout = 0; SET lock_timeout = 0;"
+	    "SET idle_in_transaction_session_timeout = 0; SET row_security = off;"
+	    "SET client_min_messages = warning;");
+	if (v >= 170000)
+		pv_buf_puts(&b, "SET transaction_timeout = 0;");
+	pv_buf_puts(&b,
+	    "SELECT pg_catalog.set_config(name, 'view, foreign-table', false)"
+	    "  FROM pg_catalog.pg_settings WHERE name = 'restrict_nonsystem_relation_kind';");
+	/* BEGIN on its own: a multi-statement string is one implicit transaction */
+	int rc = pv_exec(c, b.data);
+	if (rc == 0)
+		rc = pv_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+	pv_buf_free(&b);
+	if (rc < 0)
+		return pv_wrap("setting up the dump session");
+	return 0;
+}
+
+int
+pv_restore_session(PGconn *c, const char *encoding)
+{
+	int v = PQserverVersion(c);
+	pv_buf b = PV_BUF_INIT;
+
+	pv_buf_puts(&b,
+	    "SELECT pg_catalog.set_config('search_path', '', false);"
+	    "SET statement_timeout = 0; SET lock_timeout = 0;"
+	    "SET idle_in_transaction_session_timeout = 0;"
+	    "SET standard_conforming_strings = on; SET check_function_bodies = false;"
+	    "SET xmloption = content; SET client_min_messages = warning; SET row_security = off;"
+	    "SET datestyle = ISO; SET intervalstyle = postgres; SET extra_float_digits = 3;");
+	if (v >= 170000)
+		pv_buf_puts(&b, "SET transaction_timeout = 0;");
+	int rc = pv_exec(c, b.data);
+	pv_buf_free(&b);
+	if (rc == 0 && encoding && PQsetClientEncoding(c, encoding) != 0)
+		rc = pv_fail("cannot set client encoding %s: %s", encoding, PQerrorMessage(c));
+	if (rc < 0)
+		return pv_wrap("setting up the restore session");
+	return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * pg/conn.h — connecting to PostgreSQL through libpq (environment, conninfo, -h/-p/-U),
+ * running queries with errors turned into pv_fail messages, identifier/literal quoting,
+ * and the session set-up of dumps and restores.
+ */
+#ifndef PV_PG_CONN_H
+#define PV_PG_CONN_H
+
+#include <libpq-fe.h>
+
+#include "util/buf.h"
+
+typedef struct pv_connopts {
+	const char *host;
+	const char *port;
+	const char *user;
+	const char *maintdb; /* a database name or a conninfo string; default "postgres" */
+} pv_connopts;
+
+/* Connect to dbname (NULL: the maintenance database).  On failure NULL and a message
+ * that says whether the server was unreachable, authentication failed or the database
+ * does not exist (the password never appears in it). */
+PGconn *pv_connect(const pv_connopts *o, const char *dbname);
+
+/* A command; 0 or -1 with the server's message. */
+int pv_exec(PGconn *c, const char *sql);
+/* A query returning rows; NULL with the server's message. */
+PGresult *pv_query(PGconn *c, const char *sql);
+/* Same, with text parameters. */
+PGresult *pv_query_params(PGconn *c, const char *sql, int n, const char *const *values);
+
+/* Quoting through libpq; the results are pv_malloc'd. */
+char *pv_ident(PGconn *c, const char *name);
+char *pv_literal(PGconn *c, const char *value);
+/* "schema"."name" */
+char *pv_qualify(PGconn *c, const char *schema, const char *name);
+/* Append quoted forms to a buffer. */
+void pv_buf_ident(pv_buf *b, PGconn *c, const char *name);
+void pv_buf_literal(pv_buf *b, PGconn *c, const char *value);
+
+/* Session settings for reading a consistent dump (catalog-dump-notes §1.5), then
+ * BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY. */
+int pv_dump_session(PGconn *c);
+/* Session settings for replaying a bundle into a database. */
+int pv_restore_session(PGconn *c, const char *encoding);
+
+#endif

@@ -1,0 +1,297 @@
+/*
+ * pg/dump.c — one database into one verified bundle (see dump.h).
+ */
+#include "pg/dump.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle/bundle.h"
+#include "config.h"
+#include "pg/catalog.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/names.h"
+
+static json_t *
+entry_json(const pv_obj *o)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "id", json_integer(o->id));
+	json_object_set_new(e, "kind", json_string(pv_kind_name(o->kind)));
+	if (o->schema)
+		json_object_set_new(e, "schema", json_string(o->schema));
+	json_object_set_new(e, "name", json_string(o->name));
+	if (o->sql)
+		json_object_set_new(e, "sql", json_string(o->sql));
+	if (o->owner) {
+		json_object_set_new(e, "owner", json_string(o->owner));
+		json_object_set_new(e, "owner_target", json_string(o->owner_target));
+	}
+	if (o->comments)
+		json_object_set_new(e, "comments", json_string(o->comments));
+	if (o->nacl) {
+		json_object_set_new(e, "acl_target", json_string(o->acl_target));
+		json_t *a = json_array();
+		for (int i = 0; i < o->nacl; i++) {
+			const pv_acl_item *it = &o->acl[i];
+			json_t *j = json_object();
+			json_object_set_new(j, "revoke", json_boolean(it->revoke));
+			json_object_set_new(j, "privs", json_string(it->privs));
+			if (it->columns)
+				json_object_set_new(j, "columns", json_string(it->columns));
+			json_object_set_new(j, "grantee", it->grantee ? json_string(it->grantee) : json_null());
+			if (it->grantor)
+				json_object_set_new(j, "grantor", json_string(it->grantor));
+			json_object_set_new(j, "grant_option", json_boolean(it->grant_option));
+			json_array_append_new(a, j);
+		}
+		json_object_set_new(e, "acl", a);
+	}
+	if (o->late)
+		json_object_set_new(e, "late", json_true());
+	return e;
+}
+
+static int
+copy_table(PGconn *c, pv_bundle_writer *w, const pv_obj *o, json_t *entry, int64_t *rows)
+{
+	const char *table = json_string_value(json_object_get(o->extra, "table"));
+	const char *cols = json_string_value(json_object_get(o->extra, "column_list"));
+	char *sql = *cols ? pv_asprintf("COPY %s (%s) TO STDOUT", table, cols)
+	                  : pv_asprintf("COPY %s TO STDOUT", table);
+	const char *prefix = json_string_value(json_object_get(entry, "member_prefix"));
+	PGresult *r = PQexec(c, sql);
+	free(sql);
+	if (PQresultStatus(r) != PGRES_COPY_OUT) {
+		pv_fail("%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return pv_wrap("table %s", table);
+	}
+	PQclear(r);
+	pv_data_writer *d = pv_bw_data_begin(w, prefix, table);
+	if (!d)
+		return pv_wrap("table %s", table);
+	char *buf = NULL;
+	int n;
+	int failed = 0;
+	while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
+		if (!failed && pv_dw_row(d, buf, (size_t)n) < 0)
+			failed = 1; /* keep draining so the connection stays usable for the message */
+		PQfreemem(buf);
+	}
+	if (n == -2 && !failed) {
+		pv_fail("%s", PQerrorMessage(c));
+		failed = 1;
+	}
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) {
+			pv_fail("%s", PQresultErrorMessage(r));
+			failed = 1;
+		}
+		PQclear(r);
+	}
+	if (failed) {
+		pv_dw_abort(d);
+		return pv_wrap("copying rows of table %s", table);
+	}
+	if (pv_dw_end(d, rows) < 0)
+		return pv_wrap("table %s", table);
+	return 0;
+}
+
+static int
+write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, json_t *manifest)
+{
+	pv_graph *g = cat->g;
+	int n = pv_graph_count(g);
+	json_t *pre = json_array(), *post = json_array(), *data = json_array();
+	int rc = -1;
+
+	for (int i = 0; i < n; i++) {
+		pv_obj *o = pv_graph_sorted(g, i);
+		if (!o->dump)
+			continue;
+		if (o->kind == K_TABLE_DATA) {
+			json_t *e = json_object();
+			char *prefix = pv_asprintf("data/%d", o->id);
+			json_object_set_new(e, "id", json_integer(o->id));
+			json_object_set_new(e, "kind", json_string("table data"));
+			json_object_set(e, "table", json_object_get(o->extra, "table"));
+			json_object_set(e, "columns", json_object_get(o->extra, "columns"));
+			json_object_set(e, "column_list", json_object_get(o->extra, "column_list"));
+			json_object_set_new(e, "member_prefix", json_string(prefix));
+			free(prefix);
+			json_array_append_new(data, e);
+		} else if (o->kind == K_SEQ_SET) {
+			if (!o->sql)
+				continue;
+			json_t *e = json_object();
+			json_object_set_new(e, "id", json_integer(o->id));
+			json_object_set_new(e, "kind", json_string("sequence value"));
+			json_object_set_new(e, "name", json_string(o->name));
+			json_object_set_new(e, "sql", json_string(o->sql));
+			json_array_append_new(data, e);
+		} else if (o->eff_section == PV_POST) {
+			json_array_append_new(post, entry_json(o));
+		} else {
+			json_array_append_new(pre, entry_json(o));
+		}
+	}
+
+	if (pv_bw_add_json(w, PV_MEMBER_HEADER, "header", header) < 0 ||
+	    pv_bw_add_json(w, "roles.json", "roles", cat->roles) < 0 ||
+	    pv_bw_add_json(w, "pre-data.json", "schema", pre) < 0 ||
+	    pv_bw_add_json(w, "data.json", "data-toc", data) < 0)
+		goto out;
+
+	int64_t total_rows = 0;
+	int tables = 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach(data, i, e) {
+		if (!json_object_get(e, "member_prefix"))
+			continue;
+		int id = (int)json_integer_value(json_object_get(e, "id"));
+		int64_t rows = 0;
+		if (copy_table(c, w, pv_graph_get(g, id), e, &rows) < 0)
+			goto out;
+		pv_debug("table %s: %lld rows", json_string_value(json_object_get(e, "table")),
+		         (long long)rows);
+		total_rows += rows;
+		tables++;
+	}
+	if (pv_bw_add_json(w, "post-data.json", "schema", post) < 0)
+		goto out;
+	json_object_set_new(manifest, "tables", json_integer(tables));
+	json_object_set_new(manifest, "rows", json_integer(total_rows));
+	json_object_set_new(manifest, "objects", json_integer((json_int_t)(json_array_size(pre) + json_array_size(post))));
+	if (pv_bw_finish(w, manifest) < 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(pre);
+	json_decref(post);
+	json_decref(data);
+	return rc;
+}
+
+static json_t *
+make_header(pv_catalog *cat, const char *id, const char *tag)
+{
+	json_t *h = json_deep_copy(cat->db);
+	char iso[21];
+	time_t snap = (time_t)json_integer_value(json_object_get(cat->db, "snapshot_epoch"));
+	pv_iso8601(snap, iso);
+	json_object_set_new(h, "format", json_integer(PV_BUNDLE_FORMAT));
+	json_object_set_new(h, "pgvault_version", json_string(PACKAGE_VERSION));
+	json_object_set_new(h, "database", json_string(json_string_value(json_object_get(cat->db, "name"))));
+	json_object_del(h, "name");
+	json_object_set_new(h, "snapshot_time", json_string(iso));
+	json_object_set_new(h, "id", json_string(id));
+	json_object_set_new(h, "tag", tag ? json_string(tag) : json_null());
+	if (json_array_size(cat->unsupported))
+		json_object_set(h, "skipped", cat->unsupported);
+	if (json_array_size(cat->warnings))
+		json_object_set(h, "warnings", cat->warnings);
+	return h;
+}
+
+static int
+unsupported_check(pv_catalog *cat, const pv_dump_opts *o)
+{
+	size_t n = json_array_size(cat->unsupported);
+	if (!n)
+		return 0;
+	pv_buf b = PV_BUF_INIT;
+	size_t i;
+	json_t *e;
+	json_array_foreach(cat->unsupported, i, e) {
+		if (i == 25) {
+			pv_buf_printf(&b, "; and %zu more", n - i);
+			break;
+		}
+		pv_buf_printf(&b, "%s%s", i ? "; " : "", json_string_value(json_object_get(e, "description")));
+	}
+	int rc = 0;
+	if (o->allow_unsupported)
+		pv_warn("skipping %zu object(s) this version cannot back up (--allow-unsupported; listed "
+		        "as \"skipped\" in the manifest): %s", n, b.data);
+	else
+		rc = pv_fail("the database contains %zu object(s) this version cannot back up: %s "
+		             "(use --allow-unsupported to back up everything else and list them in the manifest)",
+		             n, b.data);
+	pv_buf_free(&b);
+	return rc;
+}
+
+int
+pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_dump_opts *o,
+                 char **id)
+{
+	pv_catalog cat;
+	pv_bundle_out *out = NULL;
+	pv_bundle_writer *w = NULL;
+	json_t *header = NULL, *manifest = NULL, *verified = NULL;
+	int fd = -1, rc = -1;
+	memset(&cat, 0, sizeof cat);
+	*id = NULL;
+
+	PGconn *c = pv_connect(co, db);
+	if (!c)
+		return pv_wrap("database \"%s\"", db);
+	if (pv_dump_session(c) < 0 || pv_catalog_read(c, &cat) < 0)
+		goto out;
+	if (unsupported_check(&cat, o) < 0 || pv_graph_sort(cat.g) < 0)
+		goto out;
+
+	time_t snap = (time_t)json_integer_value(json_object_get(cat.db, "snapshot_epoch"));
+	out = pv_store_create(st, db, snap, o->tag);
+	if (!out)
+		goto out;
+	header = make_header(&cat, pv_out_id(out), o->tag);
+	manifest = json_deep_copy(header);
+	pv_chunk_opts copts;
+	pv_chunk_opts_default(&copts);
+	w = pv_bw_new(pv_out_sink(out), snap, &copts);
+	if (!w || write_bundle(c, &cat, w, header, manifest) < 0)
+		goto out;
+	/* the snapshot is no longer needed */
+	pv_exec(c, "COMMIT");
+	PQfinish(c);
+	c = NULL;
+
+	if (pv_out_finish_writing(out, &fd) < 0)
+		goto out;
+	pv_source src;
+	pv_source_fd(&src, &fd);
+	if (pv_bundle_verify(&src, pv_out_path(out), &verified) < 0) {
+		pv_wrap("verifying the new bundle");
+		goto out;
+	}
+	json_t *sidecar = json_deep_copy(verified);
+	char iso[21];
+	pv_iso8601(time(NULL), iso);
+	json_object_set_new(sidecar, "verified", json_true());
+	json_object_set_new(sidecar, "verified_at", json_string(iso));
+	rc = pv_out_commit(out, sidecar);
+	json_decref(sidecar);
+	if (rc == 0)
+		*id = pv_strdup(pv_out_id(out));
+out:
+	if (rc < 0)
+		pv_wrap("database \"%s\"", db);
+	if (fd >= 0)
+		close(fd);
+	if (c)
+		PQfinish(c);
+	pv_bw_free(w);
+	pv_out_free(out);
+	json_decref(header);
+	json_decref(manifest);
+	json_decref(verified);
+	pv_catalog_free(&cat);
+	return rc;
+}

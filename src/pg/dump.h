@@ -1,0 +1,28 @@
+/*
+ * pg/dump.h — backing up one database into one bundle: snapshot, catalog → sorted
+ * entries → pre-data/post-data members, COPY of every table streamed into zstd data
+ * members, manifest, then verification of the written file before it is committed.
+ *
+ * Schema entries (pre-data.json, post-data.json) are JSON arrays in restore order:
+ *   {"id", "kind", "schema", "name", "sql", "owner", "owner_target", "acl_target",
+ *    "acl": [{"revoke", "privs", "columns", "grantee", "grantor", "grant_option"}],
+ *    "comments", "late"}
+ * data.json entries are {"id", "kind": "table data", "table", "columns", "column_list",
+ * "member_prefix"} or {"id", "kind": "sequence value", "sql"}.
+ */
+#ifndef PV_PG_DUMP_H
+#define PV_PG_DUMP_H
+
+#include "pg/conn.h"
+#include "store/store.h"
+
+typedef struct pv_dump_opts {
+	const char *tag;
+	int allow_unsupported;
+} pv_dump_opts;
+
+/* On success *id (malloc'd) is the new bundle's id. */
+int pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_dump_opts *o,
+                     char **id);
+
+#endif

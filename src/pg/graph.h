@@ -1,0 +1,93 @@
+/*
+ * pg/graph.h — the object graph of one database's schema.
+ *
+ * Every dumpable object (and every data/late item) is a pv_obj with the SQL that creates
+ * it, its owner, comments and ACL, and the objects it must follow.  Catalog rows map to
+ * objects through (classid, objid) identities; rows that are folded into another object's
+ * DDL (a table's row type, an inline CHECK, the _RETURN rule of a view, a constraint's
+ * index, an array type) are registered as aliases of that object, so pg_depend edges
+ * through them land on the right object.  pv_graph_sort() orders everything: a pre-sort
+ * by (section, kind, schema, name, oid) for determinism, then a topological sort that
+ * always emits the ready object that comes first in the pre-sort, and finally pushes an
+ * object into a later section when it depends on something there.
+ */
+#ifndef PV_PG_GRAPH_H
+#define PV_PG_GRAPH_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef unsigned int pv_oid;
+
+typedef enum { PV_PRE = 0, PV_DATA = 1, PV_POST = 2 } pv_section;
+
+/* Kinds in pre-sort priority order. */
+typedef enum {
+	K_SCHEMA, K_EXTENSION, K_TYPE, K_DOMAIN, K_FUNCTION, K_SEQUENCE, K_TABLE, K_VIEW,
+	K_MATVIEW, K_DEFAULT, K_SEQ_OWNED, K_DB_SETTINGS,
+	K_TABLE_DATA, K_SEQ_SET,
+	K_CONSTRAINT, K_INDEX, K_INDEX_EXTRA, K_TRIGGER, K_FK, K_CHECK_LATE, K_REFRESH,
+	K_NKINDS
+} pv_kind;
+
+const char *pv_kind_name(pv_kind k);
+
+typedef struct pv_acl_item {
+	int revoke;         /* 1: REVOKE, 0: GRANT */
+	char *privs;        /* "SELECT, INSERT" */
+	char *columns;      /* NULL, or "(a, b)" already quoted */
+	char *grantee;      /* NULL = PUBLIC */
+	char *grantor;
+	int grant_option;
+} pv_acl_item;
+
+typedef struct pv_obj {
+	int id;
+	pv_kind kind;
+	pv_section section;
+	pv_oid classid, oid;
+	char *schema;        /* for sorting and messages; may be NULL */
+	char *name;
+	char *sql;           /* statements that create it (may be NULL: nothing to run) */
+	char *owner;         /* role name, or NULL */
+	char *owner_target;  /* e.g. TABLE "s"."t": ALTER <owner_target> OWNER TO ... */
+	char *acl_target;    /* e.g. TABLE "s"."t": GRANT ... ON <acl_target> */
+	char *comments;      /* COMMENT statements, or NULL */
+	pv_acl_item *acl;
+	int nacl, cacl;
+	int *deps;
+	int ndeps, cdeps;
+	int late;            /* run after the ACL pass (matview refresh) */
+	int dump;            /* 0: known but not emitted (e.g. an extension member) */
+	json_t *extra;       /* kind-specific fields for the bundle (data entries) */
+	/* sort state */
+	int rank, indeg, done, eff_section;
+} pv_obj;
+
+typedef struct pv_graph pv_graph;
+
+pv_graph *pv_graph_new(void);
+void pv_graph_free(pv_graph *g);
+
+/* A new object; schema/name are copied. */
+pv_obj *pv_graph_add(pv_graph *g, pv_kind kind, pv_section sec, pv_oid classid, pv_oid oid,
+                     const char *schema, const char *name);
+pv_obj *pv_graph_get(pv_graph *g, int id);
+int pv_graph_count(pv_graph *g);
+/* Map a catalog identity to an object (the object's own identity is mapped by _add). */
+void pv_graph_alias(pv_graph *g, pv_oid classid, pv_oid oid, pv_obj *o);
+pv_obj *pv_graph_lookup(pv_graph *g, pv_oid classid, pv_oid oid);
+void pv_obj_dep(pv_obj *o, pv_obj *on);
+void pv_obj_add_acl(pv_obj *o, int revoke, const char *privs, const char *columns,
+                    const char *grantee, const char *grantor, int grant_option);
+void pv_obj_add_comment(pv_obj *o, const char *sql);
+
+/* Sort; on a dependency loop fails naming the objects in it.  Afterwards
+ * pv_graph_sorted() gives the objects in order (count pv_graph_count). */
+int pv_graph_sort(pv_graph *g);
+pv_obj *pv_graph_sorted(pv_graph *g, int i);
+
+/* "table s.t" style label for messages. */
+char *pv_obj_label(const pv_obj *o);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * util/err.h — the error of the current thread.
+ *
+ * Library code never prints or exits on failure: it records one message with
+ * pv_fail() (returning -1), and each caller on the way up may prefix context
+ * with pv_wrap() ("database \"x\": member data/3.1.copy.zst: ...").  The
+ * command prints the final message once and maps pv_errcode() to an exit code.
+ */
+#ifndef PV_UTIL_ERR_H
+#define PV_UTIL_ERR_H
+
+/* Stable exit codes (documented in pgvault(1)). */
+enum {
+	PV_EXIT_OK = 0,
+	PV_EXIT_FAIL = 1,
+	PV_EXIT_USAGE = 2,
+	PV_EXIT_PARTIAL = 3,
+	PV_EXIT_LOCK = 4
+};
+
+/* Record a failure (replacing any previous one); always returns -1. */
+int pv_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, with an explicit exit code class (PV_EXIT_*). */
+int pv_fail_code(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefix context to the current message: "context: message"; returns -1. */
+int pv_wrap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+const char *pv_errmsg(void);
+int pv_errcode(void);
+void pv_err_clear(void);
+
+#endif
