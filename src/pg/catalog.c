@@ -649,7 +649,7 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 		if (!d)
 			continue;
 		char *cn = pv_ident(rd->c, val(r, i, 2));
-		char *qn = pv_asprintf("%s ON %s", cn, strchr(d->owner_target, ' ') + 1);
+		char *qn = pv_asprintf("%s ON DOMAIN %s", cn, strchr(d->owner_target, ' ') + 1);
 		set_target(rd, C_PG_CONSTRAINT, oidval(r, i, 0), "CONSTRAINT", qn);
 		if (val(r, i, 5)[0] == 'n') {
 			/* 17+: named domain NOT NULL; typnotnull already printed it */
