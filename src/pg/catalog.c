@@ -200,6 +200,58 @@ read_database(reader *rd)
 	json_object_set_new(db, "source_role", json_string(boolval(r, 0, 11) ? "standby" : "primary"));
 	add_role(rd, val(r, 0, 4));
 	PQclear(r);
+
+	/* ALTER ROLE r IN DATABASE d SET ... */
+	r = q1(rd, "SELECT pg_catalog.pg_get_userbyid(s.setrole), pg_catalog.array_to_json(s.setconfig)"
+	           " FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase"
+	           " WHERE d.datname = pg_catalog.current_database() AND s.setrole <> 0 ORDER BY 1", NULL);
+	if (!r)
+		return pv_wrap("reading per-role database settings");
+	if (PQntuples(r)) {
+		json_t *a = json_array();
+		for (int i = 0; i < PQntuples(r); i++) {
+			json_t *o = json_object();
+			json_object_set_new(o, "role", json_string(val(r, i, 0)));
+			json_object_set_new(o, "settings", json_loads(val(r, i, 1), 0, NULL));
+			json_array_append_new(a, o);
+			add_role(rd, val(r, i, 0));
+		}
+		json_object_set_new(db, "role_settings", a);
+	}
+	PQclear(r);
+
+	/* GRANT/REVOKE on the database itself, as deltas from the default */
+	r = q1(rd,
+	    "SELECT x.rev, pg_catalog.pg_get_userbyid(x.grantor),"
+	    " CASE WHEN x.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(x.grantee) END,"
+	    " x.privilege_type, x.is_grantable FROM ("
+	    "  SELECT false AS rev, a.* FROM pg_catalog.pg_database d,"
+	    "   pg_catalog.aclexplode(COALESCE(d.datacl, pg_catalog.acldefault('d', d.datdba))) WITH ORDINALITY a(grantor, grantee, privilege_type, is_grantable, ord)"
+	    "   WHERE d.datname = pg_catalog.current_database() AND (a.grantor, a.grantee, a.privilege_type, a.is_grantable) NOT IN"
+	    "   (SELECT * FROM pg_catalog.aclexplode(pg_catalog.acldefault('d', d.datdba)))"
+	    "  UNION ALL SELECT true, b.* FROM pg_catalog.pg_database d,"
+	    "   pg_catalog.aclexplode(pg_catalog.acldefault('d', d.datdba)) WITH ORDINALITY b(grantor, grantee, privilege_type, is_grantable, ord)"
+	    "   WHERE d.datname = pg_catalog.current_database() AND (b.grantor, b.grantee, b.privilege_type, b.is_grantable) NOT IN"
+	    "   (SELECT * FROM pg_catalog.aclexplode(COALESCE(d.datacl, pg_catalog.acldefault('d', d.datdba))))"
+	    " ) x ORDER BY x.rev DESC, x.ord", NULL);
+	if (!r)
+		return pv_wrap("reading database privileges");
+	if (PQntuples(r)) {
+		json_t *a = json_array();
+		for (int i = 0; i < PQntuples(r); i++) {
+			json_t *o = json_object();
+			json_object_set_new(o, "revoke", json_boolean(boolval(r, i, 0)));
+			json_object_set_new(o, "grantor", json_string(val(r, i, 1)));
+			json_object_set_new(o, "grantee", val(r, i, 2) ? json_string(val(r, i, 2)) : json_null());
+			json_object_set_new(o, "privs", json_string(val(r, i, 3)));
+			json_object_set_new(o, "grant_option", json_boolean(boolval(r, i, 4)));
+			json_array_append_new(a, o);
+			add_role(rd, val(r, i, 1));
+			add_role(rd, val(r, i, 2));
+		}
+		json_object_set_new(db, "acl", a);
+	}
+	PQclear(r);
 	return 0;
 }
 
@@ -306,6 +358,19 @@ read_unsupported(reader *rd)
 	pv_buf_puts(&q,
 	    " UNION ALL SELECT 'security label', 'security label on ' || pg_catalog.pg_describe_object(s.classoid, s.objoid, s.objsubid)"
 	    "  FROM pg_catalog.pg_seclabel s"
+	    " UNION ALL SELECT 'privileges on an extension member or built-in object',"
+	    "  'privileges on ' || pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)"
+	    "  FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_init_privs ip ON ip.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+	    "   AND ip.objoid = c.oid AND ip.objsubid = 0"
+	    "  WHERE (c.oid < 16384 OR NOT" NOT_EXT("pg_class", "c") ") AND c.relacl IS DISTINCT FROM ip.initprivs"
+	    "  AND (c.oid < 16384 OR ip.objoid IS NOT NULL OR c.relacl IS NOT NULL)"
+	    "  AND (c.oid >= 16384 OR c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace)"
+	    " UNION ALL SELECT 'privileges on an extension member or built-in object',"
+	    "  'privileges on ' || pg_catalog.pg_describe_object('pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0)"
+	    "  FROM pg_catalog.pg_proc p LEFT JOIN pg_catalog.pg_init_privs ip ON ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+	    "   AND ip.objoid = p.oid AND ip.objsubid = 0"
+	    "  WHERE (p.oid < 16384 OR NOT" NOT_EXT("pg_proc", "p") ") AND p.proacl IS DISTINCT FROM ip.initprivs"
+	    "  AND (p.oid < 16384 OR ip.objoid IS NOT NULL OR p.proacl IS NOT NULL)"
 	    " UNION ALL SELECT 'extension configuration data', 'configuration tables of extension ' || e.extname"
 	    "  FROM pg_catalog.pg_extension e WHERE e.extconfig IS NOT NULL AND pg_catalog.cardinality(e.extconfig) > 0"
 	    ") u ORDER BY 1, 2");

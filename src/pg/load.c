@@ -63,6 +63,27 @@ check_roles(loader *L, json_t *roles)
 	return rc;
 }
 
+/* "SET name TO value;" from a stored "name=value" setting. */
+static void
+set_clause(pv_buf *s, PGconn *c, const char *kv)
+{
+	const char *eq = kv ? strchr(kv, '=') : NULL;
+	if (!eq) {
+		pv_buf_puts(s, "RESET ALL;");
+		return;
+	}
+	char *name = pv_strndup(kv, (size_t)(eq - kv));
+	pv_buf_printf(s, "SET %s TO ", name);
+	/* list-valued settings are stored already quoted */
+	if (strcmp(name, "search_path") == 0 || strcmp(name, "temp_tablespaces") == 0 ||
+	    strstr(name, "preload_libraries"))
+		pv_buf_puts(s, eq + 1);
+	else
+		pv_buf_literal(s, c, eq + 1);
+	pv_buf_puts(s, ";");
+	free(name);
+}
+
 static int
 create_database(loader *L)
 {
@@ -114,21 +135,25 @@ create_database(loader *L)
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(h, "settings"), i, e) {
-		const char *kv = json_string_value(e);
-		const char *eq = kv ? strchr(kv, '=') : NULL;
-		if (!eq)
-			continue;
-		char *name = pv_strndup(kv, (size_t)(eq - kv));
-		pv_buf_printf(&s, "ALTER DATABASE %s SET %s TO ", q, name);
-		/* list-valued settings are stored already quoted */
-		if (strcmp(name, "search_path") == 0 || strcmp(name, "temp_tablespaces") == 0 ||
-		    strstr(name, "preload_libraries"))
-			pv_buf_puts(&s, eq + 1);
-		else
-			pv_buf_literal(&s, L->maint, eq + 1);
-		pv_buf_puts(&s, ";");
-		free(name);
+		pv_buf_printf(&s, "ALTER DATABASE %s ", q);
+		set_clause(&s, L->maint, json_string_value(e));
 	}
+	json_array_foreach(json_object_get(h, "role_settings"), i, e) {
+		size_t k;
+		json_t *kv;
+		json_array_foreach(json_object_get(e, "settings"), k, kv) {
+			pv_buf_puts(&s, "ALTER ROLE ");
+			pv_buf_ident(&s, L->maint, jstr(e, "role"));
+			pv_buf_printf(&s, " IN DATABASE %s ", q);
+			set_clause(&s, L->maint, json_string_value(kv));
+		}
+	}
+	char *target = pv_asprintf("DATABASE %s", q);
+	json_array_foreach(json_object_get(h, "acl"), i, e)
+		pv_acl_sql(&s, L->maint, target, jstr(h, "owner"), jstr(e, "grantor"), jstr(e, "grantee"),
+		           jstr(e, "privs"), NULL, json_is_true(json_object_get(e, "revoke")),
+		           json_is_true(json_object_get(e, "grant_option")));
+	free(target);
 	free(q);
 	rc = s.len ? pv_exec(L->maint, s.data) : 0;
 	pv_buf_free(&s);

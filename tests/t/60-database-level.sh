@@ -1,0 +1,33 @@
+# Database-level state travels with the bundle: grants on the database (as deltas from the
+# default, e.g. REVOKE CONNECT FROM PUBLIC), its comment, ALTER DATABASE SET and
+# ALTER ROLE ... IN DATABASE SET.  Privileges changed on a built-in function are not
+# reproduced yet, so they make the backup fail, naming the function.
+. "$TOP_SRCDIR/tests/lib/common.sh"
+db=dblevel_src; copy=dblevel_copy
+dropdb_q "$db"; dropdb_q "$copy"
+createdb_q "$db"
+q -d postgres <<SQL
+DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pvt_dbuser') THEN CREATE ROLE pvt_dbuser LOGIN; END IF; END \$\$;
+REVOKE CONNECT, TEMPORARY ON DATABASE $db FROM PUBLIC;
+GRANT CONNECT ON DATABASE $db TO pvt_dbuser WITH GRANT OPTION;
+COMMENT ON DATABASE $db IS 'bot''s database';
+ALTER DATABASE $db SET search_path = app, public;
+ALTER DATABASE $db SET statement_timeout = '5s';
+ALTER ROLE pvt_dbuser IN DATABASE $db SET work_mem = '8MB';
+SQL
+state() { # db -> acl, comment, settings (with the db name taken out)
+	q -d postgres -c "SELECT datacl, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$1'"
+	q -d postgres -c "SELECT coalesce(setrole::regrole::text, '-'), setconfig FROM pg_db_role_setting s
+	                  JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = '$1' ORDER BY 1"
+}
+pv backup --storage "$T/st" --db "$db"; expect_rc 0 backup
+id=$(cat "$T/out")
+pv restore --storage "$T/st" "$id" --as "$copy"; expect_rc 0 restore
+diff <(state "$db") <(state "$copy") || fail "database-level state differs"
+s=$(state "$copy"); case "$s" in *"pvt_dbuser=c*/postgres"*) ;; *) fail "grant with grant option lost: $s" ;; esac
+
+q -d "$db" -c "GRANT EXECUTE ON FUNCTION pg_catalog.pg_sleep(double precision) TO pvt_dbuser" 2>/dev/null || true
+q -d "$db" -c "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_sleep(double precision) FROM PUBLIC"
+pv backup --storage "$T/st" --db "$db"; expect_rc 1 "backup with changed built-in privileges"
+expect_err "pg_sleep"
+dropdb_q "$db"; dropdb_q "$copy"
