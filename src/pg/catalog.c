@@ -792,7 +792,6 @@ typedef struct relinfo {
 	pv_obj *obj;
 	char *qname;
 	pv_buf cols;     /* column definitions for CREATE */
-	pv_buf checks;   /* inline CHECK constraints */
 	pv_buf extra;    /* ALTERs after CREATE */
 	json_t *copycols;
 	char *withopts;  /* WITH (...) or NULL */
@@ -1297,13 +1296,15 @@ read_constraints(reader *rd, rels *R)
 		char *tq = pv_asprintf("%s ON %s", cn, ri->qname);
 		set_target(rd, C_PG_CONSTRAINT, coid, "CONSTRAINT", tq);
 		const char *def = val(r, i, 4);
-		if (type == 'c' && boolval(r, i, 5)) {
-			pv_buf_printf(&ri->checks, ",\n    CONSTRAINT %s %s", cn, def);
-			pv_graph_alias(g, C_PG_CONSTRAINT, coid, ri->obj);
-		} else if (type == 'c' || type == 'p' || type == 'u' || type == 'x' || type == 'f') {
-			pv_kind k = type == 'f' ? K_FK : type == 'c' ? K_CHECK_LATE : K_CONSTRAINT;
-			pv_obj *o = pv_graph_add(g, k, PV_POST, C_PG_CONSTRAINT, coid, ri->obj->schema,
-			                         val(r, i, 2));
+		if (type == 'c' || type == 'p' || type == 'u' || type == 'x' || type == 'f') {
+			/* A validated CHECK is added right after its table, before the data: a separate
+			 * statement (rather than inline) so that a CHECK calling a function that takes
+			 * the table's row type is no dependency loop.  NOT VALID ones come after the
+			 * data, so that rows violating them still load. */
+			int pre = type == 'c' && boolval(r, i, 5);
+			pv_kind k = type == 'f' ? K_FK : pre ? K_CHECK : type == 'c' ? K_CHECK_LATE : K_CONSTRAINT;
+			pv_obj *o = pv_graph_add(g, k, pre ? PV_PRE : PV_POST, C_PG_CONSTRAINT, coid,
+			                         ri->obj->schema, val(r, i, 2));
 			o->sql = pv_asprintf("ALTER TABLE %s%s ADD CONSTRAINT %s %s;", type == 'c' ? "" : "ONLY ",
 			                     ri->qname, cn, def);
 			pv_obj_dep(o, ri->obj);
@@ -1479,9 +1480,7 @@ build_tables(reader *rd, rels *R)
 		pv_buf b = PV_BUF_INIT;
 		pv_buf_printf(&b, "CREATE %sTABLE %s (", ri->persistence == 'u' ? "UNLOGGED " : "", ri->qname);
 		pv_buf_puts(&b, ri->cols.len ? ri->cols.data : "");
-		if (ri->checks.len)
-			pv_buf_puts(&b, ri->cols.len ? ri->checks.data : ri->checks.data + 1);
-		pv_buf_puts(&b, (ri->cols.len || ri->checks.len) ? "\n)" : ")");
+		pv_buf_puts(&b, ri->cols.len ? "\n)" : ")");
 		if (ri->withopts)
 			pv_buf_printf(&b, " %s", ri->withopts);
 		pv_buf_puts(&b, ";");
@@ -1563,21 +1562,43 @@ read_comments(reader *rd)
 	return 0;
 }
 
+/* The referenced object of pg_depend row i is one a user created (not an initdb object
+ * or a schema).  A referenced object that is internal to another (a row type, an array
+ * type) stands for its owner (columns 5 and 6). */
+static int
+is_user_object(PGresult *r, int i)
+{
+	return boolval(r, i, 4);
+}
+
 static int
 read_depends(reader *rd)
 {
 	pv_graph *g = rd->cat->g;
 	PGresult *r = q1(rd,
-	    "SELECT classid, objid, refclassid, refobjid FROM pg_catalog.pg_depend"
-	    " WHERE deptype NOT IN ('p', 'e') AND objid >= 16384"
-	    " AND NOT (classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND deptype = 'a' AND"
-	    "   refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND objsubid = 0 AND refobjsubid > 0"
-	    "   AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = objid) = 'S')", NULL);
+	    "SELECT d.classid, d.objid, d.refclassid, d.refobjid,"
+	    " d.refobjid >= 16384 AND d.refclassid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass,"
+	    " io.refclassid, io.refobjid"
+	    " FROM pg_catalog.pg_depend d"
+	    " LEFT JOIN LATERAL (SELECT x.refclassid, x.refobjid FROM pg_catalog.pg_depend x"
+	    "   WHERE x.classid = d.refclassid AND x.objid = d.refobjid AND x.deptype = 'i' LIMIT 1) io ON true"
+	    " WHERE d.deptype NOT IN ('p', 'e') AND d.objid >= 16384"
+	    " AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'a' AND"
+	    "   d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0 AND d.refobjsubid > 0"
+	    "   AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = d.objid) = 'S')", NULL);
 	if (!r)
 		return pv_wrap("reading dependencies");
 	for (int i = 0; i < PQntuples(r); i++) {
 		pv_obj *a = pv_graph_lookup(g, oidval(r, i, 0), oidval(r, i, 1));
 		pv_obj *b = pv_graph_lookup(g, oidval(r, i, 2), oidval(r, i, 3));
+		if (a && !b && a->kind != K_EXTENSION && is_user_object(r, i) &&
+		    (!val(r, i, 5) || (oidval(r, i, 6) >= FIRST_NORMAL_OID &&
+		                       !pv_graph_lookup(g, oidval(r, i, 5), oidval(r, i, 6))))) {
+			/* depends on something this version does not dump (reported as unsupported):
+			 * it could not be restored either */
+			a->dump = 0;
+			continue;
+		}
 		if (!a || !b || a == b)
 			continue;
 		if (a->kind == K_EXTENSION && b->kind != K_SCHEMA && b->kind != K_EXTENSION)
@@ -1587,24 +1608,82 @@ read_depends(reader *rd)
 		pv_obj_dep(a, b);
 	}
 	PQclear(r);
-	/* matview refreshes follow the refreshes of the matviews they read */
+	/* whatever depends on a skipped object is skipped too, and said so */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (int i = 0; i < pv_graph_count(g); i++) {
+			pv_obj *o = pv_graph_get(g, i);
+			for (int j = 0; o->dump && j < o->ndeps; j++)
+				if (!pv_graph_get(g, o->deps[j])->dump) {
+					o->dump = 0;
+					changed = 1;
+				}
+		}
+	}
+	for (int i = 0; i < pv_graph_count(g); i++) {
+		pv_obj *o = pv_graph_get(g, i);
+		if (!o->dump && o->oid) {
+			char *l = pv_obj_label(o);
+			char *d = pv_asprintf("%s (depends on an unsupported object)", l);
+			add_unsupported(rd, "dependent object", d);
+			free(d);
+			free(l);
+		}
+	}
+	/* A matview refresh follows the refreshes of the matviews it reads (also through
+	 * views); one that reads an unpopulated matview is not refreshed (as pg_dump). */
 	int n = pv_graph_count(g);
+	pv_obj **refresh_of = pv_calloc((size_t)n, sizeof *refresh_of);
+	for (int i = 0; i < n; i++) {
+		pv_obj *f = pv_graph_get(g, i);
+		if (f->kind == K_REFRESH)
+			refresh_of[f->deps[0]] = f;
+	}
+	int *stack = pv_malloc((size_t)n * sizeof *stack);
+	char *seen = pv_malloc((size_t)n);
 	for (int i = 0; i < n; i++) {
 		pv_obj *f = pv_graph_get(g, i);
 		if (f->kind != K_REFRESH)
 			continue;
-		pv_obj *mv = pv_graph_get(g, f->deps[0]);
-		for (int j = 0; j < mv->ndeps; j++) {
-			pv_obj *d = pv_graph_get(g, mv->deps[j]);
-			if (d->kind != K_MATVIEW)
-				continue;
-			for (int k = 0; k < n; k++) {
-				pv_obj *f2 = pv_graph_get(g, k);
-				if (f2->kind == K_REFRESH && f2->deps[0] == d->id)
-					pv_obj_dep(f, f2);
+		memset(seen, 0, (size_t)n);
+		int sp = 0;
+		stack[sp++] = f->deps[0];
+		seen[f->deps[0]] = 1;
+		while (sp > 0) {
+			pv_obj *o = pv_graph_get(g, stack[--sp]);
+			for (int j = 0; j < o->ndeps; j++) {
+				pv_obj *d = pv_graph_get(g, o->deps[j]);
+				if (seen[d->id] || (d->kind != K_VIEW && d->kind != K_MATVIEW))
+					continue;
+				seen[d->id] = 1;
+				if (d->kind == K_MATVIEW) {
+					if (refresh_of[d->id])
+						pv_obj_dep(f, refresh_of[d->id]);
+					else
+						f->dump = 2; /* reads an unpopulated matview */
+				} else {
+					stack[sp++] = d->id;
+				}
 			}
 		}
 	}
+	for (int i = 0; i < n; i++) {
+		pv_obj *f = pv_graph_get(g, i);
+		if (f->kind == K_REFRESH && f->dump == 2) {
+			f->dump = 0;
+			pv_obj *mv = pv_graph_get(g, f->deps[0]);
+			/* nothing may wait for it */
+			for (int k = 0; k < n; k++) {
+				pv_obj *o = pv_graph_get(g, k);
+				for (int j = 0; j < o->ndeps; j++)
+					if (o->deps[j] == f->id)
+						o->deps[j] = mv->id;
+			}
+		}
+	}
+	free(refresh_of);
+	free(stack);
+	free(seen);
 	/* everything in a schema follows the schema */
 	for (int i = 0; i < n; i++) {
 		pv_obj *o = pv_graph_get(g, i);
@@ -1715,7 +1794,6 @@ out:
 	for (int i = 0; i < R.n; i++) {
 		free(R.v[i].qname);
 		pv_buf_free(&R.v[i].cols);
-		pv_buf_free(&R.v[i].checks);
 		pv_buf_free(&R.v[i].extra);
 		json_decref(R.v[i].copycols);
 		free(R.v[i].withopts);

@@ -24,7 +24,7 @@ struct pv_graph {
 
 static const char *kind_names[K_NKINDS] = {
 	"schema", "extension", "type", "domain", "function", "sequence", "table", "view",
-	"materialized view", "default", "sequence owner", "database settings",
+	"materialized view", "default", "check constraint", "sequence owner", "database settings",
 	"table data", "sequence value",
 	"constraint", "index", "index property", "trigger", "foreign key", "check constraint",
 	"materialized view refresh",
