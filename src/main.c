@@ -1,6 +1,7 @@
 /*
  * main.c — pgvault's entry point: global options, then one command (src/cmd/).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +33,16 @@ static const char usage[] =
     "\n"
     "Run \"pgvault COMMAND --help\" for a command's options.  See pgvault(1).\n";
 
+/* SIGINT/SIGTERM/SIGHUP: no half-written bundle stays behind (a crash or SIGKILL leaves
+ * one, which the next run removes). */
+static void
+on_signal(int sig)
+{
+	pv_store_signal_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -44,6 +55,10 @@ main(int argc, char **argv)
 	int opt, list = 0;
 	memset(&g, 0, sizeof g);
 	umask(077);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, SIG_IGN);
 
 	/* "+": stop at the command name; the rest is the command's */
 	while ((opt = getopt_long(argc, argv, "+" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {

@@ -22,6 +22,9 @@ struct pv_store {
 	char *dir;
 };
 
+/* The temporary file being written, for pv_store_signal_cleanup() (one at a time). */
+static char signal_tmp[4096];
+
 struct pv_bundle_out {
 	pv_store *store;
 	char *dbdir;
@@ -220,6 +223,8 @@ pv_store_create(pv_store *s, const char *db, time_t when, const char *tag)
 	}
 	o->sink.write = sink_write;
 	o->sink.ctx = o;
+	if (strlen(o->tmp) < sizeof signal_tmp)
+		memcpy(signal_tmp, o->tmp, strlen(o->tmp) + 1);
 	return o;
 }
 
@@ -336,10 +341,18 @@ pv_out_commit(pv_bundle_out *o, json_t *sidecar)
 }
 
 void
+pv_store_signal_cleanup(void)
+{
+	if (signal_tmp[0])
+		unlink(signal_tmp);
+}
+
+void
 pv_out_free(pv_bundle_out *o)
 {
 	if (!o)
 		return;
+	signal_tmp[0] = '\0';
 	if (o->fd >= 0)
 		close(o->fd);
 	if (!o->committed && o->tmp)

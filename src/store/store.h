@@ -33,6 +33,9 @@ int pv_out_commit(pv_bundle_out *o, json_t *sidecar);
 /* Frees; a bundle that was not committed is removed. */
 void pv_out_free(pv_bundle_out *o);
 
+/* Async-signal-safe: removes the temporary bundle being written, if any. */
+void pv_store_signal_cleanup(void);
+
 /* Remove temporary files of runs that are no longer alive (all databases if db is NULL);
  * returns how many were removed. */
 int pv_store_cleanup(pv_store *s, const char *db);
