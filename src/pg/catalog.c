@@ -986,7 +986,8 @@ read_columns(reader *rd, rels *R)
 	    " CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname END,"
 	    " CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,"
 	    " a.attstattarget, a.attstorage, t.typstorage, %s,"
-	    " pg_catalog.array_to_string(a.attoptions, ', '),"
+	    " (SELECT pg_catalog.string_agg(o, ', ') FROM pg_catalog.unnest(a.attoptions) o"
+	    "   WHERE pg_catalog.split_part(o, '=', 1) IN ('n_distinct', 'n_distinct_inherited')),"
 	    " CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = s.relid"
@@ -1022,14 +1023,16 @@ read_columns(reader *rd, rels *R)
 		if (b->len && !(b == &tmp && b->data[b->len - 1] == '('))
 			pv_buf_putc(b, ',');
 		pv_buf_printf(b, "\n    %s", col);
-		if (ri && (ri->kind == 'v' || ri->kind == 'm' || ri->kind == 'S')) {
-			/* view columns come from the query; only their names are kept */
+		if (ri && ri->kind != 'r' && ri->kind != 'm') {
+			/* view columns come from the query */
 			free(col);
 			continue;
 		}
-		pv_buf_printf(b, " %s", val(r, i, 3));
-		collate_clause(b, rd->c, val(r, i, 8), val(r, i, 9));
-		if (ri) {
+		if (!ri || ri->kind == 'r') {
+			pv_buf_printf(b, " %s", val(r, i, 3));
+			collate_clause(b, rd->c, val(r, i, 8), val(r, i, 9));
+		}
+		if (ri && ri->kind == 'r') {
 			const char *gen = val(r, i, 6);
 			if (gen && gen[0] == 's')
 				pv_buf_printf(b, " GENERATED ALWAYS AS (%s) STORED", val(r, i, 15));
@@ -1040,6 +1043,9 @@ read_columns(reader *rd, rels *R)
 				pv_buf_puts(b, " NOT NULL");
 			if (!(gen && gen[0]))
 				json_array_append_new(ri->copycols, json_string(name));
+		}
+		if (ri) {
+			/* per-column settings: tables and materialized views */
 			int stat = val(r, i, 10) ? atoi(val(r, i, 10)) : -1;
 			if (stat >= 0)
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET STATISTICS %d;",
@@ -1108,7 +1114,13 @@ read_sequences(reader *rd, rels *R)
 			if (t) {
 				json_t *j = json_object();
 				json_object_set_new(j, "seq", json_string(ri->qname));
-				json_object_set_new(j, "opts", json_string(opts.data));
+				/* AS type is implied by the column; persistence only when it differs
+				 * from the table's */
+				const char *noas = strstr(opts.data, " START");
+				char *io = pv_asprintf("%s%s", ri->persistence == t->persistence ? ""
+				                       : ri->persistence == 'u' ? " UNLOGGED" : " LOGGED", noas);
+				json_object_set_new(j, "opts", json_string(io));
+				free(io);
 				/* remember on the sequence; read_identity() splices it in */
 				o->extra = j;
 				pv_obj_dep(o, t->obj);
@@ -1220,9 +1232,7 @@ finish_sequences(reader *rd, rels *R)
 			char *idp = pos ? strstr(pos, " AS IDENTITY") : NULL;
 			if (idp) {
 				size_t off = (size_t)(idp - ti->cols.data) + strlen(" AS IDENTITY");
-				/* AS type is implied by the column: drop it from the options */
-				const char *o2 = strncmp(opts, " AS ", 4) == 0 ? strstr(opts, " START") : opts;
-				char *ins = pv_asprintf(" (SEQUENCE NAME %s%s)", si->qname, o2 ? o2 : opts);
+				char *ins = pv_asprintf(" (SEQUENCE NAME %s%s)", si->qname, opts);
 				pv_buf nb = PV_BUF_INIT;
 				pv_buf_add(&nb, ti->cols.data, off);
 				pv_buf_puts(&nb, ins);
