@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# tests/t/20-unsupported.sh — objects pgvault cannot reproduce make a backup fail, naming them
+# (principle 2: nothing silently lost); with --allow-unsupported the backup succeeds, says
+# what it skipped, and the sidecar manifest lists the skipped objects.
+. "$TOP_SRCDIR/tests/lib/common.sh"
+. "$TOP_SRCDIR/tests/lib/oracle.sh"
+
+DB=pvt20_unsupported
+ST="$T/st"
+UNSUPPORTED=(pvt_rule_log_updates pvt_policy_own_rows pvt_pub_accounts pvt_agg_total)
+
+cleanup() { dropdb_q "$DB" >/dev/null 2>&1 || true; dropdb_q "${DB}_restored" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+cleanup
+createdb_q "$DB"
+load_fixture "$DB" "$TOP_SRCDIR/tests/fixtures/unsupported.sql"
+
+# ---------------------------------------------------------------- refused by default
+pv backup --storage "$ST" --db "$DB"
+expect_rc 1 "backup of a database with unsupported objects"
+for o in "${UNSUPPORTED[@]}"; do expect_err "$o"; done
+[ ! -s "$T/out" ] || { cat "$T/out" >&2; fail "a refused backup printed a bundle id"; }
+no_bundle_leftovers "$ST" || fail "a refused backup left files behind"
+
+# ---------------------------------------------------------------- --allow-unsupported
+pv backup --storage "$ST" --db "$DB" --allow-unsupported
+expect_rc 0 "backup --allow-unsupported"
+grep -qi 'skip' "$T/err" || { cat "$T/err" >&2; fail "stderr does not say what was skipped"; }
+for o in pvt_rule_log_updates pvt_policy_own_rows; do expect_err "$o"; done
+[ "$(grep -c . "$T/out")" = 1 ] || fail "expected one bundle id"
+ID=$(head -1 "$T/out")
+PGV=$(bundle_file "$ST" "$ID")
+SIDECAR="$(dirname "$PGV")/$ID.manifest.json"
+[ -f "$SIDECAR" ] || fail "no sidecar $SIDECAR"
+
+python3 - "$SIDECAR" "${UNSUPPORTED[@]}" <<'EOF' || fail "the sidecar's \"skipped\" array is wrong"
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+
+def find_skipped(v):
+    """the "skipped" array: top level, or anywhere in the document"""
+    if isinstance(v, dict):
+        if isinstance(v.get("skipped"), list):
+            return v["skipped"]
+        for x in v.values():
+            r = find_skipped(x)
+            if r is not None:
+                return r
+    elif isinstance(v, list):
+        for x in v:
+            r = find_skipped(x)
+            if r is not None:
+                return r
+    return None
+
+skipped = find_skipped(doc)
+assert skipped is not None, "no \"skipped\" array in the sidecar"
+for e in skipped:
+    assert isinstance(e, dict), "skipped entry is not an object: %r" % (e,)
+    assert isinstance(e.get("kind"), str) and e["kind"], "skipped entry without kind: %r" % (e,)
+    assert any(isinstance(e.get(k), str) for k in ("name", "description")), \
+        "skipped entry without name/description: %r" % (e,)
+for want in sys.argv[2:]:
+    hits = [e for e in skipped
+            if any(want in str(e.get(k, "")) for k in ("name", "description"))]
+    assert hits, "%s is not listed in skipped: %r" % (want, skipped)
+print("skipped:", json.dumps(skipped, ensure_ascii=False))
+EOF
+
+pv verify --storage "$ST" "$ID"
+expect_rc 0 "verify of a bundle with skipped objects"
+
+# The supported part restores: same rows in every table.
+pv restore --storage "$ST" "$ID" --as "${DB}_restored"
+expect_rc 0 "restore of a bundle with skipped objects"
+oracle_data "$DB" "$T/data-src"
+oracle_data "${DB}_restored" "$T/data-dst"
+if ! diff -r "$T/data-src" "$T/data-dst" >"$T/data.diff"; then
+	head -c 4000 "$T/data.diff" >&2; fail "rows differ after restore"
+fi
+n=$(qdb "${DB}_restored" -c "SELECT count(*) FROM pg_catalog.pg_rewrite WHERE rulename = 'pvt_rule_log_updates'")
+[ "$n" = 0 ] || fail "the skipped rule was restored anyway"
+echo "all good"
