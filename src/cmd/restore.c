@@ -1,11 +1,13 @@
 /*
- * cmd/restore.c — `pgvault restore`: a bundle into a new database.
+ * cmd/restore.c — `pgvault restore`: a bundle into a new database, in place of an
+ * existing one (--replace), or the rows of some tables into an existing one (--table).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -16,42 +18,149 @@
 static const char usage[] =
     "Usage: pgvault restore [OPTIONS] BUNDLE\n"
     "\n"
-    "Restore a bundle into a new database on the server.  BUNDLE is an id, a path,\n"
-    "DB@latest or DB@TIMESTAMP (the newest verified bundle at or before it).\n"
-    "An existing database is never overwritten; on any failure the partly restored\n"
-    "database is dropped.\n"
+    "Restore a bundle.  BUNDLE is an id, a path, DB@latest or DB@TIMESTAMP (the newest\n"
+    "verified bundle at or before it, e.g. mydb@2026-11-22T02:00:00Z).  By default a new\n"
+    "database is created; an existing one is never overwritten.  On any failure nothing is\n"
+    "left behind: a partly restored database is dropped, a replaced one is untouched.\n"
     "\n"
-    "      --as NAME   restore under another database name\n"
+    "Target:\n"
+    "      --as NAME                restore under another database name\n"
+    "      --replace                replace an existing database atomically: restore under a\n"
+    "                               temporary name, then swap names; the old database is kept\n"
+    "                               as NAME_pre_restore_TIMESTAMP\n"
+    "      --drop-old               with --replace, drop the old database afterwards\n"
+    "      --terminate-connections  with --replace, end sessions connected to the old database\n"
+    "                               (otherwise they make the restore refuse)\n"
+    "Ownership and roles:\n"
+    "      --owner ROLE             the database and every object in it owned by ROLE; grants\n"
+    "                               that named an old owner name ROLE\n"
+    "      --create-role            create ROLE (LOGIN) if it does not exist; its password is\n"
+    "                               read from $PGVAULT_ROLE_PASSWORD or --role-password-file\n"
+    "      --role-password-file F   file holding that password (first line)\n"
+    "      --create-missing-roles   create other roles the bundle needs as NOLOGIN roles\n"
+    "Parts:\n"
+    "  -t, --table TABLE            only the rows of TABLE (schema.table; repeatable), into the\n"
+    "                               existing database, replaced in one transaction\n"
+    "      --data-only              the rows of every table, into the existing database\n"
+    "      --schema-only            the schema only, no rows\n"
     "Exit status: 0 ok, 1 failure, 2 usage error.\n";
 
-enum { OPT_AS = OPT_CMD_BASE };
+enum {
+	OPT_AS = OPT_CMD_BASE, OPT_OWNER, OPT_CREATE_ROLE, OPT_ROLE_PWFILE, OPT_CREATE_MISSING,
+	OPT_REPLACE, OPT_DROP_OLD, OPT_TERMINATE, OPT_DATA_ONLY, OPT_SCHEMA_ONLY
+};
+
+/* The first line of a file that only its owner can read. */
+static char *
+read_password_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pv_fail("cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+		pv_warn("%s can be read by other users; it holds a password (chmod 600 it)", path);
+	char buf[1024];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0) {
+		pv_fail("cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!buf[0]) {
+		pv_fail("%s is empty", path);
+		return NULL;
+	}
+	return pv_strdup(buf);
+}
 
 int
 cmd_restore(pv_global *g, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"as", required_argument, NULL, OPT_AS}, PV_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
-	pv_restore_opts o = {NULL};
-	int opt;
+	    {"as", required_argument, NULL, OPT_AS},
+	    {"owner", required_argument, NULL, OPT_OWNER},
+	    {"create-role", no_argument, NULL, OPT_CREATE_ROLE},
+	    {"role-password-file", required_argument, NULL, OPT_ROLE_PWFILE},
+	    {"create-missing-roles", no_argument, NULL, OPT_CREATE_MISSING},
+	    {"replace", no_argument, NULL, OPT_REPLACE},
+	    {"drop-old", no_argument, NULL, OPT_DROP_OLD},
+	    {"terminate-connections", no_argument, NULL, OPT_TERMINATE},
+	    {"table", required_argument, NULL, 't'},
+	    {"data-only", no_argument, NULL, OPT_DATA_ONLY},
+	    {"schema-only", no_argument, NULL, OPT_SCHEMA_ONLY},
+	    PV_GLOBAL_LONGOPTS,
+	    {NULL, 0, NULL, 0}};
+	pv_restore_opts o;
+	memset(&o, 0, sizeof o);
+	const char **tables = pv_calloc((size_t)argc + 1, sizeof *tables);
+	const char *pwfile = NULL;
+	char *password = NULL;
+	int opt, rc = PV_EXIT_OK;
 	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((opt = getopt_long(argc, argv, PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
-		if (opt == OPT_AS)
-			o.as = optarg;
-		else if (opt == OPT_HELP) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!pv_global_option(g, opt, optarg))
-			return pv_usage_error("restore", "invalid option");
+	while ((opt = getopt_long(argc, argv, "t:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_AS: o.as = optarg; break;
+		case OPT_OWNER: o.owner = optarg; break;
+		case OPT_CREATE_ROLE: o.create_role = 1; break;
+		case OPT_ROLE_PWFILE: pwfile = optarg; break;
+		case OPT_CREATE_MISSING: o.create_missing_roles = 1; break;
+		case OPT_REPLACE: o.replace = 1; break;
+		case OPT_DROP_OLD: o.drop_old = 1; break;
+		case OPT_TERMINATE: o.terminate = 1; break;
+		case 't': tables[o.ntables++] = optarg; break;
+		case OPT_DATA_ONLY: o.data_only = 1; break;
+		case OPT_SCHEMA_ONLY: o.schema_only = 1; break;
+		case OPT_HELP: fputs(usage, stdout); goto done;
+		default:
+			if (!pv_global_option(g, opt, optarg)) {
+				rc = pv_usage_error("restore", "invalid option");
+				goto done;
+			}
+		}
 	}
+	o.tables = tables;
+	const char *conflict = NULL;
 	if (optind != argc - 1)
-		return pv_usage_error("restore", "name exactly one bundle to restore");
-	if (o.as && !*o.as)
-		return pv_usage_error("restore", "--as needs a database name");
+		conflict = "name exactly one bundle to restore";
+	else if (o.as && !*o.as)
+		conflict = "--as needs a database name";
+	else if ((o.ntables || o.data_only) && (o.replace || o.schema_only))
+		conflict = "--table/--data-only restore rows into the existing database: they do not go with --replace or --schema-only";
+	else if (o.schema_only && o.data_only)
+		conflict = "--schema-only and --data-only exclude each other";
+	else if ((o.drop_old || o.terminate) && !o.replace)
+		conflict = "--drop-old and --terminate-connections go with --replace";
+	else if ((o.create_role || pwfile) && !o.owner)
+		conflict = "--create-role and --role-password-file go with --owner ROLE";
+	else if (o.owner && !*o.owner)
+		conflict = "--owner needs a role name";
+	if (conflict) {
+		rc = pv_usage_error("restore", "%s", conflict);
+		goto done;
+	}
+	if (pwfile) {
+		if (!(password = read_password_file(pwfile))) {
+			pv_error("%s", pv_errmsg());
+			rc = PV_EXIT_USAGE;
+			goto done;
+		}
+	} else if (o.create_role && getenv("PGVAULT_ROLE_PASSWORD") && *getenv("PGVAULT_ROLE_PASSWORD")) {
+		password = pv_strdup(getenv("PGVAULT_ROLE_PASSWORD"));
+	}
+	if (o.create_role && !password)
+		pv_warn("--create-role without a password (set PGVAULT_ROLE_PASSWORD or use "
+		        "--role-password-file): role \"%s\" will not be able to log in with a password", o.owner);
+	o.role_password = password;
 
 	pv_store *st = pv_open_store(g);
-	char *path = NULL, *db = NULL;
+	char *path = NULL, *db = NULL, *kept = NULL;
 	json_t *side = NULL;
-	int fd = -1, rc = PV_EXIT_OK;
+	int fd = -1;
 	if (pv_store_resolve(st, argv[optind], &path, &side) < 0)
 		goto fail;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -61,9 +170,13 @@ cmd_restore(pv_global *g, int argc, char **argv)
 	}
 	pv_source src;
 	pv_source_fd(&src, &fd);
-	if (pv_restore_bundle(&g->conn, &src, path, &o, &db) < 0)
+	if (pv_restore_bundle(&g->conn, &src, path, &o, &db, &kept) < 0)
 		goto fail;
-	pv_info("restored %s into database \"%s\"", argv[optind], db);
+	if (kept)
+		pv_info("restored %s into database \"%s\"; the database it replaced is kept as \"%s\"",
+		        argv[optind], db, kept);
+	else
+		pv_info("restored %s into database \"%s\"", argv[optind], db);
 	goto out;
 fail:
 	pv_error("%s", pv_errmsg());
@@ -73,7 +186,14 @@ out:
 		close(fd);
 	free(path);
 	free(db);
+	free(kept);
 	json_decref(side);
 	pv_store_free(st);
+done:
+	if (password) {
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	free(tables);
 	return rc;
 }

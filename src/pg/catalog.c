@@ -53,6 +53,7 @@ typedef struct reader {
 	pv_buf relids;  /* {oid,...} of every dumped relation (incl. composite types) */
 	pv_buf tabids;  /* {oid,...} of dumped tables and matviews (data, indexes, ...) */
 	pv_obj *public_schema;
+	json_t *owners;  /* set of roles owning something (the database included) */
 } reader;
 
 static const char *
@@ -120,6 +121,7 @@ set_owner(reader *rd, pv_obj *o, const char *owner, const char *kw, const char *
 	o->owner = pv_strdup(owner);
 	o->owner_target = pv_asprintf("%s %s", kw, qname);
 	add_role(rd, owner);
+	json_object_set_new(rd->owners, owner, json_true());
 }
 
 /* Array literals "{1,2,3}" of OIDs, built incrementally; always valid to pass as $1. */
@@ -199,6 +201,7 @@ read_database(reader *rd)
 		json_object_set_new(db, "settings", json_loads(val(r, 0, 10), 0, NULL));
 	json_object_set_new(db, "source_role", json_string(boolval(r, 0, 11) ? "standby" : "primary"));
 	add_role(rd, val(r, 0, 4));
+	json_object_set_new(rd->owners, val(r, 0, 4), json_true());
 	PQclear(r);
 
 	/* ALTER ROLE r IN DATABASE d SET ... */
@@ -291,6 +294,8 @@ read_roles(reader *rd)
 		for (int f = 1; f <= 7; f++)
 			json_object_set_new(o, flags[f], json_boolean(boolval(r, i, f)));
 		json_object_set_new(o, "connection_limit", json_integer(atoi(val(r, i, 8))));
+		if (json_object_get(rd->owners, val(r, i, 0)))
+			json_object_set_new(o, "owns_objects", json_true());
 		json_object_set_new(rd->cat->roles, val(r, i, 0), o);
 	}
 	PQclear(r);
@@ -550,9 +555,11 @@ pv_acl_sql(pv_buf *out, PGconn *c, const char *target, const char *owner, const 
            const char *grantee, const char *privs, const char *columns, int revoke,
            int grant_option)
 {
+	/* a grant by someone other than the owner is made as that role (SET ROLE works for a
+	 * superuser and for members of the grantor) */
 	int switch_role = !revoke && grantor && owner && strcmp(grantor, owner) != 0;
 	if (switch_role) {
-		pv_buf_puts(out, "SET SESSION AUTHORIZATION ");
+		pv_buf_puts(out, "SET ROLE ");
 		pv_buf_ident(out, c, grantor);
 		pv_buf_puts(out, ";\n");
 	}
@@ -584,7 +591,7 @@ pv_acl_sql(pv_buf *out, PGconn *c, const char *target, const char *owner, const 
 		pv_buf_puts(out, " WITH GRANT OPTION");
 	pv_buf_puts(out, ";\n");
 	if (switch_role)
-		pv_buf_puts(out, "RESET SESSION AUTHORIZATION;\n");
+		pv_buf_puts(out, "RESET ROLE;\n");
 }
 
 /* ---- types, domains ------------------------------------------------------------------- */
@@ -1148,6 +1155,9 @@ read_sequences(reader *rd, rels *R)
 		pv_obj_dep(sv, o);
 		sv->extra = json_object();
 		json_object_set_new(sv->extra, "seq_oid", json_integer(ri->oid));
+		relinfo *owner_table = ri->seq_deptype ? find_rel(R, ri->seq_owner_table) : NULL;
+		if (owner_table)
+			json_object_set_new(sv->extra, "owned_by", json_string(owner_table->qname));
 		pv_buf_printf(&vals, "%sSELECT %u::pg_catalog.oid, last_value, is_called FROM %s",
 		              vals.len ? " UNION ALL " : "", ri->oid, ri->qname);
 	}
@@ -1731,6 +1741,7 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	cat->server_version = PQserverVersion(c);
 	rd.c = c;
 	rd.cat = cat;
+	rd.owners = json_object();
 	rd.v = cat->server_version;
 
 	if (rd.v < 120000) {
@@ -1815,6 +1826,7 @@ out:
 		free(rd.targets[i].qname);
 	}
 	free(rd.targets);
+	json_decref(rd.owners);
 	pv_buf_free(&rd.relids);
 	pv_buf_free(&rd.tabids);
 	pv_buf_free(&typids);

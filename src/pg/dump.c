@@ -120,6 +120,8 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 			json_object_set_new(e, "id", json_integer(o->id));
 			json_object_set_new(e, "kind", json_string("table data"));
 			json_object_set(e, "table", json_object_get(o->extra, "table"));
+			json_object_set_new(e, "schema", json_string(o->schema));
+			json_object_set_new(e, "name", json_string(o->name));
 			json_object_set(e, "columns", json_object_get(o->extra, "columns"));
 			json_object_set(e, "column_list", json_object_get(o->extra, "column_list"));
 			json_object_set_new(e, "member_prefix", json_string(prefix));
@@ -131,7 +133,10 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 			json_t *e = json_object();
 			json_object_set_new(e, "id", json_integer(o->id));
 			json_object_set_new(e, "kind", json_string("sequence value"));
+			json_object_set_new(e, "schema", json_string(o->schema));
 			json_object_set_new(e, "name", json_string(o->name));
+			if (json_object_get(o->extra, "owned_by"))
+				json_object_set(e, "owned_by", json_object_get(o->extra, "owned_by"));
 			json_object_set_new(e, "sql", json_string(o->sql));
 			json_array_append_new(data, e);
 		} else if (o->eff_section == PV_POST) {

@@ -1,28 +1,38 @@
 /*
- * pg/load.c — replaying a bundle into a new database (see load.h).
+ * pg/load.c — replaying a bundle (see load.h).
  */
 #include "pg/load.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "pg/catalog.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/names.h"
 
 #define JSON_MEMBER_MAX (512u * 1024 * 1024)
 
 typedef struct loader {
 	const pv_connopts *co;
-	PGconn *maint;   /* maintenance database */
-	PGconn *c;       /* the new database */
-	char *dbname;
-	int created;
+	const pv_restore_opts *o;
+	PGconn *maint;    /* maintenance database */
+	PGconn *c;        /* the database being restored into */
+	char *target;     /* the name the restored database ends up with */
+	char *dbname;     /* the name it is built under (a temporary one with --replace) */
+	int created;      /* we created dbname: drop it on failure */
+	int rows_only;    /* --table / --data-only: into an existing database */
+	int in_tx;        /* rows-only transaction open */
 	json_t *header;
+	json_t *roles;
 	json_t *data_toc;
-	json_t *seen;    /* [{name, size, sha256}] as read */
-	pv_buf acl_sql;  /* the ACL pass */
-	pv_buf late_sql; /* the late pass */
+	json_t *selected; /* rows-only: member_prefix -> entry */
+	json_t *seen;     /* [{name, sha256}] as read */
+	pv_buf acl_sql;   /* the ACL pass */
+	pv_buf late_sql;  /* the late pass */
+	pv_buf triggers;  /* rows-only: statements re-enabling user triggers */
 } loader;
 
 static const char *
@@ -31,47 +41,175 @@ jstr(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/* --owner: every role that owned something becomes the new owner. */
+static const char *
+map_role(loader *L, const char *role)
+{
+	if (role && L->o->owner &&
+	    json_is_true(json_object_get(json_object_get(L->roles, role), "owns_objects")))
+		return L->o->owner;
+	return role;
+}
+
+static void
+text_array_add(pv_buf *b, const char *s)
+{
+	pv_buf_putc(b, b->len ? ',' : '{');
+	pv_buf_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			pv_buf_putc(b, '\\');
+		pv_buf_putc(b, *s);
+	}
+	pv_buf_putc(b, '"');
+}
+
+/* ---- roles ---------------------------------------------------------------------------- */
+
 static int
-check_roles(loader *L, json_t *roles)
+create_role(loader *L, const char *role, int login, const char *password)
+{
+	pv_buf b = PV_BUF_INIT;
+	pv_buf_puts(&b, "CREATE ROLE ");
+	pv_buf_ident(&b, L->maint, role);
+	pv_buf_puts(&b, login ? " LOGIN" : " NOLOGIN");
+	if (password) {
+		/* only the verifier goes over the wire and into the server's logs */
+		char *enc = PQencryptPasswordConn(L->maint, password, role, NULL);
+		if (!enc) {
+			pv_buf_free(&b);
+			return pv_fail("cannot encrypt the password of role \"%s\": %s", role, PQerrorMessage(L->maint));
+		}
+		pv_buf_puts(&b, " PASSWORD ");
+		pv_buf_literal(&b, L->maint, enc);
+		PQfreemem(enc);
+	}
+	int rc = pv_exec(L->maint, b.data);
+	pv_buf_free(&b);
+	if (rc < 0)
+		return pv_wrap("creating role \"%s\"", role);
+	pv_info("created role \"%s\" (%s)", role, login ? "LOGIN" : "NOLOGIN");
+	return 0;
+}
+
+static int
+check_roles(loader *L)
 {
 	pv_buf arr = PV_BUF_INIT;
 	const char *k;
 	json_t *v;
-	json_object_foreach(roles, k, v) {
-		pv_buf_putc(&arr, arr.len ? ',' : '{');
-		pv_buf_putc(&arr, '"');
-		for (const char *p = k; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				pv_buf_putc(&arr, '\\');
-			pv_buf_putc(&arr, *p);
-		}
-		pv_buf_putc(&arr, '"');
-	}
+	json_t *need = json_object();
+	json_object_foreach(L->roles, k, v)
+		json_object_set_new(need, map_role(L, k), json_true());
+	if (L->o->owner)
+		json_object_set_new(need, L->o->owner, json_true());
+	json_object_foreach(need, k, v)
+		text_array_add(&arr, k);
+	json_decref(need);
 	pv_buf_puts(&arr, arr.len ? "}" : "{}");
 	const char *p[1] = {arr.data};
 	PGresult *r = pv_query_params(L->maint,
-	    "SELECT pg_catalog.string_agg(n, ', ' ORDER BY n) FROM pg_catalog.unnest($1::text[]) n"
-	    " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = n)", 1, p);
+	    "SELECT n FROM pg_catalog.unnest($1::text[]) n"
+	    " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = n) ORDER BY n", 1, p);
 	pv_buf_free(&arr);
 	if (!r)
 		return pv_wrap("checking roles");
+	pv_buf missing = PV_BUF_INIT;
+	int rc = 0;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		const char *role = PQgetvalue(r, i, 0);
+		if (L->o->owner && strcmp(role, L->o->owner) == 0 && L->o->create_role)
+			rc = create_role(L, role, 1, L->o->role_password);
+		else if (L->o->create_missing_roles && !(L->o->owner && strcmp(role, L->o->owner) == 0))
+			rc = create_role(L, role, 0, NULL);
+		else
+			pv_buf_printf(&missing, "%s\"%s\"", missing.len ? ", " : "", role);
+	}
+	PQclear(r);
+	if (rc == 0 && missing.len)
+		rc = pv_fail("roles the bundle needs do not exist on the target server: %s (create them, "
+		             "or use --create-missing-roles, or --owner ROLE [--create-role] to give "
+		             "everything to one role)", missing.data);
+	pv_buf_free(&missing);
+	return rc;
+}
+
+/* A non-superuser can only hand objects to roles it may SET ROLE to. */
+static int
+check_ownership_rights(loader *L)
+{
+	PGresult *r = pv_query(L->maint, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user");
+	if (!r)
+		return -1;
+	int super = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (super)
+		return 0;
+	pv_buf arr = PV_BUF_INIT;
+	const char *k;
+	json_t *v;
+	json_object_foreach(L->roles, k, v)
+		if (json_is_true(json_object_get(v, "owns_objects")))
+			text_array_add(&arr, map_role(L, k));
+	pv_buf_puts(&arr, arr.len ? "}" : "{}");
+	const char *p[1] = {arr.data};
+	r = pv_query_params(L->maint,
+	    "SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ' ORDER BY n)"
+	    " FROM pg_catalog.unnest($1::text[]) n WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r"
+	    "  WHERE r.rolname = n) AND NOT pg_catalog.pg_has_role(current_user, n, 'USAGE')", 1, p);
+	pv_buf_free(&arr);
+	if (!r)
+		return -1;
 	int rc = 0;
 	if (!PQgetisnull(r, 0, 0))
-		rc = pv_fail("roles the bundle references do not exist on the target server: %s "
-		             "(create them first)", PQgetvalue(r, 0, 0));
+		rc = pv_fail("restoring as a non-superuser: objects are owned by %s, a role you are not a "
+		             "member of; use --owner ROLE (yourself, or a role you are a member of)",
+		             PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return rc;
 }
 
-/* "SET name TO value;" from a stored "name=value" setting. */
+/* ---- the database --------------------------------------------------------------------- */
+
+static int
+database_exists(loader *L, const char *name, int *exists)
+{
+	const char *p[1] = {name};
+	PGresult *r = pv_query_params(L->maint, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1, p);
+	if (!r)
+		return -1;
+	*exists = PQntuples(r) > 0;
+	PQclear(r);
+	return 0;
+}
+
+/* Sessions connected to a database, for messages ("pid 123 (app_user, psql)"); NULL if none. */
+static char *
+sessions_on(loader *L, const char *name, int terminate)
+{
+	const char *p[1] = {name};
+	PGresult *r = pv_query_params(L->maint,
+	    "SELECT pid, usename, application_name, client_addr,"
+	    " CASE WHEN $2::bool THEN pg_catalog.pg_terminate_backend(pid) END"
+	    " FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
+	    2, (const char *const[]){p[0], terminate ? "true" : "false"});
+	if (!r)
+		return NULL;
+	pv_buf b = PV_BUF_INIT;
+	for (int i = 0; i < PQntuples(r); i++)
+		pv_buf_printf(&b, "%spid %s (user %s%s%s%s%s)", i ? ", " : "", PQgetvalue(r, i, 0),
+		              PQgetvalue(r, i, 1), *PQgetvalue(r, i, 2) ? ", " : "", PQgetvalue(r, i, 2),
+		              *PQgetvalue(r, i, 3) ? " from " : "", PQgetvalue(r, i, 3));
+	PQclear(r);
+	return b.len ? pv_buf_detach(&b) : NULL;
+}
+
 static void
 set_clause(pv_buf *s, PGconn *c, const char *kv)
 {
 	const char *eq = kv ? strchr(kv, '=') : NULL;
-	if (!eq) {
-		pv_buf_puts(s, "RESET ALL;");
+	if (!eq)
 		return;
-	}
 	char *name = pv_strndup(kv, (size_t)(eq - kv));
 	pv_buf_printf(s, "SET %s TO ", name);
 	/* list-valued settings are stored already quoted */
@@ -88,16 +226,6 @@ static int
 create_database(loader *L)
 {
 	json_t *h = L->header;
-	const char *p[1] = {L->dbname};
-	PGresult *r = pv_query_params(L->maint, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1, p);
-	if (!r)
-		return -1;
-	int exists = PQntuples(r) > 0;
-	PQclear(r);
-	if (exists)
-		return pv_fail("database \"%s\" already exists; refusing to restore over it "
-		               "(restore under another name with --as)", L->dbname);
-
 	pv_buf b = PV_BUF_INIT;
 	pv_buf_puts(&b, "CREATE DATABASE ");
 	pv_buf_ident(&b, L->maint, L->dbname);
@@ -122,9 +250,10 @@ create_database(loader *L)
 
 	char *q = pv_ident(L->maint, L->dbname);
 	pv_buf s = PV_BUF_INIT;
-	if (jstr(h, "owner")) {
+	const char *owner = map_role(L, jstr(h, "owner"));
+	if (owner) {
 		pv_buf_printf(&s, "ALTER DATABASE %s OWNER TO ", q);
-		pv_buf_ident(&s, L->maint, jstr(h, "owner"));
+		pv_buf_ident(&s, L->maint, owner);
 		pv_buf_puts(&s, ";");
 	}
 	if (jstr(h, "comment")) {
@@ -143,15 +272,16 @@ create_database(loader *L)
 		json_t *kv;
 		json_array_foreach(json_object_get(e, "settings"), k, kv) {
 			pv_buf_puts(&s, "ALTER ROLE ");
-			pv_buf_ident(&s, L->maint, jstr(e, "role"));
+			pv_buf_ident(&s, L->maint, map_role(L, jstr(e, "role")));
 			pv_buf_printf(&s, " IN DATABASE %s ", q);
 			set_clause(&s, L->maint, json_string_value(kv));
 		}
 	}
 	char *target = pv_asprintf("DATABASE %s", q);
 	json_array_foreach(json_object_get(h, "acl"), i, e)
-		pv_acl_sql(&s, L->maint, target, jstr(h, "owner"), jstr(e, "grantor"), jstr(e, "grantee"),
-		           jstr(e, "privs"), NULL, json_is_true(json_object_get(e, "revoke")),
+		pv_acl_sql(&s, L->maint, target, owner, map_role(L, jstr(e, "grantor")),
+		           map_role(L, jstr(e, "grantee")), jstr(e, "privs"), NULL,
+		           json_is_true(json_object_get(e, "revoke")),
 		           json_is_true(json_object_get(e, "grant_option")));
 	free(target);
 	free(q);
@@ -165,6 +295,145 @@ create_database(loader *L)
 		return pv_wrap("connecting to the new database \"%s\"", L->dbname);
 	return pv_restore_session(L->c, jstr(h, "encoding"));
 }
+
+/* The header is known: decide where the restore goes and check it can. */
+static int
+prepare_target(loader *L)
+{
+	const pv_restore_opts *o = L->o;
+	int exists;
+	L->target = pv_strdup(o->as ? o->as : jstr(L->header, "database"));
+	if (database_exists(L, L->target, &exists) < 0)
+		return -1;
+	if (L->rows_only) {
+		if (!exists)
+			return pv_fail("database \"%s\" does not exist: --table and --data-only restore rows "
+			               "into an existing database", L->target);
+		L->dbname = pv_strdup(L->target);
+		L->c = pv_connect(L->co, L->dbname);
+		if (!L->c || pv_restore_session(L->c, jstr(L->header, "encoding")) < 0)
+			return -1;
+		return 0;
+	}
+	if (exists && !o->replace)
+		return pv_fail("database \"%s\" already exists; refusing to restore over it "
+		               "(use --replace to swap it atomically, or --as to restore under another name)",
+		               L->target);
+	if (exists && !o->terminate) {
+		char *s = sessions_on(L, L->target, 0);
+		if (s) {
+			pv_fail("database \"%s\" has open sessions: %s (stop them, or use --terminate-connections)",
+			        L->target, s);
+			free(s);
+			return -1;
+		}
+	}
+	if (exists) {
+		char stamp[17];
+		pv_stamp(time(NULL), stamp);
+		L->dbname = pv_asprintf("pgvault_restore_%s_%ld", stamp, (long)getpid());
+	} else {
+		L->dbname = pv_strdup(L->target);
+	}
+	return 0;
+}
+
+/* --replace: the complete new database takes the old one's name. */
+static int
+swap_in(loader *L, char **kept_as)
+{
+	int exists;
+	if (database_exists(L, L->target, &exists) < 0)
+		return -1;
+	if (strcmp(L->dbname, L->target) == 0 || !exists) {
+		if (exists)
+			return 0;
+		/* the old database disappeared meanwhile: just rename */
+	}
+	char stamp[17];
+	pv_stamp(time(NULL), stamp);
+	/* NAME_pre_restore_STAMP, cut to 63 bytes on a UTF-8 boundary */
+	const char *suffix = "_pre_restore_";
+	size_t room = 63 - strlen(suffix) - strlen(stamp), n = strlen(L->target);
+	if (n > room) {
+		n = room;
+		while (n > 0 && ((unsigned char)L->target[n] & 0xC0) == 0x80)
+			n--;
+	}
+	char *old = pv_asprintf("%.*s%s%s", (int)n, L->target, suffix, stamp);
+	char *qt = pv_ident(L->maint, L->target), *qo = pv_ident(L->maint, old),
+	     *qn = pv_ident(L->maint, L->dbname);
+	pv_buf b = PV_BUF_INIT;
+	int rc = -1, renamed = 0;
+
+	if (exists) {
+		/* no new sessions while we swap */
+		pv_buf_printf(&b, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS false", qt);
+		if (pv_exec(L->maint, b.data) < 0)
+			goto out;
+		char *s = sessions_on(L, L->target, L->o->terminate);
+		if (s && !L->o->terminate) {
+			pv_fail("database \"%s\" has open sessions: %s (stop them, or use --terminate-connections)",
+			        L->target, s);
+			free(s);
+			goto reopen;
+		}
+		free(s);
+		for (int i = 0; i < 100 && (s = sessions_on(L, L->target, 0)) != NULL; i++) {
+			free(s);
+			usleep(100000);
+		}
+		pv_buf_reset(&b);
+		pv_buf_printf(&b, "ALTER DATABASE %s RENAME TO %s", qt, qo);
+		if (pv_exec(L->maint, b.data) < 0)
+			goto reopen;
+		renamed = 1;
+	}
+	pv_buf_reset(&b);
+	pv_buf_printf(&b, "ALTER DATABASE %s RENAME TO %s", qn, qt);
+	if (pv_exec(L->maint, b.data) < 0) {
+		if (renamed) {
+			pv_buf_reset(&b);
+			pv_buf_printf(&b, "ALTER DATABASE %s RENAME TO %s", qo, qt);
+			PQclear(PQexec(L->maint, b.data));
+			renamed = 0;
+		}
+		goto reopen;
+	}
+	free(L->dbname);
+	L->dbname = pv_strdup(L->target);
+	L->created = 0; /* it is the live database now */
+	rc = 0;
+reopen:
+	if (exists) {
+		pv_buf_reset(&b);
+		pv_buf_printf(&b, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS true", renamed ? qo : qt);
+		PQclear(PQexec(L->maint, b.data));
+	}
+	if (rc == 0 && renamed) {
+		if (L->o->drop_old) {
+			pv_buf_reset(&b);
+			pv_buf_printf(&b, "DROP DATABASE %s", qo);
+			if (pv_exec(L->maint, b.data) < 0)
+				pv_warn("the replaced database was kept as \"%s\": %s", old, pv_errmsg());
+			else
+				pv_info("dropped the replaced database");
+		} else {
+			*kept_as = pv_strdup(old);
+		}
+	}
+out:
+	if (rc < 0)
+		pv_wrap("swapping the restored database in for \"%s\"", L->target);
+	pv_buf_free(&b);
+	free(qt);
+	free(qo);
+	free(qn);
+	free(old);
+	return rc;
+}
+
+/* ---- schema entries ------------------------------------------------------------------- */
 
 static char *
 entry_label(json_t *e)
@@ -180,8 +449,9 @@ queue_acl(loader *L, json_t *e)
 	size_t i;
 	json_t *a;
 	json_array_foreach(acl, i, a) {
-		pv_acl_sql(&L->acl_sql, L->c, jstr(e, "acl_target"), jstr(e, "owner"), jstr(a, "grantor"),
-		           jstr(a, "grantee"), jstr(a, "privs"), jstr(a, "columns"),
+		pv_acl_sql(&L->acl_sql, L->c, jstr(e, "acl_target"), map_role(L, jstr(e, "owner")),
+		           map_role(L, jstr(a, "grantor")), map_role(L, jstr(a, "grantee")),
+		           jstr(a, "privs"), jstr(a, "columns"),
 		           json_is_true(json_object_get(a, "revoke")),
 		           json_is_true(json_object_get(a, "grant_option")));
 	}
@@ -208,7 +478,7 @@ run_entries(loader *L, json_t *entries, const char *section)
 			pv_buf_printf(&b, "%s\n", jstr(e, "sql"));
 		if (jstr(e, "owner") && jstr(e, "owner_target")) {
 			pv_buf_printf(&b, "ALTER %s OWNER TO ", jstr(e, "owner_target"));
-			pv_buf_ident(&b, L->c, jstr(e, "owner"));
+			pv_buf_ident(&b, L->c, map_role(L, jstr(e, "owner")));
 			pv_buf_puts(&b, ";\n");
 		}
 		if (jstr(e, "comments"))
@@ -229,6 +499,8 @@ run_entries(loader *L, json_t *entries, const char *section)
 		return pv_wrap("%s", section);
 	return 0;
 }
+
+/* ---- rows ----------------------------------------------------------------------------- */
 
 static int
 put_copy(void *arg, const char *data, size_t len)
@@ -268,6 +540,8 @@ load_member(loader *L, pv_bundle_reader *r, const char *name)
 	json_t *e = find_data_entry(L, name);
 	if (!e)
 		return pv_fail("member %s belongs to no table of data.json", name);
+	if (L->rows_only && !json_object_get(L->selected, jstr(e, "member_prefix")))
+		return 0; /* not selected: skipped (its checksum is still checked) */
 	const char *cols = jstr(e, "column_list");
 	char *sql = cols && *cols ? pv_asprintf("COPY %s (%s) FROM STDIN", jstr(e, "table"), cols)
 	                          : pv_asprintf("COPY %s FROM STDIN", jstr(e, "table"));
@@ -293,6 +567,137 @@ load_member(loader *L, pv_bundle_reader *r, const char *name)
 	return 0;
 }
 
+/* "schema.table" or an unqualified "table" (which must then be unique). */
+static json_t *
+match_table(loader *L, const char *want, int *ambiguous)
+{
+	json_t *found = NULL;
+	size_t i;
+	json_t *e;
+	*ambiguous = 0;
+	json_array_foreach(L->data_toc, i, e) {
+		if (!jstr(e, "member_prefix"))
+			continue;
+		char *full = pv_asprintf("%s.%s", jstr(e, "schema"), jstr(e, "name"));
+		int hit = strcmp(full, want) == 0 || strcmp(jstr(e, "table"), want) == 0;
+		free(full);
+		if (hit)
+			return e;
+		if (strcmp(jstr(e, "name"), want) == 0) {
+			if (found)
+				*ambiguous = 1;
+			found = e;
+		}
+	}
+	return *ambiguous ? NULL : found;
+}
+
+/* Rows only: choose the tables, refuse what foreign keys forbid, empty them, hold off
+ * user triggers, set owned sequences; all in one transaction, committed at the end. */
+static int
+start_rows_only(loader *L)
+{
+	pv_buf tabs = PV_BUF_INIT, names = PV_BUF_INIT;
+	int rc = -1;
+	L->selected = json_object();
+	size_t i;
+	json_t *e;
+	if (L->o->data_only) {
+		json_array_foreach(L->data_toc, i, e)
+			if (jstr(e, "member_prefix"))
+				json_object_set(L->selected, jstr(e, "member_prefix"), e);
+	}
+	for (int t = 0; t < L->o->ntables; t++) {
+		int amb;
+		e = match_table(L, L->o->tables[t], &amb);
+		if (!e) {
+			pv_fail(amb ? "table \"%s\" is ambiguous in the bundle: qualify it with its schema"
+			            : "table \"%s\" is not in the bundle", L->o->tables[t]);
+			goto out;
+		}
+		json_object_set(L->selected, jstr(e, "member_prefix"), e);
+	}
+	const char *k;
+	json_object_foreach(L->selected, k, e) {
+		pv_buf_printf(&tabs, "%s%s", tabs.len ? ", " : "", jstr(e, "table"));
+		text_array_add(&names, jstr(e, "table"));
+	}
+	pv_buf_puts(&names, names.len ? "}" : "{}");
+	if (!tabs.len) {
+		rc = 0;
+		goto out;
+	}
+	if (pv_exec(L->c, "BEGIN") < 0)
+		goto out;
+	L->in_tx = 1;
+	/* every selected table must exist; none may be referenced from outside the selection */
+	const char *p[1] = {names.data};
+	PGresult *r = pv_query_params(L->c,
+	    "SELECT n, pg_catalog.to_regclass(n) IS NULL FROM pg_catalog.unnest($1::text[]) n", 1, p);
+	if (!r)
+		goto out;
+	for (int j = 0; j < PQntuples(r); j++)
+		if (PQgetvalue(r, j, 1)[0] == 't') {
+			pv_fail("table %s does not exist in database \"%s\"", PQgetvalue(r, j, 0), L->dbname);
+			PQclear(r);
+			goto out;
+		}
+	PQclear(r);
+	r = pv_query_params(L->c,
+	    "WITH sel AS (SELECT pg_catalog.to_regclass(n)::pg_catalog.oid AS oid FROM pg_catalog.unnest($1::text[]) n)"
+	    " SELECT pg_catalog.string_agg(c.conrelid::pg_catalog.regclass::text || ' (' || c.conname || ') references '"
+	    "   || c.confrelid::pg_catalog.regclass::text, '; ')"
+	    " FROM pg_catalog.pg_constraint c WHERE c.contype = 'f'"
+	    " AND c.confrelid IN (SELECT oid FROM sel) AND c.conrelid NOT IN (SELECT oid FROM sel)", 1, p);
+	if (!r)
+		goto out;
+	if (!PQgetisnull(r, 0, 0)) {
+		pv_fail("cannot replace the rows of the selected tables: tables outside the selection "
+		        "reference them by foreign key: %s (add those tables with --table too)",
+		        PQgetvalue(r, 0, 0));
+		PQclear(r);
+		goto out;
+	}
+	PQclear(r);
+	/* user triggers must not fire on restored rows: disable the enabled ones for now */
+	r = pv_query_params(L->c,
+	    "SELECT t.tgrelid::pg_catalog.regclass, pg_catalog.quote_ident(t.tgname)"
+	    " FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'"
+	    " AND t.tgrelid IN (SELECT pg_catalog.to_regclass(n) FROM pg_catalog.unnest($1::text[]) n)"
+	    " ORDER BY 1, 2", 1, p);
+	if (!r)
+		goto out;
+	pv_buf dis = PV_BUF_INIT;
+	for (int j = 0; j < PQntuples(r); j++) {
+		pv_buf_printf(&dis, "ALTER TABLE %s DISABLE TRIGGER %s;", PQgetvalue(r, j, 0), PQgetvalue(r, j, 1));
+		pv_buf_printf(&L->triggers, "ALTER TABLE %s ENABLE TRIGGER %s;", PQgetvalue(r, j, 0), PQgetvalue(r, j, 1));
+	}
+	PQclear(r);
+	pv_buf_printf(&dis, "TRUNCATE ONLY %s;", tabs.data);
+	int ok = pv_exec(L->c, dis.data) == 0;
+	pv_buf_free(&dis);
+	if (!ok)
+		goto out;
+	/* sequences owned by the selected tables */
+	json_array_foreach(L->data_toc, i, e) {
+		const char *owner = jstr(e, "owned_by");
+		if (!owner || !jstr(e, "sql"))
+			continue;
+		json_t *s2;
+		json_object_foreach(L->selected, k, s2)
+			if (strcmp(jstr(s2, "table"), owner) == 0 && pv_exec(L->c, jstr(e, "sql")) < 0)
+				goto out;
+	}
+	rc = 0;
+	pv_info("replacing the rows of %s in database \"%s\"", tabs.data, L->dbname);
+out:
+	pv_buf_free(&tabs);
+	pv_buf_free(&names);
+	return rc;
+}
+
+/* ---- the member stream ------------------------------------------------------------------ */
+
 static int
 check_manifest(loader *L, json_t *manifest, const char *label)
 {
@@ -317,7 +722,52 @@ check_manifest(loader *L, json_t *manifest, const char *label)
 }
 
 static int
-read_members(loader *L, pv_bundle_reader *r, const char *label, const pv_restore_opts *o)
+handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *label)
+{
+	const pv_restore_opts *o = L->o;
+	if (strcmp(name, "roles.json") == 0) {
+		if (!(L->roles = pv_br_read_json(r, JSON_MEMBER_MAX)))
+			return -1;
+		if (prepare_target(L) < 0)
+			return -1;
+		if (L->rows_only)
+			return 0;
+		if (check_roles(L) < 0 || check_ownership_rights(L) < 0)
+			return -1;
+		return create_database(L);
+	}
+	if (strcmp(name, "pre-data.json") == 0 || strcmp(name, "post-data.json") == 0) {
+		if (L->rows_only)
+			return 0;
+		json_t *entries = pv_br_read_json(r, JSON_MEMBER_MAX);
+		int rc = entries && L->c ? run_entries(L, entries, name[1] == 'r' ? "pre-data" : "post-data") : -1;
+		json_decref(entries);
+		return rc;
+	}
+	if (strcmp(name, "data.json") == 0) {
+		if (!(L->data_toc = pv_br_read_json(r, JSON_MEMBER_MAX)) || !L->c)
+			return -1;
+		if (L->rows_only)
+			return start_rows_only(L);
+		if (o->schema_only)
+			return 0;
+		size_t i;
+		json_t *e;
+		json_array_foreach(L->data_toc, i, e)
+			if (jstr(e, "sql") && pv_exec(L->c, jstr(e, "sql")) < 0)
+				return pv_wrap("%s %s", jstr(e, "kind"), jstr(e, "name"));
+		return 0;
+	}
+	if (strncmp(name, "data/", 5) == 0) {
+		if (!L->data_toc || !L->c)
+			return pv_fail("member %s before data.json", name);
+		return o->schema_only ? 0 : load_member(L, r, name);
+	}
+	return pv_fail("%s: unexpected member %s", label, name);
+}
+
+static int
+read_members(loader *L, pv_bundle_reader *r, const char *label)
 {
 	const char *name;
 	int64_t size;
@@ -327,44 +777,20 @@ read_members(loader *L, pv_bundle_reader *r, const char *label, const pv_restore
 
 	while (rc == 0 && (k = pv_br_next(r, &name, &size)) > 0) {
 		char *mname = pv_strdup(name);
-		idx++;
-		if (idx == 1) {
+		if (++idx == 1) {
 			if (strcmp(mname, PV_MEMBER_HEADER) != 0 || !(L->header = pv_br_read_json(r, JSON_MEMBER_MAX)))
 				rc = pv_fail("%s is not a pgvault bundle (first member is %s)", label, mname);
 			else if (json_integer_value(json_object_get(L->header, "format")) != PV_BUNDLE_FORMAT)
 				rc = pv_fail("%s: unsupported bundle format", label);
-			else
-				L->dbname = pv_strdup(o->as ? o->as : jstr(L->header, "database"));
-		} else if (strcmp(mname, "roles.json") == 0) {
-			json_t *roles = pv_br_read_json(r, JSON_MEMBER_MAX);
-			rc = roles ? check_roles(L, roles) : -1;
-			if (rc == 0)
-				rc = create_database(L);
-			json_decref(roles);
-		} else if (strcmp(mname, "pre-data.json") == 0 || strcmp(mname, "post-data.json") == 0) {
-			json_t *entries = pv_br_read_json(r, JSON_MEMBER_MAX);
-			rc = entries && L->c ? run_entries(L, entries, mname[1] == 'r' ? "pre-data" : "post-data") : -1;
-			json_decref(entries);
-		} else if (strcmp(mname, "data.json") == 0) {
-			L->data_toc = pv_br_read_json(r, JSON_MEMBER_MAX);
-			if (!L->data_toc || !L->c)
-				rc = -1;
-			size_t i;
-			json_t *e;
-			json_array_foreach(L->data_toc, i, e)
-				if (rc == 0 && jstr(e, "sql") && pv_exec(L->c, jstr(e, "sql")) < 0)
-					rc = pv_wrap("%s %s", jstr(e, "kind"), jstr(e, "name"));
-		} else if (strncmp(mname, "data/", 5) == 0) {
-			rc = L->data_toc && L->c ? load_member(L, r, mname) : pv_fail("member %s before data.json", mname);
 		} else if (strcmp(mname, PV_MEMBER_MANIFEST) == 0) {
 			manifest = pv_br_read_json(r, JSON_MEMBER_MAX);
 			rc = manifest ? check_manifest(L, manifest, label) : -1;
 			free(mname);
 			break;
 		} else {
-			rc = pv_fail("%s: unexpected member %s", label, mname);
+			rc = handle_member(L, r, mname, label);
 		}
-		if (rc == 0 && !manifest) {
+		if (rc == 0) {
 			char sha[65];
 			if (pv_br_member_sha(r, sha) < 0) {
 				rc = -1;
@@ -387,13 +813,16 @@ read_members(loader *L, pv_bundle_reader *r, const char *label, const pv_restore
 
 int
 pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
-                  const pv_restore_opts *o, char **dbname)
+                  const pv_restore_opts *o, char **dbname, char **kept_as)
 {
 	loader L;
 	memset(&L, 0, sizeof L);
 	L.co = co;
+	L.o = o;
+	L.rows_only = o->ntables > 0 || o->data_only;
 	L.seen = json_array();
 	*dbname = NULL;
+	*kept_as = NULL;
 	int rc = -1;
 
 	pv_bundle_reader *r = pv_br_new(src, label);
@@ -402,23 +831,38 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 	L.maint = pv_connect(co, NULL);
 	if (!L.maint)
 		goto out;
-	if (read_members(&L, r, label, o) < 0)
+	if (read_members(&L, r, label) < 0)
 		goto out;
-	if (L.acl_sql.len && pv_exec(L.c, L.acl_sql.data) < 0) {
-		pv_wrap("granting privileges");
-		goto out;
-	}
-	if (L.late_sql.len && pv_exec(L.c, L.late_sql.data) < 0) {
-		pv_wrap("refreshing materialized views");
-		goto out;
+	if (L.rows_only) {
+		if (L.triggers.len && pv_exec(L.c, L.triggers.data) < 0)
+			goto out;
+		if (L.in_tx && pv_exec(L.c, "COMMIT") < 0)
+			goto out;
+		L.in_tx = 0;
+	} else {
+		if (L.acl_sql.len && pv_exec(L.c, L.acl_sql.data) < 0) {
+			pv_wrap("granting privileges");
+			goto out;
+		}
+		if (L.late_sql.len && pv_exec(L.c, L.late_sql.data) < 0) {
+			pv_wrap("refreshing materialized views");
+			goto out;
+		}
+		PQfinish(L.c);
+		L.c = NULL;
+		if (swap_in(&L, kept_as) < 0)
+			goto out;
 	}
 	rc = 0;
-	*dbname = pv_strdup(L.dbname);
+	*dbname = pv_strdup(L.target);
 out:
-	if (rc < 0 && L.dbname)
-		pv_wrap("restoring into \"%s\"", L.dbname);
-	if (L.c)
+	if (rc < 0 && L.target)
+		pv_wrap("restoring into \"%s\"", L.target);
+	if (L.c) {
+		if (L.in_tx)
+			PQclear(PQexec(L.c, "ROLLBACK"));
 		PQfinish(L.c);
+	}
 	if (rc < 0 && L.created && L.maint) {
 		/* never leave a half-restored database behind */
 		char *q = pv_ident(L.maint, L.dbname);
@@ -437,10 +881,14 @@ out:
 		PQfinish(L.maint);
 	pv_br_free(r);
 	json_decref(L.header);
+	json_decref(L.roles);
 	json_decref(L.data_toc);
+	json_decref(L.selected);
 	json_decref(L.seen);
 	pv_buf_free(&L.acl_sql);
 	pv_buf_free(&L.late_sql);
+	pv_buf_free(&L.triggers);
+	free(L.target);
 	free(L.dbname);
 	return rc;
 }

@@ -1,9 +1,20 @@
 /*
- * pg/load.h — restoring a bundle into a new database: roles checked, database created
- * from template0 with the bundle's encoding and locale, pre-data replayed, rows loaded
- * with COPY FROM STDIN straight from the decompressed members, post-data replayed, then
- * the ACL pass and the late pass (matview refreshes).  Every member's checksum is checked
- * against the manifest as it streams by; on any failure the new database is dropped.
+ * pg/load.h — restoring a bundle.
+ *
+ * Into a new database (the default, and --replace): roles checked (or created, or mapped
+ * to --owner), database created from template0 with the bundle's encoding and locale,
+ * pre-data replayed, rows loaded with COPY FROM STDIN straight from the decompressed
+ * members, post-data replayed, then the ACL pass and the late pass (matview refreshes).
+ * With --replace the new database is built under a temporary name and swapped in only
+ * when complete; the old one is kept as NAME_pre_restore_STAMP (or dropped).
+ *
+ * Rows only (--table, --data-only): into an existing database, all selected tables
+ * truncated and reloaded in one transaction, user triggers held off meanwhile, refused
+ * when tables outside the selection reference them.
+ *
+ * Every member's checksum is checked against the manifest as it streams by; on any
+ * failure nothing is left behind (the new database is dropped, the transaction of a
+ * rows-only restore is rolled back, the database being replaced is untouched).
  */
 #ifndef PV_PG_LOAD_H
 #define PV_PG_LOAD_H
@@ -12,11 +23,20 @@
 #include "pg/conn.h"
 
 typedef struct pv_restore_opts {
-	const char *as; /* target database name; NULL: the bundle's */
+	const char *as;            /* target database name; NULL: the bundle's */
+	const char *owner;         /* every object and the database owned by this role */
+	int create_role;           /* create `owner` (LOGIN) when missing */
+	const char *role_password; /* its password (from the environment or a file) */
+	int create_missing_roles;  /* create other missing roles NOLOGIN */
+	int replace, drop_old, terminate;
+	const char *const *tables; /* rows of these tables only, into an existing database */
+	int ntables;
+	int schema_only, data_only;
 } pv_restore_opts;
 
-/* label names the bundle in messages; *dbname (malloc'd) gets the database restored. */
+/* label names the bundle in messages; *dbname (malloc'd) gets the database restored,
+ * *kept_as (malloc'd or NULL) the name the replaced database was kept under. */
 int pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
-                      const pv_restore_opts *o, char **dbname);
+                      const pv_restore_opts *o, char **dbname, char **kept_as);
 
 #endif
