@@ -15,8 +15,22 @@
 #include "util/log.h"
 #include "util/names.h"
 
+/* Tables (and matviews) whose locks an entry takes: its own table and, for a foreign
+ * key, the referenced one (through the constraint or index it depends on). */
+static void
+add_locks(pv_graph *g, const pv_obj *o, json_t *locks, int depth)
+{
+	for (int i = 0; i < o->ndeps; i++) {
+		pv_obj *d = pv_graph_get(g, o->deps[i]);
+		if (d->kind == K_TABLE || d->kind == K_MATVIEW)
+			json_array_append_new(locks, json_integer(d->id));
+		else if (depth == 0 && (d->kind == K_CONSTRAINT || d->kind == K_INDEX))
+			add_locks(g, d, locks, 1);
+	}
+}
+
 static json_t *
-entry_json(const pv_obj *o)
+entry_json(pv_graph *g, const pv_obj *o)
 {
 	json_t *e = json_object();
 	json_object_set_new(e, "id", json_integer(o->id));
@@ -52,6 +66,16 @@ entry_json(const pv_obj *o)
 	}
 	if (o->late)
 		json_object_set_new(e, "late", json_true());
+	json_t *deps = json_array();
+	for (int i = 0; i < o->ndeps; i++)
+		if (pv_graph_get(g, o->deps[i])->dump)
+			json_array_append_new(deps, json_integer(o->deps[i]));
+	json_object_set_new(e, "deps", deps);
+	if (o->section == PV_POST || o->eff_section == PV_POST) {
+		json_t *locks = json_array();
+		add_locks(g, o, locks, 0);
+		json_object_set_new(e, "locks", locks);
+	}
 	return e;
 }
 
@@ -140,9 +164,9 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 			json_object_set_new(e, "sql", json_string(o->sql));
 			json_array_append_new(data, e);
 		} else if (o->eff_section == PV_POST) {
-			json_array_append_new(post, entry_json(o));
+			json_array_append_new(post, entry_json(g, o));
 		} else {
-			json_array_append_new(pre, entry_json(o));
+			json_array_append_new(pre, entry_json(g, o));
 		}
 	}
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "pg/catalog.h"
+#include "pg/pool.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -33,6 +34,7 @@ typedef struct loader {
 	pv_buf acl_sql;   /* the ACL pass */
 	pv_buf late_sql;  /* the late pass */
 	pv_buf triggers;  /* rows-only: statements re-enabling user triggers */
+	pv_pool *pool;    /* --jobs */
 } loader;
 
 static const char *
@@ -457,12 +459,104 @@ queue_acl(loader *L, json_t *e)
 	}
 }
 
+/* The statements of one entry: its SQL, owner, comments (ACLs are queued for later). */
+static void
+entry_sql(loader *L, json_t *e, pv_buf *b)
+{
+	if (jstr(e, "sql"))
+		pv_buf_printf(b, "%s\n", jstr(e, "sql"));
+	if (jstr(e, "owner") && jstr(e, "owner_target")) {
+		pv_buf_printf(b, "ALTER %s OWNER TO ", jstr(e, "owner_target"));
+		pv_buf_ident(b, L->c, map_role(L, jstr(e, "owner")));
+		pv_buf_puts(b, ";\n");
+	}
+	if (jstr(e, "comments"))
+		pv_buf_puts(b, jstr(e, "comments"));
+	queue_acl(L, e);
+}
+
+/* Post-data with --jobs: entries as a dependency graph over the worker pool. */
+static int
+run_entries_parallel(loader *L, json_t *entries)
+{
+	size_t n = json_array_size(entries), i;
+	pv_pool_item *items = pv_calloc(n + 1, sizeof *items);
+	json_t *index = json_object(); /* entry id -> item index */
+	json_t *e;
+	int k = 0;
+	json_array_foreach(entries, i, e) {
+		if (json_is_true(json_object_get(e, "late"))) {
+			if (jstr(e, "sql"))
+				pv_buf_printf(&L->late_sql, "%s\n", jstr(e, "sql"));
+			if (jstr(e, "comments"))
+				pv_buf_puts(&L->late_sql, jstr(e, "comments"));
+			continue;
+		}
+		pv_buf b = PV_BUF_INIT;
+		entry_sql(L, e, &b);
+		if (!b.len) {
+			pv_buf_free(&b);
+			continue;
+		}
+		items[k].sql = pv_buf_detach(&b);
+		items[k].label = pv_asprintf("post-data: %s", entry_label(e));
+		char key[32];
+		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
+		json_object_set_new(index, key, json_integer(k));
+		json_t *locks = json_object_get(e, "locks");
+		items[k].locks = pv_calloc(json_array_size(locks) + 1, sizeof(int));
+		size_t j;
+		json_t *l;
+		json_array_foreach(locks, j, l)
+			items[k].locks[items[k].nlocks++] = (int)json_integer_value(l);
+		k++;
+	}
+	/* dependencies among these items (others are done already) */
+	k = 0;
+	json_array_foreach(entries, i, e) {
+		char key[32];
+		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
+		json_t *me = json_object_get(index, key);
+		if (!me)
+			continue;
+		pv_pool_item *it = &items[json_integer_value(me)];
+		json_t *deps = json_object_get(e, "deps");
+		it->deps = pv_calloc(json_array_size(deps) + 1, sizeof(int));
+		size_t j;
+		json_t *d;
+		json_array_foreach(deps, j, d) {
+			snprintf(key, sizeof key, "%lld", (long long)json_integer_value(d));
+			json_t *di = json_object_get(index, key);
+			if (di)
+				it->deps[it->ndeps++] = (int)json_integer_value(di);
+		}
+		k++;
+	}
+	int count = (int)json_object_size(index);
+	int rc = pv_pool_run(L->pool, items, count);
+	for (int m = 0; m < count; m++) {
+		free(items[m].sql);
+		free(items[m].label);
+		free(items[m].deps);
+		free(items[m].locks);
+	}
+	free(items);
+	json_decref(index);
+	return rc;
+}
+
 static int
 run_entries(loader *L, json_t *entries, const char *section)
 {
 	pv_buf b = PV_BUF_INIT;
 	size_t i;
 	json_t *e;
+	if (L->pool && section[1] == 'o') {
+		pv_buf_free(&b);
+		if (pv_pool_wait(L->pool) < 0)
+			return pv_wrap("loading rows");
+		return run_entries_parallel(L, entries);
+	}
 	if (pv_exec(L->c, "BEGIN") < 0)
 		return pv_wrap("%s", section);
 	json_array_foreach(entries, i, e) {
@@ -474,16 +568,7 @@ run_entries(loader *L, json_t *entries, const char *section)
 			continue;
 		}
 		pv_buf_reset(&b);
-		if (jstr(e, "sql"))
-			pv_buf_printf(&b, "%s\n", jstr(e, "sql"));
-		if (jstr(e, "owner") && jstr(e, "owner_target")) {
-			pv_buf_printf(&b, "ALTER %s OWNER TO ", jstr(e, "owner_target"));
-			pv_buf_ident(&b, L->c, map_role(L, jstr(e, "owner")));
-			pv_buf_puts(&b, ";\n");
-		}
-		if (jstr(e, "comments"))
-			pv_buf_puts(&b, jstr(e, "comments"));
-		queue_acl(L, e);
+		entry_sql(L, e, &b);
 		if (!b.len)
 			continue;
 		if (pv_exec(L->c, b.data) < 0) {
@@ -545,6 +630,20 @@ load_member(loader *L, pv_bundle_reader *r, const char *name)
 	const char *cols = jstr(e, "column_list");
 	char *sql = cols && *cols ? pv_asprintf("COPY %s (%s) FROM STDIN", jstr(e, "table"), cols)
 	                          : pv_asprintf("COPY %s FROM STDIN", jstr(e, "table"));
+	if (L->pool) {
+		/* the member's compressed bytes go to a worker (bounded: one member each) */
+		pv_buf z = PV_BUF_INIT;
+		int rc = pv_br_read_all(r, &z, JSON_MEMBER_MAX);
+		char *label = pv_asprintf("member %s: table %s", name, jstr(e, "table"));
+		if (rc == 0) {
+			size_t len = z.len;
+			rc = pv_pool_copy(L->pool, sql, label, pv_buf_detach(&z), len);
+		}
+		pv_buf_free(&z);
+		free(label);
+		free(sql);
+		return rc;
+	}
 	PGresult *res = PQexec(L->c, sql);
 	free(sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
@@ -751,6 +850,8 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 			return start_rows_only(L);
 		if (o->schema_only)
 			return 0;
+		if (o->jobs > 1 && !(L->pool = pv_pool_new(L->co, L->dbname, jstr(L->header, "encoding"), o->jobs)))
+			return -1;
 		size_t i;
 		json_t *e;
 		json_array_foreach(L->data_toc, i, e)
@@ -850,6 +951,8 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 		}
 		PQfinish(L.c);
 		L.c = NULL;
+		pv_pool_free(L.pool);
+		L.pool = NULL;
 		if (swap_in(&L, kept_as) < 0)
 			goto out;
 	}
@@ -858,6 +961,7 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 out:
 	if (rc < 0 && L.target)
 		pv_wrap("restoring into \"%s\"", L.target);
+	pv_pool_free(L.pool);
 	if (L.c) {
 		if (L.in_tx)
 			PQclear(PQexec(L.c, "ROLLBACK"));

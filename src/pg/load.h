@@ -32,6 +32,7 @@ typedef struct pv_restore_opts {
 	const char *const *tables; /* rows of these tables only, into an existing database */
 	int ntables;
 	int schema_only, data_only;
+	int jobs;                  /* >1: rows and post-data items in parallel */
 } pv_restore_opts;
 
 /* label names the bundle in messages; *dbname (malloc'd) gets the database restored,

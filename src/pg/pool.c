@@ -1,0 +1,323 @@
+/*
+ * pg/pool.c — parallel restore workers (see pool.h).
+ */
+#include "pg/pool.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef struct job {
+	char *sql;
+	char *label;
+	void *zbuf;    /* COPY job: compressed rows; NULL for an SQL item */
+	size_t zlen;
+	int item;      /* SQL item index, or -1 */
+	struct job *next;
+} job;
+
+typedef struct worker {
+	pv_pool *pool;
+	pthread_t thread;
+	PGconn *c;
+	int started;
+} worker;
+
+struct pv_pool {
+	worker *w;
+	int n;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_job;   /* a job is queued, or stop */
+	pthread_cond_t cv_done;  /* a job finished, or queue has room */
+	job *head, *tail;
+	int queued, running, stop, failed;
+	char err[4096];
+	int *finished;           /* item indexes finished since the scheduler last looked */
+	int nfinished, cfinished;
+};
+
+static int
+run_copy(PGconn *c, const job *j)
+{
+	PGresult *r = PQexec(c, j->sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		pv_fail("%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	ZSTD_DCtx *z = ZSTD_createDCtx();
+	size_t outcap = ZSTD_DStreamOutSize();
+	char *out = pv_malloc(outcap);
+	ZSTD_inBuffer in = {j->zbuf, j->zlen, 0};
+	int rc = 0;
+	size_t ret = 1;
+	while (rc == 0 && (in.pos < in.size || ret != 0)) {
+		ZSTD_outBuffer ob = {out, outcap, 0};
+		ret = ZSTD_decompressStream(z, &ob, &in);
+		if (ZSTD_isError(ret)) {
+			rc = pv_fail("zstd: %s", ZSTD_getErrorName(ret));
+			break;
+		}
+		if (ob.pos && PQputCopyData(c, out, (int)ob.pos) != 1)
+			rc = pv_fail("sending rows: %s", PQerrorMessage(c));
+		if (in.pos == in.size && ob.pos < outcap && ret != 0) {
+			rc = pv_fail("zstd: truncated frame");
+			break;
+		}
+	}
+	free(out);
+	ZSTD_freeDCtx(z);
+	if (PQputCopyEnd(c, rc < 0 ? "pgvault: aborted" : NULL) != 1 && rc == 0)
+		rc = pv_fail("%s", PQerrorMessage(c));
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
+			rc = pv_fail("%s", PQresultErrorMessage(r));
+		PQclear(r);
+	}
+	return rc;
+}
+
+static void *
+worker_main(void *arg)
+{
+	worker *w = arg;
+	pv_pool *p = w->pool;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->head && !p->stop)
+			pthread_cond_wait(&p->cv_job, &p->mu);
+		if (!p->head && p->stop)
+			break;
+		job *j = p->head;
+		p->head = j->next;
+		if (!p->head)
+			p->tail = NULL;
+		p->queued--;
+		p->running++;
+		int skip = p->failed;
+		pthread_mutex_unlock(&p->mu);
+		pthread_cond_broadcast(&p->cv_done); /* room in the queue */
+
+		int rc = 0;
+		if (!skip) {
+			pv_err_clear();
+			rc = j->zbuf ? run_copy(w->c, j) : pv_exec(w->c, j->sql);
+			if (rc < 0)
+				pv_wrap("%s", j->label);
+		}
+
+		pthread_mutex_lock(&p->mu);
+		if (rc < 0 && !p->failed) {
+			p->failed = 1;
+			snprintf(p->err, sizeof p->err, "%s", pv_errmsg());
+		}
+		if (j->item >= 0) {
+			if (p->nfinished == p->cfinished) {
+				p->cfinished = p->cfinished ? p->cfinished * 2 : 64;
+				p->finished = pv_realloc(p->finished, (size_t)p->cfinished * sizeof(int));
+			}
+			p->finished[p->nfinished++] = j->item;
+		}
+		p->running--;
+		free(j->sql);
+		free(j->label);
+		free(j->zbuf);
+		free(j);
+		pthread_cond_broadcast(&p->cv_done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+pv_pool *
+pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding, int n)
+{
+	pv_pool *p = pv_calloc(1, sizeof *p);
+	p->n = n;
+	p->w = pv_calloc((size_t)n, sizeof *p->w);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv_job, NULL);
+	pthread_cond_init(&p->cv_done, NULL);
+	for (int i = 0; i < n; i++) {
+		p->w[i].pool = p;
+		p->w[i].c = pv_connect(co, dbname);
+		if (!p->w[i].c || pv_restore_session(p->w[i].c, encoding) < 0) {
+			pv_wrap("starting restore worker %d", i + 1);
+			pv_pool_free(p);
+			return NULL;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i]) != 0) {
+			pv_fail("cannot start a worker thread");
+			pv_pool_free(p);
+			return NULL;
+		}
+		p->w[i].started = 1;
+	}
+	return p;
+}
+
+static void
+enqueue(pv_pool *p, job *j)
+{
+	/* caller holds the mutex */
+	j->next = NULL;
+	if (p->tail)
+		p->tail->next = j;
+	else
+		p->head = j;
+	p->tail = j;
+	p->queued++;
+	pthread_cond_signal(&p->cv_job);
+}
+
+static int
+pool_error(pv_pool *p)
+{
+	return pv_fail("%s", p->err);
+}
+
+int
+pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen)
+{
+	job *j = pv_calloc(1, sizeof *j);
+	j->sql = pv_strdup(copy_sql);
+	j->label = pv_strdup(label);
+	j->zbuf = zbuf;
+	j->zlen = zlen;
+	j->item = -1;
+	pthread_mutex_lock(&p->mu);
+	while (p->queued >= p->n && !p->failed)
+		pthread_cond_wait(&p->cv_done, &p->mu);
+	int failed = p->failed;
+	if (!failed)
+		enqueue(p, j);
+	pthread_mutex_unlock(&p->mu);
+	if (failed) {
+		free(j->sql);
+		free(j->label);
+		free(j->zbuf);
+		free(j);
+		return pool_error(p);
+	}
+	return 0;
+}
+
+int
+pv_pool_wait(pv_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->queued > 0 || p->running > 0)
+		pthread_cond_wait(&p->cv_done, &p->mu);
+	int failed = p->failed;
+	p->nfinished = 0;
+	pthread_mutex_unlock(&p->mu);
+	return failed ? pool_error(p) : 0;
+}
+
+int
+pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
+{
+	int *left = pv_calloc((size_t)n + 1, sizeof *left);    /* unfinished deps */
+	char *state = pv_calloc((size_t)n + 1, 1);             /* 0 waiting, 1 queued, 2 done */
+	int maxlock = 0;
+	for (int i = 0; i < n; i++) {
+		left[i] = items[i].ndeps;
+		for (int k = 0; k < items[i].nlocks; k++)
+			if (items[i].locks[k] >= maxlock)
+				maxlock = items[i].locks[k] + 1;
+	}
+	char *busy = pv_calloc((size_t)maxlock + 1, 1);
+	int done = 0;
+
+	pthread_mutex_lock(&p->mu);
+	p->nfinished = 0;
+	while (done < n && !p->failed) {
+		/* queue every ready item whose tables are free */
+		for (int i = 0; i < n; i++) {
+			if (state[i] || left[i])
+				continue;
+			int free_ = 1;
+			for (int k = 0; k < items[i].nlocks && free_; k++)
+				free_ = !busy[items[i].locks[k]];
+			if (!free_)
+				continue;
+			for (int k = 0; k < items[i].nlocks; k++)
+				busy[items[i].locks[k]] = 1;
+			state[i] = 1;
+			job *j = pv_calloc(1, sizeof *j);
+			j->sql = pv_strdup(items[i].sql);
+			j->label = pv_strdup(items[i].label);
+			j->item = i;
+			enqueue(p, j);
+		}
+		if (p->queued == 0 && p->running == 0 && p->nfinished == 0) {
+			/* nothing runs and nothing can start: a dependency the items cannot satisfy */
+			snprintf(p->err, sizeof p->err, "parallel restore stalled (unsatisfiable dependencies)");
+			p->failed = 1;
+			break;
+		}
+		while (p->nfinished == 0 && !p->failed)
+			pthread_cond_wait(&p->cv_done, &p->mu);
+		for (int f = 0; f < p->nfinished; f++) {
+			int i = p->finished[f];
+			state[i] = 2;
+			done++;
+			for (int k = 0; k < items[i].nlocks; k++)
+				busy[items[i].locks[k]] = 0;
+			for (int m = 0; m < n; m++)
+				for (int d = 0; d < items[m].ndeps; d++)
+					if (items[m].deps[d] == i)
+						left[m]--;
+		}
+		p->nfinished = 0;
+	}
+	/* let queued work drain (it is skipped after a failure) */
+	while (p->queued > 0 || p->running > 0)
+		pthread_cond_wait(&p->cv_done, &p->mu);
+	int failed = p->failed;
+	p->nfinished = 0;
+	pthread_mutex_unlock(&p->mu);
+	free(left);
+	free(state);
+	free(busy);
+	return failed ? pool_error(p) : 0;
+}
+
+void
+pv_pool_free(pv_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv_job);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->n; i++)
+		if (p->w[i].started)
+			pthread_join(p->w[i].thread, NULL);
+	for (int i = 0; i < p->n; i++)
+		if (p->w[i].c)
+			PQfinish(p->w[i].c);
+	while (p->head) {
+		job *j = p->head;
+		p->head = j->next;
+		free(j->sql);
+		free(j->label);
+		free(j->zbuf);
+		free(j);
+	}
+	free(p->finished);
+	free(p->w);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv_job);
+	pthread_cond_destroy(&p->cv_done);
+	free(p);
+}

@@ -1,0 +1,39 @@
+/*
+ * pg/pool.h — parallel restore workers: N connections to the database being restored,
+ * each on its own thread.  Two kinds of work:
+ *   - COPY jobs: a data member's compressed bytes (a row-aligned zstd frame) plus its
+ *     COPY statement; the worker decompresses and streams it.  pv_pool_copy() blocks while
+ *     N jobs are queued, so memory stays bounded by about 2N members.
+ *   - a dependency graph of SQL items (post-data): an item runs once the items it depends
+ *     on are done and no running item locks one of its tables.
+ * The first failure stops the pool; its message (with the item's label) is returned to the
+ * caller's thread.
+ */
+#ifndef PV_PG_POOL_H
+#define PV_PG_POOL_H
+
+#include <stddef.h>
+
+#include "pg/conn.h"
+
+typedef struct pv_pool pv_pool;
+
+typedef struct pv_pool_item {
+	char *sql;
+	char *label;
+	int *deps;    /* indexes of items that must be done first */
+	int ndeps;
+	int *locks;   /* table ids: items sharing one never run together */
+	int nlocks;
+} pv_pool_item;
+
+pv_pool *pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding, int n);
+/* Takes ownership of zbuf (malloc'd). */
+int pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen);
+/* Waits until every queued COPY job is done; -1 if any failed. */
+int pv_pool_wait(pv_pool *p);
+/* Runs the items; -1 (with the failing item's message) on failure. */
+int pv_pool_run(pv_pool *p, pv_pool_item *items, int n);
+void pv_pool_free(pv_pool *p);
+
+#endif
