@@ -36,6 +36,7 @@ pg_start() {
 	{
 		echo "local all pv_pwuser scram-sha-256"
 		echo "host all pv_pwuser 127.0.0.1/32 scram-sha-256"
+		echo "host all pvt3_bot_user 127.0.0.1/32 scram-sha-256"
 		echo "local all all trust"
 		echo "host all all 127.0.0.1/32 trust"
 	} >"$dir/pg_hba.conf.new"
