@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cmd/cmd.h"
+#include "pg/cancel.h"
 #include "config.h"
 #include "util/err.h"
 
@@ -34,13 +35,28 @@ static const char usage[] =
     "Run \"pgvault COMMAND --help\" for a command's options.  See pgvault(1).\n";
 
 /* SIGINT/SIGTERM/SIGHUP: no half-written bundle stays behind (a crash or SIGKILL leaves
- * one, which the next run removes). */
+ * one, which the next run removes); a restore in progress has its queries cancelled and
+ * undoes its work before pgvault dies of the signal. */
 static void
 on_signal(int sig)
 {
+	pv_interrupted = sig;
 	pv_store_signal_cleanup();
+	pv_cancel_all();
+	if (pv_cleanup_pending)
+		return;
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+static int
+finish(int rc)
+{
+	if (pv_interrupted) {
+		signal(pv_interrupted, SIG_DFL);
+		raise(pv_interrupted);
+	}
+	return rc;
 }
 
 int
@@ -84,19 +100,19 @@ main(int argc, char **argv)
 		for (int i = 0; i < cargc && n < 63; i++)
 			v[n++] = cargv[i];
 		v[n] = NULL;
-		return cmd_list(&g, n, v);
+		return finish(cmd_list(&g, n, v));
 	}
 	if (cargc == 0)
 		return pv_usage_error(NULL, "no command given");
 	const char *cmd = cargv[0];
 	if (strcmp(cmd, "backup") == 0)
-		return cmd_backup(&g, cargc, cargv);
+		return finish(cmd_backup(&g, cargc, cargv));
 	if (strcmp(cmd, "restore") == 0)
-		return cmd_restore(&g, cargc, cargv);
+		return finish(cmd_restore(&g, cargc, cargv));
 	if (strcmp(cmd, "verify") == 0)
-		return cmd_verify(&g, cargc, cargv);
+		return finish(cmd_verify(&g, cargc, cargv));
 	if (strcmp(cmd, "list") == 0)
-		return cmd_list(&g, cargc, cargv);
+		return finish(cmd_list(&g, cargc, cargv));
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage, stdout);
 		return 0;

@@ -3,11 +3,14 @@
  */
 #include "pg/load.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pg/cancel.h"
 #include "pg/catalog.h"
 #include "pg/pool.h"
 #include "util/err.h"
@@ -33,7 +36,7 @@ typedef struct loader {
 	json_t *seen;     /* [{name, sha256}] as read */
 	pv_buf acl_sql;   /* the ACL pass */
 	pv_buf late_sql;  /* the late pass */
-	pv_buf triggers;  /* rows-only: statements re-enabling user triggers */
+	pv_buf after_rows; /* rows-only: foreign keys re-added, triggers re-enabled */
 	pv_pool *pool;    /* --jobs */
 } loader;
 
@@ -185,25 +188,61 @@ database_exists(loader *L, const char *name, int *exists)
 	return 0;
 }
 
-/* Sessions connected to a database, for messages ("pid 123 (app_user, psql)"); NULL if none. */
-static char *
-sessions_on(loader *L, const char *name, int terminate)
+/* Sessions connected to a database, for messages ("pid 123 (user app, psql)"); *out is
+ * NULL when there are none.  With terminate, they are ended too. */
+static int
+sessions_on(loader *L, const char *name, int terminate, char **out)
 {
-	const char *p[1] = {name};
+	const char *p[2] = {name, terminate ? "true" : "false"};
+	*out = NULL;
 	PGresult *r = pv_query_params(L->maint,
 	    "SELECT pid, usename, application_name, client_addr,"
 	    " CASE WHEN $2::bool THEN pg_catalog.pg_terminate_backend(pid) END"
 	    " FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
-	    2, (const char *const[]){p[0], terminate ? "true" : "false"});
+	    2, p);
 	if (!r)
-		return NULL;
+		return pv_wrap("listing sessions on database \"%s\"", name);
 	pv_buf b = PV_BUF_INIT;
 	for (int i = 0; i < PQntuples(r); i++)
 		pv_buf_printf(&b, "%spid %s (user %s%s%s%s%s)", i ? ", " : "", PQgetvalue(r, i, 0),
 		              PQgetvalue(r, i, 1), *PQgetvalue(r, i, 2) ? ", " : "", PQgetvalue(r, i, 2),
 		              *PQgetvalue(r, i, 3) ? " from " : "", PQgetvalue(r, i, 3));
 	PQclear(r);
-	return b.len ? pv_buf_detach(&b) : NULL;
+	*out = b.len ? pv_buf_detach(&b) : NULL;
+	pv_buf_free(&b);
+	return 0;
+}
+
+/* A temporary database's comment says who builds it, so that a later run on the same host
+ * can drop it once that process is gone (killed with SIGKILL). */
+#define TMP_PREFIX "pgvault_restore_"
+#define TMP_MARK "pgvault restore in progress: host %s pid %ld"
+
+static void
+drop_stale_temporaries(loader *L)
+{
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	PGresult *r = pv_query(L->maint,
+	    "SELECT datname, pg_catalog.shobj_description(oid, 'pg_database') FROM pg_catalog.pg_database"
+	    " WHERE datname LIKE 'pgvault\\_restore\\_%'");
+	if (!r)
+		return;
+	for (int i = 0; i < PQntuples(r); i++) {
+		char h[256];
+		long pid;
+		const char *c = PQgetvalue(r, i, 1);
+		if (sscanf(c, "pgvault restore in progress: host %255s pid %ld", h, &pid) != 2 ||
+		    strcmp(h, host) != 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		char *q = pv_ident(L->maint, PQgetvalue(r, i, 0));
+		char *sql = pv_asprintf("DROP DATABASE %s", q);
+		if (pv_exec(L->maint, sql) == 0)
+			pv_info("dropped %s, left by an interrupted restore", q);
+		free(q);
+		free(sql);
+	}
+	PQclear(r);
 }
 
 static void
@@ -249,6 +288,7 @@ create_database(loader *L)
 	if (rc < 0)
 		return pv_wrap("creating database \"%s\"", L->dbname);
 	L->created = 1;
+	pv_cancel_register(L->maint);
 
 	char *q = pv_ident(L->maint, L->dbname);
 	pv_buf s = PV_BUF_INIT;
@@ -258,10 +298,14 @@ create_database(loader *L)
 		pv_buf_ident(&s, L->maint, owner);
 		pv_buf_puts(&s, ";");
 	}
-	if (jstr(h, "comment")) {
+	{
+		char host[256] = "";
+		gethostname(host, sizeof host - 1);
+		char *mark = pv_asprintf(TMP_MARK, *host ? host : "-", (long)getpid());
 		pv_buf_printf(&s, "COMMENT ON DATABASE %s IS ", q);
-		pv_buf_literal(&s, L->maint, jstr(h, "comment"));
+		pv_buf_literal(&s, L->maint, mark);
 		pv_buf_puts(&s, ";");
+		free(mark);
 	}
 	size_t i;
 	json_t *e;
@@ -295,6 +339,7 @@ create_database(loader *L)
 	L->c = pv_connect(L->co, L->dbname);
 	if (!L->c)
 		return pv_wrap("connecting to the new database \"%s\"", L->dbname);
+	pv_cancel_register(L->c);
 	return pv_restore_session(L->c, jstr(h, "encoding"));
 }
 
@@ -315,6 +360,7 @@ prepare_target(loader *L)
 		L->c = pv_connect(L->co, L->dbname);
 		if (!L->c || pv_restore_session(L->c, jstr(L->header, "encoding")) < 0)
 			return -1;
+		pv_cancel_register(L->c);
 		return 0;
 	}
 	if (exists && !o->replace)
@@ -322,7 +368,9 @@ prepare_target(loader *L)
 		               "(use --replace to swap it atomically, or --as to restore under another name)",
 		               L->target);
 	if (exists && !o->terminate) {
-		char *s = sessions_on(L, L->target, 0);
+		char *s;
+		if (sessions_on(L, L->target, 0, &s) < 0)
+			return -1;
 		if (s) {
 			pv_fail("database \"%s\" has open sessions: %s (stop them, or use --terminate-connections)",
 			        L->target, s);
@@ -330,50 +378,58 @@ prepare_target(loader *L)
 			return -1;
 		}
 	}
-	if (exists) {
-		char stamp[17];
-		pv_stamp(time(NULL), stamp);
-		L->dbname = pv_asprintf("pgvault_restore_%s_%ld", stamp, (long)getpid());
-	} else {
-		L->dbname = pv_strdup(L->target);
-	}
+	/* Built under a temporary name and renamed only when complete: an interrupted restore
+	 * never leaves a half-made database under the real name. */
+	drop_stale_temporaries(L);
+	char stamp[17];
+	pv_stamp(time(NULL), stamp);
+	L->dbname = pv_asprintf(TMP_PREFIX "%s_%ld", stamp, (long)getpid());
 	return 0;
 }
 
-/* --replace: the complete new database takes the old one's name. */
+/* The complete new database takes its name; with --replace the old one moves aside. */
 static int
 swap_in(loader *L, char **kept_as)
 {
 	int exists;
 	if (database_exists(L, L->target, &exists) < 0)
 		return -1;
-	if (strcmp(L->dbname, L->target) == 0 || !exists) {
-		if (exists)
-			return 0;
-		/* the old database disappeared meanwhile: just rename */
-	}
-	char stamp[17];
-	pv_stamp(time(NULL), stamp);
-	/* NAME_pre_restore_STAMP, cut to 63 bytes on a UTF-8 boundary */
-	const char *suffix = "_pre_restore_";
-	size_t room = 63 - strlen(suffix) - strlen(stamp), n = strlen(L->target);
-	if (n > room) {
-		n = room;
-		while (n > 0 && ((unsigned char)L->target[n] & 0xC0) == 0x80)
-			n--;
-	}
-	char *old = pv_asprintf("%.*s%s%s", (int)n, L->target, suffix, stamp);
-	char *qt = pv_ident(L->maint, L->target), *qo = pv_ident(L->maint, old),
-	     *qn = pv_ident(L->maint, L->dbname);
+	if (exists && !L->o->replace)
+		return pv_fail("database \"%s\" was created by someone else during the restore", L->target);
+	char *qt = pv_ident(L->maint, L->target), *qn = pv_ident(L->maint, L->dbname);
+	char *old = NULL, *qo = NULL;
 	pv_buf b = PV_BUF_INIT;
 	int rc = -1, renamed = 0;
 
 	if (exists) {
+		/* NAME_pre_restore_STAMP[-N], cut to 63 bytes on a UTF-8 boundary */
+		char stamp[17];
+		pv_stamp(time(NULL), stamp);
+		for (int k = 1; k < 100; k++) {
+			char suffix[48];
+			snprintf(suffix, sizeof suffix, k > 1 ? "_pre_restore_%s-%d" : "_pre_restore_%s", stamp, k);
+			size_t room = 63 - strlen(suffix), n = strlen(L->target);
+			if (n > room) {
+				n = room;
+				while (n > 0 && ((unsigned char)L->target[n] & 0xC0) == 0x80)
+					n--;
+			}
+			free(old);
+			old = pv_asprintf("%.*s%s", (int)n, L->target, suffix);
+			int taken;
+			if (database_exists(L, old, &taken) < 0)
+				goto out;
+			if (!taken)
+				break;
+		}
+		qo = pv_ident(L->maint, old);
 		/* no new sessions while we swap */
 		pv_buf_printf(&b, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS false", qt);
 		if (pv_exec(L->maint, b.data) < 0)
 			goto out;
-		char *s = sessions_on(L, L->target, L->o->terminate);
+		char *s = NULL;
+		if (sessions_on(L, L->target, L->o->terminate, &s) < 0)
+			goto reopen;
 		if (s && !L->o->terminate) {
 			pv_fail("database \"%s\" has open sessions: %s (stop them, or use --terminate-connections)",
 			        L->target, s);
@@ -381,7 +437,11 @@ swap_in(loader *L, char **kept_as)
 			goto reopen;
 		}
 		free(s);
-		for (int i = 0; i < 100 && (s = sessions_on(L, L->target, 0)) != NULL; i++) {
+		for (int i = 0; i < 100; i++) {
+			if (sessions_on(L, L->target, 0, &s) < 0)
+				goto reopen;
+			if (!s)
+				break;
 			free(s);
 			usleep(100000);
 		}
@@ -406,6 +466,15 @@ swap_in(loader *L, char **kept_as)
 	L->dbname = pv_strdup(L->target);
 	L->created = 0; /* it is the live database now */
 	rc = 0;
+	/* its real comment replaces the in-progress mark */
+	pv_buf_reset(&b);
+	pv_buf_printf(&b, "COMMENT ON DATABASE %s IS ", qt);
+	if (jstr(L->header, "comment"))
+		pv_buf_literal(&b, L->maint, jstr(L->header, "comment"));
+	else
+		pv_buf_puts(&b, "NULL");
+	if (pv_exec(L->maint, b.data) < 0)
+		pv_warn("could not set the comment of database %s: %s", qt, pv_errmsg());
 reopen:
 	if (exists) {
 		pv_buf_reset(&b);
@@ -426,7 +495,7 @@ reopen:
 	}
 out:
 	if (rc < 0)
-		pv_wrap("swapping the restored database in for \"%s\"", L->target);
+		pv_wrap("putting the restored database in place as \"%s\"", L->target);
 	pv_buf_free(&b);
 	free(qt);
 	free(qo);
@@ -591,6 +660,8 @@ static int
 put_copy(void *arg, const char *data, size_t len)
 {
 	PGconn *c = arg;
+	if (pv_check_interrupt() < 0)
+		return -1;
 	while (len > 0) {
 		int n = len > (1u << 30) ? (1 << 30) : (int)len;
 		if (PQputCopyData(c, data, n) != 1)
@@ -758,34 +829,63 @@ start_rows_only(loader *L)
 		goto out;
 	}
 	PQclear(r);
-	/* user triggers must not fire on restored rows: disable the enabled ones for now */
+	/* Foreign keys of the selected tables are dropped while their rows are replaced and
+	 * added back afterwards, which checks every row once, whatever the load order (a
+	 * child before its parent, a self-reference across data members). */
 	r = pv_query_params(L->c,
-	    "SELECT t.tgrelid::pg_catalog.regclass, pg_catalog.quote_ident(t.tgname)"
+	    "SELECT 'ALTER TABLE ' || c.conrelid::pg_catalog.regclass::text || ' DROP CONSTRAINT '"
+	    "   || pg_catalog.quote_ident(c.conname) || ';',"
+	    " 'ALTER TABLE ' || c.conrelid::pg_catalog.regclass::text || ' ADD CONSTRAINT '"
+	    "   || pg_catalog.quote_ident(c.conname) || ' ' || pg_catalog.pg_get_constraintdef(c.oid) || ';'"
+	    "   || COALESCE('COMMENT ON CONSTRAINT ' || pg_catalog.quote_ident(c.conname) || ' ON '"
+	    "   || c.conrelid::pg_catalog.regclass::text || ' IS '"
+	    "   || pg_catalog.quote_literal(pg_catalog.obj_description(c.oid, 'pg_constraint')) || ';', '')"
+	    " FROM pg_catalog.pg_constraint c WHERE c.contype = 'f'"
+	    " AND c.conrelid IN (SELECT pg_catalog.to_regclass(n) FROM pg_catalog.unnest($1::text[]) n)"
+	    " ORDER BY c.conrelid, c.conname", 1, p);
+	if (!r)
+		goto out;
+	pv_buf pre = PV_BUF_INIT;
+	for (int j = 0; j < PQntuples(r); j++) {
+		pv_buf_puts(&pre, PQgetvalue(r, j, 0));
+		pv_buf_puts(&L->after_rows, PQgetvalue(r, j, 1));
+	}
+	PQclear(r);
+	/* user triggers must not fire on restored rows: disable the enabled ones for now, and
+	 * give each its own state back (ENABLE, ENABLE REPLICA, ENABLE ALWAYS) */
+	r = pv_query_params(L->c,
+	    "SELECT t.tgrelid::pg_catalog.regclass, pg_catalog.quote_ident(t.tgname), t.tgenabled"
 	    " FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'"
 	    " AND t.tgrelid IN (SELECT pg_catalog.to_regclass(n) FROM pg_catalog.unnest($1::text[]) n)"
 	    " ORDER BY 1, 2", 1, p);
-	if (!r)
+	if (!r) {
+		pv_buf_free(&pre);
 		goto out;
-	pv_buf dis = PV_BUF_INIT;
+	}
 	for (int j = 0; j < PQntuples(r); j++) {
-		pv_buf_printf(&dis, "ALTER TABLE %s DISABLE TRIGGER %s;", PQgetvalue(r, j, 0), PQgetvalue(r, j, 1));
-		pv_buf_printf(&L->triggers, "ALTER TABLE %s ENABLE TRIGGER %s;", PQgetvalue(r, j, 0), PQgetvalue(r, j, 1));
+		char en = PQgetvalue(r, j, 2)[0];
+		pv_buf_printf(&pre, "ALTER TABLE %s DISABLE TRIGGER %s;", PQgetvalue(r, j, 0), PQgetvalue(r, j, 1));
+		pv_buf_printf(&L->after_rows, "ALTER TABLE %s ENABLE %sTRIGGER %s;", PQgetvalue(r, j, 0),
+		              en == 'A' ? "ALWAYS " : en == 'R' ? "REPLICA " : "", PQgetvalue(r, j, 1));
 	}
 	PQclear(r);
-	pv_buf_printf(&dis, "TRUNCATE ONLY %s;", tabs.data);
-	int ok = pv_exec(L->c, dis.data) == 0;
-	pv_buf_free(&dis);
+	pv_buf_printf(&pre, "TRUNCATE ONLY %s;", tabs.data);
+	int ok = pv_exec(L->c, pre.data) == 0;
+	pv_buf_free(&pre);
 	if (!ok)
 		goto out;
-	/* sequences owned by the selected tables */
+	/* sequence values: every one with --data-only, else those the selected tables own */
 	json_array_foreach(L->data_toc, i, e) {
 		const char *owner = jstr(e, "owned_by");
-		if (!owner || !jstr(e, "sql"))
+		if (!jstr(e, "sql") || jstr(e, "member_prefix"))
 			continue;
+		int want = L->o->data_only;
 		json_t *s2;
 		json_object_foreach(L->selected, k, s2)
-			if (strcmp(jstr(s2, "table"), owner) == 0 && pv_exec(L->c, jstr(e, "sql")) < 0)
-				goto out;
+			if (owner && strcmp(jstr(s2, "table"), owner) == 0)
+				want = 1;
+		if (want && pv_exec(L->c, jstr(e, "sql")) < 0)
+			goto out;
 	}
 	rc = 0;
 	pv_info("replacing the rows of %s in database \"%s\"", tabs.data, L->dbname);
@@ -836,6 +936,17 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		return create_database(L);
 	}
 	if (strcmp(name, "pre-data.json") == 0 || strcmp(name, "post-data.json") == 0) {
+		if (L->rows_only && o->data_only && name[1] == 'o') {
+			/* --data-only refreshes the materialized views, as pg_restore does */
+			json_t *entries = pv_br_read_json(r, JSON_MEMBER_MAX);
+			size_t i;
+			json_t *e;
+			json_array_foreach(entries, i, e)
+				if (json_is_true(json_object_get(e, "late")) && jstr(e, "sql"))
+					pv_buf_printf(&L->late_sql, "%s\n", jstr(e, "sql"));
+			json_decref(entries);
+			return 0;
+		}
 		if (L->rows_only)
 			return 0;
 		json_t *entries = pv_br_read_json(r, JSON_MEMBER_MAX);
@@ -872,11 +983,11 @@ read_members(loader *L, pv_bundle_reader *r, const char *label)
 {
 	const char *name;
 	int64_t size;
-	int k, idx = 0;
+	int k = 0, idx = 0;
 	json_t *manifest = NULL;
 	int rc = 0;
 
-	while (rc == 0 && (k = pv_br_next(r, &name, &size)) > 0) {
+	while (rc == 0 && pv_check_interrupt() == 0 && (k = pv_br_next(r, &name, &size)) > 0) {
 		char *mname = pv_strdup(name);
 		if (++idx == 1) {
 			if (strcmp(mname, PV_MEMBER_HEADER) != 0 || !(L->header = pv_br_read_json(r, JSON_MEMBER_MAX)))
@@ -904,7 +1015,7 @@ read_members(loader *L, pv_bundle_reader *r, const char *label)
 		}
 		free(mname);
 	}
-	if (rc == 0 && k < 0)
+	if (rc == 0 && (k < 0 || pv_check_interrupt() < 0))
 		rc = -1;
 	if (rc == 0 && !manifest)
 		rc = pv_fail("%s is truncated: no manifest at its end", label);
@@ -926,6 +1037,7 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 	*kept_as = NULL;
 	int rc = -1;
 
+	pv_cleanup_pending++;
 	pv_bundle_reader *r = pv_br_new(src, label);
 	if (!r)
 		goto out;
@@ -935,8 +1047,14 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 	if (read_members(&L, r, label) < 0)
 		goto out;
 	if (L.rows_only) {
-		if (L.triggers.len && pv_exec(L.c, L.triggers.data) < 0)
+		if (L.after_rows.len && pv_exec(L.c, L.after_rows.data) < 0) {
+			pv_wrap("adding foreign keys back and re-enabling triggers");
 			goto out;
+		}
+		if (L.late_sql.len && pv_exec(L.c, L.late_sql.data) < 0) {
+			pv_wrap("refreshing materialized views");
+			goto out;
+		}
 		if (L.in_tx && pv_exec(L.c, "COMMIT") < 0)
 			goto out;
 		L.in_tx = 0;
@@ -949,6 +1067,7 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 			pv_wrap("refreshing materialized views");
 			goto out;
 		}
+		pv_cancel_unregister(L.c);
 		PQfinish(L.c);
 		L.c = NULL;
 		pv_pool_free(L.pool);
@@ -963,10 +1082,12 @@ out:
 		pv_wrap("restoring into \"%s\"", L.target);
 	pv_pool_free(L.pool);
 	if (L.c) {
+		pv_cancel_unregister(L.c);
 		if (L.in_tx)
 			PQclear(PQexec(L.c, "ROLLBACK"));
 		PQfinish(L.c);
 	}
+	pv_cancel_unregister(L.maint);
 	if (rc < 0 && L.created && L.maint) {
 		/* never leave a half-restored database behind */
 		char *q = pv_ident(L.maint, L.dbname);
@@ -991,8 +1112,9 @@ out:
 	json_decref(L.seen);
 	pv_buf_free(&L.acl_sql);
 	pv_buf_free(&L.late_sql);
-	pv_buf_free(&L.triggers);
+	pv_buf_free(&L.after_rows);
 	free(L.target);
 	free(L.dbname);
+	pv_cleanup_pending--;
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "pg/cancel.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -107,8 +108,11 @@ worker_main(void *arg)
 		int rc = 0;
 		if (!skip) {
 			pv_err_clear();
+			if (pv_check_interrupt() < 0) {
+				rc = -1;
+			} else
 			rc = j->zbuf ? run_copy(w->c, j) : pv_exec(w->c, j->sql);
-			if (rc < 0)
+			if (rc < 0 && !pv_interrupted)
 				pv_wrap("%s", j->label);
 		}
 
@@ -147,6 +151,8 @@ pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding, int
 	for (int i = 0; i < n; i++) {
 		p->w[i].pool = p;
 		p->w[i].c = pv_connect(co, dbname);
+		if (p->w[i].c)
+			pv_cancel_register(p->w[i].c);
 		if (!p->w[i].c || pv_restore_session(p->w[i].c, encoding) < 0) {
 			pv_wrap("starting restore worker %d", i + 1);
 			pv_pool_free(p);
@@ -304,8 +310,10 @@ pv_pool_free(pv_pool *p)
 		if (p->w[i].started)
 			pthread_join(p->w[i].thread, NULL);
 	for (int i = 0; i < p->n; i++)
-		if (p->w[i].c)
+		if (p->w[i].c) {
+			pv_cancel_unregister(p->w[i].c);
 			PQfinish(p->w[i].c);
+		}
 	while (p->head) {
 		job *j = p->head;
 		p->head = j->next;
