@@ -568,7 +568,9 @@ run_entries_parallel(loader *L, json_t *entries)
 			continue;
 		}
 		items[k].sql = pv_buf_detach(&b);
-		items[k].label = pv_asprintf("post-data: %s", entry_label(e));
+		char *l = entry_label(e);
+		items[k].label = pv_asprintf("post-data: %s", l);
+		free(l);
 		char key[32];
 		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
 		json_object_set_new(index, key, json_integer(k));
@@ -581,7 +583,6 @@ run_entries_parallel(loader *L, json_t *entries)
 		k++;
 	}
 	/* dependencies among these items (others are done already) */
-	k = 0;
 	json_array_foreach(entries, i, e) {
 		char key[32];
 		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
@@ -599,7 +600,6 @@ run_entries_parallel(loader *L, json_t *entries)
 			if (di)
 				it->deps[it->ndeps++] = (int)json_integer_value(di);
 		}
-		k++;
 	}
 	int count = (int)json_object_size(index);
 	int rc = pv_pool_run(L->pool, items, count);
