@@ -568,9 +568,9 @@ run_entries_parallel(loader *L, json_t *entries)
 			continue;
 		}
 		items[k].sql = pv_buf_detach(&b);
-		char *l = entry_label(e);
-		items[k].label = pv_asprintf("post-data: %s", l);
-		free(l);
+		char *lbl = entry_label(e);
+		items[k].label = pv_asprintf("post-data: %s", lbl);
+		free(lbl);
 		char key[32];
 		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
 		json_object_set_new(index, key, json_integer(k));
