@@ -21,10 +21,15 @@ static const char usage[] =
     "  restore   restore a bundle into a new database\n"
     "  verify    check bundles completely\n"
     "  list      list bundles (also: pgvault --list)\n"
+    "  prune     apply the retention policy\n"
+    "  status    freshness check for monitoring\n"
+    "  schedule  show, install or remove the cron entries of [schedule]\n"
+    "  daemon    run the [schedule] jobs in the foreground (containers without cron)\n"
     "\n"
     "Global options (also accepted after the command):\n"
-    "      --storage DIR        local storage directory (default " PV_DEFAULT_STORAGE ",\n"
-    "                           or $PGVAULT_STORAGE)\n"
+    "      --config FILE        configuration file (default " PV_DEFAULT_CONFIG ")\n"
+    "      --storage DIR        local storage directory (default: [storage] dir,\n"
+    "                           $PGVAULT_STORAGE, else " PV_DEFAULT_STORAGE ")\n"
     "  -h, --host HOST          server host or socket directory (default: libpq's)\n"
     "  -p, --port PORT          server port\n"
     "  -U, --username USER      user name (the password comes from PGPASSWORD or ~/.pgpass)\n"
@@ -113,6 +118,14 @@ main(int argc, char **argv)
 		return finish(cmd_verify(&g, cargc, cargv));
 	if (strcmp(cmd, "list") == 0)
 		return finish(cmd_list(&g, cargc, cargv));
+	if (strcmp(cmd, "status") == 0)
+		return finish(cmd_status(&g, cargc, cargv));
+	if (strcmp(cmd, "prune") == 0)
+		return finish(cmd_prune(&g, cargc, cargv));
+	if (strcmp(cmd, "schedule") == 0)
+		return finish(cmd_schedule(&g, cargc, cargv));
+	if (strcmp(cmd, "daemon") == 0)
+		return finish(cmd_daemon(&g, cargc, cargv));
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage, stdout);
 		return 0;

@@ -1,11 +1,16 @@
 /*
- * cmd/backup.c — `pgvault backup`: one bundle per database, ids on stdout.
+ * cmd/backup.c — `pgvault backup`: one bundle per database, ids on stdout; locks, the run
+ * report (notification, metrics) and, when configured, pruning after a successful run.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "cmd/cmd.h"
+#include "ops/lock.h"
+#include "ops/notify.h"
+#include "ops/prune.h"
 #include "pg/dump.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -15,7 +20,8 @@ static const char usage[] =
     "Usage: pgvault backup [OPTIONS] (--db NAME ... | --all)\n"
     "\n"
     "Back up databases: one verified bundle per database in the storage directory.\n"
-    "Prints the id of each bundle written, one per line.\n"
+    "Prints the id of each bundle written, one per line.  Without --db or --all, the\n"
+    "databases of the configuration ([backup] databases) are backed up.\n"
     "\n"
     "Options:\n"
     "  -d, --db NAME            back up database NAME (repeatable)\n"
@@ -24,14 +30,38 @@ static const char usage[] =
     "  -t, --tag TAG            label the bundles (letters, digits, '-', '_')\n"
     "      --allow-unsupported  back up a database even if it holds objects this version\n"
     "                           cannot reproduce; they are listed in the manifest as skipped\n"
+    "      --lock-timeout DUR   wait this long for another run's lock (default 0: do not\n"
+    "                           wait), then exit 4; e.g. 30s, 10m\n"
+    "      --no-prune           do not prune after the backup (prune_after_backup)\n"
     "Global options:\n"
-    "      --storage DIR        storage directory (default " PV_DEFAULT_STORAGE ")\n"
-    "  -h, --host HOST  -p, --port PORT  -U, --username USER\n"
-    "      --maintenance-db DB  database (or connection string) used to list databases\n"
-    "      --quiet, --verbose\n"
-    "Exit status: 0 ok, 1 failure, 2 usage error, 3 some databases failed.\n";
+    "      --config FILE  --storage DIR  -h HOST  -p PORT  -U USER  --maintenance-db DB\n"
+    "      --quiet  --verbose\n"
+    "Exit status: 0 ok, 1 failure, 2 usage error, 3 some databases failed, 4 locked.\n";
 
-enum { OPT_EXCLUDE = OPT_CMD_BASE, OPT_ALLOW_UNSUPPORTED };
+enum { OPT_EXCLUDE = OPT_CMD_BASE, OPT_ALLOW_UNSUPPORTED, OPT_LOCK_TIMEOUT, OPT_NO_PRUNE };
+
+static int
+excluded(const char *name, char **excl, int nexcl, pv_config *cfg)
+{
+	for (int j = 0; j < nexcl; j++)
+		if (strcmp(excl[j], name) == 0)
+			return 1;
+	const char *list = pv_config_get(cfg, NULL, "backup", "exclude");
+	if (list) {
+		/* comma or space separated */
+		size_t n = strlen(name);
+		for (const char *p = list; *p;) {
+			p += strspn(p, ", ");
+			size_t len = strcspn(p, ", ");
+			if (len == n && strncmp(p, name, n) == 0)
+				return 1;
+			p += len;
+		}
+	}
+	int ex = 0;
+	pv_config_bool(cfg, name, "db", "exclude", 0, &ex);
+	return ex;
+}
 
 static char **
 list_databases(pv_global *g, char **excl, int nexcl, int *n)
@@ -47,19 +77,40 @@ list_databases(pv_global *g, char **excl, int nexcl, int *n)
 	}
 	char **v = pv_calloc((size_t)PQntuples(r) + 1, sizeof *v);
 	int k = 0;
-	for (int i = 0; i < PQntuples(r); i++) {
-		const char *name = PQgetvalue(r, i, 0);
-		int skip = 0;
-		for (int j = 0; j < nexcl; j++)
-			if (strcmp(excl[j], name) == 0)
-				skip = 1;
-		if (!skip)
-			v[k++] = pv_strdup(name);
-	}
+	for (int i = 0; i < PQntuples(r); i++)
+		if (!excluded(PQgetvalue(r, i, 0), excl, nexcl, g->cfg))
+			v[k++] = pv_strdup(PQgetvalue(r, i, 0));
 	*n = k;
 	PQclear(r);
 	PQfinish(c);
 	return v;
+}
+
+/* [backup] databases = a, b c */
+static char **
+configured_databases(pv_config *cfg, int *n)
+{
+	const char *list = pv_config_get(cfg, NULL, "backup", "databases");
+	*n = 0;
+	if (!list)
+		return NULL;
+	char **v = pv_calloc(strlen(list) + 1, sizeof *v);
+	for (const char *p = list; *p;) {
+		p += strspn(p, ", ");
+		size_t len = strcspn(p, ", ");
+		if (len)
+			v[(*n)++] = pv_strndup(p, len);
+		p += len;
+	}
+	return v;
+}
+
+static double
+now_seconds(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
 int
@@ -71,14 +122,22 @@ cmd_backup(pv_global *g, int argc, char **argv)
 	    {"exclude", required_argument, NULL, OPT_EXCLUDE},
 	    {"tag", required_argument, NULL, 't'},
 	    {"allow-unsupported", no_argument, NULL, OPT_ALLOW_UNSUPPORTED},
+	    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+	    {"no-prune", no_argument, NULL, OPT_NO_PRUNE},
 	    PV_GLOBAL_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	char **dbs = pv_calloc((size_t)argc + 1, sizeof *dbs);
 	char **excl = pv_calloc((size_t)argc + 1, sizeof *excl);
-	int ndb = 0, nexcl = 0, all = 0, opt;
+	int ndb = 0, nexcl = 0, all = 0, opt, allow_cli = 0, no_prune = 0;
+	long lock_timeout = -1;
 	pv_dump_opts o = {NULL, 0};
 	int rc = PV_EXIT_OK;
 	char **owned = NULL;
+	int nowned = 0;
+	pv_run run;
+	memset(&run, 0, sizeof run);
+	run.command = "backup";
+	run.started = time(NULL);
 
 	optind = 0; /* GNU getopt: full re-initialisation */
 	while ((opt = getopt_long(argc, argv, "d:at:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
@@ -87,7 +146,14 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		case 'a': all = 1; break;
 		case OPT_EXCLUDE: excl[nexcl++] = optarg; break;
 		case 't': o.tag = optarg; break;
-		case OPT_ALLOW_UNSUPPORTED: o.allow_unsupported = 1; break;
+		case OPT_ALLOW_UNSUPPORTED: allow_cli = 1; break;
+		case OPT_NO_PRUNE: no_prune = 1; break;
+		case OPT_LOCK_TIMEOUT:
+			if ((lock_timeout = pv_parse_duration(optarg)) < 0) {
+				rc = pv_usage_error("backup", "--lock-timeout: expected a duration such as 30s or 10m");
+				goto done;
+			}
+			break;
 		case OPT_HELP: fputs(usage, stdout); goto done;
 		default:
 			if (!pv_global_option(g, opt, optarg)) {
@@ -100,10 +166,6 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		rc = pv_usage_error("backup", "unexpected argument \"%s\"", argv[optind]);
 		goto done;
 	}
-	if (!all && ndb == 0) {
-		rc = pv_usage_error("backup", "name the databases with --db NAME, or use --all");
-		goto done;
-	}
 	if (all && ndb) {
 		rc = pv_usage_error("backup", "--all and --db cannot be combined");
 		goto done;
@@ -112,37 +174,121 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		rc = pv_usage_error("backup", "invalid tag \"%s\" (1-64 letters, digits, '-' or '_')", o.tag);
 		goto done;
 	}
+	if ((rc = pv_setup(g)) != PV_EXIT_OK)
+		goto done;
+	if (!all && ndb == 0) {
+		owned = configured_databases(g->cfg, &nowned);
+		if (!owned) {
+			rc = pv_usage_error("backup", "name the databases with --db NAME, or use --all "
+			                              "(or list them in the configuration: [backup] databases)");
+			goto done;
+		}
+		free(dbs);
+		dbs = pv_calloc((size_t)nowned + 1, sizeof *dbs);
+		for (int i = 0; i < nowned; i++)
+			dbs[ndb++] = owned[i];
+	}
 	if (all) {
-		owned = list_databases(g, excl, nexcl, &ndb);
+		owned = list_databases(g, excl, nexcl, &nowned);
 		if (!owned) {
 			pv_error("%s", pv_errmsg());
 			rc = PV_EXIT_FAIL;
-			goto done;
+			goto report;
 		}
-		for (int i = 0; i < ndb; i++)
+		free(dbs);
+		dbs = pv_calloc((size_t)nowned + 1, sizeof *dbs);
+		for (int i = 0; i < nowned; i++)
 			dbs[i] = owned[i];
+		ndb = nowned;
 	}
+	if (lock_timeout < 0)
+		pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &lock_timeout);
 
 	pv_store *st = pv_open_store(g);
-	int failed = 0;
+	int failed = 0, locked = 0;
+	/* backups share the storage location; prune takes it alone */
+	char *slock = pv_store_lock_path(st, NULL);
+	pv_lock *storage_lock = slock ? pv_lock_take(slock, 0, lock_timeout, "the storage location") : NULL;
+	free(slock);
+	if (!storage_lock) {
+		pv_error("%s", pv_errmsg());
+		rc = pv_errcode();
+		pv_store_free(st);
+		goto report;
+	}
 	for (int i = 0; i < ndb; i++) {
 		char *id = NULL;
+		long long size = 0;
+		double t0 = now_seconds();
+		pv_run_db *rd = pv_run_add(&run, dbs[i]);
 		pv_err_clear();
 		pv_info("backing up database \"%s\"", dbs[i]);
-		if (pv_dump_database(&g->conn, st, dbs[i], &o, &id) < 0) {
+		int allow = allow_cli;
+		if (!allow)
+			pv_config_bool(g->cfg, dbs[i], "backup", "allow_unsupported", 0, &allow);
+		o.allow_unsupported = allow;
+		char *lpath = pv_store_lock_path(st, dbs[i]);
+		char *what = pv_asprintf("database \"%s\"", dbs[i]);
+		pv_lock *l = lpath ? pv_lock_take(lpath, 1, lock_timeout, what) : NULL;
+		free(lpath);
+		free(what);
+		int ok = l && pv_dump_database(&g->conn, st, dbs[i], &o, &id, &size) == 0;
+		pv_lock_release(l);
+		rd->seconds = now_seconds() - t0;
+		if (!ok) {
+			if (pv_errcode() == PV_EXIT_LOCK)
+				locked++;
 			pv_error("%s", pv_errmsg());
+			rd->error = pv_strdup(pv_errmsg());
 			failed++;
 			continue;
 		}
+		rd->ok = 1;
+		rd->id = pv_strdup(id);
+		rd->size = size;
 		printf("%s\n", id);
 		fflush(stdout);
-		pv_info("database \"%s\": bundle %s", dbs[i], id);
+		pv_info("database \"%s\": bundle %s (%lld bytes, %.1fs)", dbs[i], id, size, rd->seconds);
 		free(id);
 	}
-	pv_store_free(st);
+	pv_lock_release(storage_lock);
 	if (failed)
-		rc = (failed == ndb) ? PV_EXIT_FAIL : PV_EXIT_PARTIAL;
+		rc = failed == locked ? PV_EXIT_LOCK : failed == ndb ? PV_EXIT_FAIL : PV_EXIT_PARTIAL;
+	int prune_after = 0;
+	pv_config_bool(g->cfg, NULL, "retention", "prune_after_backup", 0, &prune_after);
+	if (prune_after && !no_prune && rc == PV_EXIT_OK) {
+		/* only after a fully successful run: a failed run must never cost an old bundle */
+		char *lp = pv_store_lock_path(st, NULL);
+		pv_lock *pl = lp ? pv_lock_take(lp, 1, lock_timeout, "the storage location") : NULL;
+		free(lp);
+		for (int i = 0; pl && i < ndb; i++) {
+			int deleted = 0;
+			if (pv_prune(g->cfg, st, dbs[i], 0, NULL, &deleted) < 0) {
+				pv_error("pruning after the backup: %s", pv_errmsg());
+				rc = PV_EXIT_FAIL;
+				break;
+			}
+			if (deleted)
+				pv_info("database \"%s\": pruned %d old bundle(s)", dbs[i], deleted);
+		}
+		if (!pl) {
+			pv_error("pruning after the backup: %s", pv_errmsg());
+			rc = PV_EXIT_FAIL;
+		}
+		pv_lock_release(pl);
+	}
+	pv_store_free(st);
+report:
+	run.finished = time(NULL);
+	run.exit_code = rc;
+	if (g->cfg) {
+		const char *metrics = pv_config_get(g->cfg, NULL, "notify", "metrics_file");
+		if (metrics)
+			pv_metrics_write(metrics, &run);
+		pv_notify(g->cfg, &run);
+	}
 done:
+	pv_run_free(&run);
 	if (owned) {
 		for (int i = 0; owned[i]; i++)
 			free(owned[i]);

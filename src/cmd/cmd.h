@@ -8,13 +8,15 @@
 
 #include <getopt.h>
 
+#include "ops/config.h"
 #include "pg/conn.h"
 #include "store/store.h"
 
 typedef struct pv_global {
-	const char *config;
-	const char *storage;
-	pv_connopts conn;
+	const char *config;    /* --config */
+	const char *storage;   /* --storage */
+	pv_connopts conn;      /* -h -p -U --maintenance-db */
+	pv_config *cfg;        /* loaded by pv_setup() */
 } pv_global;
 
 #define PV_DEFAULT_STORAGE "/var/lib/pgvault"
@@ -38,11 +40,18 @@ enum { OPT_CONFIG = 1000, OPT_STORAGE, OPT_MAINTDB, OPT_QUIET, OPT_VERBOSE, OPT_
 int pv_global_option(pv_global *g, int opt, const char *arg);
 /* Message for an unknown option / bad usage; returns PV_EXIT_USAGE. */
 int pv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* After a command parsed its options: loads the configuration and fills what the command
+ * line left unset (connection, storage).  PV_EXIT_OK or an exit code (message printed). */
+int pv_setup(pv_global *g);
 pv_store *pv_open_store(pv_global *g);
 
 int cmd_backup(pv_global *g, int argc, char **argv);
 int cmd_restore(pv_global *g, int argc, char **argv);
 int cmd_verify(pv_global *g, int argc, char **argv);
 int cmd_list(pv_global *g, int argc, char **argv);
+int cmd_status(pv_global *g, int argc, char **argv);
+int cmd_prune(pv_global *g, int argc, char **argv);
+int cmd_schedule(pv_global *g, int argc, char **argv);
+int cmd_daemon(pv_global *g, int argc, char **argv);
 
 #endif

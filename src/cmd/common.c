@@ -38,13 +38,40 @@ pv_usage_error(const char *cmd, const char *fmt, ...)
 	return PV_EXIT_USAGE;
 }
 
+int
+pv_setup(pv_global *g)
+{
+	if (!g->cfg) {
+		g->cfg = pv_config_load(g->config);
+		if (!g->cfg) {
+			pv_error("%s", pv_errmsg());
+			return PV_EXIT_USAGE;
+		}
+	}
+	pv_config *c = g->cfg;
+	if (!g->conn.host)
+		g->conn.host = pv_config_get(c, NULL, "connection", "host");
+	if (!g->conn.port)
+		g->conn.port = pv_config_get(c, NULL, "connection", "port");
+	if (!g->conn.user)
+		g->conn.user = pv_config_get(c, NULL, "connection", "user");
+	if (!g->conn.maintdb)
+		g->conn.maintdb = pv_config_get(c, NULL, "connection", "maintenance_db");
+	g->conn.password = pv_config_get(c, NULL, "connection", "password");
+	long v;
+	pv_config_int(c, NULL, "connection", "retries", 3, &v);
+	g->conn.retries = (int)v;
+	pv_config_seconds(c, NULL, "connection", "retry_delay", 2, &v);
+	g->conn.retry_delay = (int)v;
+	if (!g->storage)
+		g->storage = pv_config_get(c, NULL, "storage", "dir");
+	if (!g->storage)
+		g->storage = PV_DEFAULT_STORAGE;
+	return PV_EXIT_OK;
+}
+
 pv_store *
 pv_open_store(pv_global *g)
 {
-	const char *dir = g->storage;
-	if (!dir)
-		dir = getenv("PGVAULT_STORAGE");
-	if (!dir || !*dir)
-		dir = PV_DEFAULT_STORAGE;
-	return pv_store_local(dir);
+	return pv_store_local(g->storage ? g->storage : PV_DEFAULT_STORAGE);
 }

@@ -63,6 +63,9 @@ cmd_list(pv_global *g, int argc, char **argv)
 	}
 	if (optind < argc)
 		return pv_usage_error("list", "unexpected argument \"%s\"", argv[optind]);
+	int src = pv_setup(g);
+	if (src != PV_EXIT_OK)
+		return src;
 	pv_store *st = pv_open_store(g);
 	json_t *all = pv_store_list(st, db);
 	pv_store_free(st);

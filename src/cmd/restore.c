@@ -156,6 +156,8 @@ cmd_restore(pv_global *g, int argc, char **argv)
 		rc = pv_usage_error("restore", "%s", conflict);
 		goto done;
 	}
+	if ((rc = pv_setup(g)) != PV_EXIT_OK)
+		goto done;
 	if (pwfile) {
 		if (!(password = read_password_file(pwfile))) {
 			pv_error("%s", pv_errmsg());

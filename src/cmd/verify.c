@@ -56,6 +56,9 @@ cmd_verify(pv_global *g, int argc, char **argv)
 	}
 	if (!all && optind >= argc)
 		return pv_usage_error("verify", "name the bundles to verify, or use --all");
+	int src = pv_setup(g);
+	if (src != PV_EXIT_OK)
+		return src;
 	pv_store *st = pv_open_store(g);
 	int bad = 0, good = 0;
 	if (all) {

@@ -6,13 +6,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "pg/cancel.h"
 #include "util/err.h"
+#include "util/log.h"
 
+static PGconn *connect_once(const pv_connopts *o, const char *dbname, int *transient);
+
+/* Transient failures (server unreachable, starting up, too many connections) are retried
+ * with exponential backoff and jitter; authentication and missing databases are not. */
 PGconn *
 pv_connect(const pv_connopts *o, const char *dbname)
 {
-	const char *kw[8], *val[8];
+	int transient = 0;
+	PGconn *c = connect_once(o, dbname, &transient);
+	unsigned delay = o->retry_delay > 0 ? (unsigned)o->retry_delay : 1;
+	for (int attempt = 1; !c && transient && attempt <= o->retries; attempt++) {
+		unsigned jitter = (unsigned)rand() % (delay * 250 + 1);
+		pv_warn("%s; retrying in %u s (attempt %d of %d)", pv_errmsg(), delay, attempt, o->retries);
+		usleep(delay * 1000000u + jitter * 1000u);
+		if (pv_check_interrupt() < 0)
+			return NULL;
+		delay = delay * 2 > 300 ? 300 : delay * 2;
+		c = connect_once(o, dbname, &transient);
+	}
+	return c;
+}
+
+static PGconn *
+connect_once(const pv_connopts *o, const char *dbname, int *transient)
+{
+	const char *kw[10], *val[10];
 	int n = 0;
 	const char *maint = o->maintdb ? o->maintdb : "postgres";
 
@@ -22,6 +47,7 @@ pv_connect(const pv_connopts *o, const char *dbname)
 	if (o->host) { kw[n] = "host"; val[n++] = o->host; }
 	if (o->port) { kw[n] = "port"; val[n++] = o->port; }
 	if (o->user) { kw[n] = "user"; val[n++] = o->user; }
+	if (o->password) { kw[n] = "password"; val[n++] = o->password; }
 	if (dbname) { kw[n] = "dbname"; val[n++] = dbname; }
 	kw[n] = "fallback_application_name"; val[n++] = "pgvault";
 	kw[n] = NULL; val[n] = NULL;
@@ -34,14 +60,20 @@ pv_connect(const pv_connopts *o, const char *dbname)
 	if (PQstatus(c) != CONNECTION_OK) {
 		const char *m = PQerrorMessage(c);
 		const char *what = "cannot connect to the server";
+		*transient = 0;
 		if (strstr(m, "does not exist") && strstr(m, "database"))
 			what = "database does not exist";
 		else if (strstr(m, "authentication failed") || strstr(m, "password"))
 			what = "authentication failed";
 		else if (strstr(m, "Connection refused") || strstr(m, "No such file") ||
 		         strstr(m, "could not translate") || strstr(m, "timeout") ||
-		         strstr(m, "Network is unreachable"))
+		         strstr(m, "Network is unreachable")) {
 			what = "server unreachable";
+			*transient = 1;
+		} else if (strstr(m, "starting up") || strstr(m, "shutting down") ||
+		           strstr(m, "too many clients") || strstr(m, "in recovery mode")) {
+			*transient = 1;
+		}
 		pv_fail("%s: %s", what, m);
 		PQfinish(c);
 		return NULL;

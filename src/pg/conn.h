@@ -15,6 +15,9 @@ typedef struct pv_connopts {
 	const char *port;
 	const char *user;
 	const char *maintdb; /* a database name or a conninfo string; default "postgres" */
+	const char *password; /* from the configuration file only (never argv) */
+	int retries;          /* connection attempts after the first, with exponential backoff */
+	int retry_delay;      /* seconds before the first retry */
 } pv_connopts;
 
 /* Connect to dbname (NULL: the maintenance database).  On failure NULL and a message

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle/bundle.h"
@@ -258,7 +259,7 @@ unsupported_check(pv_catalog *cat, const pv_dump_opts *o)
 
 int
 pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_dump_opts *o,
-                 char **id)
+                 char **id, long long *size)
 {
 	pv_catalog cat;
 	pv_bundle_out *out = NULL;
@@ -307,8 +308,11 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 	json_object_set_new(sidecar, "verified_at", json_string(iso));
 	rc = pv_out_commit(out, sidecar);
 	json_decref(sidecar);
-	if (rc == 0)
+	if (rc == 0) {
+		struct stat stt;
 		*id = pv_strdup(pv_out_id(out));
+		*size = stat(pv_out_path(out), &stt) == 0 ? (long long)stt.st_size : 0;
+	}
 out:
 	if (rc < 0)
 		pv_wrap("database \"%s\"", db);

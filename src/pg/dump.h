@@ -21,8 +21,8 @@ typedef struct pv_dump_opts {
 	int allow_unsupported;
 } pv_dump_opts;
 
-/* On success *id (malloc'd) is the new bundle's id. */
+/* On success *id (malloc'd) is the new bundle's id and *size its size in bytes. */
 int pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_dump_opts *o,
-                     char **id);
+                     char **id, long long *size);
 
 #endif

@@ -198,7 +198,8 @@ sessions_on(loader *L, const char *name, int terminate, char **out)
 	PGresult *r = pv_query_params(L->maint,
 	    "SELECT pid, usename, application_name, client_addr,"
 	    " CASE WHEN $2::bool THEN pg_catalog.pg_terminate_backend(pid) END"
-	    " FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
+	    " FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()"
+	    " AND backend_type = 'client backend'", /* autovacuum workers give way by themselves */
 	    2, p);
 	if (!r)
 		return pv_wrap("listing sessions on database \"%s\"", name);

@@ -228,6 +228,25 @@ pv_store_create(pv_store *s, const char *db, time_t when, const char *tag)
 	return o;
 }
 
+char *
+pv_store_lock_path(pv_store *s, const char *db)
+{
+	if (mkdir_p(s->dir) < 0)
+		return NULL;
+	if (!db)
+		return pv_asprintf("%s/.lock", s->dir);
+	char *fs = pv_fsname(db);
+	char *dir = pv_asprintf("%s/%s", s->dir, fs);
+	free(fs);
+	if (mkdir_p(dir) < 0) {
+		free(dir);
+		return NULL;
+	}
+	char *p = pv_asprintf("%s/.lock", dir);
+	free(dir);
+	return p;
+}
+
 const char *
 pv_out_id(pv_bundle_out *o)
 {

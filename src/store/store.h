@@ -33,6 +33,10 @@ int pv_out_commit(pv_bundle_out *o, json_t *sidecar);
 /* Frees; a bundle that was not committed is removed. */
 void pv_out_free(pv_bundle_out *o);
 
+/* The lock file of a database (db) or of the whole storage location (db NULL); creates the
+ * directories it lives in.  NULL with pv_fail on error. */
+char *pv_store_lock_path(pv_store *s, const char *db);
+
 /* Async-signal-safe: removes the temporary bundle being written, if any. */
 void pv_store_signal_cleanup(void);
 

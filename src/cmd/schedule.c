@@ -1,0 +1,241 @@
+/*
+ * cmd/schedule.c — `pgvault schedule show|install|remove`: the cron entries of the
+ * [schedule] section (backup, prune, verify), in /etc/cron.d/pgvault when root (with a user
+ * field), else in the user's crontab.  Only lines marked "# pgvault-managed" are touched, so
+ * installing twice leaves one set and removing leaves foreign lines alone.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define MARK "# pgvault-managed"
+#define CRON_D "/etc/cron.d/pgvault"
+
+static const char usage[] =
+    "Usage: pgvault schedule show|install|remove [--file FILE]\n"
+    "\n"
+    "Write the cron entries that [schedule] describes (backup, prune, verify = a cron\n"
+    "expression).  As root they go to " CRON_D " (with a user field), otherwise into\n"
+    "your crontab.  Only pgvault's own lines (marked \"" MARK "\") are touched.\n"
+    "\n"
+    "  show           print the entries\n"
+    "  install        install them (again: idempotent)\n"
+    "  remove         remove them\n"
+    "      --file F   operate on this file instead (same format as the default target)\n";
+
+enum { OPT_FILE = OPT_CMD_BASE };
+
+static char *
+self_path(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	if (n <= 0)
+		return pv_strdup("pgvault");
+	buf[n] = '\0';
+	return pv_strdup(buf);
+}
+
+/* a word for a cron command line: quoted for sh, % escaped (cron turns % into newlines) */
+static void
+shell_word(pv_buf *b, const char *s)
+{
+	pv_buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			pv_buf_puts(b, "'\\''");
+		else if (*s == '%')
+			pv_buf_puts(b, "\\%");
+		else
+			pv_buf_putc(b, *s);
+	}
+	pv_buf_putc(b, '\'');
+}
+
+static char *
+entries(pv_global *g, int with_user)
+{
+	static const char *jobs[] = {"backup", "prune", "verify"};
+	pv_buf b = PV_BUF_INIT;
+	const char *cmd = pv_config_get(g->cfg, NULL, "schedule", "command");
+	char *self = cmd ? pv_strdup(cmd) : self_path();
+	char cfgabs[PATH_MAX];
+	const char *cfg = pv_config_path(g->cfg);
+	int have_cfg = access(cfg, R_OK) == 0;
+	if (have_cfg && realpath(cfg, cfgabs))
+		cfg = cfgabs;
+	for (size_t i = 0; i < 3; i++) {
+		const char *expr = pv_config_get(g->cfg, NULL, "schedule", jobs[i]);
+		if (!expr)
+			continue;
+		pv_buf_printf(&b, "%s%s ", expr, with_user ? " root" : "");
+		shell_word(&b, self);
+		if (have_cfg) {
+			pv_buf_puts(&b, " --config ");
+			shell_word(&b, cfg);
+		}
+		pv_buf_printf(&b, " --quiet %s%s %s\n", jobs[i],
+		              strcmp(jobs[i], "verify") == 0 ? " --all" : "", MARK);
+	}
+	free(self);
+	return pv_buf_detach(&b);
+}
+
+/* current content (NULL with pv_fail on error; "" when there is none) */
+static char *
+read_target(const char *file)
+{
+	pv_buf b = PV_BUF_INIT;
+	char line[4096];
+	if (file) {
+		FILE *f = fopen(file, "r");
+		if (!f) {
+			if (errno == ENOENT)
+				return pv_strdup("");
+			pv_fail("cannot read %s: %s", file, strerror(errno));
+			return NULL;
+		}
+		while (fgets(line, sizeof line, f))
+			pv_buf_puts(&b, line);
+		fclose(f);
+		return pv_buf_detach(&b);
+	}
+	FILE *p = popen("crontab -l 2>/dev/null", "r");
+	if (!p) {
+		pv_fail("cannot run crontab: %s", strerror(errno));
+		return NULL;
+	}
+	while (fgets(line, sizeof line, p))
+		pv_buf_puts(&b, line);
+	pclose(p); /* "no crontab for user" is an empty one */
+	return pv_buf_detach(&b);
+}
+
+static int
+write_target(const char *file, const char *text)
+{
+	if (file) {
+		char *tmp = pv_asprintf("%s.tmp.%ld", file, (long)getpid());
+		FILE *f = fopen(tmp, "w");
+		int ok = f && fputs(text, f) >= 0;
+		if (f && fclose(f) != 0)
+			ok = 0;
+		/* cron.d files must not be group/other writable; 0644 is what cron expects */
+		if (ok && (chmod(tmp, 0644) < 0 || rename(tmp, file) < 0))
+			ok = 0;
+		if (!ok) {
+			int e = errno;
+			unlink(tmp);
+			free(tmp);
+			return pv_fail("cannot write %s: %s", file, strerror(e));
+		}
+		free(tmp);
+		return 0;
+	}
+	FILE *p = popen("crontab -", "w");
+	if (!p)
+		return pv_fail("cannot run crontab: %s", strerror(errno));
+	fputs(text, p);
+	int st = pclose(p);
+	if (st != 0)
+		return pv_fail("crontab - failed (exit %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	return 0;
+}
+
+/* the lines of text that are not ours */
+static char *
+foreign_lines(const char *text)
+{
+	pv_buf b = PV_BUF_INIT;
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+		char *line = pv_strndup(p, len);
+		if (!strstr(line, MARK)) {
+			pv_buf_puts(&b, line);
+			if (!nl)
+				pv_buf_putc(&b, '\n');
+		}
+		free(line);
+		p += len;
+	}
+	return pv_buf_detach(&b);
+}
+
+int
+cmd_schedule(pv_global *g, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"file", required_argument, NULL, OPT_FILE}, PV_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
+	const char *file = NULL;
+	int opt;
+	optind = 0; /* GNU getopt: full re-initialisation */
+	while ((opt = getopt_long(argc, argv, PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (opt == OPT_FILE)
+			file = optarg;
+		else if (opt == OPT_HELP) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!pv_global_option(g, opt, optarg))
+			return pv_usage_error("schedule", "invalid option");
+	}
+	if (optind != argc - 1)
+		return pv_usage_error("schedule", "say show, install or remove");
+	const char *action = argv[optind];
+	if (strcmp(action, "show") && strcmp(action, "install") && strcmp(action, "remove"))
+		return pv_usage_error("schedule", "unknown action \"%s\" (show, install or remove)", action);
+	int rc = pv_setup(g);
+	if (rc != PV_EXIT_OK)
+		return rc;
+	int root = geteuid() == 0;
+	if (!file && root)
+		file = CRON_D;
+	char *mine = entries(g, root);
+	const char *tz = pv_config_get(g->cfg, NULL, "schedule", "timezone");
+	if (tz && strcmp(tz, "UTC") != 0 && strcmp(action, "remove") != 0)
+		pv_warn("cron evaluates these entries in the system time zone, not [schedule] timezone = %s "
+		        "(pgvault daemon honours it)", tz);
+	if (strcmp(action, "show") == 0) {
+		fputs(*mine ? mine : "# [schedule] defines no jobs\n", stdout);
+		free(mine);
+		return PV_EXIT_OK;
+	}
+	if (strcmp(action, "install") == 0 && !*mine) {
+		free(mine);
+		pv_error("[schedule] in %s defines no jobs (backup, prune or verify = a cron expression)",
+		         pv_config_path(g->cfg));
+		return PV_EXIT_USAGE;
+	}
+	char *cur = read_target(file);
+	if (!cur) {
+		free(mine);
+		pv_error("%s", pv_errmsg());
+		return PV_EXIT_FAIL;
+	}
+	char *keep = foreign_lines(cur);
+	pv_buf out = PV_BUF_INIT;
+	pv_buf_puts(&out, strcmp(keep, "\n") == 0 ? "" : keep);
+	if (strcmp(action, "install") == 0)
+		pv_buf_puts(&out, mine);
+	if (write_target(file, out.data ? out.data : "") < 0) {
+		pv_error("%s", pv_errmsg());
+		rc = PV_EXIT_FAIL;
+	} else {
+		pv_info("%s the pgvault entries %s %s", strcmp(action, "install") == 0 ? "installed" : "removed",
+		        strcmp(action, "install") == 0 ? "in" : "from", file ? file : "your crontab");
+	}
+	pv_buf_free(&out);
+	free(keep);
+	free(cur);
+	free(mine);
+	return rc;
+}

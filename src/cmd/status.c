@@ -1,0 +1,224 @@
+/*
+ * cmd/status.c — `pgvault status`: exit 0 when every database has a verified bundle younger
+ * than --max-age; otherwise exit 1 naming each stale or missing database.  The databases
+ * are those of the configuration ([backup] databases, [db:NAME] sections) or, when none are
+ * configured, every connectable database of the server (minus exclusions).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/cmd.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/names.h"
+
+static const char usage[] =
+    "Usage: pgvault status [OPTIONS]\n"
+    "\n"
+    "Freshness check for monitoring: exit 0 when every database has a verified bundle\n"
+    "younger than the maximum age, else exit 1 naming the stale and missing ones.\n"
+    "Databases: those configured ([backup] databases, [db:NAME]), else every connectable\n"
+    "database of the server except templates and exclusions.\n"
+    "\n"
+    "      --max-age DUR   e.g. 26h, 2d (default: [status] max_age, else 26h; per database\n"
+    "                      [db:NAME] max_age)\n"
+    "  -d, --db NAME       check only these databases (repeatable)\n"
+    "      --json          a JSON array for scripts\n"
+    "Exit status: 0 all fresh, 1 some stale or missing, 2 usage error.\n";
+
+enum { OPT_MAX_AGE = OPT_CMD_BASE, OPT_JSON };
+
+static void
+add_name(json_t *set, const char *name)
+{
+	if (!json_object_get(set, name))
+		json_object_set_new(set, name, json_true());
+}
+
+/* The databases to check, as an object used as an ordered set. */
+static json_t *
+databases(pv_global *g, char **only, int nonly)
+{
+	json_t *set = json_object();
+	if (nonly) {
+		for (int i = 0; i < nonly; i++)
+			add_name(set, only[i]);
+		return set;
+	}
+	const char *list = pv_config_get(g->cfg, NULL, "backup", "databases");
+	for (const char *p = list; p && *p;) {
+		p += strspn(p, ", ");
+		size_t len = strcspn(p, ", ");
+		if (len) {
+			char *n = pv_strndup(p, len);
+			add_name(set, n);
+			free(n);
+		}
+		p += len;
+	}
+	json_t *cfgdbs = pv_config_databases(g->cfg);
+	size_t i;
+	json_t *e;
+	json_array_foreach(cfgdbs, i, e) {
+		int ex = 0;
+		pv_config_bool(g->cfg, json_string_value(e), "db", "exclude", 0, &ex);
+		if (!ex)
+			add_name(set, json_string_value(e));
+	}
+	json_decref(cfgdbs);
+	if (json_object_size(set))
+		return set;
+	PGconn *c = pv_connect(&g->conn, NULL);
+	PGresult *r = c ? pv_query(c, "SELECT datname FROM pg_catalog.pg_database"
+	                              " WHERE datallowconn AND NOT datistemplate ORDER BY datname") : NULL;
+	if (!r) {
+		if (c)
+			PQfinish(c);
+		json_decref(set);
+		return NULL;
+	}
+	const char *exl = pv_config_get(g->cfg, NULL, "backup", "exclude");
+	for (int k = 0; k < PQntuples(r); k++) {
+		const char *n = PQgetvalue(r, k, 0);
+		int ex = 0;
+		pv_config_bool(g->cfg, n, "db", "exclude", 0, &ex);
+		for (const char *p = exl; p && *p && !ex;) {
+			p += strspn(p, ", ");
+			size_t len = strcspn(p, ", ");
+			if (len == strlen(n) && strncmp(p, n, len) == 0)
+				ex = 1;
+			p += len;
+		}
+		if (!ex)
+			add_name(set, n);
+	}
+	PQclear(r);
+	PQfinish(c);
+	return set;
+}
+
+int
+cmd_status(pv_global *g, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"max-age", required_argument, NULL, OPT_MAX_AGE},
+	    {"db", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    PV_GLOBAL_LONGOPTS,
+	    {NULL, 0, NULL, 0}};
+	char **only = pv_calloc((size_t)argc + 1, sizeof *only);
+	int nonly = 0, json = 0, opt, rc = PV_EXIT_OK;
+	long max_age = -1;
+	optind = 0; /* GNU getopt: full re-initialisation */
+	while ((opt = getopt_long(argc, argv, "d:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (opt == OPT_MAX_AGE) {
+			if ((max_age = pv_parse_duration(optarg)) <= 0) {
+				rc = pv_usage_error("status", "--max-age: expected a duration such as 26h or 2d");
+				goto done;
+			}
+		} else if (opt == 'd') {
+			only[nonly++] = optarg;
+		} else if (opt == OPT_JSON) {
+			json = 1;
+		} else if (opt == OPT_HELP) {
+			fputs(usage, stdout);
+			goto done;
+		} else if (!pv_global_option(g, opt, optarg)) {
+			rc = pv_usage_error("status", "invalid option");
+			goto done;
+		}
+	}
+	if (optind < argc) {
+		rc = pv_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
+		goto done;
+	}
+	if ((rc = pv_setup(g)) != PV_EXIT_OK)
+		goto done;
+	json_t *set = databases(g, only, nonly);
+	if (!set) {
+		pv_error("%s", pv_errmsg());
+		rc = PV_EXIT_FAIL;
+		goto done;
+	}
+	pv_store *st = pv_open_store(g);
+	json_t *bundles = pv_store_list(st, NULL);
+	pv_store_free(st);
+	if (!bundles) {
+		json_decref(set);
+		pv_error("%s", pv_errmsg());
+		rc = PV_EXIT_FAIL;
+		goto done;
+	}
+	time_t now = time(NULL);
+	json_t *out = json_array();
+	int bad = 0;
+	const char *db;
+	json_t *unused;
+	json_object_foreach(set, db, unused) {
+		long limit = max_age;
+		if (limit < 0)
+			pv_config_seconds(g->cfg, db, "status", "max_age", 26 * 3600, &limit);
+		json_t *newest = NULL;
+		size_t i;
+		json_t *b;
+		json_array_foreach(bundles, i, b) {
+			const char *bdb = json_string_value(json_object_get(b, "database"));
+			if (bdb && strcmp(bdb, db) == 0 && json_is_true(json_object_get(b, "verified")) &&
+			    (!newest || json_integer_value(json_object_get(b, "snapshot_epoch")) >=
+			                    json_integer_value(json_object_get(newest, "snapshot_epoch"))))
+				newest = b;
+		}
+		json_t *r = json_object();
+		json_object_set_new(r, "database", json_string(db));
+		json_object_set_new(r, "max_age_seconds", json_integer(limit));
+		const char *state = "missing";
+		if (newest) {
+			json_int_t age = (json_int_t)now - json_integer_value(json_object_get(newest, "snapshot_epoch"));
+			state = age > limit ? "stale" : "ok";
+			json_object_set(r, "newest", json_object_get(newest, "id"));
+			json_object_set(r, "time", json_object_get(newest, "snapshot_time"));
+			json_object_set_new(r, "age_seconds", json_integer(age));
+		}
+		json_object_set_new(r, "status", json_string(state));
+		if (strcmp(state, "ok") != 0) {
+			bad++;
+			if (!newest)
+				pv_error("database \"%s\": no verified bundle", db);
+			else
+				pv_error("database \"%s\": newest verified bundle %s is %lld h %02lld min old "
+				         "(maximum %ld h %02ld min)", db,
+				         json_string_value(json_object_get(newest, "id")),
+				         (long long)json_integer_value(json_object_get(r, "age_seconds")) / 3600,
+				         ((long long)json_integer_value(json_object_get(r, "age_seconds")) % 3600) / 60,
+				         limit / 3600, (limit % 3600) / 60);
+		}
+		json_array_append_new(out, r);
+	}
+	if (json) {
+		char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", text);
+		free(text);
+	} else {
+		size_t i;
+		json_t *r;
+		printf("%-24s %-8s %-21s %s\n", "DATABASE", "STATUS", "NEWEST (UTC)", "AGE");
+		json_array_foreach(out, i, r) {
+			json_int_t age = json_integer_value(json_object_get(r, "age_seconds"));
+			char agebuf[32] = "-";
+			if (json_object_get(r, "age_seconds"))
+				snprintf(agebuf, sizeof agebuf, "%lldh%02lldm", (long long)age / 3600, ((long long)age % 3600) / 60);
+			const char *t = json_string_value(json_object_get(r, "time"));
+			printf("%-24s %-8s %-21s %s\n", json_string_value(json_object_get(r, "database")),
+			       json_string_value(json_object_get(r, "status")), t ? t : "-", agebuf);
+		}
+	}
+	json_decref(out);
+	json_decref(set);
+	json_decref(bundles);
+	rc = bad ? PV_EXIT_FAIL : PV_EXIT_OK;
+done:
+	free(only);
+	return rc;
+}

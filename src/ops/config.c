@@ -1,0 +1,412 @@
+/*
+ * ops/config.c — configuration file and environment (see config.h).
+ */
+#include "ops/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ops/cron.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef enum { T_STR, T_INT, T_BOOL, T_DURATION, T_CRON, T_TZ, T_URL, T_LIST, T_ENUM } ktype;
+
+typedef struct keydef {
+	const char *section; /* "db" for [db:NAME] */
+	const char *key;
+	ktype type;
+	long min, max;       /* T_INT */
+	const char *env;     /* PGVAULT_... or NULL */
+	int secret;
+	const char *choices; /* T_ENUM: "a|b|c" */
+} keydef;
+
+static const keydef keys[] = {
+	{"connection", "host", T_STR, 0, 0, "PGVAULT_HOST", 0, NULL},
+	{"connection", "port", T_INT, 1, 65535, "PGVAULT_PORT", 0, NULL},
+	{"connection", "user", T_STR, 0, 0, "PGVAULT_USER", 0, NULL},
+	{"connection", "maintenance_db", T_STR, 0, 0, "PGVAULT_MAINTENANCE_DB", 0, NULL},
+	{"connection", "password", T_STR, 0, 0, NULL, 1, NULL},
+	{"connection", "retries", T_INT, 0, 100, "PGVAULT_RETRIES", 0, NULL},
+	{"connection", "retry_delay", T_DURATION, 0, 0, "PGVAULT_RETRY_DELAY", 0, NULL},
+	{"storage", "dir", T_STR, 0, 0, "PGVAULT_STORAGE", 0, NULL},
+	{"backup", "databases", T_LIST, 0, 0, "PGVAULT_DATABASES", 0, NULL},
+	{"backup", "exclude", T_LIST, 0, 0, "PGVAULT_EXCLUDE", 0, NULL},
+	{"backup", "allow_unsupported", T_BOOL, 0, 0, NULL, 0, NULL},
+	{"backup", "lock_timeout", T_DURATION, 0, 0, "PGVAULT_LOCK_TIMEOUT", 0, NULL},
+	{"backup", "jobs", T_INT, 1, 64, NULL, 0, NULL},
+	{"retention", "keep_days", T_INT, 0, 100000, "PGVAULT_KEEP_DAYS", 0, NULL},
+	{"retention", "keep_min", T_INT, 1, 100000, "PGVAULT_KEEP_MIN", 0, NULL},
+	{"retention", "keep_daily", T_INT, 0, 100000, NULL, 0, NULL},
+	{"retention", "keep_weekly", T_INT, 0, 100000, NULL, 0, NULL},
+	{"retention", "keep_monthly", T_INT, 0, 100000, NULL, 0, NULL},
+	{"retention", "keep_tagged", T_INT, 0, 100000, NULL, 0, NULL},
+	{"retention", "timezone", T_TZ, 0, 0, NULL, 0, NULL},
+	{"retention", "prune_after_backup", T_BOOL, 0, 0, NULL, 0, NULL},
+	{"schedule", "timezone", T_TZ, 0, 0, "PGVAULT_TIMEZONE", 0, NULL},
+	{"schedule", "backup", T_CRON, 0, 0, NULL, 0, NULL},
+	{"schedule", "prune", T_CRON, 0, 0, NULL, 0, NULL},
+	{"schedule", "verify", T_CRON, 0, 0, NULL, 0, NULL},
+	{"schedule", "command", T_STR, 0, 0, NULL, 0, NULL},
+	{"status", "max_age", T_DURATION, 0, 0, "PGVAULT_MAX_AGE", 0, NULL},
+	{"notify", "url", T_URL, 0, 0, "PGVAULT_NOTIFY_URL", 1, NULL},
+	{"notify", "on_success", T_BOOL, 0, 0, NULL, 0, NULL},
+	{"notify", "timeout", T_DURATION, 0, 0, NULL, 0, NULL},
+	{"notify", "metrics_file", T_STR, 0, 0, "PGVAULT_METRICS_FILE", 0, NULL},
+	{"s3", "endpoint", T_URL, 0, 0, NULL, 0, NULL},
+	{"s3", "region", T_STR, 0, 0, NULL, 0, NULL},
+	{"s3", "bucket", T_STR, 0, 0, NULL, 0, NULL},
+	{"s3", "prefix", T_STR, 0, 0, NULL, 0, NULL},
+	{"s3", "url_style", T_ENUM, 0, 0, NULL, 0, "path|virtual"},
+	{"s3", "access_key_id", T_STR, 0, 0, NULL, 1, NULL},
+	{"s3", "secret_access_key", T_STR, 0, 0, NULL, 1, NULL},
+	{"s3", "session_token", T_STR, 0, 0, NULL, 1, NULL},
+	{"s3", "ca_file", T_STR, 0, 0, NULL, 0, NULL},
+	{"s3", "upload", T_ENUM, 0, 0, NULL, 0, "always|never"},
+	/* [db:NAME] overrides */
+	{"db", "keep_days", T_INT, 0, 100000, NULL, 0, NULL},
+	{"db", "keep_min", T_INT, 1, 100000, NULL, 0, NULL},
+	{"db", "keep_daily", T_INT, 0, 100000, NULL, 0, NULL},
+	{"db", "keep_weekly", T_INT, 0, 100000, NULL, 0, NULL},
+	{"db", "keep_monthly", T_INT, 0, 100000, NULL, 0, NULL},
+	{"db", "keep_tagged", T_INT, 0, 100000, NULL, 0, NULL},
+	{"db", "allow_unsupported", T_BOOL, 0, 0, NULL, 0, NULL},
+	{"db", "exclude", T_BOOL, 0, 0, NULL, 0, NULL},
+	{"db", "max_age", T_DURATION, 0, 0, NULL, 0, NULL},
+};
+
+struct pv_config {
+	char *path;
+	json_t *values; /* section -> key -> {"v": value, "o": origin} */
+};
+
+long
+pv_parse_duration(const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (end == s || v < 0 || errno)
+		return -1;
+	while (*end == ' ')
+		end++;
+	long mul = 1;
+	if (*end == 's' || *end == 0)
+		mul = 1;
+	else if (*end == 'm')
+		mul = 60;
+	else if (*end == 'h')
+		mul = 3600;
+	else if (*end == 'd')
+		mul = 86400;
+	else if (*end == 'w')
+		mul = 7 * 86400;
+	else
+		return -1;
+	if (*end && end[1] != '\0')
+		return -1;
+	return v * mul;
+}
+
+int
+pv_parse_bool(const char *s)
+{
+	static const char *t[] = {"yes", "true", "on", "1"}, *f[] = {"no", "false", "off", "0"};
+	for (int i = 0; i < 4; i++) {
+		if (strcasecmp(s, t[i]) == 0)
+			return 1;
+		if (strcasecmp(s, f[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static const keydef *
+find_key(const char *section, const char *key)
+{
+	const char *sec = strncmp(section, "db:", 3) == 0 ? "db" : section;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].section, sec) == 0 && strcmp(keys[i].key, key) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int
+known_section(const char *section)
+{
+	if (strncmp(section, "db:", 3) == 0)
+		return section[3] != '\0';
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return 1;
+	return 0;
+}
+
+/* NULL if value is valid for k, else what is wrong */
+static char *
+check_value(const keydef *k, const char *v)
+{
+	char *end;
+	switch (k->type) {
+	case T_INT: {
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (end == v || *end || errno || n < k->min || n > k->max)
+			return pv_asprintf("expected a whole number from %ld to %ld, got \"%s\"", k->min, k->max, v);
+		return NULL;
+	}
+	case T_BOOL:
+		return pv_parse_bool(v) < 0 ? pv_asprintf("expected yes or no, got \"%s\"", v) : NULL;
+	case T_DURATION:
+		return pv_parse_duration(v) < 0
+		           ? pv_asprintf("expected a duration such as 90s, 15m, 26h, 7d or 2w, got \"%s\"", v)
+		           : NULL;
+	case T_CRON: {
+		pv_cron *c = pv_cron_parse(v);
+		if (!c)
+			return pv_strdup(pv_errmsg());
+		pv_cron_free(c);
+		return NULL;
+	}
+	case T_TZ:
+		return pv_tz_valid(v) ? NULL : pv_asprintf("unknown time zone \"%s\"", v);
+	case T_URL:
+		return strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0
+		           ? NULL : pv_strdup("expected an http:// or https:// URL");
+	case T_ENUM: {
+		size_t n = strlen(v);
+		for (const char *p = k->choices; p;) {
+			const char *bar = strchr(p, '|');
+			size_t len = bar ? (size_t)(bar - p) : strlen(p);
+			if (len == n && strncmp(p, v, n) == 0)
+				return NULL;
+			p = bar ? bar + 1 : NULL;
+		}
+		return pv_asprintf("expected one of %s, got \"%s\"", k->choices, v);
+	}
+	default:
+		return NULL;
+	}
+}
+
+typedef struct parse_state {
+	pv_config *c;
+	FILE *f;
+	int line;
+	int toolong;
+	int failed;
+	int has_secret;
+} parse_state;
+
+static char *
+reader(char *str, int num, void *stream)
+{
+	parse_state *ps = stream;
+	if (!fgets(str, num, ps->f))
+		return NULL;
+	ps->line++;
+	size_t n = strlen(str);
+	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(ps->f)) {
+		ps->toolong = ps->line;
+		/* skip the rest of the line */
+		int ch;
+		while ((ch = fgetc(ps->f)) != EOF && ch != '\n')
+			;
+	}
+	return str;
+}
+
+static void
+set_value(pv_config *c, const char *section, const char *key, const char *value, const char *origin)
+{
+	json_t *sec = json_object_get(c->values, section);
+	if (!sec) {
+		sec = json_object();
+		json_object_set_new(c->values, section, sec);
+	}
+	json_t *e = json_object();
+	json_object_set_new(e, "v", json_string(value));
+	json_object_set_new(e, "o", json_string(origin));
+	json_object_set_new(sec, key, e);
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	parse_state *ps = user;
+	if (ps->failed)
+		return 0;
+	if (ps->toolong == ps->line) {
+		pv_fail_code(2, "%s:%d: line too long", ps->c->path, ps->line);
+		ps->failed = 1;
+		return 0;
+	}
+	if (!known_section(section)) {
+		pv_fail_code(2, "%s:%d: unknown section [%s]", ps->c->path, ps->line, section);
+		ps->failed = 1;
+		return 0;
+	}
+	const keydef *k = find_key(section, name);
+	if (!k) {
+		pv_fail_code(2, "%s:%d: [%s] unknown key \"%s\"", ps->c->path, ps->line, section, name);
+		ps->failed = 1;
+		return 0;
+	}
+	if (json_string_value(json_object_get(json_object_get(json_object_get(ps->c->values, section), name), "v"))) {
+		pv_fail_code(2, "%s:%d: [%s] %s is set twice", ps->c->path, ps->line, section, name);
+		ps->failed = 1;
+		return 0;
+	}
+	char *bad = check_value(k, value);
+	if (bad) {
+		pv_fail_code(2, "%s:%d: [%s] %s: %s", ps->c->path, ps->line, section, name, bad);
+		free(bad);
+		ps->failed = 1;
+		return 0;
+	}
+	if (k->secret)
+		ps->has_secret = 1;
+	char *origin = pv_asprintf("%s:%d", ps->c->path, ps->line);
+	set_value(ps->c, section, name, value, origin);
+	free(origin);
+	return 1;
+}
+
+pv_config *
+pv_config_load(const char *path)
+{
+	pv_config *c = pv_calloc(1, sizeof *c);
+	c->values = json_object();
+	c->path = pv_strdup(path ? path : PV_DEFAULT_CONFIG);
+	FILE *f = fopen(c->path, "r");
+	if (!f && (path || errno != ENOENT)) {
+		pv_fail_code(2, "cannot read configuration file %s: %s", c->path, strerror(errno));
+		pv_config_free(c);
+		return NULL;
+	}
+	if (f) {
+		parse_state ps = {c, f, 0, 0, 0, 0};
+		int rc = ini_parse_stream(reader, &ps, handler, &ps);
+		struct stat st;
+		int world = fstat(fileno(f), &st) == 0 && (st.st_mode & 077);
+		fclose(f);
+		if (ps.failed) {
+			pv_config_free(c);
+			return NULL;
+		}
+		if (rc != 0) {
+			pv_fail_code(2, "%s:%d: syntax error (expected [section] or key = value)", c->path, rc);
+			pv_config_free(c);
+			return NULL;
+		}
+		if (ps.has_secret && world) {
+			pv_fail_code(2, "%s holds a secret (password, S3 key or notification URL) and can be read "
+			             "by other users (mode %03o); chmod 600 it", c->path, (unsigned)(st.st_mode & 0777));
+			pv_config_free(c);
+			return NULL;
+		}
+	}
+	/* the environment overrides the file */
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const char *v = keys[i].env ? getenv(keys[i].env) : NULL;
+		if (!v || !*v)
+			continue;
+		char *bad = check_value(&keys[i], v);
+		if (bad) {
+			pv_fail_code(2, "environment %s: %s", keys[i].env, bad);
+			free(bad);
+			pv_config_free(c);
+			return NULL;
+		}
+		char *origin = pv_asprintf("environment %s", keys[i].env);
+		set_value(c, keys[i].section, keys[i].key, v, origin);
+		free(origin);
+	}
+	return c;
+}
+
+void
+pv_config_free(pv_config *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	json_decref(c->values);
+	free(c);
+}
+
+const char *
+pv_config_path(const pv_config *c)
+{
+	return c->path;
+}
+
+static json_t *
+lookup(const pv_config *c, const char *db, const char *section, const char *key)
+{
+	if (!c)
+		return NULL;
+	if (db) {
+		char *s = pv_asprintf("db:%s", db);
+		json_t *e = json_object_get(json_object_get(c->values, s), key);
+		free(s);
+		if (e)
+			return e;
+	}
+	return json_object_get(json_object_get(c->values, section), key);
+}
+
+const char *
+pv_config_get(const pv_config *c, const char *db, const char *section, const char *key)
+{
+	return json_string_value(json_object_get(lookup(c, db, section, key), "v"));
+}
+
+const char *
+pv_config_origin(const pv_config *c, const char *db, const char *section, const char *key)
+{
+	return json_string_value(json_object_get(lookup(c, db, section, key), "o"));
+}
+
+int
+pv_config_int(const pv_config *c, const char *db, const char *section, const char *key, long def, long *out)
+{
+	const char *v = pv_config_get(c, db, section, key);
+	*out = v ? strtol(v, NULL, 10) : def;
+	return v != NULL;
+}
+
+int
+pv_config_bool(const pv_config *c, const char *db, const char *section, const char *key, int def, int *out)
+{
+	const char *v = pv_config_get(c, db, section, key);
+	*out = v ? pv_parse_bool(v) : def;
+	return v != NULL;
+}
+
+int
+pv_config_seconds(const pv_config *c, const char *db, const char *section, const char *key, long def, long *out)
+{
+	const char *v = pv_config_get(c, db, section, key);
+	*out = v ? pv_parse_duration(v) : def;
+	return v != NULL;
+}
+
+json_t *
+pv_config_databases(const pv_config *c)
+{
+	json_t *a = json_array();
+	const char *k;
+	json_t *v;
+	if (c)
+		json_object_foreach(c->values, k, v)
+			if (strncmp(k, "db:", 3) == 0)
+				json_array_append_new(a, json_string(k + 3));
+	return a;
+}

@@ -1,0 +1,42 @@
+/*
+ * ops/config.h — the configuration file (INI, read with inih) and PGVAULT_* environment.
+ *
+ * Precedence: command line (applied by the commands) > PGVAULT_* environment > file >
+ * defaults.  Every key is declared in one table with its type; unknown sections or keys
+ * and malformed values are errors naming the file, line and key.  A file holding a secret
+ * (a password, an S3 secret key, a notification URL) that group or others can read is
+ * refused.  [db:NAME] sections override retention and backup keys for one database.
+ */
+#ifndef PV_OPS_CONFIG_H
+#define PV_OPS_CONFIG_H
+
+#include <jansson.h>
+
+#define PV_DEFAULT_CONFIG PGVAULT_SYSCONFDIR "/pgvault/pgvault.conf"
+
+typedef struct pv_config pv_config;
+
+/* path NULL: the default file, which may be absent.  A named file must exist.  NULL with
+ * pv_fail_code(PV_EXIT_USAGE, ...) on any error. */
+pv_config *pv_config_load(const char *path);
+void pv_config_free(pv_config *c);
+const char *pv_config_path(const pv_config *c);
+
+/* The value of [section] key (environment first), or NULL.  For a database, its [db:NAME]
+ * section is tried first (db may be NULL). */
+const char *pv_config_get(const pv_config *c, const char *db, const char *section, const char *key);
+/* Typed getters: *out keeps def when the key is unset.  Values were validated at load. */
+int pv_config_int(const pv_config *c, const char *db, const char *section, const char *key, long def, long *out);
+int pv_config_bool(const pv_config *c, const char *db, const char *section, const char *key, int def, int *out);
+int pv_config_seconds(const pv_config *c, const char *db, const char *section, const char *key, long def, long *out);
+/* Where a key's value came from, for messages: "FILE:LINE" or "environment PGVAULT_X". */
+const char *pv_config_origin(const pv_config *c, const char *db, const char *section, const char *key);
+/* Names of the [db:NAME] sections. */
+json_t *pv_config_databases(const pv_config *c);
+
+/* "90s", "15m", "26h", "7d", "2w" or plain seconds; -1 if malformed. */
+long pv_parse_duration(const char *s);
+/* "yes/no/true/false/on/off/1/0"; -1 if malformed. */
+int pv_parse_bool(const char *s);
+
+#endif

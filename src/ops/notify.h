@@ -1,0 +1,39 @@
+/*
+ * ops/notify.h — reporting a run to the outside: the [notify] URL, POSTed a JSON body
+ * with libcurl on failure (and on success with on_success = yes), and the Prometheus
+ * textfile (metrics_file) with last success time, duration, size and failure count per
+ * database.  In the URL, {status} becomes "success" or "failure" and {exit} the exit code,
+ * so healthchecks-style ping URLs work (https://hc-ping.com/UUID/{exit}).
+ */
+#ifndef PV_OPS_NOTIFY_H
+#define PV_OPS_NOTIFY_H
+
+#include <time.h>
+
+#include "ops/config.h"
+
+typedef struct pv_run_db {
+	char *db;
+	int ok;
+	char *id;          /* bundle id when ok */
+	long long size;    /* bundle bytes when ok */
+	double seconds;
+	char *error;       /* message when not ok */
+} pv_run_db;
+
+typedef struct pv_run {
+	const char *command;  /* "backup", ... */
+	time_t started, finished;
+	int exit_code;
+	pv_run_db *dbs;
+	int n, cap;
+} pv_run;
+
+pv_run_db *pv_run_add(pv_run *r, const char *db);
+void pv_run_free(pv_run *r);
+
+/* Both never fail the run: problems are warnings.  Return 0, or -1 after warning. */
+int pv_notify(const pv_config *c, const pv_run *r);
+int pv_metrics_write(const char *path, const pv_run *r);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * ops/prune.c — retention applied to a store (see prune.h).
+ */
+#include "ops/prune.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ops/retention.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static int
+policy_for(const pv_config *cfg, const char *db, pv_ret_policy *p)
+{
+	long v;
+	pv_ret_policy_init(p);
+	pv_config_int(cfg, db, "retention", "keep_days", 0, &v);
+	p->keep_days = (int)v;
+	p->keep_min_set = pv_config_int(cfg, db, "retention", "keep_min", 1, &v);
+	p->keep_min = (int)v;
+	pv_config_int(cfg, db, "retention", "keep_daily", 0, &v);
+	p->keep_daily = (int)v;
+	pv_config_int(cfg, db, "retention", "keep_weekly", 0, &v);
+	p->keep_weekly = (int)v;
+	pv_config_int(cfg, db, "retention", "keep_monthly", 0, &v);
+	p->keep_monthly = (int)v;
+	pv_config_int(cfg, db, "retention", "keep_tagged", -1, &v);
+	p->keep_tagged = (int)v;
+	p->tz = pv_config_get(cfg, NULL, "retention", "timezone");
+	if (!p->tz)
+		p->tz = pv_config_get(cfg, NULL, "schedule", "timezone");
+	if (pv_ret_policy_check(p) < 0)
+		return pv_fail_code(2, "retention policy of database \"%s\" (%s): %s", db,
+		                    pv_config_path(cfg), pv_errmsg());
+	return 0;
+}
+
+static int
+remove_file(const char *path)
+{
+	if (unlink(path) < 0 && errno != ENOENT)
+		return pv_fail("cannot delete %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int
+pv_prune(const pv_config *cfg, pv_store *st, const char *db, int dry_run, FILE *out, int *deleted)
+{
+	*deleted = 0;
+	json_t *all = pv_store_list(st, db);
+	if (!all)
+		return -1;
+	size_t n = json_array_size(all);
+	pv_ret_bundle *b = pv_calloc(n + 1, sizeof *b);
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(all, i);
+		b[i].id = json_string_value(json_object_get(e, "id"));
+		b[i].db = json_string_value(json_object_get(e, "database"));
+		b[i].snapshot = (time_t)json_integer_value(json_object_get(e, "snapshot_epoch"));
+		b[i].tag = json_string_value(json_object_get(e, "tag"));
+		b[i].verified = json_is_true(json_object_get(e, "verified"));
+		if (!b[i].db)
+			b[i].db = "";
+	}
+	time_t now = time(NULL);
+	int rc = 0;
+	/* one database at a time: each may have its own policy */
+	char *done = pv_calloc(n + 1, 1);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (done[i])
+			continue;
+		pv_ret_policy p;
+		if (policy_for(cfg, b[i].db, &p) < 0) {
+			rc = -1;
+			break;
+		}
+		pv_ret_bundle *group = pv_calloc(n + 1, sizeof *group);
+		size_t *idx = pv_calloc(n + 1, sizeof *idx);
+		size_t g = 0;
+		for (size_t k = i; k < n; k++)
+			if (!done[k] && strcmp(b[k].db, b[i].db) == 0) {
+				group[g] = b[k];
+				idx[g++] = k;
+				done[k] = 1;
+			}
+		pv_retention_apply(&p, group, g, now);
+		for (size_t k = 0; k < g; k++) {
+			b[idx[k]].keep = group[k].keep;
+			b[idx[k]].reason = group[k].reason;
+		}
+		free(group);
+		free(idx);
+	}
+	free(done);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		json_t *e = json_array_get(all, i);
+		if (out)
+			fprintf(out, "%s%-6s %-50s %s\n", dry_run ? "would " : "", b[i].keep ? "keep" : "delete",
+			        b[i].id, b[i].reason ? b[i].reason : "");
+		if (b[i].keep)
+			continue;
+		(*deleted)++;
+		if (dry_run)
+			continue;
+		/* the bundle first: a sidecar without its bundle is ignored by list */
+		if (remove_file(json_string_value(json_object_get(e, "path"))) < 0 ||
+		    remove_file(json_string_value(json_object_get(e, "sidecar"))) < 0)
+			rc = -1;
+		else
+			pv_debug("deleted %s (%s)", b[i].id, b[i].reason);
+	}
+	if (rc == 0 && !dry_run)
+		pv_store_cleanup(st, db);
+	free(b);
+	json_decref(all);
+	return rc;
+}
