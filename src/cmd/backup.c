@@ -46,18 +46,8 @@ excluded(const char *name, char **excl, int nexcl, pv_config *cfg)
 	for (int j = 0; j < nexcl; j++)
 		if (strcmp(excl[j], name) == 0)
 			return 1;
-	const char *list = pv_config_get(cfg, NULL, "backup", "exclude");
-	if (list) {
-		/* comma or space separated */
-		size_t n = strlen(name);
-		for (const char *p = list; *p;) {
-			p += strspn(p, ", ");
-			size_t len = strcspn(p, ", ");
-			if (len == n && strncmp(p, name, n) == 0)
-				return 1;
-			p += len;
-		}
-	}
+	if (pv_config_list_has(cfg, NULL, "backup", "exclude", name))
+		return 1;
 	int ex = 0;
 	pv_config_bool(cfg, name, "db", "exclude", 0, &ex);
 	return ex;
@@ -90,18 +80,15 @@ list_databases(pv_global *g, char **excl, int nexcl, int *n)
 static char **
 configured_databases(pv_config *cfg, int *n)
 {
-	const char *list = pv_config_get(cfg, NULL, "backup", "databases");
-	*n = 0;
-	if (!list)
-		return NULL;
-	char **v = pv_calloc(strlen(list) + 1, sizeof *v);
-	for (const char *p = list; *p;) {
-		p += strspn(p, ", ");
-		size_t len = strcspn(p, ", ");
-		if (len)
-			v[(*n)++] = pv_strndup(p, len);
-		p += len;
+	json_t *a = pv_config_list(cfg, NULL, "backup", "databases");
+	*n = (int)json_array_size(a);
+	char **v = NULL;
+	if (*n) {
+		v = pv_calloc((size_t)*n + 1, sizeof *v);
+		for (int i = 0; i < *n; i++)
+			v[i] = pv_strdup(json_string_value(json_array_get(a, (size_t)i)));
 	}
+	json_decref(a);
 	return v;
 }
 

@@ -47,20 +47,13 @@ databases(pv_global *g, char **only, int nonly)
 			add_name(set, only[i]);
 		return set;
 	}
-	const char *list = pv_config_get(g->cfg, NULL, "backup", "databases");
-	for (const char *p = list; p && *p;) {
-		p += strspn(p, ", ");
-		size_t len = strcspn(p, ", ");
-		if (len) {
-			char *n = pv_strndup(p, len);
-			add_name(set, n);
-			free(n);
-		}
-		p += len;
-	}
-	json_t *cfgdbs = pv_config_databases(g->cfg);
+	json_t *listed = pv_config_list(g->cfg, NULL, "backup", "databases");
 	size_t i;
 	json_t *e;
+	json_array_foreach(listed, i, e)
+		add_name(set, json_string_value(e));
+	json_decref(listed);
+	json_t *cfgdbs = pv_config_databases(g->cfg);
 	json_array_foreach(cfgdbs, i, e) {
 		int ex = 0;
 		pv_config_bool(g->cfg, json_string_value(e), "db", "exclude", 0, &ex);
@@ -79,19 +72,11 @@ databases(pv_global *g, char **only, int nonly)
 		json_decref(set);
 		return NULL;
 	}
-	const char *exl = pv_config_get(g->cfg, NULL, "backup", "exclude");
 	for (int k = 0; k < PQntuples(r); k++) {
 		const char *n = PQgetvalue(r, k, 0);
 		int ex = 0;
 		pv_config_bool(g->cfg, n, "db", "exclude", 0, &ex);
-		for (const char *p = exl; p && *p && !ex;) {
-			p += strspn(p, ", ");
-			size_t len = strcspn(p, ", ");
-			if (len == strlen(n) && strncmp(p, n, len) == 0)
-				ex = 1;
-			p += len;
-		}
-		if (!ex)
+		if (!ex && !pv_config_list_has(g->cfg, NULL, "backup", "exclude", n))
 			add_name(set, n);
 	}
 	PQclear(r);

@@ -410,3 +410,36 @@ pv_config_databases(const pv_config *c)
 				json_array_append_new(a, json_string(k + 3));
 	return a;
 }
+
+json_t *
+pv_config_list(const pv_config *c, const char *db, const char *section, const char *key)
+{
+	json_t *a = json_array();
+	const char *v = pv_config_get(c, db, section, key);
+	for (const char *p = v; p && *p;) {
+		p += strspn(p, ", \t");
+		size_t len = strcspn(p, ", \t");
+		if (len) {
+			char *item = pv_strndup(p, len);
+			json_array_append_new(a, json_string(item));
+			free(item);
+		}
+		p += len;
+	}
+	return a;
+}
+
+int
+pv_config_list_has(const pv_config *c, const char *db, const char *section, const char *key,
+                   const char *name)
+{
+	json_t *a = pv_config_list(c, db, section, key);
+	size_t i;
+	json_t *e;
+	int has = 0;
+	json_array_foreach(a, i, e)
+		if (strcmp(json_string_value(e), name) == 0)
+			has = 1;
+	json_decref(a);
+	return has;
+}

@@ -34,6 +34,12 @@ const char *pv_config_origin(const pv_config *c, const char *db, const char *sec
 /* Names of the [db:NAME] sections. */
 json_t *pv_config_databases(const pv_config *c);
 
+/* Items of a comma/space separated list value (array of strings; empty if unset). */
+json_t *pv_config_list(const pv_config *c, const char *db, const char *section, const char *key);
+/* name is an item of such a list. */
+int pv_config_list_has(const pv_config *c, const char *db, const char *section, const char *key,
+                       const char *name);
+
 /* "90s", "15m", "26h", "7d", "2w" or plain seconds; -1 if malformed. */
 long pv_parse_duration(const char *s);
 /* "yes/no/true/false/on/off/1/0"; -1 if malformed. */

@@ -258,19 +258,6 @@ read_database(reader *rd)
 	return 0;
 }
 
-static void
-text_array(pv_buf *b, const char *s)
-{
-	pv_buf_putc(b, b->len ? ',' : '{');
-	pv_buf_putc(b, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			pv_buf_putc(b, '\\');
-		pv_buf_putc(b, *s);
-	}
-	pv_buf_putc(b, '"');
-}
-
 static int
 read_roles(reader *rd)
 {
@@ -278,7 +265,7 @@ read_roles(reader *rd)
 	const char *k;
 	json_t *v;
 	json_object_foreach(rd->cat->roles, k, v)
-		text_array(&names, k);
+		pv_buf_array_elem(&names, k);
 	pv_buf_puts(&names, names.len ? "}" : "{}");
 	PGresult *r = q1(rd,
 	    "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin,"

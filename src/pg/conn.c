@@ -170,6 +170,19 @@ pv_buf_literal(pv_buf *b, PGconn *c, const char *value)
 	free(q);
 }
 
+void
+pv_buf_array_elem(pv_buf *b, const char *s)
+{
+	pv_buf_putc(b, b->len ? ',' : '{');
+	pv_buf_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			pv_buf_putc(b, '\\');
+		pv_buf_putc(b, *s);
+	}
+	pv_buf_putc(b, '"');
+}
+
 char *
 pv_qualify(PGconn *c, const char *schema, const char *name)
 {

@@ -41,6 +41,10 @@ char *pv_qualify(PGconn *c, const char *schema, const char *name);
 void pv_buf_ident(pv_buf *b, PGconn *c, const char *name);
 void pv_buf_literal(pv_buf *b, PGconn *c, const char *value);
 
+/* Append s as an element of a text[] literal being built ("{" opened on first use; the
+ * caller closes it with "}" or writes "{}" when empty). */
+void pv_buf_array_elem(pv_buf *b, const char *s);
+
 /* Session settings for reading a consistent dump (catalog-dump-notes §1.5), then
  * BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY. */
 int pv_dump_session(PGconn *c);

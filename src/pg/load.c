@@ -56,19 +56,6 @@ map_role(loader *L, const char *role)
 	return role;
 }
 
-static void
-text_array_add(pv_buf *b, const char *s)
-{
-	pv_buf_putc(b, b->len ? ',' : '{');
-	pv_buf_putc(b, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			pv_buf_putc(b, '\\');
-		pv_buf_putc(b, *s);
-	}
-	pv_buf_putc(b, '"');
-}
-
 /* ---- roles ---------------------------------------------------------------------------- */
 
 static int
@@ -109,7 +96,7 @@ check_roles(loader *L)
 	if (L->o->owner)
 		json_object_set_new(need, L->o->owner, json_true());
 	json_object_foreach(need, k, v)
-		text_array_add(&arr, k);
+		pv_buf_array_elem(&arr, k);
 	json_decref(need);
 	pv_buf_puts(&arr, arr.len ? "}" : "{}");
 	const char *p[1] = {arr.data};
@@ -155,7 +142,7 @@ check_ownership_rights(loader *L)
 	json_t *v;
 	json_object_foreach(L->roles, k, v)
 		if (json_is_true(json_object_get(v, "owns_objects")))
-			text_array_add(&arr, map_role(L, k));
+			pv_buf_array_elem(&arr, map_role(L, k));
 	pv_buf_puts(&arr, arr.len ? "}" : "{}");
 	const char *p[1] = {arr.data};
 	r = pv_query_params(L->maint,
@@ -529,6 +516,19 @@ queue_acl(loader *L, json_t *e)
 	}
 }
 
+/* Late entries (matview refreshes) run after the ACL pass: queue them; 1 if e is one. */
+static int
+queue_late(loader *L, json_t *e)
+{
+	if (!json_is_true(json_object_get(e, "late")))
+		return 0;
+	if (jstr(e, "sql"))
+		pv_buf_printf(&L->late_sql, "%s\n", jstr(e, "sql"));
+	if (jstr(e, "comments"))
+		pv_buf_puts(&L->late_sql, jstr(e, "comments"));
+	return 1;
+}
+
 /* The statements of one entry: its SQL, owner, comments (ACLs are queued for later). */
 static void
 entry_sql(loader *L, json_t *e, pv_buf *b)
@@ -555,13 +555,8 @@ run_entries_parallel(loader *L, json_t *entries)
 	json_t *e;
 	int k = 0;
 	json_array_foreach(entries, i, e) {
-		if (json_is_true(json_object_get(e, "late"))) {
-			if (jstr(e, "sql"))
-				pv_buf_printf(&L->late_sql, "%s\n", jstr(e, "sql"));
-			if (jstr(e, "comments"))
-				pv_buf_puts(&L->late_sql, jstr(e, "comments"));
+		if (queue_late(L, e))
 			continue;
-		}
 		pv_buf b = PV_BUF_INIT;
 		entry_sql(L, e, &b);
 		if (!b.len) {
@@ -630,13 +625,8 @@ run_entries(loader *L, json_t *entries, const char *section)
 	if (pv_exec(L->c, "BEGIN") < 0)
 		return pv_wrap("%s", section);
 	json_array_foreach(entries, i, e) {
-		if (json_is_true(json_object_get(e, "late"))) {
-			if (jstr(e, "sql"))
-				pv_buf_printf(&L->late_sql, "%s\n", jstr(e, "sql"));
-			if (jstr(e, "comments"))
-				pv_buf_puts(&L->late_sql, jstr(e, "comments"));
+		if (queue_late(L, e))
 			continue;
-		}
 		pv_buf_reset(&b);
 		entry_sql(L, e, &b);
 		if (!b.len)
@@ -791,7 +781,7 @@ start_rows_only(loader *L)
 	const char *k;
 	json_object_foreach(L->selected, k, e) {
 		pv_buf_printf(&tabs, "%s%s", tabs.len ? ", " : "", jstr(e, "table"));
-		text_array_add(&names, jstr(e, "table"));
+		pv_buf_array_elem(&names, jstr(e, "table"));
 	}
 	pv_buf_puts(&names, names.len ? "}" : "{}");
 	if (!tabs.len) {
