@@ -97,6 +97,14 @@ main(int argc, char **argv)
 	/* The command sees its name as argv[0]. */
 	int cargc = argc - optind;
 	char **cargv = argv + optind;
+	static const struct {
+		const char *name;
+		int (*fn)(pv_global *, int, char **);
+	} cmds[] = {
+		{"backup", cmd_backup}, {"restore", cmd_restore}, {"verify", cmd_verify},
+		{"list", cmd_list}, {"status", cmd_status}, {"prune", cmd_prune},
+		{"schedule", cmd_schedule}, {"daemon", cmd_daemon},
+	};
 	if (list) {
 		static char name[] = "list";
 		char *v[64];
@@ -105,27 +113,19 @@ main(int argc, char **argv)
 		for (int i = 0; i < cargc && n < 63; i++)
 			v[n++] = cargv[i];
 		v[n] = NULL;
-		return finish(cmd_list(&g, n, v));
+		int rc = cmd_list(&g, n, v);
+		pv_config_free(g.cfg);
+		return finish(rc);
 	}
 	if (cargc == 0)
 		return pv_usage_error(NULL, "no command given");
 	const char *cmd = cargv[0];
-	if (strcmp(cmd, "backup") == 0)
-		return finish(cmd_backup(&g, cargc, cargv));
-	if (strcmp(cmd, "restore") == 0)
-		return finish(cmd_restore(&g, cargc, cargv));
-	if (strcmp(cmd, "verify") == 0)
-		return finish(cmd_verify(&g, cargc, cargv));
-	if (strcmp(cmd, "list") == 0)
-		return finish(cmd_list(&g, cargc, cargv));
-	if (strcmp(cmd, "status") == 0)
-		return finish(cmd_status(&g, cargc, cargv));
-	if (strcmp(cmd, "prune") == 0)
-		return finish(cmd_prune(&g, cargc, cargv));
-	if (strcmp(cmd, "schedule") == 0)
-		return finish(cmd_schedule(&g, cargc, cargv));
-	if (strcmp(cmd, "daemon") == 0)
-		return finish(cmd_daemon(&g, cargc, cargv));
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (strcmp(cmd, cmds[i].name) == 0) {
+			int rc = cmds[i].fn(&g, cargc, cargv);
+			pv_config_free(g.cfg);
+			return finish(rc);
+		}
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage, stdout);
 		return 0;
