@@ -204,11 +204,14 @@ typedef struct parse_state {
 	int has_secret;
 } parse_state;
 
+/* inih hands us no line numbers and (as Debian builds it) no '#' inline comments and no
+ * callback for a section header without keys: this line reader counts lines, cuts
+ * " # comment" tails, and checks section headers itself. */
 static char *
 reader(char *str, int num, void *stream)
 {
 	parse_state *ps = stream;
-	if (!fgets(str, num, ps->f))
+	if (ps->failed || !fgets(str, num, ps->f))
 		return NULL;
 	ps->line++;
 	size_t n = strlen(str);
@@ -218,6 +221,26 @@ reader(char *str, int num, void *stream)
 		int ch;
 		while ((ch = fgetc(ps->f)) != EOF && ch != '\n')
 			;
+	}
+	char *p = str + strspn(str, " \t");
+	if (*p == '[') {
+		char *end = strchr(p, ']');
+		if (end) {
+			char *name = pv_strndup(p + 1, (size_t)(end - p - 1));
+			if (!known_section(name)) {
+				pv_fail_code(2, "%s:%d: unknown section [%s]", ps->c->path, ps->line, name);
+				ps->failed = 1;
+			}
+			free(name);
+		}
+	} else if (*p != '#' && *p != ';') {
+		/* "key = value   # comment": a '#' after blanks starts a comment */
+		for (char *h = strchr(p, '#'); h; h = strchr(h + 1, '#'))
+			if (h > p && (h[-1] == ' ' || h[-1] == '\t')) {
+				h[0] = '\n';
+				h[1] = '\0';
+				break;
+			}
 	}
 	return str;
 }
@@ -287,6 +310,13 @@ pv_config_load(const char *path)
 	FILE *f = fopen(c->path, "r");
 	if (!f && (path || errno != ENOENT)) {
 		pv_fail_code(2, "cannot read configuration file %s: %s", c->path, strerror(errno));
+		pv_config_free(c);
+		return NULL;
+	}
+	struct stat fst;
+	if (f && (fstat(fileno(f), &fst) < 0 || !S_ISREG(fst.st_mode))) {
+		fclose(f);
+		pv_fail_code(2, "configuration file %s is not a regular file", c->path);
 		pv_config_free(c);
 		return NULL;
 	}
