@@ -14,6 +14,7 @@
 
 #define R_UNVERIFIED "unverified: not counted, not pruned"
 #define R_NEWEST "newest verified"
+#define R_NEWEST_UNTAGGED "newest verified untagged"
 #define R_KEEP_MIN "keep_min"
 #define R_KEEP_DAYS "keep_days"
 #define R_DAILY "keep_daily"
@@ -292,22 +293,44 @@ apply_db(const pv_ret_policy *p, item *g, size_t cnt, time_t now)
 {
 	int have_window = p->keep_days > 0;
 	int64_t cutoff = (int64_t)now - (int64_t)p->keep_days * 86400;
-	size_t rank = 0, ntagged = 0;
+	size_t kmin = p->keep_min > 0 ? (size_t)p->keep_min : 0;
+	size_t nverified = 0, ntagged = 0, fill, urank = 0, trank = 0;
 
-	/* 1-3: unverified, newest verified, keep_min (any tag) */
+	/* 1: unverified bundles are kept and not counted */
 	for (size_t i = 0; i < cnt; i++) {
 		pv_ret_bundle *b = g[i].b;
 		if (!b->verified) {
 			keep(b, R_UNVERIFIED);
 			continue;
 		}
-		if (rank == 0)
-			keep(b, R_NEWEST);
-		else if (p->keep_min > 0 && rank < (size_t)p->keep_min)
-			keep(b, R_KEEP_MIN);
-		rank++;
+		nverified++;
 		if (b->tag)
 			ntagged++;
+	}
+	/* tagged bundles fill keep_min only when there are too few untagged ones */
+	fill = nverified - ntagged < kmin ? kmin - (nverified - ntagged) : 0;
+
+	/*
+	 * 2-3: the newest verified bundle; the newest untagged one; the newest kmin
+	 * untagged ones; the newest fill tagged ones (any tag).
+	 */
+	for (size_t i = 0, rank = 0; i < cnt; i++) {
+		pv_ret_bundle *b = g[i].b;
+		if (!b->verified)
+			continue;
+		if (rank++ == 0)
+			keep(b, R_NEWEST);
+		if (!b->tag) {
+			if (urank == 0 && !b->keep)
+				keep(b, R_NEWEST_UNTAGGED);
+			else if (urank < kmin && !b->keep)
+				keep(b, R_KEEP_MIN);
+			urank++;
+		} else {
+			if (trank < fill && !b->keep)
+				keep(b, R_KEEP_MIN);
+			trank++;
+		}
 	}
 
 	/* 4: untagged — keep_days window, then calendar buckets */

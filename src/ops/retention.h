@@ -7,14 +7,23 @@
  *
  * Rules, per database, first rule that keeps a bundle gives the reason:
  *   1. unverified bundles are kept and never counted by any rule;
- *   2. the newest verified bundle is kept ("newest verified");
- *   3. the newest keep_min verified bundles, any tag ("keep_min");
+ *   2. the newest verified bundle, any tag, is kept ("newest verified"); so is the
+ *      newest verified untagged bundle ("newest verified untagged" when it is not the
+ *      same bundle);
+ *   3. the newest keep_min verified untagged bundles ("keep_min"); only when there are
+ *      fewer than keep_min of them (u), the newest keep_min - u verified tagged bundles,
+ *      any tag, fill up ("keep_min"), so that at least min(keep_min, verified) verified
+ *      bundles are kept;
  *   4. untagged: keep_days window, then keep_daily/weekly/monthly calendar buckets
  *      (local time in tz; ISO weeks);
  *   5. tagged: newest keep_tagged per (database, tag), or the keep_days window when
  *      keep_tagged is unset; tagged bundles never occupy calendar buckets;
  *   6. otherwise deleted ("expired").
  * "Newest" orders by snapshot time, ties broken by id (the greater id is newer).
+ * Tagged bundles have their own policy, so pre-deploy snapshots do not push out nightly
+ * ones: removing every tagged bundle never changes the keep/delete decision of an
+ * untagged bundle (only the newest verified untagged one's reason, "newest verified"
+ * instead of "newest verified untagged").
  */
 #ifndef PV_OPS_RETENTION_H
 #define PV_OPS_RETENTION_H
@@ -24,7 +33,8 @@
 
 typedef struct pv_ret_policy {
 	int keep_days;      /* keep untagged bundles newer than now - keep_days days; 0 = unset */
-	int keep_min;       /* always keep the newest keep_min verified bundles (any tag); default 1 */
+	int keep_min;       /* always keep the newest keep_min verified untagged bundles, filled
+			       up with the newest tagged ones when there are fewer; default 1 */
 	int keep_min_set;   /* keep_min was given explicitly */
 	int keep_daily;     /* newest bundle of each of the last N calendar days that have one; 0 = unset */
 	int keep_weekly;    /* ... ISO weeks (Monday-based) */

@@ -214,25 +214,79 @@ test_unverified_newest_keep_min(void **state)
 }
 
 static void
-test_keep_min_any_tag_and_ties(void **state)
+test_keep_min_untagged_fill_and_ties(void **state)
 {
 	pv_ret_policy p;
 	time_t now = utc(2024, 6, 30, 12, 0);
+	/* newest first: t1 (manual), u1, t2 (pre-deploy), u2, u3 (failed) */
 	pv_ret_bundle b[] = {
 		mk("u2", "app", utc(2024, 1, 1, 2, 0), NULL, 1),
 		mk("t2", "app", utc(2024, 1, 2, 2, 0), "pre-deploy", 1),
 		mk("u1", "app", utc(2024, 1, 3, 2, 0), NULL, 1),
 		mk("t1", "app", utc(2024, 1, 4, 2, 0), "manual", 1),
+		mk("u3", "app", utc(2024, 1, 5, 2, 0), NULL, 0),
 	};
 
+	/* keep_min 1: the newest overall (tagged) and the newest untagged */
 	pv_ret_policy_init(&p);
-	p.keep_min = 3;
 	p.keep_min_set = 1;
 	pv_retention_apply(&p, b, N(b), now);
 	expect(b, N(b), "t1", 1, "newest verified");
-	expect(b, N(b), "u1", 1, "keep_min");
-	expect(b, N(b), "t2", 1, "keep_min");
+	expect(b, N(b), "u1", 1, "newest verified untagged");
+	expect(b, N(b), "t2", 0, "expired");
 	expect(b, N(b), "u2", 0, "expired");
+	expect(b, N(b), "u3", 1, R_UNVERIFIED);
+
+	/* keep_min 2: counts the untagged u1, u2 only; the tagged t2 is not protected */
+	p.keep_min = 2;
+	pv_retention_apply(&p, b, N(b), now);
+	expect(b, N(b), "t1", 1, "newest verified");
+	expect(b, N(b), "u1", 1, "newest verified untagged");
+	expect(b, N(b), "u2", 1, "keep_min");
+	expect(b, N(b), "t2", 0, "expired");
+
+	/*
+	 * keep_min 3: only 2 untagged, so the newest 3 - 2 = 1 tagged fills up; that is t1,
+	 * already the newest verified: 3 = min(3, 4) kept, t2 still expired.
+	 */
+	p.keep_min = 3;
+	pv_retention_apply(&p, b, N(b), now);
+	expect(b, N(b), "t1", 1, "newest verified");
+	expect(b, N(b), "u1", 1, "newest verified untagged");
+	expect(b, N(b), "u2", 1, "keep_min");
+	expect(b, N(b), "t2", 0, "expired");
+
+	/* keep_min 4 and more: the newest 2 tagged fill up, everything is kept */
+	for (int km = 4; km <= 6; km++) {
+		p.keep_min = km;
+		pv_retention_apply(&p, b, N(b), now);
+		expect(b, N(b), "t1", 1, "newest verified");
+		expect(b, N(b), "u1", 1, "newest verified untagged");
+		expect(b, N(b), "u2", 1, "keep_min");
+		expect(b, N(b), "t2", 1, "keep_min");
+	}
+
+	/* keep_min 0: the newest overall and the newest untagged still survive */
+	p.keep_min = 0;
+	pv_retention_apply(&p, b, N(b), now);
+	expect(b, N(b), "t1", 1, "newest verified");
+	expect(b, N(b), "u1", 1, "newest verified untagged");
+	expect(b, N(b), "u2", 0, "expired");
+	expect(b, N(b), "t2", 0, "expired");
+
+	/* only tagged bundles: keep_min fills up with them, any tag */
+	pv_ret_bundle tg[] = {
+		mk("m1", "app", utc(2024, 1, 1, 2, 0), "manual", 1),
+		mk("p1", "app", utc(2024, 1, 2, 2, 0), "pre-deploy", 1),
+		mk("p2", "app", utc(2024, 1, 3, 2, 0), "pre-deploy", 1),
+		mk("p3", "app", utc(2024, 1, 4, 2, 0), "pre-deploy", 0),
+	};
+	p.keep_min = 2;
+	pv_retention_apply(&p, tg, N(tg), now);
+	expect(tg, N(tg), "p3", 1, R_UNVERIFIED);
+	expect(tg, N(tg), "p2", 1, "newest verified");
+	expect(tg, N(tg), "p1", 1, "keep_min");
+	expect(tg, N(tg), "m1", 0, "expired");
 
 	/* equal snapshot times: the greater id is the newer one, in any input order */
 	time_t t = utc(2024, 6, 1, 2, 0);
@@ -516,7 +570,7 @@ test_tagged(void **state)
 	pv_retention_apply(&p, b, N(b), now);
 	expect(b, N(b), "px", 1, R_UNVERIFIED);
 	expect(b, N(b), "p3", 1, "newest verified");
-	expect(b, N(b), "n3", 1, "keep_daily");
+	expect(b, N(b), "n3", 1, "newest verified untagged");
 	expect(b, N(b), "n2", 1, "keep_daily");
 	expect(b, N(b), "n1", 0, "expired");
 	expect(b, N(b), "p1", 0, "expired");   /* second pre-deploy; p3 is the newest */
@@ -530,15 +584,29 @@ test_tagged(void **state)
 	expect(b, N(b), "p2", 0, "expired");
 	expect(b, N(b), "m2", 1, "keep_tagged");
 
-	/* keep_tagged 0: tagged ones only survive through rules 2-3 */
+	/*
+	 * keep_tagged 0: tagged ones only survive through rules 2-3.  keep_min 3 counts
+	 * the three untagged n3, n2, n1 (newest first: p3 n3 p1 p2 n2 n1 m1 m2), so no
+	 * tagged one fills up.
+	 */
 	p.keep_tagged = 0;
 	p.keep_min = 3;
 	p.keep_min_set = 1;
 	pv_retention_apply(&p, b, N(b), now);
 	expect(b, N(b), "p3", 1, "newest verified");
-	expect(b, N(b), "n3", 1, "keep_min");
+	expect(b, N(b), "n3", 1, "newest verified untagged");
+	expect(b, N(b), "n2", 1, "keep_min");
+	expect(b, N(b), "n1", 1, "keep_min");
+	expect(b, N(b), "p1", 0, "expired");
+	expect(b, N(b), "p2", 0, "expired");
+	expect(b, N(b), "m1", 0, "expired");
+
+	/* keep_min 5: 3 untagged, so the newest 2 tagged (any tag) fill up: p3 and p1 */
+	p.keep_min = 5;
+	pv_retention_apply(&p, b, N(b), now);
+	expect(b, N(b), "p3", 1, "newest verified");
 	expect(b, N(b), "p1", 1, "keep_min");
-	expect(b, N(b), "n2", 1, "keep_daily");
+	expect(b, N(b), "n1", 1, "keep_min");
 	expect(b, N(b), "p2", 0, "expired");
 	expect(b, N(b), "m1", 0, "expired");
 
@@ -547,7 +615,7 @@ test_tagged(void **state)
 	p.keep_days = 5;	/* cutoff 25 Jun 12:00 */
 	pv_retention_apply(&p, b, N(b), now);
 	expect(b, N(b), "p3", 1, "newest verified");
-	expect(b, N(b), "n3", 1, "keep_days");
+	expect(b, N(b), "n3", 1, "newest verified untagged");
 	expect(b, N(b), "p1", 1, "keep_days");
 	expect(b, N(b), "p2", 1, "keep_days");
 	expect(b, N(b), "n2", 1, "keep_days");
@@ -560,7 +628,7 @@ test_tagged(void **state)
 	p.keep_daily = 3;
 	pv_retention_apply(&p, b, N(b), now);
 	expect(b, N(b), "p3", 1, "newest verified");
-	expect(b, N(b), "n3", 1, "keep_daily");
+	expect(b, N(b), "n3", 1, "newest verified untagged");
 	expect(b, N(b), "n2", 1, "keep_daily");
 	expect(b, N(b), "n1", 1, "keep_daily");
 	expect(b, N(b), "p1", 0, "expired");
@@ -576,6 +644,57 @@ test_tagged(void **state)
 	expect(b, N(b), "p1", 0, "expired");
 	expect(b, N(b), "n1", 1, "keep_days");
 	expect(b, N(b), "m1", 1, "keep_tagged");
+}
+
+/*
+ * The reason for rules 2-3 counting untagged bundles: a burst of pre-deploy snapshots
+ * must not push the last nightly bundle out, even when it is older than keep_days.
+ */
+static void
+test_predeploy_burst_keeps_nightly(void **state)
+{
+	pv_ret_policy p;
+	time_t now = utc(2024, 6, 30, 12, 0);	/* keep_days 7: cutoff 23 Jun 12:00 */
+	pv_ret_bundle b[] = {
+		mk("N1", "app", utc(2024, 6, 10, 2, 0), NULL, 1),
+		mk("P1", "app", utc(2024, 6, 28, 15, 0), "pre-deploy", 1),
+		mk("P2", "app", utc(2024, 6, 29, 15, 0), "pre-deploy", 1),
+		mk("P3", "app", utc(2024, 6, 30, 10, 0), "pre-deploy", 1),
+	};
+
+	pv_ret_policy_init(&p);
+	p.keep_days = 7;
+	p.keep_min = 1;
+	p.keep_min_set = 1;
+	assert_int_equal(p.keep_tagged, -1);
+	assert_int_equal(pv_ret_policy_check(&p), 0);
+	pv_retention_apply(&p, b, N(b), now);
+	expect(b, N(b), "P3", 1, "newest verified");
+	expect(b, N(b), "P2", 1, "keep_days");
+	expect(b, N(b), "P1", 1, "keep_days");
+	expect(b, N(b), "N1", 1, "newest verified untagged");
+
+	/* without the snapshots N1 is kept too, as the newest verified overall */
+	pv_retention_apply(&p, b, 1, now);
+	expect(b, 1, "N1", 1, "newest verified");
+
+	/* an older nightly is not protected by keep_min 1, with or without snapshots */
+	pv_ret_bundle c[] = {
+		mk("N0", "app", utc(2024, 6, 9, 2, 0), NULL, 1),
+		mk("N1", "app", utc(2024, 6, 10, 2, 0), NULL, 1),
+		mk("P1", "app", utc(2024, 6, 28, 15, 0), "pre-deploy", 1),
+		mk("P2", "app", utc(2024, 6, 29, 15, 0), "pre-deploy", 1),
+		mk("P3", "app", utc(2024, 6, 30, 10, 0), "pre-deploy", 1),
+	};
+	pv_retention_apply(&p, c, N(c), now);
+	expect(c, N(c), "N1", 1, "newest verified untagged");
+	expect(c, N(c), "N0", 0, "expired");
+	/* keep_min 2 counts the nightlies, not the snapshots */
+	p.keep_min = 2;
+	pv_retention_apply(&p, c, N(c), now);
+	expect(c, N(c), "N1", 1, "newest verified untagged");
+	expect(c, N(c), "N0", 1, "keep_min");
+	expect(c, N(c), "P3", 1, "newest verified");
 }
 
 /* ---- several databases ------------------------------------------------------------------ */
@@ -612,14 +731,16 @@ test_multi_db(void **state)
 	expect(b, N(b), "b_3", 1, R_UNVERIFIED);
 	expect(b, N(b), "b_2", 1, R_UNVERIFIED);
 	expect(b, N(b), "b_1", 1, "newest verified");
-	/* crm: a tagged bundle is the newest; keep_daily=1 picks the newest untagged day */
+	/* crm: a tagged bundle is the newest; keep_min 2 counts the two untagged ones */
 	expect(b, N(b), "c_1", 1, "newest verified");
-	expect(b, N(b), "c_0", 1, "keep_min");
-	expect(b, N(b), "c_2", 0, "expired");
+	expect(b, N(b), "c_0", 1, "newest verified untagged");
+	expect(b, N(b), "c_2", 1, "keep_min");
 
+	/* keep_daily=1 picks the newest untagged day, c_0, already kept by rule 2 */
 	p.keep_min = 1;
 	pv_retention_apply(&p, b, N(b), now);
-	expect(b, N(b), "c_0", 1, "keep_daily");
+	expect(b, N(b), "c_1", 1, "newest verified");
+	expect(b, N(b), "c_0", 1, "newest verified untagged");
 	expect(b, N(b), "c_2", 0, "expired");
 	expect(b, N(b), "a_2", 0, "expired");
 	expect(b, N(b), "b_1", 1, "newest verified");
@@ -835,12 +956,25 @@ model_apply(const pv_ret_policy *p, const pv_ret_bundle *b, size_t n, time_t now
 			m[i].reason = R_UNVERIFIED;
 			continue;
 		}
-		int rank = 0, trank = 0;
+		/*
+		 * rank: newer verified bundles of the database; urank: of those, untagged;
+		 * anyrank: of those, tagged (any tag); trank: of those, with x's tag;
+		 * untagged: verified untagged bundles of the database, x included.
+		 */
+		int rank = 0, urank = 0, anyrank = 0, trank = 0, untagged = 0;
 		for (size_t j = 0; j < n; j++) {
 			const pv_ret_bundle *y = &b[j];
-			if (j == i || !y->verified || strcmp(y->db, x->db) != 0 || !newer(y, x))
+			if (!y->verified || strcmp(y->db, x->db) != 0)
+				continue;
+			if (!y->tag)
+				untagged++;
+			if (j == i || !newer(y, x))
 				continue;
 			rank++;
+			if (!y->tag)
+				urank++;
+			else
+				anyrank++;
 			if (x->tag && same_tag(x, y))
 				trank++;
 		}
@@ -848,7 +982,15 @@ model_apply(const pv_ret_policy *p, const pv_ret_bundle *b, size_t n, time_t now
 			m[i].reason = "newest verified";
 			continue;
 		}
-		if (rank < p->keep_min) {
+		if (!x->tag && urank == 0) {
+			m[i].reason = "newest verified untagged";
+			continue;
+		}
+		if (!x->tag && urank < p->keep_min) {
+			m[i].reason = "keep_min";
+			continue;
+		}
+		if (x->tag && untagged < p->keep_min && anyrank < p->keep_min - untagged) {
 			m[i].reason = "keep_min";
 			continue;
 		}
@@ -917,7 +1059,8 @@ find_id(const pv_ret_bundle *b, size_t n, const char *id)
 static int
 is_rule23(const char *reason)
 {
-	return strcmp(reason, "newest verified") == 0 || strcmp(reason, "keep_min") == 0;
+	return strcmp(reason, "newest verified") == 0 ||
+	       strcmp(reason, "newest verified untagged") == 0 || strcmp(reason, "keep_min") == 0;
 }
 
 static void
@@ -926,7 +1069,7 @@ test_property(void **state)
 	static history h, h2;
 	static model m[MAX_B];
 	pv_ret_policy p;
-	size_t checked = 0, bundles = 0, kept_total = 0;
+	size_t checked = 0, bundles = 0, kept_total = 0, newest_untagged = 0, filled = 0;
 
 	rng_state = 0x9E3779B97F4A7C15ULL;
 	for (int iter = 0; iter < PROP_HISTORIES; iter++) {
@@ -947,13 +1090,21 @@ test_property(void **state)
 			PROP(x->keep == m[i].keep && strcmp(x->reason, m[i].reason) == 0, &h, i,
 			     "iteration %d: model says %d %s", iter, m[i].keep, m[i].reason);
 			kept_total += (size_t)x->keep;
+			newest_untagged += strcmp(x->reason, "newest verified untagged") == 0;
+			filled += x->tag && strcmp(x->reason, "keep_min") == 0;
 		}
 		bundles += h.n;
 
-		/* (a) newest verified kept, (b) keep_min honoured, (c) unverified kept */
+		/*
+		 * (a) newest verified kept, and the newest verified untagged one; (b) keep_min
+		 * honoured: rules 2-3 alone keep at least min(keep_min, verified) verified
+		 * bundles and at least min(keep_min, verified untagged) untagged ones;
+		 * (c) unverified kept
+		 */
 		for (int d = 0; d < MAX_DB; d++) {
-			const pv_ret_bundle *newest = NULL;
-			int verified = 0, kept_verified = 0;
+			const pv_ret_bundle *newest = NULL, *newest_u = NULL;
+			int verified = 0, kept_verified = 0, kept23 = 0;
+			int untagged = 0, kept23_untagged = 0;
 			for (size_t i = 0; i < h.n; i++) {
 				const pv_ret_bundle *x = &h.b[i];
 				if (strcmp(x->db, dbs[d]) != 0)
@@ -965,15 +1116,32 @@ test_property(void **state)
 				}
 				verified++;
 				kept_verified += x->keep;
+				kept23 += x->keep && is_rule23(x->reason);
 				if (!newest || newer(x, newest))
 					newest = x;
+				if (x->tag)
+					continue;
+				untagged++;
+				kept23_untagged += x->keep && is_rule23(x->reason);
+				if (!newest_u || newer(x, newest_u))
+					newest_u = x;
 			}
 			if (newest)
 				PROP(newest->keep && strcmp(newest->reason, "newest verified") == 0,
 				     &h, (size_t)(newest - h.b), "newest verified not kept");
+			if (newest_u)
+				PROP(newest_u->keep &&
+				     strcmp(newest_u->reason, newest_u == newest ? "newest verified"
+						  : "newest verified untagged") == 0,
+				     &h, (size_t)(newest_u - h.b), "newest verified untagged not kept");
 			int want = p.keep_min < verified ? p.keep_min : verified;
-			PROP(kept_verified >= want, &h, SIZE_MAX,
-			     "db %s: %d verified kept, keep_min %d", dbs[d], kept_verified, want);
+			PROP(kept_verified >= want && kept23 >= want, &h, SIZE_MAX,
+			     "db %s: %d verified kept (%d by rules 2-3), keep_min %d", dbs[d],
+			     kept_verified, kept23, want);
+			want = p.keep_min < untagged ? p.keep_min : untagged;
+			PROP(kept23_untagged >= want, &h, SIZE_MAX,
+			     "db %s: %d untagged kept by rules 2-3, keep_min %d", dbs[d],
+			     kept23_untagged, want);
 		}
 
 		/* deciding twice gives identical results */
@@ -1009,13 +1177,16 @@ test_property(void **state)
 			     "second prune would delete %s", h2.b[i].id);
 
 		/*
-		 * (e) tagged bundles never change the decision of an untagged one, except
-		 * through rules 2-3 (which count bundles of any tag): without the tagged
-		 * bundles an untagged one can only move up in the newest-first ranking.
-		 * So: kept with tags => kept without; a difference is only ever an untagged
-		 * bundle that rules 2-3 keep without the tags but whose rank among all
-		 * verified bundles of its database, tags included, is outside max(1, keep_min);
-		 * and where both keep it by rule 4, the reason is the same.
+		 * (e) tagged bundles never change the decision of an untagged one.  Rule 1
+		 * and rule 4 look at untagged bundles only (the calendar buckets are made of
+		 * untagged bundles); rule 2's "newest verified untagged" and rule 3's
+		 * keep_min rank untagged bundles among untagged ones only; the keep_min
+		 * fill-up and rule 5 keep tagged bundles only.  So, removing all tagged
+		 * bundles, every untagged bundle keeps exactly its keep/delete decision and
+		 * its reason, with a single exception: the newest verified untagged bundle
+		 * of a database that has a newer verified tagged one is "newest verified
+		 * untagged" with the tags and "newest verified" without them.  (The fill-up
+		 * never changes an untagged reason: it only ever picks tagged bundles.)
 		 */
 		h2.n = 0;
 		for (size_t i = 0; i < h.n; i++)
@@ -1026,35 +1197,29 @@ test_property(void **state)
 			const pv_ret_bundle *u = &h2.b[i];
 			const pv_ret_bundle *t = find_id(h.b, h.n, u->id);
 			size_t ti = (size_t)(t - h.b);
-			if (!u->verified) {
-				PROP(u->keep && t->keep, &h, ti, "unverified dropped");
-				continue;
-			}
-			int rank = 0;
+			int newer_tagged = 0;
 			for (size_t j = 0; j < h.n; j++)
-				if (h.b[j].verified && strcmp(h.b[j].db, u->db) == 0 &&
+				if (h.b[j].verified && h.b[j].tag && strcmp(h.b[j].db, u->db) == 0 &&
 				    newer(&h.b[j], u))
-					rank++;
-			int protected_with_tags = rank < (p.keep_min > 1 ? p.keep_min : 1);
-			PROP(!t->keep || u->keep, &h, ti, "%s: kept only because of tagged bundles",
-			     u->id);
-			if (u->keep && !t->keep)
-				PROP(is_rule23(u->reason) && !protected_with_tags, &h, ti,
-				     "%s: tagged bundles changed a rule-4 decision (%s)", u->id,
-				     u->reason);
-			if (t->keep && !is_rule23(t->reason) && !is_rule23(u->reason))
-				PROP(strcmp(t->reason, u->reason) == 0, &h, ti,
-				     "%s: rule-4 reason %s with tags, %s without", u->id,
-				     t->reason, u->reason);
-			if (protected_with_tags)
-				PROP(t->keep && is_rule23(t->reason), &h, ti, "%s: rank %d not kept",
-				     u->id, rank);
+					newer_tagged = 1;
+			const char *want = u->reason;
+			if (strcmp(u->reason, "newest verified") == 0 && newer_tagged)
+				want = "newest verified untagged";
+			PROP(t->keep == u->keep, &h, ti,
+			     "%s: tagged bundles changed keep/delete (%d with, %d without)", u->id,
+			     t->keep, u->keep);
+			PROP(strcmp(t->reason, want) == 0, &h, ti,
+			     "%s: reason %s with tags, %s without (want %s)", u->id, t->reason,
+			     u->reason, want);
 		}
 		checked++;
 	}
-	printf("retention property: %zu histories checked (%zu bundles, %zu kept)\n",
-	       checked, bundles, kept_total);
+	printf("retention property: %zu histories checked (%zu bundles, %zu kept; %zu newest "
+	       "verified untagged, %zu tagged kept by keep_min fill-up)\n", checked, bundles,
+	       kept_total, newest_untagged, filled);
 	assert_true(checked >= 5000);
+	/* the generator reaches both new cases of rules 2-3 */
+	assert_true(newest_untagged >= 100 && filled >= 100);
 }
 
 int
@@ -1063,13 +1228,14 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_policy_check),
 		cmocka_unit_test(test_unverified_newest_keep_min),
-		cmocka_unit_test(test_keep_min_any_tag_and_ties),
+		cmocka_unit_test(test_keep_min_untagged_fill_and_ties),
 		cmocka_unit_test(test_keep_days_boundary),
 		cmocka_unit_test(test_buckets_utc),
 		cmocka_unit_test(test_iso_week_year_boundary),
 		cmocka_unit_test(test_dst_berlin),
 		cmocka_unit_test(test_local_date_goes_back),
 		cmocka_unit_test(test_tagged),
+		cmocka_unit_test(test_predeploy_burst_keeps_nightly),
 		cmocka_unit_test(test_multi_db),
 		cmocka_unit_test(test_property),
 	};
