@@ -4,6 +4,7 @@
 #include "ops/lock.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,27 @@
 
 struct pv_lock {
 	int fd;
+	int exclusive;
 };
+
+static double
+monotonic(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The pid an exclusive holder recorded, if that process is still alive; else 0. */
+static long
+holder(int fd)
+{
+	char buf[32] = "";
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	long pid = strtol(buf, NULL, 10);
+	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) ? pid : 0;
+}
 
 pv_lock *
 pv_lock_take(const char *path, int exclusive, long timeout, const char *what)
@@ -29,7 +50,7 @@ pv_lock_take(const char *path, int exclusive, long timeout, const char *what)
 		pv_fail("cannot open lock file %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	time_t deadline = time(NULL) + timeout;
+	double start = monotonic();
 	int waited = 0;
 	for (;;) {
 		if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
@@ -39,13 +60,14 @@ pv_lock_take(const char *path, int exclusive, long timeout, const char *what)
 			close(fd);
 			return NULL;
 		}
-		if (time(NULL) >= deadline || pv_interrupted) {
-			char buf[32] = "";
-			ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-			buf[n > 0 ? n : 0] = '\0';
-			buf[strcspn(buf, "\n")] = '\0';
-			pv_fail_code(4, "%s is locked by another pgvault run%s%s%s (waited %lds; see --lock-timeout)",
-			             what, *buf ? " (pid " : "", buf, *buf ? ")" : "", timeout);
+		double elapsed = monotonic() - start;
+		if (elapsed >= (double)timeout || pv_interrupted) {
+			long pid = holder(fd);
+			char who[48] = "";
+			if (pid)
+				snprintf(who, sizeof who, " (pid %ld)", pid);
+			pv_fail_code(4, "%s is locked by another pgvault run%s (waited %.1fs; see --lock-timeout)",
+			             what, who, elapsed);
 			close(fd);
 			return NULL;
 		}
@@ -61,6 +83,7 @@ pv_lock_take(const char *path, int exclusive, long timeout, const char *what)
 	}
 	pv_lock *l = pv_malloc(sizeof *l);
 	l->fd = fd;
+	l->exclusive = exclusive;
 	return l;
 }
 
@@ -69,6 +92,8 @@ pv_lock_release(pv_lock *l)
 {
 	if (!l)
 		return;
+	if (l->exclusive && ftruncate(l->fd, 0) < 0)
+		pv_debug("cannot clear the lock file");
 	flock(l->fd, LOCK_UN);
 	close(l->fd);
 	free(l);

@@ -35,8 +35,8 @@ policy_for(const pv_config *cfg, const char *db, pv_ret_policy *p)
 	if (!p->tz)
 		p->tz = pv_config_get(cfg, NULL, "schedule", "timezone");
 	if (pv_ret_policy_check(p) < 0)
-		return pv_fail_code(2, "retention policy of database \"%s\" (%s): %s", db,
-		                    pv_config_path(cfg), pv_errmsg());
+		return pv_fail_code(2, "retention policy%s%s%s (%s): %s", db ? " of database \"" : "",
+		                    db ? db : "", db ? "\"" : "", pv_config_path(cfg), pv_errmsg());
 	return 0;
 }
 
@@ -69,6 +69,15 @@ pv_prune(const pv_config *cfg, pv_store *st, const char *db, int dry_run, FILE *
 	}
 	time_t now = time(NULL);
 	int rc = 0;
+	{
+		/* an unusable policy is an error even when there is nothing to prune yet */
+		pv_ret_policy base;
+		if (policy_for(cfg, db, &base) < 0) {
+			free(b);
+			json_decref(all);
+			return -1;
+		}
+	}
 	/* one database at a time: each may have its own policy */
 	char *done = pv_calloc(n + 1, 1);
 	for (size_t i = 0; i < n && rc == 0; i++) {

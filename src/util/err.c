@@ -15,7 +15,10 @@ static _Thread_local int errcode = PV_EXIT_OK;
 static void
 set_msg(const char *fmt, va_list ap)
 {
-	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	/* format into a copy: callers may pass pv_errmsg() itself as an argument */
+	char tmp[PV_ERR_MAX];
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	memcpy(errbuf, tmp, sizeof errbuf);
 	/* Messages from libpq end in a newline; we add our own. */
 	size_t n = strlen(errbuf);
 	while (n > 0 && (errbuf[n - 1] == '\n' || errbuf[n - 1] == ' '))
