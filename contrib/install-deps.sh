@@ -4,11 +4,17 @@
 set -e
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 PKGS="build-essential autoconf automake pkg-config libpq-dev libzstd-dev libarchive-dev
-libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libcmocka-dev zstd
-postgresql-15 postgresql-contrib postgresql-client-15"
+libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libcmocka-dev libxml2-dev zstd
+postgresql-15 postgresql-contrib postgresql-client-15 python3 time"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# The S3 tests run s3rver on Node.js (npm installs it on first use); Debian's nodejs when
+# the machine has none.
+if ! command -v node >/dev/null 2>&1; then
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
