@@ -12,6 +12,7 @@
 #include "ops/notify.h"
 #include "ops/prune.h"
 #include "pg/dump.h"
+#include "store/s3.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -33,12 +34,14 @@ static const char usage[] =
     "      --lock-timeout DUR   wait this long for another run's lock (default 0: do not\n"
     "                           wait), then exit 4; e.g. 30s, 10m\n"
     "      --no-prune           do not prune after the backup (prune_after_backup)\n"
+    "      --upload             also upload each bundle to the [s3] storage while it is\n"
+    "                           written (completed once it verified); default: [s3] upload\n"
     "Global options:\n"
     "      --config FILE  --storage DIR  -h HOST  -p PORT  -U USER  --maintenance-db DB\n"
     "      --quiet  --verbose\n"
     "Exit status: 0 ok, 1 failure, 2 usage error, 3 some databases failed, 4 locked.\n";
 
-enum { OPT_EXCLUDE = OPT_CMD_BASE, OPT_ALLOW_UNSUPPORTED, OPT_LOCK_TIMEOUT, OPT_NO_PRUNE };
+enum { OPT_EXCLUDE = OPT_CMD_BASE, OPT_ALLOW_UNSUPPORTED, OPT_LOCK_TIMEOUT, OPT_NO_PRUNE, OPT_UPLOAD };
 
 static int
 excluded(const char *name, char **excl, int nexcl, pv_config *cfg)
@@ -111,13 +114,15 @@ cmd_backup(pv_global *g, int argc, char **argv)
 	    {"allow-unsupported", no_argument, NULL, OPT_ALLOW_UNSUPPORTED},
 	    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
 	    {"no-prune", no_argument, NULL, OPT_NO_PRUNE},
+	    {"upload", no_argument, NULL, OPT_UPLOAD},
 	    PV_GLOBAL_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	char **dbs = pv_calloc((size_t)argc + 1, sizeof *dbs);
 	char **excl = pv_calloc((size_t)argc + 1, sizeof *excl);
-	int ndb = 0, nexcl = 0, all = 0, opt, allow_cli = 0, no_prune = 0;
+	int ndb = 0, nexcl = 0, all = 0, opt, allow_cli = 0, no_prune = 0, upload = 0;
+	pv_s3 *s3 = NULL;
 	long lock_timeout = -1;
-	pv_dump_opts o = {NULL, 0};
+	pv_dump_opts o = {NULL, 0, NULL};
 	int rc = PV_EXIT_OK;
 	char **owned = NULL;
 	int nowned = 0;
@@ -135,6 +140,7 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		case 't': o.tag = optarg; break;
 		case OPT_ALLOW_UNSUPPORTED: allow_cli = 1; break;
 		case OPT_NO_PRUNE: no_prune = 1; break;
+		case OPT_UPLOAD: upload = 1; break;
 		case OPT_LOCK_TIMEOUT:
 			if ((lock_timeout = pv_parse_duration(optarg)) < 0) {
 				rc = pv_usage_error("backup", "--lock-timeout: expected a duration such as 30s or 10m");
@@ -190,6 +196,16 @@ cmd_backup(pv_global *g, int argc, char **argv)
 	}
 	if (lock_timeout < 0)
 		pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &lock_timeout);
+	{
+		const char *always = pv_config_get(g->cfg, NULL, "s3", "upload");
+		if (always && strcmp(always, "always") == 0)
+			upload = 1;
+	}
+	if (upload && !(s3 = pv_open_s3(g))) {
+		rc = PV_EXIT_USAGE;
+		goto report;
+	}
+	o.s3 = s3;
 
 	pv_store *st = pv_open_store(g);
 	int failed = 0, locked = 0;
@@ -275,6 +291,7 @@ report:
 		pv_notify(g->cfg, &run);
 	}
 done:
+	pv_s3_free(s3);
 	pv_run_free(&run);
 	if (owned) {
 		for (int i = 0; owned[i]; i++)

@@ -44,6 +44,10 @@ int pv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
  * line left unset (connection, storage).  PV_EXIT_OK or an exit code (message printed). */
 int pv_setup(pv_global *g);
 pv_store *pv_open_store(pv_global *g);
+/* The [s3] storage; NULL with a printed error when it is not configured or unusable. */
+struct pv_s3 *pv_open_s3(pv_global *g);
+/* Remote bundles: sidecar manifests read from S3 (each with id, path, size, location). */
+json_t *pv_remote_list(struct pv_s3 *s3, const char *db);
 
 int cmd_backup(pv_global *g, int argc, char **argv);
 int cmd_restore(pv_global *g, int argc, char **argv);

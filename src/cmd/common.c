@@ -3,9 +3,12 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
+#include "store/s3.h"
+#include "util/names.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -74,4 +77,98 @@ pv_store *
 pv_open_store(pv_global *g)
 {
 	return pv_store_local(g->storage ? g->storage : PV_DEFAULT_STORAGE);
+}
+
+pv_s3 *
+pv_open_s3(pv_global *g)
+{
+	pv_config *c = g->cfg;
+	const char *bucket = pv_config_get(c, NULL, "s3", "bucket");
+	if (!bucket) {
+		pv_error("no S3 storage configured ([s3] bucket and endpoint in %s)", pv_config_path(c));
+		return NULL;
+	}
+	pv_s3_opts o;
+	memset(&o, 0, sizeof o);
+	o.endpoint = pv_config_get(c, NULL, "s3", "endpoint");
+	o.region = pv_config_get(c, NULL, "s3", "region");
+	if (!o.region)
+		o.region = getenv("AWS_REGION");
+	o.bucket = bucket;
+	o.prefix = pv_config_get(c, NULL, "s3", "prefix");
+	const char *style = pv_config_get(c, NULL, "s3", "url_style");
+	o.path_style = !style || strcmp(style, "path") == 0;
+	/* the standard AWS_* environment, else the (0600) configuration file */
+	o.access_key = getenv("AWS_ACCESS_KEY_ID");
+	o.secret_key = getenv("AWS_SECRET_ACCESS_KEY");
+	o.session_token = getenv("AWS_SESSION_TOKEN");
+	if (!o.access_key || !o.secret_key) {
+		o.access_key = pv_config_get(c, NULL, "s3", "access_key_id");
+		o.secret_key = pv_config_get(c, NULL, "s3", "secret_access_key");
+		o.session_token = pv_config_get(c, NULL, "s3", "session_token");
+	}
+	o.ca_file = pv_config_get(c, NULL, "s3", "ca_file");
+	const char *ps = getenv("PGVAULT_S3_PART_SIZE"); /* tests force small parts */
+	if (ps && atol(ps) > 0) {
+		o.part_size = (size_t)atol(ps);
+		o.allow_small_parts = 1;
+	}
+	pv_s3 *s3 = pv_s3_new(&o);
+	if (!s3)
+		pv_error("%s", pv_errmsg());
+	return s3;
+}
+
+json_t *
+pv_remote_list(pv_s3 *s3, const char *db)
+{
+	char *sub = NULL;
+	if (db) {
+		char *fs = pv_fsname(db);
+		sub = pv_asprintf("%s/", fs);
+		free(fs);
+	}
+	json_t *objs = pv_s3_list(s3, sub);
+	free(sub);
+	if (!objs)
+		return NULL;
+	json_t *out = json_array();
+	const char *suf = ".manifest.json";
+	size_t sl = strlen(suf), i;
+	json_t *o;
+	json_array_foreach(objs, i, o) {
+		const char *key = json_string_value(json_object_get(o, "key"));
+		size_t n = strlen(key);
+		if (n <= sl || strcmp(key + n - sl, suf) != 0)
+			continue;
+		char *bkey = pv_asprintf("%.*s.pgv", (int)(n - sl), key);
+		json_t *bundle = NULL;
+		size_t k;
+		json_t *b;
+		json_array_foreach(objs, k, b)
+			if (strcmp(json_string_value(json_object_get(b, "key")), bkey) == 0)
+				bundle = b;
+		pv_buf text = PV_BUF_INIT;
+		json_t *side = NULL;
+		if (bundle && pv_s3_get(s3, key, &text, 16u << 20) == 0)
+			side = json_loads(text.data ? text.data : "", 0, NULL);
+		pv_buf_free(&text);
+		if (side && json_is_object(side)) {
+			const char *slash = strrchr(bkey, '/');
+			char *id = pv_strndup(slash ? slash + 1 : bkey, strlen(slash ? slash + 1 : bkey) - 4);
+			char *url = pv_s3_describe(s3, bkey);
+			json_object_set_new(side, "id", json_string(id));
+			json_object_set_new(side, "path", json_string(url));
+			json_object_set_new(side, "key", json_string(bkey));
+			json_object_set(side, "size", json_object_get(bundle, "size"));
+			json_object_set_new(side, "location", json_string("s3"));
+			json_array_append(out, side);
+			free(id);
+			free(url);
+		}
+		json_decref(side);
+		free(bkey);
+	}
+	json_decref(objs);
+	return out;
 }

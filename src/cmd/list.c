@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "store/s3.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -15,9 +16,10 @@ static const char usage[] =
     "List the bundles in the storage directory (read from the sidecar manifests only).\n"
     "\n"
     "  -d, --db NAME   only this database\n"
-    "      --json      a JSON array for scripts\n";
+    "      --json      a JSON array for scripts\n"
+    "      --remote    also the bundles in the [s3] storage (their sidecars only)\n";
 
-enum { OPT_JSON = OPT_CMD_BASE };
+enum { OPT_JSON = OPT_CMD_BASE, OPT_REMOTE };
 
 static void
 human_size(json_int_t n, char *out, size_t len)
@@ -45,16 +47,19 @@ cmd_list(pv_global *g, int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
 	    {"json", no_argument, NULL, OPT_JSON},
+	    {"remote", no_argument, NULL, OPT_REMOTE},
 	    PV_GLOBAL_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	const char *db = NULL;
-	int json = 0, opt;
+	int json = 0, remote = 0, opt;
 	optind = 0; /* GNU getopt: full re-initialisation */
 	while ((opt = getopt_long(argc, argv, "d:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
 		if (opt == 'd')
 			db = optarg;
 		else if (opt == OPT_JSON)
 			json = 1;
+		else if (opt == OPT_REMOTE)
+			remote = 1;
 		else if (opt == OPT_HELP) {
 			fputs(usage, stdout);
 			return 0;
@@ -72,6 +77,19 @@ cmd_list(pv_global *g, int argc, char **argv)
 	if (!all) {
 		pv_error("%s", pv_errmsg());
 		return PV_EXIT_FAIL;
+	}
+	if (remote) {
+		pv_s3 *s3 = pv_open_s3(g);
+		json_t *r = s3 ? pv_remote_list(s3, db) : NULL;
+		if (s3 && !r)
+			pv_error("%s", pv_errmsg());
+		pv_s3_free(s3);
+		if (!r) {
+			json_decref(all);
+			return PV_EXIT_FAIL;
+		}
+		json_array_extend(all, r);
+		json_decref(r);
 	}
 	json_t *out = json_array();
 	size_t i;
@@ -94,7 +112,7 @@ cmd_list(pv_global *g, int argc, char **argv)
 		json_object_set_new(r, "ratio", json_real(size ? (double)raw / (double)size : 0));
 		json_object_set_new(r, "verified", json_boolean(json_is_true(json_object_get(e, "verified"))));
 		json_object_set(r, "verified_at", json_object_get(e, "verified_at") ? json_object_get(e, "verified_at") : json_null());
-		json_object_set_new(r, "location", json_string("local"));
+		json_object_set_new(r, "location", json_string(json_object_get(e, "location") ? json_string_value(json_object_get(e, "location")) : "local"));
 		json_object_set(r, "path", json_object_get(e, "path"));
 		json_object_set(r, "tables", json_object_get(e, "tables") ? json_object_get(e, "tables") : json_null());
 		json_object_set(r, "rows", json_object_get(e, "rows") ? json_object_get(e, "rows") : json_null());
@@ -107,15 +125,15 @@ cmd_list(pv_global *g, int argc, char **argv)
 	} else if (json_array_size(out) == 0) {
 		printf("no bundles%s%s%s\n", db ? " for database \"" : "", db ? db : "", db ? "\"" : "");
 	} else {
-		printf("%-20s %-20s %-10s %10s %6s %-8s %s\n", "DATABASE", "TIME (UTC)", "TAG", "SIZE",
-		       "RATIO", "VERIFIED", "ID");
+		printf("%-20s %-20s %-10s %10s %6s %-8s %-5s %s\n", "DATABASE", "TIME (UTC)", "TAG", "SIZE",
+		       "RATIO", "VERIFIED", "WHERE", "ID");
 		json_array_foreach(out, i, e) {
 			char sz[32];
 			human_size(json_integer_value(json_object_get(e, "size")), sz, sizeof sz);
-			printf("%-20s %-20s %-10s %10s %5.1fx %-8s %s\n", s(e, "database"), s(e, "time"),
+			printf("%-20s %-20s %-10s %10s %5.1fx %-8s %-5s %s\n", s(e, "database"), s(e, "time"),
 			       s(e, "tag")[0] ? s(e, "tag") : "-", sz,
 			       json_real_value(json_object_get(e, "ratio")),
-			       json_is_true(json_object_get(e, "verified")) ? "yes" : "no", s(e, "id"));
+			       json_is_true(json_object_get(e, "verified")) ? "yes" : "no", s(e, "location"), s(e, "id"));
 		}
 	}
 	json_decref(out);

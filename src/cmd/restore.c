@@ -12,6 +12,7 @@
 
 #include "cmd/cmd.h"
 #include "pg/load.h"
+#include "store/s3.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -45,11 +46,17 @@ static const char usage[] =
     "      --schema-only            the schema only, no rows\n"
     "  -j, --jobs N                 load tables and build indexes and constraints with N\n"
     "                               connections in parallel (memory: about 2N data members)\n"
+    "Remote:\n"
+    "      --from-remote            BUNDLE is in the [s3] storage (an id, DB@latest or\n"
+    "                               DB@TIMESTAMP); it is downloaded to a temporary file in\n"
+    "                               the storage directory first (so a dropped connection can\n"
+    "                               resume), checked while it is restored, and removed\n"
     "Exit status: 0 ok, 1 failure, 2 usage error.\n";
 
 enum {
 	OPT_AS = OPT_CMD_BASE, OPT_OWNER, OPT_CREATE_ROLE, OPT_ROLE_PWFILE, OPT_CREATE_MISSING,
-	OPT_REPLACE, OPT_DROP_OLD, OPT_TERMINATE, OPT_DATA_ONLY, OPT_SCHEMA_ONLY, OPT_JOBS
+	OPT_REPLACE, OPT_DROP_OLD, OPT_TERMINATE, OPT_DATA_ONLY, OPT_SCHEMA_ONLY, OPT_JOBS,
+	OPT_FROM_REMOTE
 };
 
 /* The first line of a file that only its owner can read. */
@@ -96,6 +103,7 @@ cmd_restore(pv_global *g, int argc, char **argv)
 	    {"data-only", no_argument, NULL, OPT_DATA_ONLY},
 	    {"schema-only", no_argument, NULL, OPT_SCHEMA_ONLY},
 	    {"jobs", required_argument, NULL, 'j'},
+	    {"from-remote", no_argument, NULL, OPT_FROM_REMOTE},
 	    PV_GLOBAL_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	pv_restore_opts o;
@@ -103,7 +111,7 @@ cmd_restore(pv_global *g, int argc, char **argv)
 	const char **tables = pv_calloc((size_t)argc + 1, sizeof *tables);
 	const char *pwfile = NULL;
 	char *password = NULL;
-	int opt, rc = PV_EXIT_OK;
+	int opt, rc = PV_EXIT_OK, from_remote = 0;
 	optind = 0; /* GNU getopt: full re-initialisation */
 	while ((opt = getopt_long(argc, argv, "t:j:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (opt) {
@@ -118,6 +126,7 @@ cmd_restore(pv_global *g, int argc, char **argv)
 		case 't': tables[o.ntables++] = optarg; break;
 		case OPT_DATA_ONLY: o.data_only = 1; break;
 		case OPT_SCHEMA_ONLY: o.schema_only = 1; break;
+		case OPT_FROM_REMOTE: from_remote = 1; break;
 		case 'j': {
 			char *end;
 			long j = strtol(optarg, &end, 10);
@@ -175,10 +184,36 @@ cmd_restore(pv_global *g, int argc, char **argv)
 	pv_store *st = pv_open_store(g);
 	char *path = NULL, *db = NULL, *kept = NULL;
 	json_t *side = NULL;
-	int fd = -1;
-	if (pv_store_resolve(st, argv[optind], &path, &side) < 0)
+	int fd = -1, downloaded = 0;
+	if (from_remote) {
+		pv_s3 *s3 = pv_open_s3(g);
+		json_t *list = s3 ? pv_remote_list(s3, NULL) : NULL;
+		json_t *pick = list ? pv_pick_bundle(list, argv[optind], "the S3 storage") : NULL;
+		char *dir = pick ? pv_store_lock_path(st, NULL) : NULL; /* creates the directory */
+		if (pick && dir) {
+			*strrchr(dir, '/') = '\0';
+			path = pv_asprintf("%s/.download.%s.tmp.%ld", dir, json_string_value(json_object_get(pick, "id")),
+			                   (long)getpid());
+			fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			int64_t got = 0;
+			if (fd < 0)
+				pv_fail("cannot create %s: %s", path, strerror(errno));
+			else if (pv_s3_get_to_fd(s3, json_string_value(json_object_get(pick, "key")), fd, &got) == 0)
+				downloaded = 1;
+		}
+		free(dir);
+		json_decref(list);
+		pv_s3_free(s3);
+		if (!downloaded) {
+			if (path)
+				unlink(path);
+			goto fail;
+		}
+		lseek(fd, 0, SEEK_SET);
+	} else if (pv_store_resolve(st, argv[optind], &path, &side) < 0)
 		goto fail;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		pv_fail("%s: %s", path, strerror(errno));
 		goto fail;
@@ -199,6 +234,8 @@ fail:
 out:
 	if (fd >= 0)
 		close(fd);
+	if (downloaded)
+		unlink(path);
 	free(path);
 	free(db);
 	free(kept);

@@ -12,6 +12,7 @@
 #include "bundle/bundle.h"
 #include "config.h"
 #include "pg/catalog.h"
+#include "store/s3.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -208,6 +209,46 @@ out:
 	return rc;
 }
 
+/* Every byte of the bundle goes to the local file and to the S3 multipart upload. */
+typedef struct tee_sink {
+	pv_sink sink;
+	pv_sink *a, *b;
+} tee_sink;
+
+static int
+tee_write(pv_sink *s, const void *data, size_t len)
+{
+	tee_sink *t = s->ctx;
+	if (t->a->write(t->a, data, len) < 0)
+		return -1;
+	if (t->b->write(t->b, data, len) < 0)
+		return pv_wrap("uploading");
+	return 0;
+}
+
+/* The verified bundle's upload is completed (size checked), then its sidecar is put. */
+static int
+finish_upload(pv_s3 *s3, pv_s3_upload **up, const char *key_base, json_t *sidecar, int64_t local_size)
+{
+	int64_t size = 0;
+	int rc = pv_s3_upload_complete(*up, &size);
+	*up = NULL;
+	if (rc < 0)
+		return pv_wrap("completing the upload");
+	if (size != local_size)
+		return pv_fail("the uploaded bundle has %lld bytes, the local one %lld", (long long)size,
+		               (long long)local_size);
+	json_t *remote = json_deep_copy(sidecar);
+	json_object_set_new(remote, "location", json_string("s3"));
+	char *text = json_dumps(remote, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *key = pv_asprintf("%s.manifest.json", key_base);
+	rc = pv_s3_put(s3, key, text, strlen(text));
+	free(key);
+	free(text);
+	json_decref(remote);
+	return rc < 0 ? pv_wrap("uploading the sidecar manifest") : 0;
+}
+
 static json_t *
 make_header(pv_catalog *cat, const char *id, const char *tag)
 {
@@ -266,6 +307,8 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 	pv_bundle_writer *w = NULL;
 	json_t *header = NULL, *manifest = NULL, *verified = NULL;
 	int fd = -1, rc = -1;
+	pv_s3_upload *up = NULL;
+	char *key_base = NULL;
 	memset(&cat, 0, sizeof cat);
 	*id = NULL;
 
@@ -285,7 +328,26 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 	manifest = json_deep_copy(header);
 	pv_chunk_opts copts;
 	pv_chunk_opts_default(&copts);
-	w = pv_bw_new(pv_out_sink(out), snap, &copts);
+	pv_sink *sink = pv_out_sink(out);
+	tee_sink tee;
+	if (o->s3) {
+		char *fs = pv_fsname(db);
+		key_base = pv_asprintf("%s/%s", fs, pv_out_id(out));
+		free(fs);
+		char *key = pv_asprintf("%s.pgv", key_base);
+		up = pv_s3_upload_begin(o->s3, key);
+		free(key);
+		if (!up) {
+			pv_wrap("starting the upload");
+			goto out;
+		}
+		tee.sink.write = tee_write;
+		tee.sink.ctx = &tee;
+		tee.a = sink;
+		tee.b = pv_s3_upload_sink(up);
+		sink = &tee.sink;
+	}
+	w = pv_bw_new(sink, snap, &copts);
 	if (!w || write_bundle(c, &cat, w, header, manifest) < 0)
 		goto out;
 	/* the snapshot is no longer needed */
@@ -306,6 +368,14 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 	pv_iso8601(time(NULL), iso);
 	json_object_set_new(sidecar, "verified", json_true());
 	json_object_set_new(sidecar, "verified_at", json_string(iso));
+	if (up) {
+		struct stat lst;
+		int64_t lsize = fstat(fd, &lst) == 0 ? (int64_t)lst.st_size : -1;
+		if (finish_upload(o->s3, &up, key_base, sidecar, lsize) < 0) {
+			json_decref(sidecar);
+			goto out;
+		}
+	}
 	rc = pv_out_commit(out, sidecar);
 	json_decref(sidecar);
 	if (rc == 0) {
@@ -321,6 +391,9 @@ out:
 	if (c)
 		PQfinish(c);
 	pv_bw_free(w);
+	if (up)
+		pv_s3_upload_abort(up); /* every failure path: no incomplete multipart upload stays */
+	free(key_base);
 	pv_out_free(out);
 	json_decref(header);
 	json_decref(manifest);

@@ -16,9 +16,12 @@
 #include "pg/conn.h"
 #include "store/store.h"
 
+struct pv_s3;
+
 typedef struct pv_dump_opts {
 	const char *tag;
 	int allow_unsupported;
+	struct pv_s3 *s3;   /* also upload to S3 while writing (completed once verified) */
 } pv_dump_opts;
 
 /* On success *id (malloc'd) is the new bundle's id and *size its size in bytes. */

@@ -493,7 +493,6 @@ pv_store_resolve(pv_store *s, const char *arg, char **path, json_t **sidecar)
 {
 	*path = NULL;
 	*sidecar = NULL;
-	const char *at = strrchr(arg, '@');
 	size_t n = strlen(arg);
 	if (strchr(arg, '/') || (n > 4 && strcmp(arg + n - 4, ".pgv") == 0)) {
 		struct stat st;
@@ -504,8 +503,25 @@ pv_store_resolve(pv_store *s, const char *arg, char **path, json_t **sidecar)
 		*path = pv_strdup(arg);
 		return 0;
 	}
-	json_t *all = NULL;
+	json_t *all = pv_store_list(s, NULL);
+	json_t *best = all ? pv_pick_bundle(all, arg, s->dir) : NULL;
+	if (!best) {
+		json_decref(all);
+		return -1;
+	}
+	*path = pv_strdup(json_string_value(json_object_get(best, "path")));
+	*sidecar = json_incref(best);
+	json_decref(all);
+	return 0;
+}
+
+json_t *
+pv_pick_bundle(json_t *all, const char *arg, const char *where)
+{
+	const char *at = strrchr(arg, '@');
 	json_t *best = NULL;
+	size_t i;
+	json_t *e;
 	if (at) {
 		char *db = pv_strndup(arg, (size_t)(at - arg));
 		const char *when = at + 1;
@@ -513,40 +529,28 @@ pv_store_resolve(pv_store *s, const char *arg, char **path, json_t **sidecar)
 		int latest = strcmp(when, "latest") == 0;
 		if (!latest && pv_parse_time(when, &limit) < 0) {
 			free(db);
-			return pv_fail_code(PV_EXIT_USAGE, "%s: expected DB@latest or DB@YYYY-MM-DDTHH:MM:SSZ", arg);
+			pv_fail_code(PV_EXIT_USAGE, "%s: expected DB@latest or DB@YYYY-MM-DDTHH:MM:SSZ", arg);
+			return NULL;
 		}
-		all = pv_store_list(s, db);
-		size_t i;
-		json_t *e;
 		json_array_foreach(all, i, e) {
-			if (!json_is_true(json_object_get(e, "verified")))
-				continue;
 			const char *edb = json_string_value(json_object_get(e, "database"));
-			if (!edb || strcmp(edb, db) != 0)
+			if (!json_is_true(json_object_get(e, "verified")) || !edb || strcmp(edb, db) != 0)
 				continue;
-			if (!latest && json_integer_value(json_object_get(e, "snapshot_epoch")) > (json_int_t)limit)
+			json_int_t t = json_integer_value(json_object_get(e, "snapshot_epoch"));
+			if (!latest && t > (json_int_t)limit)
 				continue;
-			best = e; /* sorted by time: the last match wins */
+			if (!best || t >= json_integer_value(json_object_get(best, "snapshot_epoch")))
+				best = e;
 		}
 		free(db);
-		if (!best) {
-			json_decref(all);
-			return pv_fail("no verified bundle matches %s in %s", arg, s->dir);
-		}
-	} else {
-		all = pv_store_list(s, NULL);
-		size_t i;
-		json_t *e;
-		json_array_foreach(all, i, e)
-			if (strcmp(json_string_value(json_object_get(e, "id")), arg) == 0)
-				best = e;
-		if (!best) {
-			json_decref(all);
-			return pv_fail("no bundle with id %s in %s", arg, s->dir);
-		}
+		if (!best)
+			pv_fail("no verified bundle matches %s in %s", arg, where);
+		return best;
 	}
-	*path = pv_strdup(json_string_value(json_object_get(best, "path")));
-	*sidecar = json_incref(best);
-	json_decref(all);
-	return 0;
+	json_array_foreach(all, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "id")), arg) == 0)
+			best = e;
+	if (!best)
+		pv_fail("no bundle with id %s in %s", arg, where);
+	return best;
 }

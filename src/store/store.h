@@ -48,6 +48,10 @@ int pv_store_cleanup(pv_store *s, const char *db);
  * db NULL for all.  NULL with pv_fail on error; a missing directory is an empty list. */
 json_t *pv_store_list(pv_store *s, const char *db);
 
+/* From a list of sidecars (as pv_store_list gives), the one named by id, DB@latest or
+ * DB@TIMESTAMP (newest verified at or before); borrowed, or NULL with pv_fail. */
+json_t *pv_pick_bundle(json_t *list, const char *arg, const char *where);
+
 /* A bundle named by path, id, DB@latest or DB@TIMESTAMP: its path (malloc'd) and sidecar
  * (NULL for a path outside the store). */
 int pv_store_resolve(pv_store *s, const char *arg, char **path, json_t **sidecar);
