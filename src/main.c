@@ -21,6 +21,7 @@ static const char usage[] =
     "  restore   restore a bundle into a new database\n"
     "  verify    check bundles completely\n"
     "  list      list bundles (also: pgvault --list)\n"
+    "  upload    copy local bundles to the [s3] storage\n"
     "  prune     apply the retention policy\n"
     "  status    freshness check for monitoring\n"
     "  schedule  show, install or remove the cron entries of [schedule]\n"
@@ -103,7 +104,7 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{"backup", cmd_backup}, {"restore", cmd_restore}, {"verify", cmd_verify},
 		{"list", cmd_list}, {"status", cmd_status}, {"prune", cmd_prune},
-		{"schedule", cmd_schedule}, {"daemon", cmd_daemon},
+		{"schedule", cmd_schedule}, {"daemon", cmd_daemon}, {"upload", cmd_upload},
 	};
 	if (list) {
 		static char name[] = "list";

@@ -206,6 +206,8 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		goto report;
 	}
 	o.s3 = s3;
+	if (s3)
+		pv_remote_cleanup(s3, g);
 
 	pv_store *st = pv_open_store(g);
 	int failed = 0, locked = 0;

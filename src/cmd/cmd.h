@@ -48,6 +48,13 @@ pv_store *pv_open_store(pv_global *g);
 struct pv_s3 *pv_open_s3(pv_global *g);
 /* Remote bundles: sidecar manifests read from S3 (each with id, path, size, location). */
 json_t *pv_remote_list(struct pv_s3 *s3, const char *db);
+/* Abort multipart uploads left by killed runs: those whose bundle has no temporary file of
+ * a live pgvault process in the local storage. */
+void pv_remote_cleanup(struct pv_s3 *s3, pv_global *g);
+int cmd_upload(pv_global *g, int argc, char **argv);
+/* Download a remote bundle (an entry of pv_remote_list) to a temporary file in the storage
+ * directory; *fd is open on it at offset 0.  The path (malloc'd) must be unlinked. */
+char *pv_remote_fetch(pv_global *g, struct pv_s3 *s3, json_t *entry, int *fd);
 
 int cmd_backup(pv_global *g, int argc, char **argv);
 int cmd_restore(pv_global *g, int argc, char **argv);

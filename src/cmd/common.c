@@ -2,7 +2,12 @@
  * cmd/common.c — what the commands share: global options, usage errors, the store.
  */
 #include <stdarg.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -171,4 +176,70 @@ pv_remote_list(pv_s3 *s3, const char *db)
 	}
 	json_decref(objs);
 	return out;
+}
+
+void
+pv_remote_cleanup(pv_s3 *s3, pv_global *g)
+{
+	json_t *ups = pv_s3_list_uploads(s3);
+	size_t i;
+	json_t *u;
+	json_array_foreach(ups, i, u) {
+		const char *key = json_string_value(json_object_get(u, "key"));
+		const char *slash = key ? strrchr(key, '/') : NULL;
+		size_t n = key ? strlen(key) : 0;
+		if (!slash || n < 5 || strcmp(key + n - 4, ".pgv") != 0)
+			continue;
+		/* DIR/<db>/.<id>.pgv.tmp.<pid> of a live process means the upload is in progress */
+		char *pattern = pv_asprintf("%s/%.*s/.%s.tmp.", g->storage, (int)(slash - key), key, slash + 1);
+		char *dir = pv_asprintf("%s/%.*s", g->storage, (int)(slash - key), key);
+		int live = 0;
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL) {
+			char *full = pv_asprintf("%s/%s", dir, e->d_name);
+			size_t pl = strlen(pattern);
+			if (strncmp(full, pattern, pl) == 0) {
+				long pid = strtol(full + pl, NULL, 10);
+				if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+					live = 1;
+			}
+			free(full);
+		}
+		if (d)
+			closedir(d);
+		if (!live && pv_s3_abort_upload(s3, key, json_string_value(json_object_get(u, "upload_id"))) == 0)
+			pv_info("aborted the incomplete upload of %s, left by an interrupted run", key);
+		free(pattern);
+		free(dir);
+	}
+	json_decref(ups);
+}
+
+char *
+pv_remote_fetch(pv_global *g, pv_s3 *s3, json_t *entry, int *fd)
+{
+	*fd = -1;
+	pv_store *st = pv_open_store(g);
+	char *lock = pv_store_lock_path(st, NULL); /* creates the directory */
+	pv_store_free(st);
+	if (!lock)
+		return NULL;
+	free(lock);
+	char *path = pv_asprintf("%s/.download.%s.tmp.%ld", g->storage,
+	                         json_string_value(json_object_get(entry, "id")), (long)getpid());
+	*fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int64_t got = 0;
+	if (*fd < 0) {
+		pv_fail("cannot create %s: %s", path, strerror(errno));
+	} else if (pv_s3_get_to_fd(s3, json_string_value(json_object_get(entry, "key")), *fd, &got) == 0 &&
+	           lseek(*fd, 0, SEEK_SET) == 0) {
+		return path;
+	}
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	unlink(path);
+	free(path);
+	return NULL;
 }

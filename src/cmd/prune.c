@@ -8,6 +8,7 @@
 #include "cmd/cmd.h"
 #include "ops/lock.h"
 #include "ops/prune.h"
+#include "store/s3.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -24,12 +25,25 @@ static const char usage[] =
     "  -n, --dry-run       print every bundle with keep/delete and the rule that decided,\n"
     "                      delete nothing\n"
     "  -d, --db NAME       only this database\n"
+    "      --remote        the bundles of the [s3] storage instead, with the same policy\n"
     "      --lock-timeout DUR  wait this long for running backups (default: [backup]\n"
     "                      lock_timeout, else 0), then exit 4\n"
     "Exit status: 0 ok, 1 failure, 2 usage or configuration error (e.g. an empty policy),\n"
     "4 locked.\n";
 
-enum { OPT_LOCK_TIMEOUT = OPT_CMD_BASE };
+enum { OPT_LOCK_TIMEOUT = OPT_CMD_BASE, OPT_REMOTE };
+
+/* remote bundles: the bundle object first, then its sidecar */
+static int
+delete_remote(void *arg, json_t *e)
+{
+	pv_s3 *s3 = arg;
+	const char *key = json_string_value(json_object_get(e, "key"));
+	char *side = pv_asprintf("%.*s.manifest.json", (int)strlen(key) - 4, key);
+	int rc = pv_s3_delete(s3, key) < 0 || pv_s3_delete(s3, side) < 0 ? -1 : 0;
+	free(side);
+	return rc;
+}
 
 int
 cmd_prune(pv_global *g, int argc, char **argv)
@@ -38,9 +52,10 @@ cmd_prune(pv_global *g, int argc, char **argv)
 	    {"dry-run", no_argument, NULL, 'n'},
 	    {"db", required_argument, NULL, 'd'},
 	    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+	    {"remote", no_argument, NULL, OPT_REMOTE},
 	    PV_GLOBAL_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
-	int dry = 0, opt;
+	int dry = 0, remote = 0, opt;
 	long lock_timeout = -1;
 	const char *db = NULL;
 	optind = 0; /* GNU getopt: full re-initialisation */
@@ -49,6 +64,8 @@ cmd_prune(pv_global *g, int argc, char **argv)
 			dry = 1;
 		else if (opt == 'd')
 			db = optarg;
+		else if (opt == OPT_REMOTE)
+			remote = 1;
 		else if (opt == OPT_LOCK_TIMEOUT) {
 			if ((lock_timeout = pv_parse_duration(optarg)) < 0)
 				return pv_usage_error("prune", "--lock-timeout: expected a duration such as 30s");
@@ -70,15 +87,29 @@ cmd_prune(pv_global *g, int argc, char **argv)
 	pv_lock *l = lpath ? pv_lock_take(lpath, 1, lock_timeout, "the storage location") : NULL;
 	free(lpath);
 	int deleted = 0;
+	pv_s3 *s3 = NULL;
+	json_t *rlist = NULL;
 	if (!dry && !l) {
 		pv_error("%s", pv_errmsg());
 		rc = pv_errcode();
+	} else if (remote) {
+		if (!(s3 = pv_open_s3(g)))
+			rc = PV_EXIT_USAGE;
+		else if (!(rlist = pv_remote_list(s3, db)) ||
+		         pv_prune_list(g->cfg, rlist, db, dry, stdout, &deleted, delete_remote, s3) < 0) {
+			pv_error("%s", pv_errmsg());
+			rc = pv_errcode();
+		} else {
+			pv_info("%s %d remote bundle(s)", dry ? "would delete" : "deleted", deleted);
+		}
 	} else if (pv_prune(g->cfg, st, db, dry, stdout, &deleted) < 0) {
 		pv_error("%s", pv_errmsg());
 		rc = pv_errcode();
 	} else {
 		pv_info("%s %d bundle(s)", dry ? "would delete" : "deleted", deleted);
 	}
+	json_decref(rlist);
+	pv_s3_free(s3);
 	pv_lock_release(l);
 	pv_store_free(st);
 	return rc;

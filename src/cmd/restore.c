@@ -189,27 +189,12 @@ cmd_restore(pv_global *g, int argc, char **argv)
 		pv_s3 *s3 = pv_open_s3(g);
 		json_t *list = s3 ? pv_remote_list(s3, NULL) : NULL;
 		json_t *pick = list ? pv_pick_bundle(list, argv[optind], "the S3 storage") : NULL;
-		char *dir = pick ? pv_store_lock_path(st, NULL) : NULL; /* creates the directory */
-		if (pick && dir) {
-			*strrchr(dir, '/') = '\0';
-			path = pv_asprintf("%s/.download.%s.tmp.%ld", dir, json_string_value(json_object_get(pick, "id")),
-			                   (long)getpid());
-			fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-			int64_t got = 0;
-			if (fd < 0)
-				pv_fail("cannot create %s: %s", path, strerror(errno));
-			else if (pv_s3_get_to_fd(s3, json_string_value(json_object_get(pick, "key")), fd, &got) == 0)
-				downloaded = 1;
-		}
-		free(dir);
+		if (pick && (path = pv_remote_fetch(g, s3, pick, &fd)) != NULL)
+			downloaded = 1;
 		json_decref(list);
 		pv_s3_free(s3);
-		if (!downloaded) {
-			if (path)
-				unlink(path);
+		if (!downloaded)
 			goto fail;
-		}
-		lseek(fd, 0, SEEK_SET);
 	} else if (pv_store_resolve(st, argv[optind], &path, &side) < 0)
 		goto fail;
 	if (fd < 0)

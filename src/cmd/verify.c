@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "store/s3.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -21,6 +22,8 @@ static const char usage[] =
     "DB@latest or DB@TIMESTAMP.\n"
     "\n"
     "  -a, --all     every bundle in the storage directory\n"
+    "      --remote  the bundles of the [s3] storage (each downloaded to a temporary file\n"
+    "                in the storage directory, checked, and removed)\n"
     "Exit status: 0 all good, 1 a bundle failed (the message names the bad member).\n";
 
 static int
@@ -42,12 +45,15 @@ int
 cmd_verify(pv_global *g, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"all", no_argument, NULL, 'a'}, PV_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
-	int all = 0, opt;
+	    {"all", no_argument, NULL, 'a'}, {"remote", no_argument, NULL, OPT_CMD_BASE},
+	    PV_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
+	int all = 0, remote = 0, opt;
 	optind = 0; /* GNU getopt: full re-initialisation */
 	while ((opt = getopt_long(argc, argv, "a" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
 		if (opt == 'a')
 			all = 1;
+		else if (opt == OPT_CMD_BASE)
+			remote = 1;
 		else if (opt == OPT_HELP) {
 			fputs(usage, stdout);
 			return 0;
@@ -59,8 +65,61 @@ cmd_verify(pv_global *g, int argc, char **argv)
 	int src = pv_setup(g);
 	if (src != PV_EXIT_OK)
 		return src;
-	pv_store *st = pv_open_store(g);
 	int bad = 0, good = 0;
+	if (remote) {
+		pv_s3 *s3 = pv_open_s3(g);
+		json_t *list = s3 ? pv_remote_list(s3, NULL) : NULL;
+		if (!list) {
+			if (s3)
+				pv_error("%s", pv_errmsg());
+			pv_s3_free(s3);
+			return PV_EXIT_FAIL;
+		}
+		size_t i;
+		json_t *e;
+		json_array_foreach(list, i, e) {
+			int wanted = all;
+			for (int k = optind; k < argc && !wanted; k++) {
+				json_t *one = json_array();
+				json_array_append(one, e);
+				pv_err_clear();
+				wanted = pv_pick_bundle(one, argv[k], "S3") != NULL;
+				json_decref(one);
+			}
+			if (!wanted)
+				continue;
+			const char *id = json_string_value(json_object_get(e, "id"));
+			int fd;
+			pv_err_clear();
+			char *tmp = pv_remote_fetch(g, s3, e, &fd);
+			int ok = 0;
+			if (tmp) {
+				pv_source in;
+				pv_source_fd(&in, &fd);
+				json_t *m = NULL;
+				ok = pv_bundle_verify(&in, json_string_value(json_object_get(e, "path")), &m) == 0;
+				json_decref(m);
+				close(fd);
+				unlink(tmp);
+				free(tmp);
+			}
+			if (ok) {
+				printf("ok %s (s3)\n", id);
+				good++;
+			} else {
+				pv_error("%s", pv_errmsg());
+				bad++;
+			}
+		}
+		json_decref(list);
+		pv_s3_free(s3);
+		if (!good && !bad) {
+			pv_error("no bundle in the S3 storage matches");
+			return PV_EXIT_FAIL;
+		}
+		return bad ? PV_EXIT_FAIL : PV_EXIT_OK;
+	}
+	pv_store *st = pv_open_store(g);
 	if (all) {
 		json_t *list = pv_store_list(st, NULL);
 		size_t i;

@@ -48,13 +48,35 @@ remove_file(const char *path)
 	return 0;
 }
 
+/* local bundles: the bundle first; a sidecar without its bundle is ignored by list */
+static int
+delete_local(void *arg, json_t *e)
+{
+	(void)arg;
+	if (remove_file(json_string_value(json_object_get(e, "path"))) < 0 ||
+	    remove_file(json_string_value(json_object_get(e, "sidecar"))) < 0)
+		return -1;
+	return 0;
+}
+
 int
 pv_prune(const pv_config *cfg, pv_store *st, const char *db, int dry_run, FILE *out, int *deleted)
 {
-	*deleted = 0;
 	json_t *all = pv_store_list(st, db);
 	if (!all)
 		return -1;
+	int rc = pv_prune_list(cfg, all, db, dry_run, out, deleted, delete_local, NULL);
+	json_decref(all);
+	if (rc == 0 && !dry_run)
+		pv_store_cleanup(st, db);
+	return rc;
+}
+
+int
+pv_prune_list(const pv_config *cfg, json_t *all, const char *db, int dry_run, FILE *out,
+              int *deleted, int (*del)(void *arg, json_t *entry), void *arg)
+{
+	*deleted = 0;
 	size_t n = json_array_size(all);
 	pv_ret_bundle *b = pv_calloc(n + 1, sizeof *b);
 	for (size_t i = 0; i < n; i++) {
@@ -74,7 +96,6 @@ pv_prune(const pv_config *cfg, pv_store *st, const char *db, int dry_run, FILE *
 		pv_ret_policy base;
 		if (policy_for(cfg, db, &base) < 0) {
 			free(b);
-			json_decref(all);
 			return -1;
 		}
 	}
@@ -116,16 +137,11 @@ pv_prune(const pv_config *cfg, pv_store *st, const char *db, int dry_run, FILE *
 		(*deleted)++;
 		if (dry_run)
 			continue;
-		/* the bundle first: a sidecar without its bundle is ignored by list */
-		if (remove_file(json_string_value(json_object_get(e, "path"))) < 0 ||
-		    remove_file(json_string_value(json_object_get(e, "sidecar"))) < 0)
+		if (del(arg, e) < 0)
 			rc = -1;
 		else
 			pv_debug("deleted %s (%s)", b[i].id, b[i].reason);
 	}
-	if (rc == 0 && !dry_run)
-		pv_store_cleanup(st, db);
 	free(b);
-	json_decref(all);
 	return rc;
 }

@@ -18,4 +18,8 @@
  * empty policy); *deleted counts the bundles deleted (or that would be). */
 int pv_prune(const pv_config *cfg, pv_store *st, const char *db, int dry_run, FILE *out, int *deleted);
 
+/* The same over any list of sidecars (e.g. from S3), deleting through del(arg, entry). */
+int pv_prune_list(const pv_config *cfg, json_t *all, const char *db, int dry_run, FILE *out,
+                  int *deleted, int (*del)(void *arg, json_t *entry), void *arg);
+
 #endif

@@ -59,3 +59,54 @@ grep -q "Sekr3t-Not-Valid-91" "$T/err" && fail "the secret appears in the messag
 [ "$(find "$D/data" -type f | wc -l)" = "$before" ] || fail "the failed upload left objects behind"
 "$S3CHECK" --prefix backups/ multipart-list >"$T/uploads" || fail "multipart-list failed"
 [ ! -s "$T/uploads" ] || fail "incomplete multipart uploads remain: $(cat "$T/uploads")"
+
+# `upload` copies a local-only bundle; a second upload is a no-op; verify --remote checks it
+pv --config "$T/c.conf" backup --db "$DB" --tag localonly; expect_rc 0 "local-only backup"
+LID=$(cat "$T/out")
+pv --config "$T/c.conf" upload "$LID"; expect_rc 0 "upload"
+grep -qx "$LID" "$T/out" || fail "upload did not print the id"
+pv --config "$T/c.conf" upload "$LID"; expect_rc 0 "second upload"
+expect_err "already"
+pv --config "$T/c.conf" verify --remote "$LID"; expect_rc 0 "verify --remote"
+grep -q "ok $LID" "$T/out" || fail "verify --remote did not report $LID"
+
+# prune --remote: the dry run predicts the real run; the newest verified survives
+cat >>"$T/c.conf" <<CONF
+[db:$DB]
+keep_days = 0
+keep_min = 1
+CONF
+sed -i "s/^keep_days = 7\$/keep_min = 1/" "$T/c.conf"
+sleep 1
+pv --config "$T/c.conf" backup --db "$DB" --upload; expect_rc 0 "a newer backup --upload"
+pv --config "$T/c.conf" prune --remote --dry-run; expect_rc 0 "prune --remote --dry-run"
+{ grep '^would delete' "$T/out" || true; } | awk '{print $3}' | sort >"$T/predicted"
+[ -s "$T/predicted" ] || fail "the dry run predicts nothing to delete"
+pv --config "$T/c.conf" prune --remote; expect_rc 0 "prune --remote"
+{ grep '^delete' "$T/out" || true; } | awk '{print $2}' | sort >"$T/deleted"
+diff "$T/predicted" "$T/deleted" || fail "prune --remote did not do what --dry-run said"
+pv --config "$T/c.conf" list --remote --json; expect_rc 0 "list --remote after prune"
+python3 - "$T/out" "$T/deleted" <<'PY' || fail "remote listing after prune is wrong"
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1])) if r["location"] == "s3"]
+gone = set(open(sys.argv[2]).read().split())
+assert rows and not gone & {r["id"] for r in rows}, (rows, gone)
+PY
+
+# a run killed mid-upload leaves an incomplete multipart upload that the next run aborts
+q -d "$DB" -c "CREATE TABLE big AS SELECT i, md5(i::text) AS h, md5((i * 7)::text) AS g FROM generate_series(1, 1500000) i"
+PGVAULT_S3_PART_SIZE=262144 "$PGVAULT" --config "$T/c.conf" backup --db "$DB" --upload >"$T/bg.out" 2>"$T/bg.err" &
+pid=$!
+for ((i = 0; i < 3000; i++)); do
+	"$S3CHECK" --prefix backups/ multipart-list >"$T/uploads" 2>/dev/null || true
+	[ -s "$T/uploads" ] && [ -n "$(find "$T/st" -name '.*.pgv.tmp.*' -size +2M)" ] && break
+	kill -0 "$pid" 2>/dev/null || fail "the backup ended before it could be killed"
+	sleep 0.05
+done
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+"$S3CHECK" --prefix backups/ multipart-list >"$T/uploads"
+[ -s "$T/uploads" ] || fail "expected the killed run's incomplete upload"
+pv --config "$T/c.conf" backup --db "$DB" --upload --tag after-kill; expect_rc 0 "the next backup --upload"
+expect_err "aborted the incomplete upload"
+"$S3CHECK" --prefix backups/ multipart-list >"$T/uploads"
+[ ! -s "$T/uploads" ] || fail "incomplete uploads remain after the next run: $(cat "$T/uploads")"
