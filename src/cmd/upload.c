@@ -93,19 +93,7 @@ upload_one(pv_s3 *s3, json_t *side)
 		pv_fail("the uploaded bundle has %lld bytes, the local one %lld", (long long)size, (long long)lsize);
 		goto out;
 	}
-	/* the sidecar as it is locally, minus what only describes the local copy */
-	json_t *remote = json_deep_copy(side);
-	json_object_del(remote, "path");
-	json_object_del(remote, "sidecar");
-	json_object_del(remote, "id");
-	json_object_del(remote, "size");
-	json_object_set_new(remote, "location", json_string("s3"));
-	char *text = json_dumps(remote, JSON_INDENT(1) | JSON_SORT_KEYS);
-	char *skey = pv_asprintf("%s.manifest.json", base);
-	rc = pv_s3_put(s3, skey, text, strlen(text));
-	free(skey);
-	free(text);
-	json_decref(remote);
+	rc = pv_s3_put_sidecar(s3, base, side);
 	if (rc == 0) {
 		printf("%s\n", id);
 		pv_info("uploaded %s (%lld bytes)", id, (long long)size);

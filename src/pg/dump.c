@@ -238,15 +238,7 @@ finish_upload(pv_s3 *s3, pv_s3_upload **up, const char *key_base, json_t *sideca
 	if (size != local_size)
 		return pv_fail("the uploaded bundle has %lld bytes, the local one %lld", (long long)size,
 		               (long long)local_size);
-	json_t *remote = json_deep_copy(sidecar);
-	json_object_set_new(remote, "location", json_string("s3"));
-	char *text = json_dumps(remote, JSON_INDENT(1) | JSON_SORT_KEYS);
-	char *key = pv_asprintf("%s.manifest.json", key_base);
-	rc = pv_s3_put(s3, key, text, strlen(text));
-	free(key);
-	free(text);
-	json_decref(remote);
-	return rc < 0 ? pv_wrap("uploading the sidecar manifest") : 0;
+	return pv_s3_put_sidecar(s3, key_base, sidecar);
 }
 
 static json_t *

@@ -1651,3 +1651,20 @@ pv_s3_upload_abort(pv_s3_upload *u)
 	abort_remote(u);
 	upload_free(u);
 }
+
+int
+pv_s3_put_sidecar(pv_s3 *s, const char *key_base, json_t *sidecar)
+{
+	static const char *local_only[] = {"path", "sidecar", "id", "size"};
+	json_t *remote = json_deep_copy(sidecar);
+	for (size_t i = 0; i < sizeof local_only / sizeof local_only[0]; i++)
+		json_object_del(remote, local_only[i]);
+	json_object_set_new(remote, "location", json_string("s3"));
+	char *text = json_dumps(remote, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *key = pv_asprintf("%s.manifest.json", key_base);
+	int rc = text ? pv_s3_put(s, key, text, strlen(text)) : pv_fail("cannot serialise the sidecar");
+	free(key);
+	free(text);
+	json_decref(remote);
+	return rc < 0 ? pv_wrap("uploading the sidecar manifest") : 0;
+}
