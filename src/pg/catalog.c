@@ -297,14 +297,7 @@ read_unsupported(reader *rd)
 	pv_buf q = PV_BUF_INIT;
 	pv_buf_puts(&q,
 	    "SELECT kind, descr FROM ("
-	    "SELECT 'rule' AS kind, pg_catalog.pg_describe_object('pg_catalog.pg_rewrite'::pg_catalog.regclass, r.oid, 0) AS descr"
-	    "  FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class"
-	    "  WHERE r.oid >= 16384 AND r.rulename <> '_RETURN' AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'row-level security policy', pg_catalog.pg_describe_object('pg_catalog.pg_policy'::pg_catalog.regclass, p.oid, 0)"
-	    "  FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid WHERE" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'row-level security', 'row security on ' || pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)"
-	    "  FROM pg_catalog.pg_class c WHERE (c.relrowsecurity OR c.relforcerowsecurity) AND c.oid >= 16384 AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'publication', 'publication ' || pubname FROM pg_catalog.pg_publication"
+	    "SELECT 'publication' AS kind, 'publication ' || pubname AS descr FROM pg_catalog.pg_publication"
 	    " UNION ALL SELECT 'subscription', 'subscription ' || s.subname FROM pg_catalog.pg_subscription s"
 	    "  JOIN pg_catalog.pg_database d ON d.oid = s.subdbid WHERE d.datname = pg_catalog.current_database()"
 	    " UNION ALL SELECT 'event trigger', 'event trigger ' || e.evtname FROM pg_catalog.pg_event_trigger e WHERE" NOT_EXT("pg_event_trigger", "e")
@@ -853,7 +846,8 @@ read_relations(reader *rd, rels *R)
 	PGresult *r = q1(rd,
 	    "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence,"
 	    " pg_catalog.pg_get_userbyid(c.relowner), c.reloptions, tc.reloptions, c.reltype,"
-	    " c.relreplident, c.relispopulated, d.refobjid, d.refobjsubid, d.deptype"
+	    " c.relreplident, c.relispopulated, d.refobjid, d.refobjsubid, d.deptype,"
+	    " c.relrowsecurity, c.relforcerowsecurity"
 	    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 	    " LEFT JOIN pg_catalog.pg_class tc ON tc.oid = c.reltoastrelid"
 	    " LEFT JOIN pg_catalog.pg_depend d ON c.relkind = 'S'"
@@ -921,6 +915,17 @@ read_relations(reader *rd, rels *R)
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY FULL;", ri->qname);
 			else if (ri->kind == 'r' && ri_kind[0] == 'n')
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY NOTHING;", ri->qname);
+		}
+		if (ri->kind == 'r' && (boolval(r, i, 14) || boolval(r, i, 15))) {
+			/* row security is switched on after the data is in */
+			pv_obj *f = pv_graph_add(g, K_RLS, PV_POST, 0, 0, o->schema, o->name);
+			pv_buf b = PV_BUF_INIT;
+			if (boolval(r, i, 14))
+				pv_buf_printf(&b, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY;\n", ri->qname);
+			if (boolval(r, i, 15))
+				pv_buf_printf(&b, "ALTER TABLE %s FORCE ROW LEVEL SECURITY;\n", ri->qname);
+			f->sql = pv_buf_detach(&b);
+			pv_obj_dep(f, o);
 		}
 		if (ri->kind == 'r') {
 			pv_buf_printf(&lock, "%s%s", nlock ? ", " : "LOCK TABLE ", ri->qname);
@@ -1435,6 +1440,111 @@ read_triggers(reader *rd, rels *R)
 }
 
 static int
+read_policies(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT p.oid, p.polrelid, p.polname, p.polcmd, p.polpermissive,"
+	    " CASE WHEN p.polroles = '{0}' THEN NULL ELSE ARRAY(SELECT pg_catalog.pg_get_userbyid(u.r)"
+	    "   FROM pg_catalog.unnest(p.polroles) WITH ORDINALITY u(r, n) ORDER BY u.n) END,"
+	    " pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+	    " JOIN pg_catalog.pg_policy p ON p.polrelid = s.relid ORDER BY p.polrelid, p.polname", rd->tabids.data);
+	if (!r)
+		return pv_wrap("reading row-level security policies");
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		if (!ri)
+			continue;
+		char *pn = pv_ident(rd->c, val(r, i, 2));
+		char *tq = pv_asprintf("%s ON %s", pn, ri->qname);
+		pv_obj *o = pv_graph_add(g, K_POLICY, PV_POST, 0, oidval(r, i, 0), ri->obj->schema, val(r, i, 2));
+		pv_graph_alias(g, 3256u /* pg_policy */, o->oid, o);
+		set_target(rd, 3256u, o->oid, "POLICY", tq);
+		pv_buf b = PV_BUF_INIT;
+		pv_buf_printf(&b, "CREATE POLICY %s", tq);
+		if (!boolval(r, i, 4))
+			pv_buf_puts(&b, " AS RESTRICTIVE");
+		switch (val(r, i, 3)[0]) {
+		case 'r': pv_buf_puts(&b, " FOR SELECT"); break;
+		case 'a': pv_buf_puts(&b, " FOR INSERT"); break;
+		case 'w': pv_buf_puts(&b, " FOR UPDATE"); break;
+		case 'd': pv_buf_puts(&b, " FOR DELETE"); break;
+		default: break;
+		}
+		if (val(r, i, 5)) {
+			/* {a,b}: role names, parsed as a text[] by the server */
+			PGresult *names = q1(rd, "SELECT pg_catalog.unnest($1::text[])", val(r, i, 5));
+			if (!names) {
+				pv_buf_free(&b);
+				free(pn);
+				free(tq);
+				PQclear(r);
+				return pv_wrap("reading policy roles");
+			}
+			pv_buf_puts(&b, " TO ");
+			for (int k = 0; k < PQntuples(names); k++) {
+				if (k)
+					pv_buf_puts(&b, ", ");
+				pv_buf_ident(&b, rd->c, PQgetvalue(names, k, 0));
+				add_role(rd, PQgetvalue(names, k, 0));
+			}
+			PQclear(names);
+		}
+		if (val(r, i, 6))
+			pv_buf_printf(&b, " USING (%s)", val(r, i, 6));
+		if (val(r, i, 7))
+			pv_buf_printf(&b, " WITH CHECK (%s)", val(r, i, 7));
+		pv_buf_puts(&b, ";");
+		o->sql = pv_buf_detach(&b);
+		pv_obj_dep(o, ri->obj);
+		free(pn);
+		free(tq);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+read_rules(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = q1(rd,
+	    "SELECT w.oid, w.ev_class, w.rulename, pg_catalog.pg_get_ruledef(w.oid), w.ev_enabled"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+	    " JOIN pg_catalog.pg_rewrite w ON w.ev_class = s.relid WHERE w.rulename <> '_RETURN'"
+	    " ORDER BY w.ev_class, w.rulename", rd->relids.data);
+	if (!r)
+		return pv_wrap("reading rules");
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		if (!ri)
+			continue;
+		char *rn = pv_ident(rd->c, val(r, i, 2));
+		char *tq = pv_asprintf("%s ON %s", rn, ri->qname);
+		pv_obj *o = pv_graph_add(g, K_RULE, PV_POST, C_PG_REWRITE, oidval(r, i, 0), ri->obj->schema,
+		                         val(r, i, 2));
+		set_target(rd, C_PG_REWRITE, o->oid, "RULE", tq);
+		pv_buf b = PV_BUF_INIT;
+		pv_buf_puts(&b, val(r, i, 3));
+		const char *en = val(r, i, 4);
+		const char *tbl = ri->kind == 'v' ? "VIEW" : "TABLE";
+		if (en[0] == 'D')
+			pv_buf_printf(&b, "\nALTER %s %s DISABLE RULE %s;", tbl, ri->qname, rn);
+		else if (en[0] == 'R')
+			pv_buf_printf(&b, "\nALTER %s %s ENABLE REPLICA RULE %s;", tbl, ri->qname, rn);
+		else if (en[0] == 'A')
+			pv_buf_printf(&b, "\nALTER %s %s ENABLE ALWAYS RULE %s;", tbl, ri->qname, rn);
+		o->sql = pv_buf_detach(&b);
+		pv_obj_dep(o, ri->obj);
+		free(rn);
+		free(tq);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
 read_views(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
@@ -1745,7 +1855,7 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	    read_constraints(&rd, &R) < 0 || read_indexes(&rd, &R) < 0 || read_triggers(&rd, &R) < 0)
 		goto out;
 	build_tables(&rd, &R);
-	if (read_views(&rd, &R) < 0)
+	if (read_views(&rd, &R) < 0 || read_policies(&rd, &R) < 0 || read_rules(&rd, &R) < 0)
 		goto out;
 	qsort(rd.targets, rd.ntargets, sizeof *rd.targets, target_cmp);
 	if (read_comments(&rd) < 0 || read_depends(&rd) < 0)

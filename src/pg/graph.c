@@ -26,8 +26,8 @@ static const char *kind_names[K_NKINDS] = {
 	"schema", "extension", "type", "domain", "function", "sequence", "table", "view",
 	"materialized view", "default", "check constraint", "sequence owner", "database settings",
 	"table data", "sequence value",
-	"constraint", "index", "index property", "trigger", "foreign key", "check constraint",
-	"materialized view refresh",
+	"constraint", "index", "index property", "rule", "trigger", "foreign key", "check constraint",
+	"policy", "row security", "materialized view refresh",
 };
 
 const char *
