@@ -786,6 +786,7 @@ typedef struct relinfo {
 	char persistence;
 	int populated;
 	pv_oid seq_owner_table; /* sequences */
+	pv_obj *seq_set;        /* its value entry (data section) */
 	int seq_owner_col;
 	char seq_deptype;
 } relinfo;
@@ -1144,9 +1145,9 @@ read_sequences(reader *rd, rels *R)
 		pv_buf_free(&opts);
 		/* its value, set in the data section */
 		pv_obj *sv = pv_graph_add(g, K_SEQ_SET, PV_DATA, 0, 0, o->schema, o->name);
+		ri->seq_set = sv;
 		pv_obj_dep(sv, o);
 		sv->extra = json_object();
-		json_object_set_new(sv->extra, "seq_oid", json_integer(ri->oid));
 		relinfo *owner_table = ri->seq_deptype ? find_rel(R, ri->seq_owner_table) : NULL;
 		if (owner_table)
 			json_object_set_new(sv->extra, "owned_by", json_string(owner_table->qname));
@@ -1162,16 +1163,12 @@ read_sequences(reader *rd, rels *R)
 		}
 		for (int i = 0; i < PQntuples(r); i++) {
 			relinfo *ri = find_rel(R, oidval(r, i, 0));
-			for (int k = 0; k < pv_graph_count(g); k++) {
-				pv_obj *sv = pv_graph_get(g, k);
-				if (sv->kind != K_SEQ_SET || !sv->extra ||
-				    json_integer_value(json_object_get(sv->extra, "seq_oid")) != ri->oid)
-					continue;
-				char *lit = pv_literal(rd->c, ri->qname);
-				sv->sql = pv_asprintf("SELECT pg_catalog.setval(%s, %s, %s);", lit, val(r, i, 1),
-				                      boolval(r, i, 2) ? "true" : "false");
-				free(lit);
-			}
+			if (!ri || !ri->seq_set)
+				continue;
+			char *lit = pv_literal(rd->c, ri->qname);
+			ri->seq_set->sql = pv_asprintf("SELECT pg_catalog.setval(%s, %s, %s);", lit, val(r, i, 1),
+			                               boolval(r, i, 2) ? "true" : "false");
+			free(lit);
 		}
 		PQclear(r);
 	}
@@ -1801,20 +1798,21 @@ read_depends(reader *rd)
 	free(refresh_of);
 	free(stack);
 	free(seen);
-	/* everything in a schema follows the schema */
+	/* everything in a schema follows the schema (one lookup table, not a scan per object) */
+	json_t *created = json_object(); /* schema name -> object id */
+	for (int i = 0; i < n; i++) {
+		pv_obj *s = pv_graph_get(g, i);
+		if (s->kind == K_SCHEMA && s->sql && strncmp(s->sql, "CREATE", 6) == 0 &&
+		    !json_object_get(created, s->name))
+			json_object_set_new(created, s->name, json_integer(s->id));
+	}
 	for (int i = 0; i < n; i++) {
 		pv_obj *o = pv_graph_get(g, i);
-		if (!o->schema || o->kind == K_SCHEMA)
-			continue;
-		for (int j = 0; j < n; j++) {
-			pv_obj *s = pv_graph_get(g, j);
-			if (s->kind == K_SCHEMA && strcmp(s->name, o->schema) == 0 && s->sql &&
-			    strncmp(s->sql, "CREATE", 6) == 0) {
-				pv_obj_dep(o, s);
-				break;
-			}
-		}
+		json_t *sid = o->schema && o->kind != K_SCHEMA ? json_object_get(created, o->schema) : NULL;
+		if (sid)
+			pv_obj_dep(o, pv_graph_get(g, (int)json_integer_value(sid)));
 	}
+	json_decref(created);
 	return 0;
 }
 
