@@ -8,6 +8,7 @@
  * reported by read_unsupported().
  */
 #include "pg/catalog.h"
+#include "pg/catalog_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,148 +18,6 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
-
-/* Fixed catalog OIDs (the same in every PostgreSQL version). */
-#define C_PG_TYPE 1247u
-#define C_PG_PROC 1255u
-#define C_PG_CLASS 1259u
-#define C_PG_ATTRDEF 2604u
-#define C_PG_CONSTRAINT 2606u
-#define C_PG_NAMESPACE 2615u
-#define C_PG_REWRITE 2618u
-#define C_PG_TRIGGER 2620u
-#define C_PG_EXTENSION 3079u
-
-#define FIRST_NORMAL_OID 16384u
-
-/* "not a member of an extension" for catalog CAT and row alias A */
-#define NOT_EXT(cat, a)                                                                   \
-	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd WHERE xd.classid = "              \
-	"'pg_catalog." cat "'::pg_catalog.regclass AND xd.objid = " a ".oid AND xd.deptype = 'e') "
-
-/* ---- small helpers ------------------------------------------------------------------ */
-
-typedef struct cmt_target {
-	pv_oid classid, oid;
-	char *kw;    /* TABLE, VIEW, CONSTRAINT, ... */
-	char *qname; /* "s"."t", or c ON "s"."t" for constraints and triggers */
-} cmt_target;
-
-typedef struct reader {
-	PGconn *c;
-	pv_catalog *cat;
-	int v;
-	cmt_target *targets;
-	size_t ntargets, ctargets;
-	pv_buf relids;  /* {oid,...} of every dumped relation (incl. composite types) */
-	pv_buf tabids;  /* {oid,...} of dumped tables and matviews (data, indexes, ...) */
-	pv_obj *public_schema;
-	json_t *owners;  /* set of roles owning something (the database included) */
-} reader;
-
-static const char *
-val(PGresult *r, int row, int col)
-{
-	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
-}
-
-static pv_oid
-oidval(PGresult *r, int row, int col)
-{
-	const char *s = val(r, row, col);
-	return s ? (pv_oid)strtoul(s, NULL, 10) : 0;
-}
-
-static int
-boolval(PGresult *r, int row, int col)
-{
-	const char *s = val(r, row, col);
-	return s && s[0] == 't';
-}
-
-static void
-set_target(reader *rd, pv_oid classid, pv_oid oid, const char *kw, const char *qname)
-{
-	if (rd->ntargets == rd->ctargets) {
-		rd->ctargets = rd->ctargets ? rd->ctargets * 2 : 256;
-		rd->targets = pv_realloc(rd->targets, rd->ctargets * sizeof *rd->targets);
-	}
-	cmt_target *t = &rd->targets[rd->ntargets++];
-	t->classid = classid;
-	t->oid = oid;
-	t->kw = pv_strdup(kw);
-	t->qname = pv_strdup(qname);
-}
-
-static int
-target_cmp(const void *a, const void *b)
-{
-	const cmt_target *x = a, *y = b;
-	if (x->classid != y->classid)
-		return x->classid < y->classid ? -1 : 1;
-	if (x->oid != y->oid)
-		return x->oid < y->oid ? -1 : 1;
-	return 0;
-}
-
-static cmt_target *
-find_target(reader *rd, pv_oid classid, pv_oid oid)
-{
-	cmt_target key = {classid, oid, NULL, NULL};
-	return bsearch(&key, rd->targets, rd->ntargets, sizeof *rd->targets, target_cmp);
-}
-
-static void
-add_role(reader *rd, const char *name)
-{
-	if (name && *name && !json_object_get(rd->cat->roles, name))
-		json_object_set_new(rd->cat->roles, name, json_object());
-}
-
-static void
-set_owner(reader *rd, pv_obj *o, const char *owner, const char *kw, const char *qname)
-{
-	o->owner = pv_strdup(owner);
-	o->owner_target = pv_asprintf("%s %s", kw, qname);
-	add_role(rd, owner);
-	json_object_set_new(rd->owners, owner, json_true());
-}
-
-/* Array literals "{1,2,3}" of OIDs, built incrementally; always valid to pass as $1. */
-static void
-oid_list_add(pv_buf *b, pv_oid oid)
-{
-	if (b->len && b->data[b->len - 1] == '}')
-		b->data[--b->len] = '\0';
-	if (!b->len)
-		pv_buf_putc(b, '{');
-	pv_buf_printf(b, "%s%u}", b->len > 1 ? "," : "", oid);
-}
-
-static const char *
-oid_list(pv_buf *b)
-{
-	if (!b->len)
-		pv_buf_puts(b, "{}");
-	return b->data;
-}
-
-static PGresult *
-q1(reader *rd, const char *sql, const char *param)
-{
-	const char *p[1] = {param};
-	PGresult *r = param ? pv_query_params(rd->c, sql, 1, p) : pv_query(rd->c, sql);
-	return r;
-}
-
-static void
-add_unsupported(reader *rd, const char *kind, const char *descr)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "kind", json_string(kind));
-	json_object_set_new(o, "description", json_string(descr));
-	json_array_append_new(rd->cat->unsupported, o);
-}
 
 /* ---- database, roles ---------------------------------------------------------------- */
 
@@ -179,33 +38,33 @@ read_database(reader *rd)
 	    " pg_catalog.pg_is_in_recovery()"
 	    " FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()",
 	    locprov, iculoc);
-	PGresult *r = q1(rd, sql, NULL);
+	PGresult *r = pvc_query(rd, sql, NULL);
 	free(sql);
 	if (!r)
 		return pv_wrap("reading the database");
 	json_t *db = rd->cat->db;
-	json_object_set_new(db, "name", json_string(val(r, 0, 0)));
-	json_object_set_new(db, "encoding", json_string(val(r, 0, 1)));
-	json_object_set_new(db, "collate", json_string(val(r, 0, 2)));
-	json_object_set_new(db, "ctype", json_string(val(r, 0, 3)));
-	json_object_set_new(db, "owner", json_string(val(r, 0, 4)));
-	json_object_set_new(db, "locale_provider", json_string(val(r, 0, 5)));
-	if (val(r, 0, 6))
-		json_object_set_new(db, "icu_locale", json_string(val(r, 0, 6)));
-	if (val(r, 0, 7))
-		json_object_set_new(db, "comment", json_string(val(r, 0, 7)));
-	json_object_set_new(db, "server_version", json_string(val(r, 0, 8)));
+	json_object_set_new(db, "name", json_string(pvc_val(r, 0, 0)));
+	json_object_set_new(db, "encoding", json_string(pvc_val(r, 0, 1)));
+	json_object_set_new(db, "collate", json_string(pvc_val(r, 0, 2)));
+	json_object_set_new(db, "ctype", json_string(pvc_val(r, 0, 3)));
+	json_object_set_new(db, "owner", json_string(pvc_val(r, 0, 4)));
+	json_object_set_new(db, "locale_provider", json_string(pvc_val(r, 0, 5)));
+	if (pvc_val(r, 0, 6))
+		json_object_set_new(db, "icu_locale", json_string(pvc_val(r, 0, 6)));
+	if (pvc_val(r, 0, 7))
+		json_object_set_new(db, "comment", json_string(pvc_val(r, 0, 7)));
+	json_object_set_new(db, "server_version", json_string(pvc_val(r, 0, 8)));
 	json_object_set_new(db, "server_version_num", json_integer(rd->v));
-	json_object_set_new(db, "snapshot_epoch", json_integer(strtoll(val(r, 0, 9), NULL, 10)));
-	if (val(r, 0, 10))
-		json_object_set_new(db, "settings", json_loads(val(r, 0, 10), 0, NULL));
-	json_object_set_new(db, "source_role", json_string(boolval(r, 0, 11) ? "standby" : "primary"));
-	add_role(rd, val(r, 0, 4));
-	json_object_set_new(rd->owners, val(r, 0, 4), json_true());
+	json_object_set_new(db, "snapshot_epoch", json_integer(strtoll(pvc_val(r, 0, 9), NULL, 10)));
+	if (pvc_val(r, 0, 10))
+		json_object_set_new(db, "settings", json_loads(pvc_val(r, 0, 10), 0, NULL));
+	json_object_set_new(db, "source_role", json_string(pvc_bool(r, 0, 11) ? "standby" : "primary"));
+	pvc_role(rd, pvc_val(r, 0, 4));
+	json_object_set_new(rd->owners, pvc_val(r, 0, 4), json_true());
 	PQclear(r);
 
 	/* ALTER ROLE r IN DATABASE d SET ... */
-	r = q1(rd, "SELECT pg_catalog.pg_get_userbyid(s.setrole), pg_catalog.array_to_json(s.setconfig)"
+	r = pvc_query(rd, "SELECT pg_catalog.pg_get_userbyid(s.setrole), pg_catalog.array_to_json(s.setconfig)"
 	           " FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase"
 	           " WHERE d.datname = pg_catalog.current_database() AND s.setrole <> 0 ORDER BY 1", NULL);
 	if (!r)
@@ -214,17 +73,17 @@ read_database(reader *rd)
 		json_t *a = json_array();
 		for (int i = 0; i < PQntuples(r); i++) {
 			json_t *o = json_object();
-			json_object_set_new(o, "role", json_string(val(r, i, 0)));
-			json_object_set_new(o, "settings", json_loads(val(r, i, 1), 0, NULL));
+			json_object_set_new(o, "role", json_string(pvc_val(r, i, 0)));
+			json_object_set_new(o, "settings", json_loads(pvc_val(r, i, 1), 0, NULL));
 			json_array_append_new(a, o);
-			add_role(rd, val(r, i, 0));
+			pvc_role(rd, pvc_val(r, i, 0));
 		}
 		json_object_set_new(db, "role_settings", a);
 	}
 	PQclear(r);
 
 	/* GRANT/REVOKE on the database itself, as deltas from the default */
-	r = q1(rd,
+	r = pvc_query(rd,
 	    "SELECT x.rev, pg_catalog.pg_get_userbyid(x.grantor),"
 	    " CASE WHEN x.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(x.grantee) END,"
 	    " x.privilege_type, x.is_grantable FROM ("
@@ -243,14 +102,14 @@ read_database(reader *rd)
 		json_t *a = json_array();
 		for (int i = 0; i < PQntuples(r); i++) {
 			json_t *o = json_object();
-			json_object_set_new(o, "revoke", json_boolean(boolval(r, i, 0)));
-			json_object_set_new(o, "grantor", json_string(val(r, i, 1)));
-			json_object_set_new(o, "grantee", val(r, i, 2) ? json_string(val(r, i, 2)) : json_null());
-			json_object_set_new(o, "privs", json_string(val(r, i, 3)));
-			json_object_set_new(o, "grant_option", json_boolean(boolval(r, i, 4)));
+			json_object_set_new(o, "revoke", json_boolean(pvc_bool(r, i, 0)));
+			json_object_set_new(o, "grantor", json_string(pvc_val(r, i, 1)));
+			json_object_set_new(o, "grantee", pvc_val(r, i, 2) ? json_string(pvc_val(r, i, 2)) : json_null());
+			json_object_set_new(o, "privs", json_string(pvc_val(r, i, 3)));
+			json_object_set_new(o, "grant_option", json_boolean(pvc_bool(r, i, 4)));
 			json_array_append_new(a, o);
-			add_role(rd, val(r, i, 1));
-			add_role(rd, val(r, i, 2));
+			pvc_role(rd, pvc_val(r, i, 1));
+			pvc_role(rd, pvc_val(r, i, 2));
 		}
 		json_object_set_new(db, "acl", a);
 	}
@@ -267,7 +126,7 @@ read_roles(reader *rd)
 	json_object_foreach(rd->cat->roles, k, v)
 		pv_buf_array_elem(&names, k);
 	pv_buf_puts(&names, names.len ? "}" : "{}");
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin,"
 	    " rolreplication, rolbypassrls, rolconnlimit FROM pg_catalog.pg_roles"
 	    " WHERE rolname = ANY ($1::text[])", names.data);
@@ -279,52 +138,62 @@ read_roles(reader *rd)
 	for (int i = 0; i < PQntuples(r); i++) {
 		json_t *o = json_object();
 		for (int f = 1; f <= 7; f++)
-			json_object_set_new(o, flags[f], json_boolean(boolval(r, i, f)));
-		json_object_set_new(o, "connection_limit", json_integer(atoi(val(r, i, 8))));
-		if (json_object_get(rd->owners, val(r, i, 0)))
+			json_object_set_new(o, flags[f], json_boolean(pvc_bool(r, i, f)));
+		json_object_set_new(o, "connection_limit", json_integer(atoi(pvc_val(r, i, 8))));
+		if (json_object_get(rd->owners, pvc_val(r, i, 0)))
 			json_object_set_new(o, "owns_objects", json_true());
-		json_object_set_new(rd->cat->roles, val(r, i, 0), o);
+		json_object_set_new(rd->cat->roles, pvc_val(r, i, 0), o);
 	}
 	PQclear(r);
 	return 0;
 }
 
-/* ---- unsupported object kinds ------------------------------------------------------- */
+/* ---- completeness: every user object must be in the graph ------------------------------ */
 
+/*
+ * Run after every reader: lists each object a user (not an extension) created, catalog by
+ * catalog, and reports as unsupported any that no reader put into the graph (directly or as
+ * an alias of the object whose DDL creates it).  A kind this version does not know therefore
+ * never vanishes silently from a backup.  Properties that are not objects of their own
+ * (inheritance, tablespaces, ...) are checked by the rows at the end.
+ */
 static int
 read_unsupported(reader *rd)
 {
 	pv_buf q = PV_BUF_INIT;
 	pv_buf_puts(&q,
-	    "SELECT kind, descr FROM ("
-	    "SELECT 'publication' AS kind, 'publication ' || pubname AS descr FROM pg_catalog.pg_publication"
-	    " UNION ALL SELECT 'subscription', 'subscription ' || s.subname FROM pg_catalog.pg_subscription s"
-	    "  JOIN pg_catalog.pg_database d ON d.oid = s.subdbid WHERE d.datname = pg_catalog.current_database()"
-	    " UNION ALL SELECT 'event trigger', 'event trigger ' || e.evtname FROM pg_catalog.pg_event_trigger e WHERE" NOT_EXT("pg_event_trigger", "e")
-	    " UNION ALL SELECT 'large object', 'large object ' || l.oid FROM pg_catalog.pg_largeobject_metadata l"
-	    " UNION ALL SELECT 'foreign-data wrapper', 'foreign-data wrapper ' || w.fdwname FROM pg_catalog.pg_foreign_data_wrapper w WHERE" NOT_EXT("pg_foreign_data_wrapper", "w")
-	    " UNION ALL SELECT 'foreign server', 'server ' || s.srvname FROM pg_catalog.pg_foreign_server s WHERE" NOT_EXT("pg_foreign_server", "s")
-	    " UNION ALL SELECT 'user mapping', pg_catalog.pg_describe_object('pg_catalog.pg_user_mapping'::pg_catalog.regclass, u.oid, 0) FROM pg_catalog.pg_user_mapping u"
-	    " UNION ALL SELECT CASE c.relkind WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' ELSE 'partition' END,"
-	    "  pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)"
-	    "  FROM pg_catalog.pg_class c WHERE (c.relkind IN ('f', 'p') OR c.relispartition) AND c.oid >= 16384 AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'table inheritance', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, i.inhrelid, 0) || ' inherits from ' ||"
-	    "  pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, i.inhparent, 0)"
-	    "  FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE c.relkind IN ('r', 'f') AND NOT c.relispartition AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'typed table', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)"
-	    "  FROM pg_catalog.pg_class c WHERE c.reloftype <> 0 AND c.oid >= 16384 AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'tablespace', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' in tablespace ' || t.spcname"
-	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace"
-	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm', 'i', 'p') AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'table access method', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' using ' || a.amname"
-	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a ON a.oid = c.relam"
-	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm') AND a.amname <> 'heap' AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'aggregate', pg_catalog.pg_describe_object('pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0)"
-	    "  FROM pg_catalog.pg_proc p WHERE p.prokind = 'a' AND p.oid >= 16384 AND" NOT_EXT("pg_proc", "p")
-	    " UNION ALL SELECT 'type', pg_catalog.pg_describe_object('pg_catalog.pg_type'::pg_catalog.regclass, t.oid, 0)"
-	    "  FROM pg_catalog.pg_type t WHERE t.oid >= 16384 AND (t.typtype IN ('b', 'r', 'p') OR NOT t.typisdefined)"
-	    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid) AND" NOT_EXT("pg_type", "t"));
+	    "SELECT kind, descr, classid, objid FROM ("
+	    "SELECT CASE c.relkind WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table'"
+	    "  WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence'"
+	    "  WHEN 'c' THEN 'type' WHEN 'i' THEN 'index' WHEN 'I' THEN 'partitioned index'"
+	    "  ELSE CASE WHEN c.relispartition THEN 'partition' ELSE 'table' END END AS kind,"
+	    "  pg_catalog.pg_describe_object(x.classid, c.oid, 0) AS descr, x.classid, c.oid AS objid"
+	    "  FROM pg_catalog.pg_class c, (SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+	    "  WHERE c.oid >= 16384 AND c.relkind <> 't' AND c.relnamespace <> 'pg_toast'::pg_catalog.regnamespace AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT CASE WHEN t.typtype = 'b' THEN 'base type' WHEN t.typtype = 'r' THEN 'range type'"
+	    "  WHEN t.typtype = 'p' THEN 'pseudo-type' WHEN NOT t.typisdefined THEN 'shell type' ELSE 'type' END,"
+	    "  pg_catalog.pg_describe_object(x.classid, t.oid, 0), x.classid, t.oid"
+	    "  FROM pg_catalog.pg_type t, (SELECT 'pg_catalog.pg_type'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+	    "  WHERE t.oid >= 16384 AND t.typtype <> 'm'"
+	    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)"
+	    "  AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')"
+	    "  AND" NOT_EXT("pg_type", "t")
+	    " UNION ALL SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' WHEN 'p' THEN 'procedure' ELSE 'function' END,"
+	    "  pg_catalog.pg_describe_object(x.classid, p.oid, 0), x.classid, p.oid"
+	    "  FROM pg_catalog.pg_proc p, (SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+	    "  WHERE p.oid >= 16384 AND" NOT_EXT("pg_proc", "p")
+	    " UNION ALL SELECT 'trigger', pg_catalog.pg_describe_object(x.classid, t.oid, 0), x.classid, t.oid"
+	    "  FROM pg_catalog.pg_trigger t, (SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+	    "  WHERE t.oid >= 16384 AND NOT t.tgisinternal AND" NOT_EXT("pg_trigger", "t")
+	    " UNION ALL SELECT 'large object', 'large object ' || l.oid, x.classid, l.oid"
+	    "  FROM pg_catalog.pg_largeobject_metadata l, (SELECT 'pg_catalog.pg_largeobject_metadata'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+	    " UNION ALL SELECT 'subscription', 'subscription ' || s.subname, x.classid, s.oid"
+	    "  FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d ON d.oid = s.subdbid,"
+	    "  (SELECT 'pg_catalog.pg_subscription'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+	    "  WHERE d.datname = pg_catalog.current_database()");
 	static const struct { const char *kind, *cat; } simple[] = {
+	    {"constraint", "pg_constraint"}, {"rule", "pg_rewrite"}, {"policy", "pg_policy"},
+	    {"default", "pg_attrdef"}, {"schema", "pg_namespace"},
 	    {"operator", "pg_operator"}, {"operator class", "pg_opclass"},
 	    {"operator family", "pg_opfamily"}, {"cast", "pg_cast"},
 	    {"collation", "pg_collation"}, {"conversion", "pg_conversion"},
@@ -332,39 +201,74 @@ read_unsupported(reader *rd)
 	    {"text search dictionary", "pg_ts_dict"}, {"text search configuration", "pg_ts_config"},
 	    {"statistics object", "pg_statistic_ext"}, {"transform", "pg_transform"},
 	    {"procedural language", "pg_language"}, {"access method", "pg_am"},
-	    {"default privileges", "pg_default_acl"},
+	    {"default privileges", "pg_default_acl"}, {"event trigger", "pg_event_trigger"},
+	    {"foreign-data wrapper", "pg_foreign_data_wrapper"}, {"server", "pg_foreign_server"},
+	    {"user mapping", "pg_user_mapping"}, {"publication", "pg_publication"},
+	    {"publication member", "pg_publication_rel"},
 	};
 	for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
 		pv_buf_printf(&q,
-		    " UNION ALL SELECT '%s', pg_catalog.pg_describe_object('pg_catalog.%s'::pg_catalog.regclass, x.oid, 0)"
-		    " FROM pg_catalog.%s x WHERE x.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
-		    " WHERE xd.classid = 'pg_catalog.%s'::pg_catalog.regclass AND xd.objid = x.oid AND xd.deptype = 'e')",
-		    simple[i].kind, simple[i].cat, simple[i].cat, simple[i].cat);
+		    " UNION ALL SELECT '%s', pg_catalog.pg_describe_object(x.classid, o.oid, 0), x.classid, o.oid"
+		    " FROM pg_catalog.%s o, (SELECT 'pg_catalog.%s'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+		    " WHERE o.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
+		    " WHERE xd.classid = x.classid AND xd.objid = o.oid AND xd.deptype = 'e')",
+		    simple[i].kind, simple[i].cat, simple[i].cat);
+	/* members of operator families belong to the extension of their family */
 	pv_buf_puts(&q,
-	    " UNION ALL SELECT 'security label', 'security label on ' || pg_catalog.pg_describe_object(s.classoid, s.objoid, s.objsubid)"
+	    " UNION ALL SELECT 'operator family member', pg_catalog.pg_describe_object(x.classid, o.oid, 0), x.classid, o.oid"
+	    " FROM pg_catalog.pg_amop o, (SELECT 'pg_catalog.pg_amop'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+	    " WHERE o.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
+	    " WHERE xd.classid = 'pg_catalog.pg_opfamily'::pg_catalog.regclass AND xd.objid = o.amopfamily AND xd.deptype = 'e')"
+	    " UNION ALL SELECT 'operator family member', pg_catalog.pg_describe_object(x.classid, o.oid, 0), x.classid, o.oid"
+	    " FROM pg_catalog.pg_amproc o, (SELECT 'pg_catalog.pg_amproc'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+	    " WHERE o.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
+	    " WHERE xd.classid = 'pg_catalog.pg_opfamily'::pg_catalog.regclass AND xd.objid = o.amprocfamily AND xd.deptype = 'e')");
+	if (rd->v >= 150000)
+		pv_buf_puts(&q,
+		    " UNION ALL SELECT 'publication member', pg_catalog.pg_describe_object(x.classid, o.oid, 0), x.classid, o.oid"
+		    " FROM pg_catalog.pg_publication_namespace o,"
+		    " (SELECT 'pg_catalog.pg_publication_namespace'::pg_catalog.regclass::pg_catalog.oid AS classid) x");
+	/* properties that are not objects of their own */
+	pv_buf_puts(&q,
+	    " UNION ALL SELECT 'table inheritance', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, i.inhrelid, 0) || ' inherits from ' ||"
+	    "  pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, i.inhparent, 0), 0, 0"
+	    "  FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE c.relkind IN ('r', 'f', 'p') AND NOT c.relispartition AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'typed table', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0), 0, 0"
+	    "  FROM pg_catalog.pg_class c WHERE c.reloftype <> 0 AND c.oid >= 16384 AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'tablespace', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' in tablespace ' || t.spcname, 0, 0"
+	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace"
+	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm', 'i', 'p') AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'table access method', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' using ' || a.amname, 0, 0"
+	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a ON a.oid = c.relam"
+	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm') AND a.amname <> 'heap' AND" NOT_EXT("pg_class", "c")
+	    " UNION ALL SELECT 'security label', 'security label on ' || pg_catalog.pg_describe_object(s.classoid, s.objoid, s.objsubid), 0, 0"
 	    "  FROM pg_catalog.pg_seclabel s"
 	    " UNION ALL SELECT 'privileges on an extension member or built-in object',"
-	    "  'privileges on ' || pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)"
+	    "  'privileges on ' || pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0), 0, 0"
 	    "  FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_init_privs ip ON ip.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass"
 	    "   AND ip.objoid = c.oid AND ip.objsubid = 0"
 	    "  WHERE (c.oid < 16384 OR NOT" NOT_EXT("pg_class", "c") ") AND c.relacl IS DISTINCT FROM ip.initprivs"
 	    "  AND (c.oid < 16384 OR ip.objoid IS NOT NULL OR c.relacl IS NOT NULL)"
 	    "  AND (c.oid >= 16384 OR c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace)"
 	    " UNION ALL SELECT 'privileges on an extension member or built-in object',"
-	    "  'privileges on ' || pg_catalog.pg_describe_object('pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0)"
+	    "  'privileges on ' || pg_catalog.pg_describe_object('pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0), 0, 0"
 	    "  FROM pg_catalog.pg_proc p LEFT JOIN pg_catalog.pg_init_privs ip ON ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
 	    "   AND ip.objoid = p.oid AND ip.objsubid = 0"
 	    "  WHERE (p.oid < 16384 OR NOT" NOT_EXT("pg_proc", "p") ") AND p.proacl IS DISTINCT FROM ip.initprivs"
 	    "  AND (p.oid < 16384 OR ip.objoid IS NOT NULL OR p.proacl IS NOT NULL)"
-	    " UNION ALL SELECT 'extension configuration data', 'configuration tables of extension ' || e.extname"
+	    " UNION ALL SELECT 'extension configuration data', 'configuration tables of extension ' || e.extname, 0, 0"
 	    "  FROM pg_catalog.pg_extension e WHERE e.extconfig IS NOT NULL AND pg_catalog.cardinality(e.extconfig) > 0"
 	    ") u ORDER BY 1, 2");
-	PGresult *r = q1(rd, q.data, NULL);
+	PGresult *r = pvc_query(rd, q.data, NULL);
 	pv_buf_free(&q);
 	if (!r)
 		return pv_wrap("looking for unsupported objects");
-	for (int i = 0; i < PQntuples(r); i++)
-		add_unsupported(rd, val(r, i, 0), val(r, i, 1));
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_oid cls = pvc_oid(r, i, 2);
+		if (cls && pv_graph_lookup(rd->cat->g, cls, pvc_oid(r, i, 3)))
+			continue;
+		pvc_unsupported(rd, pvc_val(r, i, 0), pvc_val(r, i, 1));
+	}
 	PQclear(r);
 	return 0;
 }
@@ -375,7 +279,7 @@ static int
 read_schemas(reader *rd)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT n.oid, n.nspname, pg_catalog.pg_get_userbyid(n.nspowner), n.nspowner"
 	    " FROM pg_catalog.pg_namespace n"
 	    " WHERE (n.oid >= 16384 OR n.nspname = 'public') AND n.nspname NOT LIKE 'pg\\_%'"
@@ -384,21 +288,21 @@ read_schemas(reader *rd)
 		return pv_wrap("reading schemas");
 	int have_public = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
-		const char *name = val(r, i, 1);
+		const char *name = pvc_val(r, i, 1);
 		char *q = pv_ident(rd->c, name);
-		pv_obj *o = pv_graph_add(g, K_SCHEMA, PV_PRE, C_PG_NAMESPACE, oidval(r, i, 0), NULL, name);
+		pv_obj *o = pv_graph_add(g, K_SCHEMA, PV_PRE, C_PG_NAMESPACE, pvc_oid(r, i, 0), NULL, name);
 		o->acl_target = pv_asprintf("SCHEMA %s", q);
-		set_target(rd, C_PG_NAMESPACE, o->oid, "SCHEMA", q);
+		pvc_target(rd, C_PG_NAMESPACE, o->oid, "SCHEMA", q);
 		if (strcmp(name, "public") == 0 && o->oid < FIRST_NORMAL_OID) {
 			/* exists in every new database: only owner, comment and ACL deltas */
 			have_public = 1;
 			rd->public_schema = o;
 			pv_oid default_owner = rd->v >= 150000 ? 6171u : 10u;
-			if (oidval(r, i, 3) != default_owner)
-				set_owner(rd, o, val(r, i, 2), "SCHEMA", q);
+			if (pvc_oid(r, i, 3) != default_owner)
+				pvc_owner(rd, o, pvc_val(r, i, 2), "SCHEMA", q);
 		} else {
 			o->sql = pv_asprintf("CREATE SCHEMA %s;", q);
-			set_owner(rd, o, val(r, i, 2), "SCHEMA", q);
+			pvc_owner(rd, o, pvc_val(r, i, 2), "SCHEMA", q);
 		}
 		free(q);
 	}
@@ -414,33 +318,33 @@ static int
 read_extensions(reader *rd)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT e.oid, e.extname, n.nspname FROM pg_catalog.pg_extension e"
 	    " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
 	    " WHERE e.oid >= 16384 ORDER BY e.extname", NULL);
 	if (!r)
 		return pv_wrap("reading extensions");
 	for (int i = 0; i < PQntuples(r); i++) {
-		char *q = pv_ident(rd->c, val(r, i, 1));
-		char *s = pv_ident(rd->c, val(r, i, 2));
-		pv_obj *o = pv_graph_add(g, K_EXTENSION, PV_PRE, C_PG_EXTENSION, oidval(r, i, 0), NULL,
-		                         val(r, i, 1));
+		char *q = pv_ident(rd->c, pvc_val(r, i, 1));
+		char *s = pv_ident(rd->c, pvc_val(r, i, 2));
+		pv_obj *o = pv_graph_add(g, K_EXTENSION, PV_PRE, C_PG_EXTENSION, pvc_oid(r, i, 0), NULL,
+		                         pvc_val(r, i, 1));
 		o->sql = pv_asprintf("CREATE EXTENSION IF NOT EXISTS %s WITH SCHEMA %s;", q, s);
-		set_target(rd, C_PG_EXTENSION, o->oid, "EXTENSION", q);
+		pvc_target(rd, C_PG_EXTENSION, o->oid, "EXTENSION", q);
 		free(q);
 		free(s);
 	}
 	PQclear(r);
 	/* Members are created by CREATE EXTENSION: map them to their extension. */
-	r = q1(rd,
+	r = pvc_query(rd,
 	    "SELECT d.classid, d.objid, d.refobjid FROM pg_catalog.pg_depend d"
 	    " WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'", NULL);
 	if (!r)
 		return pv_wrap("reading extension members");
 	for (int i = 0; i < PQntuples(r); i++) {
-		pv_obj *e = pv_graph_lookup(g, C_PG_EXTENSION, oidval(r, i, 2));
+		pv_obj *e = pv_graph_lookup(g, C_PG_EXTENSION, pvc_oid(r, i, 2));
 		if (e)
-			pv_graph_alias(g, oidval(r, i, 0), oidval(r, i, 1), e);
+			pv_graph_alias(g, pvc_oid(r, i, 0), pvc_oid(r, i, 1), e);
 	}
 	PQclear(r);
 	return 0;
@@ -450,8 +354,8 @@ read_extensions(reader *rd)
 
 /* inner: a query over $1 (oid[]) giving (oid, acl, base) rows; items are mapped to the
  * graph object of (classid, oid). */
-static int
-read_acls(reader *rd, pv_oid classid, const char *inner, const char *ids)
+int
+pvc_acls(reader *rd, pv_oid classid, const char *inner, const char *ids)
 {
 	char *sql = pv_asprintf(
 	    "WITH obj(oid, acl, base) AS (%s),"
@@ -467,7 +371,7 @@ read_acls(reader *rd, pv_oid classid, const char *inner, const char *ids)
 	    "  CASE WHEN x.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(x.grantee) END,"
 	    "  x.privilege_type, x.is_grantable"
 	    " FROM x ORDER BY x.oid, x.rev DESC, x.ord", inner);
-	PGresult *r = q1(rd, sql, ids);
+	PGresult *r = pvc_query(rd, sql, ids);
 	free(sql);
 	if (!r)
 		return pv_wrap("reading privileges");
@@ -478,20 +382,20 @@ read_acls(reader *rd, pv_oid classid, const char *inner, const char *ids)
 		int j = i;
 		pv_buf_reset(&privs);
 		while (j < n && strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)) == 0 &&
-		       boolval(r, j, 1) == boolval(r, i, 1) &&
+		       pvc_bool(r, j, 1) == pvc_bool(r, i, 1) &&
 		       strcmp(PQgetvalue(r, j, 2), PQgetvalue(r, i, 2)) == 0 &&
 		       PQgetisnull(r, j, 3) == PQgetisnull(r, i, 3) &&
 		       strcmp(PQgetvalue(r, j, 3), PQgetvalue(r, i, 3)) == 0 &&
-		       boolval(r, j, 5) == boolval(r, i, 5)) {
+		       pvc_bool(r, j, 5) == pvc_bool(r, i, 5)) {
 			pv_buf_printf(&privs, "%s%s", j > i ? ", " : "", PQgetvalue(r, j, 4));
 			j++;
 		}
-		pv_obj *o = pv_graph_lookup(rd->cat->g, classid, oidval(r, i, 0));
+		pv_obj *o = pv_graph_lookup(rd->cat->g, classid, pvc_oid(r, i, 0));
 		if (o && o->acl_target) {
-			pv_obj_add_acl(o, boolval(r, i, 1), privs.data, NULL, val(r, i, 3), val(r, i, 2),
-			               boolval(r, i, 5));
-			add_role(rd, val(r, i, 2));
-			add_role(rd, val(r, i, 3));
+			pv_obj_add_acl(o, pvc_bool(r, i, 1), privs.data, NULL, pvc_val(r, i, 3), pvc_val(r, i, 2),
+			               pvc_bool(r, i, 5));
+			pvc_role(rd, pvc_val(r, i, 2));
+			pvc_role(rd, pvc_val(r, i, 3));
 		}
 		i = j;
 	}
@@ -503,7 +407,7 @@ read_acls(reader *rd, pv_oid classid, const char *inner, const char *ids)
 static int
 read_column_acls(reader *rd)
 {
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT a.attrelid, a.attname, pg_catalog.pg_get_userbyid(x.grantor),"
 	    " CASE WHEN x.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(x.grantee) END,"
 	    " x.privilege_type, x.is_grantable"
@@ -515,14 +419,14 @@ read_column_acls(reader *rd)
 	if (!r)
 		return pv_wrap("reading column privileges");
 	for (int i = 0; i < PQntuples(r); i++) {
-		pv_obj *o = pv_graph_lookup(rd->cat->g, C_PG_CLASS, oidval(r, i, 0));
+		pv_obj *o = pv_graph_lookup(rd->cat->g, C_PG_CLASS, pvc_oid(r, i, 0));
 		if (!o || !o->acl_target)
 			continue;
-		char *col = pv_ident(rd->c, val(r, i, 1));
+		char *col = pv_ident(rd->c, pvc_val(r, i, 1));
 		char *cols = pv_asprintf("(%s)", col);
-		pv_obj_add_acl(o, 0, val(r, i, 4), cols, val(r, i, 3), val(r, i, 2), boolval(r, i, 5));
-		add_role(rd, val(r, i, 2));
-		add_role(rd, val(r, i, 3));
+		pv_obj_add_acl(o, 0, pvc_val(r, i, 4), cols, pvc_val(r, i, 3), pvc_val(r, i, 2), pvc_bool(r, i, 5));
+		pvc_role(rd, pvc_val(r, i, 2));
+		pvc_role(rd, pvc_val(r, i, 3));
 		free(col);
 		free(cols);
 	}
@@ -576,8 +480,8 @@ pv_acl_sql(pv_buf *out, PGconn *c, const char *target, const char *owner, const 
 
 /* ---- types, domains ------------------------------------------------------------------- */
 
-static void
-collate_clause(pv_buf *b, PGconn *c, const char *nsp, const char *coll)
+void
+pvc_collate_clause(pv_buf *b, PGconn *c, const char *nsp, const char *coll)
 {
 	if (!nsp || !coll)
 		return;
@@ -599,7 +503,7 @@ static int
 read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT t.oid, n.nspname, t.typname, t.typtype, pg_catalog.pg_get_userbyid(t.typowner),"
 	    " t.typrelid, t.typarray,"
 	    " CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END,"
@@ -617,49 +521,49 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 	if (!r)
 		return pv_wrap("reading types");
 	for (int i = 0; i < PQntuples(r); i++) {
-		const char *kind = val(r, i, 3);
-		char *q = pv_qualify(rd->c, val(r, i, 1), val(r, i, 2));
+		const char *kind = pvc_val(r, i, 3);
+		char *q = pv_qualify(rd->c, pvc_val(r, i, 1), pvc_val(r, i, 2));
 		int dom = kind[0] == 'd';
-		pv_obj *o = pv_graph_add(g, dom ? K_DOMAIN : K_TYPE, PV_PRE, C_PG_TYPE, oidval(r, i, 0),
-		                         val(r, i, 1), val(r, i, 2));
-		set_owner(rd, o, val(r, i, 4), dom ? "DOMAIN" : "TYPE", q);
+		pv_obj *o = pv_graph_add(g, dom ? K_DOMAIN : K_TYPE, PV_PRE, C_PG_TYPE, pvc_oid(r, i, 0),
+		                         pvc_val(r, i, 1), pvc_val(r, i, 2));
+		pvc_owner(rd, o, pvc_val(r, i, 4), dom ? "DOMAIN" : "TYPE", q);
 		o->acl_target = pv_asprintf("%s %s", dom ? "DOMAIN" : "TYPE", q);
-		set_target(rd, C_PG_TYPE, o->oid, dom ? "DOMAIN" : "TYPE", q);
-		pv_graph_alias(g, C_PG_TYPE, oidval(r, i, 6), o); /* array type */
+		pvc_target(rd, C_PG_TYPE, o->oid, dom ? "DOMAIN" : "TYPE", q);
+		pv_graph_alias(g, C_PG_TYPE, pvc_oid(r, i, 6), o); /* array type */
 		if (kind[0] == 'c') {
-			pv_graph_alias(g, C_PG_CLASS, oidval(r, i, 5), o);
-			set_target(rd, C_PG_CLASS, oidval(r, i, 5), "TYPE", q);
+			pv_graph_alias(g, C_PG_CLASS, pvc_oid(r, i, 5), o);
+			pvc_target(rd, C_PG_CLASS, pvc_oid(r, i, 5), "TYPE", q);
 			o->sql = pv_asprintf("CREATE TYPE %s AS (", q); /* columns added later */
 		} else if (kind[0] == 'e') {
 			o->sql = pv_asprintf("CREATE TYPE %s AS ENUM (", q);
-			oid_list_add(typids, o->oid);
+			pvc_oids_add(typids, o->oid);
 		} else {
 			pv_buf b = PV_BUF_INIT;
-			pv_buf_printf(&b, "CREATE DOMAIN %s AS %s", q, val(r, i, 7));
-			collate_clause(&b, rd->c, val(r, i, 11), val(r, i, 12));
-			const char *def = val(r, i, 9) ? val(r, i, 9) : val(r, i, 10);
+			pv_buf_printf(&b, "CREATE DOMAIN %s AS %s", q, pvc_val(r, i, 7));
+			pvc_collate_clause(&b, rd->c, pvc_val(r, i, 11), pvc_val(r, i, 12));
+			const char *def = pvc_val(r, i, 9) ? pvc_val(r, i, 9) : pvc_val(r, i, 10);
 			if (def)
 				pv_buf_printf(&b, " DEFAULT %s", def);
-			if (boolval(r, i, 8))
+			if (pvc_bool(r, i, 8))
 				pv_buf_puts(&b, " NOT NULL");
 			o->sql = pv_buf_detach(&b);
-			oid_list_add(domids, o->oid);
+			pvc_oids_add(domids, o->oid);
 		}
 		free(q);
 	}
 	PQclear(r);
 
 	/* enum labels */
-	r = q1(rd, "SELECT enumtypid, enumlabel FROM pg_catalog.pg_enum"
+	r = pvc_query(rd, "SELECT enumtypid, enumlabel FROM pg_catalog.pg_enum"
 	           " WHERE enumtypid = ANY ($1::pg_catalog.oid[]) ORDER BY enumtypid, enumsortorder",
-	       oid_list(typids));
+	       pvc_oids(typids));
 	if (!r)
 		return pv_wrap("reading enum labels");
 	pv_oid prev = 0;
 	pv_obj *o = NULL;
 	pv_buf b = PV_BUF_INIT;
 	for (int i = 0; i <= PQntuples(r); i++) {
-		pv_oid t = i < PQntuples(r) ? oidval(r, i, 0) : 0;
+		pv_oid t = i < PQntuples(r) ? pvc_oid(r, i, 0) : 0;
 		if (t != prev && o) {
 			pv_buf_puts(&b, ");");
 			free(o->sql);
@@ -674,7 +578,7 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 		} else {
 			pv_buf_puts(&b, ", ");
 		}
-		pv_buf_literal(&b, rd->c, val(r, i, 1));
+		pv_buf_literal(&b, rd->c, pvc_val(r, i, 1));
 	}
 	pv_buf_free(&b);
 	PQclear(r);
@@ -690,31 +594,31 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 	}
 
 	/* domain constraints: validated CHECKs inline, NOT VALID ones after the data */
-	r = q1(rd, "SELECT c.oid, c.contypid, c.conname, pg_catalog.pg_get_constraintdef(c.oid),"
+	r = pvc_query(rd, "SELECT c.oid, c.contypid, c.conname, pg_catalog.pg_get_constraintdef(c.oid),"
 	           " c.convalidated, c.contype FROM pg_catalog.pg_constraint c"
 	           " WHERE c.contypid = ANY ($1::pg_catalog.oid[]) AND c.contype IN ('c', 'n')"
-	           " ORDER BY c.contypid, c.conname", oid_list(domids));
+	           " ORDER BY c.contypid, c.conname", pvc_oids(domids));
 	if (!r)
 		return pv_wrap("reading domain constraints");
 	for (int i = 0; i < PQntuples(r); i++) {
-		pv_obj *d = pv_graph_lookup(g, C_PG_TYPE, oidval(r, i, 1));
+		pv_obj *d = pv_graph_lookup(g, C_PG_TYPE, pvc_oid(r, i, 1));
 		if (!d)
 			continue;
-		char *cn = pv_ident(rd->c, val(r, i, 2));
+		char *cn = pv_ident(rd->c, pvc_val(r, i, 2));
 		char *qn = pv_asprintf("%s ON DOMAIN %s", cn, strchr(d->owner_target, ' ') + 1);
-		set_target(rd, C_PG_CONSTRAINT, oidval(r, i, 0), "CONSTRAINT", qn);
-		if (val(r, i, 5)[0] == 'n') {
+		pvc_target(rd, C_PG_CONSTRAINT, pvc_oid(r, i, 0), "CONSTRAINT", qn);
+		if (pvc_val(r, i, 5)[0] == 'n') {
 			/* 17+: named domain NOT NULL; typnotnull already printed it */
-		} else if (boolval(r, i, 4)) {
-			char *s = pv_asprintf("%s CONSTRAINT %s %s", d->sql, cn, val(r, i, 3));
+		} else if (pvc_bool(r, i, 4)) {
+			char *s = pv_asprintf("%s CONSTRAINT %s %s", d->sql, cn, pvc_val(r, i, 3));
 			free(d->sql);
 			d->sql = s;
-			pv_graph_alias(g, C_PG_CONSTRAINT, oidval(r, i, 0), d);
+			pv_graph_alias(g, C_PG_CONSTRAINT, pvc_oid(r, i, 0), d);
 		} else {
-			pv_obj *k = pv_graph_add(g, K_CHECK_LATE, PV_POST, C_PG_CONSTRAINT, oidval(r, i, 0),
-			                         d->schema, val(r, i, 2));
+			pv_obj *k = pv_graph_add(g, K_CHECK_LATE, PV_POST, C_PG_CONSTRAINT, pvc_oid(r, i, 0),
+			                         d->schema, pvc_val(r, i, 2));
 			k->sql = pv_asprintf("ALTER DOMAIN %s ADD CONSTRAINT %s %s;",
-			                     strchr(d->owner_target, ' ') + 1, cn, val(r, i, 3));
+			                     strchr(d->owner_target, ' ') + 1, cn, pvc_val(r, i, 3));
 			pv_obj_dep(k, d);
 		}
 		free(cn);
@@ -738,7 +642,7 @@ static int
 read_functions(reader *rd)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT p.oid, n.nspname, p.proname, p.prokind, pg_catalog.pg_get_userbyid(p.proowner),"
 	    " pg_catalog.pg_get_function_identity_arguments(p.oid), pg_catalog.pg_get_functiondef(p.oid)"
 	    " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
@@ -749,20 +653,20 @@ read_functions(reader *rd)
 	if (!r)
 		return pv_wrap("reading functions");
 	for (int i = 0; i < PQntuples(r); i++) {
-		const char *kw = val(r, i, 3)[0] == 'p' ? "PROCEDURE" : "FUNCTION";
-		char *q = pv_qualify(rd->c, val(r, i, 1), val(r, i, 2));
-		char *sig = pv_asprintf("%s(%s)", q, val(r, i, 5));
-		char *sortname = pv_asprintf("%s(%s)", val(r, i, 2), val(r, i, 5));
-		pv_obj *o = pv_graph_add(g, K_FUNCTION, PV_PRE, C_PG_PROC, oidval(r, i, 0), val(r, i, 1),
+		const char *kw = pvc_val(r, i, 3)[0] == 'p' ? "PROCEDURE" : "FUNCTION";
+		char *q = pv_qualify(rd->c, pvc_val(r, i, 1), pvc_val(r, i, 2));
+		char *sig = pv_asprintf("%s(%s)", q, pvc_val(r, i, 5));
+		char *sortname = pv_asprintf("%s(%s)", pvc_val(r, i, 2), pvc_val(r, i, 5));
+		pv_obj *o = pv_graph_add(g, K_FUNCTION, PV_PRE, C_PG_PROC, pvc_oid(r, i, 0), pvc_val(r, i, 1),
 		                         sortname);
-		const char *def = val(r, i, 6);
+		const char *def = pvc_val(r, i, 6);
 		size_t n = strlen(def);
 		while (n > 0 && (def[n - 1] == '\n' || def[n - 1] == ' '))
 			n--;
 		o->sql = pv_asprintf("%.*s;", (int)n, def);
-		set_owner(rd, o, val(r, i, 4), kw, sig);
+		pvc_owner(rd, o, pvc_val(r, i, 4), kw, sig);
 		o->acl_target = pv_asprintf("%s %s", kw, sig);
-		set_target(rd, C_PG_PROC, o->oid, kw, sig);
+		pvc_target(rd, C_PG_PROC, o->oid, kw, sig);
 		free(q);
 		free(sig);
 		free(sortname);
@@ -818,13 +722,13 @@ reloptions(reader *rd, const char *arr, char **check_option)
 {
 	if (!arr || strcmp(arr, "{}") == 0)
 		return NULL;
-	PGresult *r = q1(rd, "SELECT pg_catalog.split_part(o, '=', 1), pg_catalog.substr(o, pg_catalog.strpos(o, '=') + 1)"
+	PGresult *r = pvc_query(rd, "SELECT pg_catalog.split_part(o, '=', 1), pg_catalog.substr(o, pg_catalog.strpos(o, '=') + 1)"
 	                     " FROM pg_catalog.unnest($1::pg_catalog.text[]) o", arr);
 	if (!r)
 		return NULL;
 	pv_buf b = PV_BUF_INIT;
 	for (int i = 0; i < PQntuples(r); i++) {
-		const char *k = val(r, i, 0), *v = val(r, i, 1);
+		const char *k = pvc_val(r, i, 0), *v = pvc_val(r, i, 1);
 		if (check_option && strcmp(k, "check_option") == 0) {
 			*check_option = pv_strdup(v);
 			continue;
@@ -844,7 +748,7 @@ static int
 read_relations(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence,"
 	    " pg_catalog.pg_get_userbyid(c.relowner), c.reloptions, tc.reloptions, c.reltype,"
 	    " c.relreplident, c.relispopulated, d.refobjid, d.refobjsubid, d.deptype,"
@@ -865,40 +769,40 @@ read_relations(reader *rd, rels *R)
 	int nlock = 0;
 	for (int i = 0; i < R->n; i++) {
 		relinfo *ri = &R->v[i];
-		ri->oid = oidval(r, i, 0);
-		ri->kind = val(r, i, 3)[0];
-		ri->persistence = val(r, i, 4)[0];
-		ri->qname = pv_qualify(rd->c, val(r, i, 1), val(r, i, 2));
-		ri->populated = boolval(r, i, 10);
+		ri->oid = pvc_oid(r, i, 0);
+		ri->kind = pvc_val(r, i, 3)[0];
+		ri->persistence = pvc_val(r, i, 4)[0];
+		ri->qname = pv_qualify(rd->c, pvc_val(r, i, 1), pvc_val(r, i, 2));
+		ri->populated = pvc_bool(r, i, 10);
 		ri->copycols = json_array();
 		pv_kind k = ri->kind == 'r' ? K_TABLE : ri->kind == 'v' ? K_VIEW
 		            : ri->kind == 'm' ? K_MATVIEW : K_SEQUENCE;
 		const char *kw = ri->kind == 'r' ? "TABLE" : ri->kind == 'v' ? "VIEW"
 		                 : ri->kind == 'm' ? "MATERIALIZED VIEW" : "SEQUENCE";
-		pv_obj *o = pv_graph_add(g, k, PV_PRE, C_PG_CLASS, ri->oid, val(r, i, 1), val(r, i, 2));
+		pv_obj *o = pv_graph_add(g, k, PV_PRE, C_PG_CLASS, ri->oid, pvc_val(r, i, 1), pvc_val(r, i, 2));
 		ri->obj = o;
-		set_target(rd, C_PG_CLASS, ri->oid, kw, ri->qname);
-		pv_graph_alias(g, C_PG_TYPE, oidval(r, i, 8), o); /* row type */
+		pvc_target(rd, C_PG_CLASS, ri->oid, kw, ri->qname);
+		pv_graph_alias(g, C_PG_TYPE, pvc_oid(r, i, 8), o); /* row type */
 		o->acl_target = pv_asprintf("%s %s", ri->kind == 'S' ? "SEQUENCE" : "TABLE", ri->qname);
 		if (ri->kind == 'S') {
-			ri->seq_owner_table = oidval(r, i, 11);
-			ri->seq_owner_col = val(r, i, 12) ? atoi(val(r, i, 12)) : 0;
-			ri->seq_deptype = val(r, i, 13) ? val(r, i, 13)[0] : 0;
+			ri->seq_owner_table = pvc_oid(r, i, 11);
+			ri->seq_owner_col = pvc_val(r, i, 12) ? atoi(pvc_val(r, i, 12)) : 0;
+			ri->seq_deptype = pvc_val(r, i, 13) ? pvc_val(r, i, 13)[0] : 0;
 		}
 		if (ri->seq_deptype != 'i')
-			set_owner(rd, o, val(r, i, 5), kw, ri->qname);
-		oid_list_add(&rd->relids, ri->oid);
+			pvc_owner(rd, o, pvc_val(r, i, 5), kw, ri->qname);
+		pvc_oids_add(&rd->relids, ri->oid);
 		if (ri->kind == 'r' || ri->kind == 'm')
-			oid_list_add(&rd->tabids, ri->oid);
+			pvc_oids_add(&rd->tabids, ri->oid);
 		if (ri->kind == 'r' || ri->kind == 'm' || ri->kind == 'v') {
 			char **co = ri->kind == 'v' ? &ri->check_option : NULL;
-			ri->withopts = reloptions(rd, val(r, i, 6), co);
-			if (val(r, i, 7) && strcmp(val(r, i, 7), "{}") != 0) {
+			ri->withopts = reloptions(rd, pvc_val(r, i, 6), co);
+			if (pvc_val(r, i, 7) && strcmp(pvc_val(r, i, 7), "{}") != 0) {
 				/* toast.* options */
-				PGresult *t = q1(rd, "SELECT pg_catalog.array_agg('toast.' || o) FROM pg_catalog.unnest($1::pg_catalog.text[]) o",
-				                 val(r, i, 7));
+				PGresult *t = pvc_query(rd, "SELECT pg_catalog.array_agg('toast.' || o) FROM pg_catalog.unnest($1::pg_catalog.text[]) o",
+				                 pvc_val(r, i, 7));
 				if (t) {
-					char *tw = reloptions(rd, val(t, 0, 0), NULL);
+					char *tw = reloptions(rd, pvc_val(t, 0, 0), NULL);
 					if (tw) {
 						char *m = ri->withopts
 						              ? pv_asprintf("%.*s, %s", (int)strlen(ri->withopts) - 1,
@@ -911,19 +815,19 @@ read_relations(reader *rd, rels *R)
 					PQclear(t);
 				}
 			}
-			const char *ri_kind = val(r, i, 9);
+			const char *ri_kind = pvc_val(r, i, 9);
 			if (ri->kind == 'r' && ri_kind[0] == 'f')
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY FULL;", ri->qname);
 			else if (ri->kind == 'r' && ri_kind[0] == 'n')
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY NOTHING;", ri->qname);
 		}
-		if (ri->kind == 'r' && (boolval(r, i, 14) || boolval(r, i, 15))) {
+		if (ri->kind == 'r' && (pvc_bool(r, i, 14) || pvc_bool(r, i, 15))) {
 			/* row security is switched on after the data is in */
 			pv_obj *f = pv_graph_add(g, K_RLS, PV_POST, 0, 0, o->schema, o->name);
 			pv_buf b = PV_BUF_INIT;
-			if (boolval(r, i, 14))
+			if (pvc_bool(r, i, 14))
 				pv_buf_printf(&b, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY;\n", ri->qname);
-			if (boolval(r, i, 15))
+			if (pvc_bool(r, i, 15))
 				pv_buf_printf(&b, "ALTER TABLE %s FORCE ROW LEVEL SECURITY;\n", ri->qname);
 			f->sql = pv_buf_detach(&b);
 			pv_obj_dep(f, o);
@@ -951,8 +855,8 @@ read_relations(reader *rd, rels *R)
 		}
 	}
 	pv_buf_free(&lock);
-	oid_list(&rd->relids);
-	oid_list(&rd->tabids);
+	pvc_oids(&rd->relids);
+	pvc_oids(&rd->tabids);
 	return 0;
 }
 
@@ -968,11 +872,11 @@ add_composite_relids(reader *rd)
 			for (size_t t = 0; t < rd->ntargets; t++)
 				if (rd->targets[t].classid == C_PG_CLASS &&
 				    pv_graph_lookup(g, C_PG_CLASS, rd->targets[t].oid) == o) {
-					oid_list_add(&rd->relids, rd->targets[t].oid);
+					pvc_oids_add(&rd->relids, rd->targets[t].oid);
 				}
 		}
 	}
-	oid_list(&rd->relids);
+	pvc_oids(&rd->relids);
 }
 
 static int
@@ -996,17 +900,17 @@ read_columns(reader *rd, rels *R)
 	    " LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace"
 	    " LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
 	    " WHERE a.attnum > 0 ORDER BY a.attrelid, a.attnum", compression);
-	PGresult *r = q1(rd, sql, rd->relids.data);
+	PGresult *r = pvc_query(rd, sql, rd->relids.data);
 	free(sql);
 	if (!r)
 		return pv_wrap("reading columns");
 	for (int i = 0; i < PQntuples(r); i++) {
-		pv_oid relid = oidval(r, i, 0);
-		if (boolval(r, i, 7))
+		pv_oid relid = pvc_oid(r, i, 0);
+		if (pvc_bool(r, i, 7))
 			continue; /* dropped */
 		relinfo *ri = find_rel(R, relid);
 		pv_obj *comp = ri ? NULL : find_composite(rd, relid);
-		const char *name = val(r, i, 2);
+		const char *name = pvc_val(r, i, 2);
 		char *col = pv_ident(rd->c, name);
 		pv_buf *b;
 		pv_buf tmp = PV_BUF_INIT;
@@ -1029,43 +933,43 @@ read_columns(reader *rd, rels *R)
 			continue;
 		}
 		if (!ri || ri->kind == 'r') {
-			pv_buf_printf(b, " %s", val(r, i, 3));
-			collate_clause(b, rd->c, val(r, i, 8), val(r, i, 9));
+			pv_buf_printf(b, " %s", pvc_val(r, i, 3));
+			pvc_collate_clause(b, rd->c, pvc_val(r, i, 8), pvc_val(r, i, 9));
 		}
 		if (ri && ri->kind == 'r') {
-			const char *gen = val(r, i, 6);
+			const char *gen = pvc_val(r, i, 6);
 			if (gen && gen[0] == 's')
-				pv_buf_printf(b, " GENERATED ALWAYS AS (%s) STORED", val(r, i, 15));
-			const char *ident = val(r, i, 5);
+				pv_buf_printf(b, " GENERATED ALWAYS AS (%s) STORED", pvc_val(r, i, 15));
+			const char *ident = pvc_val(r, i, 5);
 			if (ident && (ident[0] == 'a' || ident[0] == 'd'))
 				pv_buf_printf(b, " GENERATED %s AS IDENTITY", ident[0] == 'a' ? "ALWAYS" : "BY DEFAULT");
-			if (boolval(r, i, 4))
+			if (pvc_bool(r, i, 4))
 				pv_buf_puts(b, " NOT NULL");
 			if (!(gen && gen[0]))
 				json_array_append_new(ri->copycols, json_string(name));
 		}
 		if (ri) {
 			/* per-column settings: tables and materialized views */
-			int stat = val(r, i, 10) ? atoi(val(r, i, 10)) : -1;
+			int stat = pvc_val(r, i, 10) ? atoi(pvc_val(r, i, 10)) : -1;
 			if (stat >= 0)
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET STATISTICS %d;",
 				              ri->qname, col, stat);
-			if (strcmp(val(r, i, 11), val(r, i, 12)) != 0) {
+			if (strcmp(pvc_val(r, i, 11), pvc_val(r, i, 12)) != 0) {
 				static const struct { char c; const char *w; } st[] = {
 				    {'p', "PLAIN"}, {'e', "EXTERNAL"}, {'m', "MAIN"}, {'x', "EXTENDED"}};
 				for (int s = 0; s < 4; s++)
-					if (val(r, i, 11)[0] == st[s].c)
+					if (pvc_val(r, i, 11)[0] == st[s].c)
 						pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET STORAGE %s;",
 						              ri->qname, col, st[s].w);
 			}
-			const char *cm = val(r, i, 13);
+			const char *cm = pvc_val(r, i, 13);
 			if (cm && cm[0] == 'p')
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET COMPRESSION pglz;", ri->qname, col);
 			else if (cm && cm[0] == 'l')
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET COMPRESSION lz4;", ri->qname, col);
-			if (val(r, i, 14) && *val(r, i, 14))
+			if (pvc_val(r, i, 14) && *pvc_val(r, i, 14))
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET (%s);",
-				              ri->qname, col, val(r, i, 14));
+				              ri->qname, col, pvc_val(r, i, 14));
 		}
 		if (b == &tmp) {
 			free(comp->sql);
@@ -1090,7 +994,7 @@ static int
 read_sequences(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT s.seqrelid, pg_catalog.format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,"
 	    " s.seqmax, s.seqmin, s.seqcache, s.seqcycle"
 	    " FROM pg_catalog.pg_sequence s WHERE s.seqrelid = ANY ($1::pg_catalog.oid[])", rd->relids.data);
@@ -1098,15 +1002,15 @@ read_sequences(reader *rd, rels *R)
 		return pv_wrap("reading sequences");
 	pv_buf vals = PV_BUF_INIT;
 	for (int i = 0; i < PQntuples(r); i++) {
-		relinfo *ri = find_rel(R, oidval(r, i, 0));
+		relinfo *ri = find_rel(R, pvc_oid(r, i, 0));
 		if (!ri)
 			continue;
 		pv_buf opts = PV_BUF_INIT;
-		if (strcmp(val(r, i, 1), "bigint") != 0)
-			pv_buf_printf(&opts, " AS %s", val(r, i, 1));
+		if (strcmp(pvc_val(r, i, 1), "bigint") != 0)
+			pv_buf_printf(&opts, " AS %s", pvc_val(r, i, 1));
 		pv_buf_printf(&opts, " START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s",
-		              val(r, i, 2), val(r, i, 3), val(r, i, 5), val(r, i, 4), val(r, i, 6),
-		              boolval(r, i, 7) ? " CYCLE" : "");
+		              pvc_val(r, i, 2), pvc_val(r, i, 3), pvc_val(r, i, 5), pvc_val(r, i, 4), pvc_val(r, i, 6),
+		              pvc_bool(r, i, 7) ? " CYCLE" : "");
 		pv_obj *o = ri->obj;
 		if (ri->seq_deptype == 'i') {
 			/* identity: created by the table's column definition */
@@ -1156,18 +1060,18 @@ read_sequences(reader *rd, rels *R)
 	}
 	PQclear(r);
 	if (vals.len) {
-		r = q1(rd, vals.data, NULL);
+		r = pvc_query(rd, vals.data, NULL);
 		if (!r) {
 			pv_buf_free(&vals);
 			return pv_wrap("reading sequence values");
 		}
 		for (int i = 0; i < PQntuples(r); i++) {
-			relinfo *ri = find_rel(R, oidval(r, i, 0));
+			relinfo *ri = find_rel(R, pvc_oid(r, i, 0));
 			if (!ri || !ri->seq_set)
 				continue;
 			char *lit = pv_literal(rd->c, ri->qname);
-			ri->seq_set->sql = pv_asprintf("SELECT pg_catalog.setval(%s, %s, %s);", lit, val(r, i, 1),
-			                               boolval(r, i, 2) ? "true" : "false");
+			ri->seq_set->sql = pv_asprintf("SELECT pg_catalog.setval(%s, %s, %s);", lit, pvc_val(r, i, 1),
+			                               pvc_bool(r, i, 2) ? "true" : "false");
 			free(lit);
 		}
 		PQclear(r);
@@ -1182,7 +1086,7 @@ static int
 finish_sequences(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT a.attrelid, a.attnum, a.attname FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = s.relid WHERE a.attnum > 0 AND NOT a.attisdropped"
 	    " ORDER BY 1, 2", rd->relids.data);
@@ -1196,8 +1100,8 @@ finish_sequences(reader *rd, rels *R)
 			relinfo *ti = find_rel(R, t);
 			relinfo *si = find_rel(R, o->deps[0] >= 0 ? pv_graph_get(g, o->deps[0])->oid : 0);
 			for (int i = 0; i < PQntuples(r); i++)
-				if (oidval(r, i, 0) == t && atoi(val(r, i, 1)) == col && ti && si) {
-					char *c = pv_ident(rd->c, val(r, i, 2));
+				if (pvc_oid(r, i, 0) == t && atoi(pvc_val(r, i, 1)) == col && ti && si) {
+					char *c = pv_ident(rd->c, pvc_val(r, i, 2));
 					o->sql = pv_asprintf("ALTER SEQUENCE %s OWNED BY %s.%s;", si->qname, ti->qname, c);
 					free(c);
 				}
@@ -1254,7 +1158,7 @@ static int
 read_defaults(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT d.oid, d.adrelid, a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attgenerated"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_attrdef d ON d.adrelid = s.relid"
@@ -1263,19 +1167,19 @@ read_defaults(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading column defaults");
 	for (int i = 0; i < PQntuples(r); i++) {
-		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
 			continue;
-		if (val(r, i, 4) && val(r, i, 4)[0]) {
+		if (pvc_val(r, i, 4) && pvc_val(r, i, 4)[0]) {
 			/* generation expression: inline in CREATE TABLE */
-			pv_graph_alias(g, C_PG_ATTRDEF, oidval(r, i, 0), ri->obj);
+			pv_graph_alias(g, C_PG_ATTRDEF, pvc_oid(r, i, 0), ri->obj);
 			continue;
 		}
-		pv_obj *o = pv_graph_add(g, K_DEFAULT, PV_PRE, C_PG_ATTRDEF, oidval(r, i, 0),
+		pv_obj *o = pv_graph_add(g, K_DEFAULT, PV_PRE, C_PG_ATTRDEF, pvc_oid(r, i, 0),
 		                         ri->obj->schema, ri->obj->name);
-		char *col = pv_ident(rd->c, val(r, i, 2));
+		char *col = pv_ident(rd->c, pvc_val(r, i, 2));
 		o->sql = pv_asprintf("ALTER %s %s ALTER COLUMN %s SET DEFAULT %s;",
-		                     ri->kind == 'v' ? "VIEW" : "TABLE ONLY", ri->qname, col, val(r, i, 3));
+		                     ri->kind == 'v' ? "VIEW" : "TABLE ONLY", ri->qname, col, pvc_val(r, i, 3));
 		free(col);
 		pv_obj_dep(o, ri->obj);
 	}
@@ -1287,7 +1191,7 @@ static int
 read_constraints(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT c.oid, c.conrelid, c.conname, c.contype, pg_catalog.pg_get_constraintdef(c.oid),"
 	    " c.convalidated, c.conislocal, c.conindid"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
@@ -1296,29 +1200,29 @@ read_constraints(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading constraints");
 	for (int i = 0; i < PQntuples(r); i++) {
-		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
 			continue;
-		pv_oid coid = oidval(r, i, 0);
-		char type = val(r, i, 3)[0];
-		char *cn = pv_ident(rd->c, val(r, i, 2));
+		pv_oid coid = pvc_oid(r, i, 0);
+		char type = pvc_val(r, i, 3)[0];
+		char *cn = pv_ident(rd->c, pvc_val(r, i, 2));
 		char *tq = pv_asprintf("%s ON %s", cn, ri->qname);
-		set_target(rd, C_PG_CONSTRAINT, coid, "CONSTRAINT", tq);
-		const char *def = val(r, i, 4);
+		pvc_target(rd, C_PG_CONSTRAINT, coid, "CONSTRAINT", tq);
+		const char *def = pvc_val(r, i, 4);
 		if (type == 'c' || type == 'p' || type == 'u' || type == 'x' || type == 'f') {
 			/* A validated CHECK is added right after its table, before the data: a separate
 			 * statement (rather than inline) so that a CHECK calling a function that takes
 			 * the table's row type is no dependency loop.  NOT VALID ones come after the
 			 * data, so that rows violating them still load. */
-			int pre = type == 'c' && boolval(r, i, 5);
+			int pre = type == 'c' && pvc_bool(r, i, 5);
 			pv_kind k = type == 'f' ? K_FK : pre ? K_CHECK : type == 'c' ? K_CHECK_LATE : K_CONSTRAINT;
 			pv_obj *o = pv_graph_add(g, k, pre ? PV_PRE : PV_POST, C_PG_CONSTRAINT, coid,
-			                         ri->obj->schema, val(r, i, 2));
+			                         ri->obj->schema, pvc_val(r, i, 2));
 			o->sql = pv_asprintf("ALTER TABLE %s%s ADD CONSTRAINT %s %s;", type == 'c' ? "" : "ONLY ",
 			                     ri->qname, cn, def);
 			pv_obj_dep(o, ri->obj);
 			if (type != 'c' && type != 'f')
-				pv_graph_alias(g, C_PG_CLASS, oidval(r, i, 7), o);
+				pv_graph_alias(g, C_PG_CLASS, pvc_oid(r, i, 7), o);
 		}
 		/* 't' constraint triggers are created by their trigger */
 		free(cn);
@@ -1332,7 +1236,7 @@ static int
 read_indexes(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT i.indexrelid, i.indrelid, n.nspname, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid),"
 	    " i.indisclustered, i.indisreplident, i.indisvalid AND i.indisready,"
 	    " (SELECT pg_catalog.string_agg(a.attnum || ' ' || a.attstattarget, ',') FROM pg_catalog.pg_attribute a"
@@ -1345,22 +1249,22 @@ read_indexes(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading indexes");
 	for (int i = 0; i < PQntuples(r); i++) {
-		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
 			continue;
-		pv_oid ioid = oidval(r, i, 0);
-		char *iq = pv_qualify(rd->c, val(r, i, 2), val(r, i, 3));
-		set_target(rd, C_PG_CLASS, ioid, "INDEX", iq);
+		pv_oid ioid = pvc_oid(r, i, 0);
+		char *iq = pv_qualify(rd->c, pvc_val(r, i, 2), pvc_val(r, i, 3));
+		pvc_target(rd, C_PG_CLASS, ioid, "INDEX", iq);
 		pv_obj *owner = pv_graph_lookup(g, C_PG_CLASS, ioid); /* a constraint's index */
 		pv_buf extra = PV_BUF_INIT;
-		if (boolval(r, i, 5))
+		if (pvc_bool(r, i, 5))
 			pv_buf_printf(&extra, "\nALTER TABLE %s CLUSTER ON %s;", ri->qname,
 			              strchr(iq, '.') + 1);
-		if (boolval(r, i, 6))
+		if (pvc_bool(r, i, 6))
 			pv_buf_printf(&extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s;",
 			              ri->qname, strchr(iq, '.') + 1);
-		if (val(r, i, 8)) {
-			const char *p = val(r, i, 8);
+		if (pvc_val(r, i, 8)) {
+			const char *p = pvc_val(r, i, 8);
 			while (*p) {
 				int num, st, used = 0;
 				if (sscanf(p, "%d %d%n", &num, &st, &used) != 2)
@@ -1377,14 +1281,14 @@ read_indexes(reader *rd, rels *R)
 				free(owner->sql);
 				owner->sql = s;
 			}
-		} else if (!boolval(r, i, 7)) {
+		} else if (!pvc_bool(r, i, 7)) {
 			pv_warn("skipping invalid index %s (left over from a failed CREATE INDEX CONCURRENTLY?)", iq);
 			char *w = pv_asprintf("skipped invalid index %s", iq);
 			json_array_append_new(rd->cat->warnings, json_string(w));
 			free(w);
 		} else {
-			pv_obj *o = pv_graph_add(g, K_INDEX, PV_POST, C_PG_CLASS, ioid, val(r, i, 2), val(r, i, 3));
-			o->sql = pv_asprintf("%s;%s", val(r, i, 4), extra.len ? extra.data : "");
+			pv_obj *o = pv_graph_add(g, K_INDEX, PV_POST, C_PG_CLASS, ioid, pvc_val(r, i, 2), pvc_val(r, i, 3));
+			o->sql = pv_asprintf("%s;%s", pvc_val(r, i, 4), extra.len ? extra.data : "");
 			pv_obj_dep(o, ri->obj);
 		}
 		pv_buf_free(&extra);
@@ -1398,7 +1302,7 @@ static int
 read_triggers(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT t.oid, t.tgrelid, t.tgname, pg_catalog.pg_get_triggerdef(t.oid, false), t.tgenabled,"
 	    " t.tgconstraint"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
@@ -1407,17 +1311,17 @@ read_triggers(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading triggers");
 	for (int i = 0; i < PQntuples(r); i++) {
-		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
 			continue;
-		char *tn = pv_ident(rd->c, val(r, i, 2));
+		char *tn = pv_ident(rd->c, pvc_val(r, i, 2));
 		char *tq = pv_asprintf("%s ON %s", tn, ri->qname);
-		pv_obj *o = pv_graph_add(g, K_TRIGGER, PV_POST, C_PG_TRIGGER, oidval(r, i, 0),
-		                         ri->obj->schema, val(r, i, 2));
-		set_target(rd, C_PG_TRIGGER, o->oid, "TRIGGER", tq);
+		pv_obj *o = pv_graph_add(g, K_TRIGGER, PV_POST, C_PG_TRIGGER, pvc_oid(r, i, 0),
+		                         ri->obj->schema, pvc_val(r, i, 2));
+		pvc_target(rd, C_PG_TRIGGER, o->oid, "TRIGGER", tq);
 		pv_buf b = PV_BUF_INIT;
-		pv_buf_printf(&b, "%s;", val(r, i, 3));
-		const char *en = val(r, i, 4);
+		pv_buf_printf(&b, "%s;", pvc_val(r, i, 3));
+		const char *en = pvc_val(r, i, 4);
 		const char *tbl = ri->kind == 'v' ? "VIEW" : "TABLE";
 		if (en[0] == 'D')
 			pv_buf_printf(&b, "\nALTER %s %s DISABLE TRIGGER %s;", tbl, ri->qname, tn);
@@ -1427,8 +1331,8 @@ read_triggers(reader *rd, rels *R)
 			pv_buf_printf(&b, "\nALTER %s %s ENABLE ALWAYS TRIGGER %s;", tbl, ri->qname, tn);
 		o->sql = pv_buf_detach(&b);
 		pv_obj_dep(o, ri->obj);
-		if (oidval(r, i, 5))
-			pv_graph_alias(g, C_PG_CONSTRAINT, oidval(r, i, 5), o);
+		if (pvc_oid(r, i, 5))
+			pv_graph_alias(g, C_PG_CONSTRAINT, pvc_oid(r, i, 5), o);
 		free(tn);
 		free(tq);
 	}
@@ -1440,7 +1344,7 @@ static int
 read_policies(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT p.oid, p.polrelid, p.polname, p.polcmd, p.polpermissive,"
 	    " CASE WHEN p.polroles = '{0}' THEN NULL ELSE ARRAY(SELECT pg_catalog.pg_get_userbyid(u.r)"
 	    "   FROM pg_catalog.unnest(p.polroles) WITH ORDINALITY u(r, n) ORDER BY u.n) END,"
@@ -1450,28 +1354,28 @@ read_policies(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading row-level security policies");
 	for (int i = 0; i < PQntuples(r); i++) {
-		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
 			continue;
-		char *pn = pv_ident(rd->c, val(r, i, 2));
+		char *pn = pv_ident(rd->c, pvc_val(r, i, 2));
 		char *tq = pv_asprintf("%s ON %s", pn, ri->qname);
-		pv_obj *o = pv_graph_add(g, K_POLICY, PV_POST, 0, oidval(r, i, 0), ri->obj->schema, val(r, i, 2));
+		pv_obj *o = pv_graph_add(g, K_POLICY, PV_POST, 0, pvc_oid(r, i, 0), ri->obj->schema, pvc_val(r, i, 2));
 		pv_graph_alias(g, 3256u /* pg_policy */, o->oid, o);
-		set_target(rd, 3256u, o->oid, "POLICY", tq);
+		pvc_target(rd, 3256u, o->oid, "POLICY", tq);
 		pv_buf b = PV_BUF_INIT;
 		pv_buf_printf(&b, "CREATE POLICY %s", tq);
-		if (!boolval(r, i, 4))
+		if (!pvc_bool(r, i, 4))
 			pv_buf_puts(&b, " AS RESTRICTIVE");
-		switch (val(r, i, 3)[0]) {
+		switch (pvc_val(r, i, 3)[0]) {
 		case 'r': pv_buf_puts(&b, " FOR SELECT"); break;
 		case 'a': pv_buf_puts(&b, " FOR INSERT"); break;
 		case 'w': pv_buf_puts(&b, " FOR UPDATE"); break;
 		case 'd': pv_buf_puts(&b, " FOR DELETE"); break;
 		default: break;
 		}
-		if (val(r, i, 5)) {
+		if (pvc_val(r, i, 5)) {
 			/* {a,b}: role names, parsed as a text[] by the server */
-			PGresult *names = q1(rd, "SELECT pg_catalog.unnest($1::text[])", val(r, i, 5));
+			PGresult *names = pvc_query(rd, "SELECT pg_catalog.unnest($1::text[])", pvc_val(r, i, 5));
 			if (!names) {
 				pv_buf_free(&b);
 				free(pn);
@@ -1484,14 +1388,14 @@ read_policies(reader *rd, rels *R)
 				if (k)
 					pv_buf_puts(&b, ", ");
 				pv_buf_ident(&b, rd->c, PQgetvalue(names, k, 0));
-				add_role(rd, PQgetvalue(names, k, 0));
+				pvc_role(rd, PQgetvalue(names, k, 0));
 			}
 			PQclear(names);
 		}
-		if (val(r, i, 6))
-			pv_buf_printf(&b, " USING (%s)", val(r, i, 6));
-		if (val(r, i, 7))
-			pv_buf_printf(&b, " WITH CHECK (%s)", val(r, i, 7));
+		if (pvc_val(r, i, 6))
+			pv_buf_printf(&b, " USING (%s)", pvc_val(r, i, 6));
+		if (pvc_val(r, i, 7))
+			pv_buf_printf(&b, " WITH CHECK (%s)", pvc_val(r, i, 7));
 		pv_buf_puts(&b, ";");
 		o->sql = pv_buf_detach(&b);
 		pv_obj_dep(o, ri->obj);
@@ -1506,7 +1410,7 @@ static int
 read_rules(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT w.oid, w.ev_class, w.rulename, pg_catalog.pg_get_ruledef(w.oid), w.ev_enabled"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_rewrite w ON w.ev_class = s.relid WHERE w.rulename <> '_RETURN'"
@@ -1514,17 +1418,17 @@ read_rules(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading rules");
 	for (int i = 0; i < PQntuples(r); i++) {
-		relinfo *ri = find_rel(R, oidval(r, i, 1));
+		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
 			continue;
-		char *rn = pv_ident(rd->c, val(r, i, 2));
+		char *rn = pv_ident(rd->c, pvc_val(r, i, 2));
 		char *tq = pv_asprintf("%s ON %s", rn, ri->qname);
-		pv_obj *o = pv_graph_add(g, K_RULE, PV_POST, C_PG_REWRITE, oidval(r, i, 0), ri->obj->schema,
-		                         val(r, i, 2));
-		set_target(rd, C_PG_REWRITE, o->oid, "RULE", tq);
+		pv_obj *o = pv_graph_add(g, K_RULE, PV_POST, C_PG_REWRITE, pvc_oid(r, i, 0), ri->obj->schema,
+		                         pvc_val(r, i, 2));
+		pvc_target(rd, C_PG_REWRITE, o->oid, "RULE", tq);
 		pv_buf b = PV_BUF_INIT;
-		pv_buf_puts(&b, val(r, i, 3));
-		const char *en = val(r, i, 4);
+		pv_buf_puts(&b, pvc_val(r, i, 3));
+		const char *en = pvc_val(r, i, 4);
 		const char *tbl = ri->kind == 'v' ? "VIEW" : "TABLE";
 		if (en[0] == 'D')
 			pv_buf_printf(&b, "\nALTER %s %s DISABLE RULE %s;", tbl, ri->qname, rn);
@@ -1545,7 +1449,7 @@ static int
 read_views(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT c.oid, pg_catalog.pg_get_viewdef(c.oid),"
 	    " (SELECT r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN')"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
@@ -1553,11 +1457,11 @@ read_views(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading view definitions");
 	for (int i = 0; i < PQntuples(r); i++) {
-		relinfo *ri = find_rel(R, oidval(r, i, 0));
+		relinfo *ri = find_rel(R, pvc_oid(r, i, 0));
 		if (!ri)
 			continue;
-		pv_graph_alias(g, C_PG_REWRITE, oidval(r, i, 2), ri->obj);
-		const char *def = val(r, i, 1);
+		pv_graph_alias(g, C_PG_REWRITE, pvc_oid(r, i, 2), ri->obj);
+		const char *def = pvc_val(r, i, 1);
 		size_t n = strlen(def);
 		while (n > 0 && (def[n - 1] == ';' || def[n - 1] == '\n' || def[n - 1] == ' '))
 			n--;
@@ -1575,7 +1479,7 @@ read_views(reader *rd, rels *R)
 		if (ri->kind == 'm' && ri->populated) {
 			pv_obj *f = pv_graph_add(g, K_REFRESH, PV_POST, 0, 0, ri->obj->schema, ri->obj->name);
 			f->sql = pv_asprintf("REFRESH MATERIALIZED VIEW %s;", ri->qname);
-			f->late = 1;
+			f->late = PV_LATE_AFTER_ACL;
 			pv_obj_dep(f, ri->obj);
 		}
 	}
@@ -1627,7 +1531,7 @@ build_tables(reader *rd, rels *R)
 static int
 read_comments(reader *rd)
 {
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT d.classoid, d.objoid, d.objsubid, d.description, a.attname"
 	    " FROM pg_catalog.pg_description d"
 	    " LEFT JOIN pg_catalog.pg_attribute a ON d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass"
@@ -1638,14 +1542,14 @@ read_comments(reader *rd)
 		return pv_wrap("reading comments");
 	int public_comment_seen = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
-		pv_oid cls = oidval(r, i, 0), oid = oidval(r, i, 1);
-		int sub = atoi(val(r, i, 2));
+		pv_oid cls = pvc_oid(r, i, 0), oid = pvc_oid(r, i, 1);
+		int sub = atoi(pvc_val(r, i, 2));
 		if (cls == C_PG_NAMESPACE && oid == 2200) {
 			public_comment_seen = 1;
-			if (strcmp(val(r, i, 3), "standard public schema") == 0)
+			if (strcmp(pvc_val(r, i, 3), "standard public schema") == 0)
 				continue;
 		}
-		cmt_target *t = find_target(rd, cls, oid);
+		cmt_target *t = pvc_find_target(rd, cls, oid);
 		pv_obj *o = pv_graph_lookup(rd->cat->g, cls, oid);
 		if (!t || !o || o->kind == K_EXTENSION) {
 			if (cls == C_PG_EXTENSION && t && o) {
@@ -1653,10 +1557,10 @@ read_comments(reader *rd)
 			} else
 				continue;
 		}
-		char *lit = pv_literal(rd->c, val(r, i, 3));
+		char *lit = pv_literal(rd->c, pvc_val(r, i, 3));
 		char *sql;
-		if (sub > 0 && val(r, i, 4)) {
-			char *col = pv_ident(rd->c, val(r, i, 4));
+		if (sub > 0 && pvc_val(r, i, 4)) {
+			char *col = pv_ident(rd->c, pvc_val(r, i, 4));
 			sql = pv_asprintf("COMMENT ON COLUMN %s.%s IS %s;", t->qname, col, lit);
 			free(col);
 		} else if (sub == 0) {
@@ -1682,14 +1586,14 @@ read_comments(reader *rd)
 static int
 is_user_object(PGresult *r, int i)
 {
-	return boolval(r, i, 4);
+	return pvc_bool(r, i, 4);
 }
 
 static int
 read_depends(reader *rd)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = q1(rd,
+	PGresult *r = pvc_query(rd,
 	    "SELECT d.classid, d.objid, d.refclassid, d.refobjid,"
 	    " d.refobjid >= 16384 AND d.refclassid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass,"
 	    " io.refclassid, io.refobjid"
@@ -1703,11 +1607,11 @@ read_depends(reader *rd)
 	if (!r)
 		return pv_wrap("reading dependencies");
 	for (int i = 0; i < PQntuples(r); i++) {
-		pv_obj *a = pv_graph_lookup(g, oidval(r, i, 0), oidval(r, i, 1));
-		pv_obj *b = pv_graph_lookup(g, oidval(r, i, 2), oidval(r, i, 3));
+		pv_obj *a = pv_graph_lookup(g, pvc_oid(r, i, 0), pvc_oid(r, i, 1));
+		pv_obj *b = pv_graph_lookup(g, pvc_oid(r, i, 2), pvc_oid(r, i, 3));
 		if (a && !b && a->kind != K_EXTENSION && is_user_object(r, i) &&
-		    (!val(r, i, 5) || (oidval(r, i, 6) >= FIRST_NORMAL_OID &&
-		                       !pv_graph_lookup(g, oidval(r, i, 5), oidval(r, i, 6))))) {
+		    (!pvc_val(r, i, 5) || (pvc_oid(r, i, 6) >= FIRST_NORMAL_OID &&
+		                       !pv_graph_lookup(g, pvc_oid(r, i, 5), pvc_oid(r, i, 6))))) {
 			/* depends on something this version does not dump (reported as unsupported):
 			 * it could not be restored either */
 			a->dump = 0;
@@ -1739,7 +1643,7 @@ read_depends(reader *rd)
 		if (!o->dump && o->oid) {
 			char *l = pv_obj_label(o);
 			char *d = pv_asprintf("%s (depends on an unsupported object)", l);
-			add_unsupported(rd, "dependent object", d);
+			pvc_unsupported(rd, "dependent object", d);
 			free(d);
 			free(l);
 		}
@@ -1844,7 +1748,7 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 		goto out;
 	}
 	if (read_database(&rd) < 0 || read_extensions(&rd) < 0 || read_schemas(&rd) < 0 ||
-	    read_relations(&rd, &R) < 0 || read_unsupported(&rd) < 0 ||
+	    read_relations(&rd, &R) < 0 ||
 	    read_types(&rd, &typids, &domids) < 0)
 		goto out;
 	add_composite_relids(&rd);
@@ -1853,9 +1757,13 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	    read_constraints(&rd, &R) < 0 || read_indexes(&rd, &R) < 0 || read_triggers(&rd, &R) < 0)
 		goto out;
 	build_tables(&rd, &R);
-	if (read_views(&rd, &R) < 0 || read_policies(&rd, &R) < 0 || read_rules(&rd, &R) < 0)
+	if (read_views(&rd, &R) < 0 || read_policies(&rd, &R) < 0 || read_rules(&rd, &R) < 0 ||
+	    pvc_read_operators(&rd) < 0 || pvc_read_misc(&rd) < 0 || pvc_read_textsearch(&rd) < 0 ||
+	    pvc_read_foreign(&rd) < 0 || pvc_read_pubs(&rd) < 0 || pvc_read_privileges(&rd) < 0)
 		goto out;
-	qsort(rd.targets, rd.ntargets, sizeof *rd.targets, target_cmp);
+	if (read_unsupported(&rd) < 0)
+		goto out;
+	qsort(rd.targets, rd.ntargets, sizeof *rd.targets, pvc_target_cmp);
 	if (read_comments(&rd) < 0 || read_depends(&rd) < 0)
 		goto out;
 
@@ -1867,11 +1775,11 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 			if (!o->oid)
 				continue;
 			if (o->kind == K_SCHEMA)
-				oid_list_add(&schemas, o->oid);
+				pvc_oids_add(&schemas, o->oid);
 			else if ((o->kind == K_TYPE || o->kind == K_DOMAIN) && o->classid == C_PG_TYPE)
-				oid_list_add(&types, o->oid);
+				pvc_oids_add(&types, o->oid);
 			else if (o->kind == K_FUNCTION)
-				oid_list_add(&funcs, o->oid);
+				pvc_oids_add(&funcs, o->oid);
 		}
 		const char *pubbase = rd.v >= 150000
 		    ? "pg_catalog.array_append(pg_catalog.acldefault('n', n.nspowner), pg_catalog.makeaclitem(0, n.nspowner, 'USAGE', false))"
@@ -1881,20 +1789,20 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 		    " CASE WHEN n.nspname = 'public' AND n.oid = 2200 THEN %s ELSE pg_catalog.acldefault('n', n.nspowner) END"
 		    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(oid) JOIN pg_catalog.pg_namespace n ON n.oid = s.oid",
 		    pubbase);
-		int ok = read_acls(&rd, C_PG_NAMESPACE, nsq, oid_list(&schemas)) == 0 &&
-		    read_acls(&rd, C_PG_CLASS,
+		int ok = pvc_acls(&rd, C_PG_NAMESPACE, nsq, pvc_oids(&schemas)) == 0 &&
+		    pvc_acls(&rd, C_PG_CLASS,
 		        "SELECT c.oid, COALESCE(c.relacl, pg_catalog.acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner)),"
 		        " pg_catalog.acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner)"
 		        " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(oid) JOIN pg_catalog.pg_class c ON c.oid = s.oid"
 		        " WHERE c.relkind <> 'c'", rd.relids.data) == 0 &&
-		    read_acls(&rd, C_PG_TYPE,
+		    pvc_acls(&rd, C_PG_TYPE,
 		        "SELECT t.oid, COALESCE(t.typacl, pg_catalog.acldefault('T', t.typowner)), pg_catalog.acldefault('T', t.typowner)"
 		        " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(oid) JOIN pg_catalog.pg_type t ON t.oid = s.oid",
-		        oid_list(&types)) == 0 &&
-		    read_acls(&rd, C_PG_PROC,
+		        pvc_oids(&types)) == 0 &&
+		    pvc_acls(&rd, C_PG_PROC,
 		        "SELECT p.oid, COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner)), pg_catalog.acldefault('f', p.proowner)"
 		        " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(oid) JOIN pg_catalog.pg_proc p ON p.oid = s.oid",
-		        oid_list(&funcs)) == 0 &&
+		        pvc_oids(&funcs)) == 0 &&
 		    read_column_acls(&rd) == 0;
 		free(nsq);
 		pv_buf_free(&schemas);

@@ -66,8 +66,10 @@ entry_json(pv_graph *g, const pv_obj *o)
 		}
 		json_object_set_new(e, "acl", a);
 	}
-	if (o->late)
+	if (o->late == PV_LATE_AFTER_ACL)
 		json_object_set_new(e, "late", json_true());
+	else if (o->late == PV_LATE_ACL)
+		json_object_set_new(e, "acl_pass", json_true());
 	json_t *deps = json_array();
 	for (int i = 0; i < o->ndeps; i++)
 		if (pv_graph_get(g, o->deps[i])->dump)

@@ -23,11 +23,17 @@ struct pv_graph {
 };
 
 static const char *kind_names[K_NKINDS] = {
-	"schema", "extension", "type", "domain", "function", "sequence", "table", "view",
-	"materialized view", "default", "check constraint", "sequence owner", "database settings",
-	"table data", "sequence value",
-	"constraint", "index", "index property", "rule", "trigger", "foreign key", "check constraint",
-	"policy", "row security", "materialized view refresh",
+	"schema", "procedural language", "collation", "transform", "extension", "shell type", "type",
+	"domain", "cast", "function", "aggregate", "access method", "operator", "operator family",
+	"operator class", "conversion", "text search parser", "text search template",
+	"text search dictionary", "text search configuration", "foreign-data wrapper", "server",
+	"user mapping", "sequence", "table", "view", "materialized view", "partition attach",
+	"default", "check constraint", "sequence owner", "database settings", "privileges",
+	"table data", "sequence value", "large object",
+	"constraint", "index", "index attach", "index property", "statistics", "rule", "trigger",
+	"foreign key", "check constraint", "policy", "row security", "publication",
+	"publication table", "publication schema", "subscription", "default privileges",
+	"event trigger", "materialized view refresh",
 };
 
 const char *

@@ -23,15 +23,24 @@ typedef enum { PV_PRE = 0, PV_DATA = 1, PV_POST = 2 } pv_section;
 
 /* Kinds in pre-sort priority order. */
 typedef enum {
-	K_SCHEMA, K_EXTENSION, K_TYPE, K_DOMAIN, K_FUNCTION, K_SEQUENCE, K_TABLE, K_VIEW,
-	K_MATVIEW, K_DEFAULT, K_CHECK, K_SEQ_OWNED, K_DB_SETTINGS,
-	K_TABLE_DATA, K_SEQ_SET,
-	K_CONSTRAINT, K_INDEX, K_INDEX_EXTRA, K_RULE, K_TRIGGER, K_FK, K_CHECK_LATE, K_POLICY, K_RLS,
-	K_REFRESH,
+	K_SCHEMA, K_LANGUAGE, K_COLLATION, K_TRANSFORM, K_EXTENSION, K_SHELL_TYPE, K_TYPE, K_DOMAIN,
+	K_CAST, K_FUNCTION, K_AGGREGATE, K_ACCESS_METHOD, K_OPERATOR, K_OPFAMILY, K_OPCLASS,
+	K_CONVERSION, K_TS_PARSER, K_TS_TEMPLATE, K_TS_DICT, K_TS_CONFIG, K_FDW, K_SERVER,
+	K_USER_MAPPING, K_SEQUENCE, K_TABLE, K_VIEW, K_MATVIEW, K_ATTACH, K_DEFAULT, K_CHECK,
+	K_SEQ_OWNED, K_DB_SETTINGS, K_ACL_ONLY,
+	K_TABLE_DATA, K_SEQ_SET, K_LARGE_OBJECT,
+	K_CONSTRAINT, K_INDEX, K_INDEX_ATTACH, K_INDEX_EXTRA, K_STATISTICS, K_RULE, K_TRIGGER, K_FK,
+	K_CHECK_LATE, K_POLICY, K_RLS, K_PUBLICATION, K_PUB_TABLE, K_PUB_SCHEMA, K_SUBSCRIPTION,
+	K_DEFAULT_ACL, K_EVENT_TRIGGER, K_REFRESH,
 	K_NKINDS
 } pv_kind;
 
 const char *pv_kind_name(pv_kind k);
+
+/* Restore passes after the ordinary one (pv_obj.late). */
+#define PV_LATE_NONE 0
+#define PV_LATE_AFTER_ACL 1 /* after grants: matview refreshes, event triggers */
+#define PV_LATE_ACL 2       /* with the grants: default privileges */
 
 typedef struct pv_acl_item {
 	int revoke;         /* 1: REVOKE, 0: GRANT */
@@ -58,7 +67,7 @@ typedef struct pv_obj {
 	int nacl, cacl;
 	int *deps;
 	int ndeps, cdeps;
-	int late;            /* run after the ACL pass (matview refresh) */
+	int late;            /* PV_LATE_*: run in a later restore pass */
 	int dump;            /* 0: known but not emitted (e.g. an extension member) */
 	json_t *extra;       /* kind-specific fields for the bundle (data entries) */
 	/* sort state */

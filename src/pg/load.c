@@ -516,16 +516,19 @@ queue_acl(loader *L, json_t *e)
 	}
 }
 
-/* Late entries (matview refreshes) run after the ACL pass: queue them; 1 if e is one. */
+static void entry_sql(loader *L, json_t *e, pv_buf *b);
+
+/* Late entries run with the ACL pass (default privileges) or after it (matview refreshes,
+ * event triggers): queue them; 1 if e is one. */
 static int
 queue_late(loader *L, json_t *e)
 {
-	if (!json_is_true(json_object_get(e, "late")))
+	if (json_is_true(json_object_get(e, "acl_pass")))
+		entry_sql(L, e, &L->acl_sql);
+	else if (json_is_true(json_object_get(e, "late")))
+		entry_sql(L, e, &L->late_sql);
+	else
 		return 0;
-	if (jstr(e, "sql"))
-		pv_buf_printf(&L->late_sql, "%s\n", jstr(e, "sql"));
-	if (jstr(e, "comments"))
-		pv_buf_puts(&L->late_sql, jstr(e, "comments"));
 	return 1;
 }
 

@@ -1,0 +1,123 @@
+/*
+ * pg/catalog_int.h — internals shared by the catalog readers (catalog.c and the cat_*.c
+ * files, one per family of object kinds): the reader state, catalog OIDs, and small
+ * helpers for result values, comment targets, owners, roles and OID lists.
+ * Each cat_*.c reader adds its objects to rd->cat->g with their SQL, owner, comment
+ * target and ACL target; pg_depend edges are added later by catalog.c for every object
+ * registered under its (classid, oid).
+ */
+#ifndef PV_PG_CATALOG_INT_H
+#define PV_PG_CATALOG_INT_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "pg/catalog.h"
+#include "pg/graph.h"
+#include "util/buf.h"
+
+/* Fixed catalog OIDs (the same in every PostgreSQL version). */
+#define C_PG_TYPE 1247u
+#define C_PG_PROC 1255u
+#define C_PG_CLASS 1259u
+#define C_PG_ATTRDEF 2604u
+#define C_PG_CONSTRAINT 2606u
+#define C_PG_NAMESPACE 2615u
+#define C_PG_REWRITE 2618u
+#define C_PG_TRIGGER 2620u
+#define C_PG_EXTENSION 3079u
+
+#define FIRST_NORMAL_OID 16384u
+
+/* "not a member of an extension" for catalog CAT and row alias A */
+#define NOT_EXT(cat, a)                                                                   \
+	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd WHERE xd.classid = "              \
+	"'pg_catalog." cat "'::pg_catalog.regclass AND xd.objid = " a ".oid AND xd.deptype = 'e') "
+
+typedef struct cmt_target {
+	pv_oid classid, oid;
+	char *kw;    /* TABLE, VIEW, CONSTRAINT, ... */
+	char *qname; /* "s"."t", or c ON "s"."t" for constraints and triggers */
+} cmt_target;
+
+typedef struct reader {
+	PGconn *c;
+	pv_catalog *cat;
+	int v;
+	cmt_target *targets;
+	size_t ntargets, ctargets;
+	pv_buf relids;  /* {oid,...} of every dumped relation (incl. composite types) */
+	pv_buf tabids;  /* {oid,...} of dumped tables and matviews (data, indexes, ...) */
+	pv_obj *public_schema;
+	json_t *owners;  /* set of roles owning something (the database included) */
+} reader;
+
+
+#define C_PG_OPERATOR 2617u
+#define C_PG_OPCLASS 2616u
+#define C_PG_OPFAMILY 2753u
+#define C_PG_AMOP 2602u
+#define C_PG_AMPROC 2603u
+#define C_PG_AM 2601u
+#define C_PG_CAST 2605u
+#define C_PG_COLLATION 3456u
+#define C_PG_CONVERSION 2607u
+#define C_PG_LANGUAGE 2612u
+#define C_PG_TRANSFORM 3576u
+#define C_PG_TS_PARSER 3601u
+#define C_PG_TS_DICT 3600u
+#define C_PG_TS_TEMPLATE 3764u
+#define C_PG_TS_CONFIG 3602u
+#define C_PG_FDW 2328u
+#define C_PG_FOREIGN_SERVER 1417u
+#define C_PG_USER_MAPPING 1418u
+#define C_PG_EVENT_TRIGGER 3466u
+#define C_PG_STATISTIC_EXT 3381u
+#define C_PG_PUBLICATION 6104u
+#define C_PG_PUBLICATION_REL 6106u
+#define C_PG_PUBLICATION_NAMESPACE 6237u
+#define C_PG_SUBSCRIPTION 6100u
+#define C_PG_DEFAULT_ACL 826u
+#define C_PG_LARGEOBJECT_METADATA 2995u
+#define C_PG_POLICY 3256u
+#define C_PG_AGGREGATE 2600u
+
+/* result values: NULL for SQL NULL; 0 / false for NULL */
+const char *pvc_val(PGresult *r, int row, int col);
+pv_oid pvc_oid(PGresult *r, int row, int col);
+int pvc_bool(PGresult *r, int row, int col);
+/* a query with at most one text parameter; NULL (error set) on failure */
+PGresult *pvc_query(reader *rd, const char *sql, const char *param);
+
+/* COMMENT ON <kw> <qname> targets (and SECURITY LABEL), looked up by catalog identity */
+void pvc_target(reader *rd, pv_oid classid, pv_oid oid, const char *kw, const char *qname);
+int pvc_target_cmp(const void *a, const void *b);
+cmt_target *pvc_find_target(reader *rd, pv_oid classid, pv_oid oid);
+
+/* roles referenced by the dump; the owner of o (ALTER <kw> <qname> OWNER TO owner) */
+void pvc_role(reader *rd, const char *name);
+void pvc_owner(reader *rd, pv_obj *o, const char *owner, const char *kw, const char *qname);
+
+/* "{1,2,3}" OID array literals, always valid as a $1 parameter */
+void pvc_oids_add(pv_buf *b, pv_oid oid);
+const char *pvc_oids(pv_buf *b);
+
+void pvc_unsupported(reader *rd, const char *kind, const char *descr);
+
+/* GRANT/REVOKE deltas: inner is a query over $1 (oid[]) giving (oid, acl, baseline) rows;
+ * items are attached to the object of (classid, oid) if it has an acl_target. */
+int pvc_acls(reader *rd, pv_oid classid, const char *inner, const char *ids);
+/* " COLLATE nsp.coll" (nothing when either is NULL) */
+void pvc_collate_clause(pv_buf *b, PGconn *c, const char *nsp, const char *coll);
+
+/* Readers of the other object kinds (cat_*.c); each returns 0 or -1 with the error set. */
+int pvc_read_operators(reader *rd);   /* cat_ops.c: operators, families, classes, AMs */
+int pvc_read_misc(reader *rd);        /* cat_ops.c: casts, collations, conversions,
+                                         languages, transforms, aggregates */
+int pvc_read_textsearch(reader *rd);  /* cat_fdw.c: text search parsers .. configurations */
+int pvc_read_foreign(reader *rd);     /* cat_fdw.c: FDWs, servers, user mappings */
+int pvc_read_pubs(reader *rd);        /* cat_fdw.c: publications, event triggers, statistics */
+int pvc_read_privileges(reader *rd);  /* cat_acl.c: default privileges, security labels,
+                                         privileges of extension members and built-ins */
+
+#endif
