@@ -1758,13 +1758,13 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 		goto out;
 	build_tables(&rd, &R);
 	if (read_views(&rd, &R) < 0 || read_policies(&rd, &R) < 0 || read_rules(&rd, &R) < 0 ||
-	    pvc_read_operators(&rd) < 0 || pvc_read_misc(&rd) < 0 || pvc_read_textsearch(&rd) < 0 ||
+	    pvc_read_types_extra(&rd) < 0 || pvc_read_operators(&rd) < 0 || pvc_read_misc(&rd) < 0 || pvc_read_textsearch(&rd) < 0 ||
 	    pvc_read_foreign(&rd) < 0 || pvc_read_pubs(&rd) < 0 || pvc_read_privileges(&rd) < 0)
 		goto out;
 	if (read_unsupported(&rd) < 0)
 		goto out;
 	qsort(rd.targets, rd.ntargets, sizeof *rd.targets, pvc_target_cmp);
-	if (read_comments(&rd) < 0 || read_depends(&rd) < 0)
+	if (read_comments(&rd) < 0 || read_depends(&rd) < 0 || pvc_search_path_warnings(&rd) < 0)
 		goto out;
 
 	/* privileges */
