@@ -230,11 +230,6 @@ read_unsupported(reader *rd)
 		    " (SELECT 'pg_catalog.pg_publication_namespace'::pg_catalog.regclass::pg_catalog.oid AS classid) x");
 	/* properties that are not objects of their own */
 	pv_buf_puts(&q,
-	    " UNION ALL SELECT 'table inheritance', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, i.inhrelid, 0) || ' inherits from ' ||"
-	    "  pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, i.inhparent, 0), 0, 0"
-	    "  FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE c.relkind IN ('r', 'f', 'p') AND NOT c.relispartition AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'typed table', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0), 0, 0"
-	    "  FROM pg_catalog.pg_class c WHERE c.reloftype <> 0 AND c.oid >= 16384 AND" NOT_EXT("pg_class", "c")
 	    " UNION ALL SELECT 'tablespace', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' in tablespace ' || t.spcname, 0, 0"
 	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace"
 	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm', 'i', 'p') AND" NOT_EXT("pg_class", "c")
@@ -683,7 +678,19 @@ typedef struct relinfo {
 	pv_obj *obj;
 	char *qname;
 	pv_buf cols;     /* column definitions for CREATE */
+	pv_buf lcols;    /* ... only the local ones (CREATE TABLE ... INHERITS) */
+	pv_buf inh_extra; /* ALTERs needed only after CREATE TABLE ... INHERITS */
 	pv_buf extra;    /* ALTERs after CREATE */
+	json_t *colnames; /* every live column, in attnum order */
+	pv_oid *parents; /* inheritance parents / partition parent, in inhseqno order */
+	int nparents;
+	int ispartition;
+	char *partbound; /* FOR VALUES ... of a partition */
+	char *partkey;   /* PARTITION BY ... of a partitioned table */
+	char *oftype;    /* typed table: its type */
+	char *server;    /* foreign table: SERVER x OPTIONS (...) */
+	int hash_enum;   /* partitioned by hash of an enum: rows load through the root */
+	pv_obj *attach;  /* partition: its ATTACH entry */
 	json_t *copycols;
 	char *withopts;  /* WITH (...) or NULL */
 	char *check_option;
@@ -694,6 +701,8 @@ typedef struct relinfo {
 	int seq_owner_col;
 	char seq_deptype;
 } relinfo;
+
+#define IS_TABLE(k) ((k) == 'r' || (k) == 'p' || (k) == 'f')
 
 typedef struct rels {
 	relinfo *v;
@@ -744,6 +753,51 @@ reloptions(reader *rd, const char *arr, char **check_option)
 	return s;
 }
 
+/* After the locks: how each table is built — inheritance parents, partition bounds and
+ * keys, the type of a typed table, the server of a foreign table. */
+static int
+read_table_shapes(reader *rd, rels *R)
+{
+	PGresult *r = pvc_query(rd,
+	    "SELECT c.oid, CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,"
+	    " CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,"
+	    " CASE WHEN c.reloftype <> 0 THEN pg_catalog.format_type(c.reloftype, NULL) END,"
+	    " (SELECT pg_catalog.array_agg(i.inhparent ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid),"
+	    " (SELECT pg_catalog.quote_ident(s.srvname) FROM pg_catalog.pg_foreign_table f"
+	    "   JOIN pg_catalog.pg_foreign_server s ON s.oid = f.ftserver WHERE f.ftrelid = c.oid),"
+	    " (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(o.option_name) || ' ' || pg_catalog.quote_literal(o.option_value), ', ')"
+	    "   FROM pg_catalog.pg_foreign_table f, pg_catalog.pg_options_to_table(f.ftoptions) o WHERE f.ftrelid = c.oid),"
+	    " EXISTS (SELECT 1 FROM pg_catalog.pg_partitioned_table pt, pg_catalog.unnest(pt.partclass) pc(oid), pg_catalog.pg_opclass oc"
+	    "   WHERE pt.partrelid = c.oid AND pt.partstrat = 'h' AND oc.oid = pc.oid AND oc.opcname = 'enum_ops')"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(oid) JOIN pg_catalog.pg_class c ON c.oid = s.oid"
+	    " WHERE c.relkind IN ('r', 'p', 'f')", rd->tabids.data);
+	if (!r)
+		return pv_wrap("reading table inheritance and partitioning");
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = find_rel(R, pvc_oid(r, i, 0));
+		if (!ri)
+			continue;
+		ri->partbound = pvc_val(r, i, 1) ? pv_strdup(pvc_val(r, i, 1)) : NULL;
+		ri->partkey = pvc_val(r, i, 2) ? pv_strdup(pvc_val(r, i, 2)) : NULL;
+		ri->oftype = pvc_val(r, i, 3) ? pv_strdup(pvc_val(r, i, 3)) : NULL;
+		ri->hash_enum = pvc_bool(r, i, 7);
+		if (pvc_val(r, i, 5))
+			ri->server = pvc_val(r, i, 6) ? pv_asprintf("SERVER %s OPTIONS (%s)", pvc_val(r, i, 5), pvc_val(r, i, 6))
+			                              : pv_asprintf("SERVER %s", pvc_val(r, i, 5));
+		const char *p = pvc_val(r, i, 4); /* {1,2} */
+		if (p) {
+			ri->parents = pv_calloc(strlen(p), sizeof *ri->parents);
+			for (p++; *p && *p != '}';) {
+				char *end;
+				ri->parents[ri->nparents++] = (pv_oid)strtoul(p, &end, 10);
+				p = *end == ',' ? end + 1 : end;
+			}
+		}
+	}
+	PQclear(r);
+	return 0;
+}
+
 static int
 read_relations(reader *rd, rels *R)
 {
@@ -752,13 +806,13 @@ read_relations(reader *rd, rels *R)
 	    "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence,"
 	    " pg_catalog.pg_get_userbyid(c.relowner), c.reloptions, tc.reloptions, c.reltype,"
 	    " c.relreplident, c.relispopulated, d.refobjid, d.refobjsubid, d.deptype,"
-	    " c.relrowsecurity, c.relforcerowsecurity"
+	    " c.relrowsecurity, c.relforcerowsecurity, c.relispartition"
 	    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 	    " LEFT JOIN pg_catalog.pg_class tc ON tc.oid = c.reltoastrelid"
 	    " LEFT JOIN pg_catalog.pg_depend d ON c.relkind = 'S'"
 	    "   AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.objsubid = 0"
 	    "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')"
-	    " WHERE c.relkind IN ('r', 'v', 'm', 'S') AND c.oid >= 16384 AND NOT c.relispartition"
+	    " WHERE c.relkind IN ('r', 'v', 'm', 'S', 'p', 'f') AND c.oid >= 16384"
 	    " AND n.nspname NOT LIKE 'pg\\_%' AND" NOT_EXT("pg_class", "c")
 	    " ORDER BY c.oid", NULL);
 	if (!r)
@@ -775,10 +829,13 @@ read_relations(reader *rd, rels *R)
 		ri->qname = pv_qualify(rd->c, pvc_val(r, i, 1), pvc_val(r, i, 2));
 		ri->populated = pvc_bool(r, i, 10);
 		ri->copycols = json_array();
-		pv_kind k = ri->kind == 'r' ? K_TABLE : ri->kind == 'v' ? K_VIEW
+		ri->colnames = json_array();
+		ri->ispartition = pvc_bool(r, i, 16);
+		int table = IS_TABLE(ri->kind);
+		pv_kind k = table ? K_TABLE : ri->kind == 'v' ? K_VIEW
 		            : ri->kind == 'm' ? K_MATVIEW : K_SEQUENCE;
-		const char *kw = ri->kind == 'r' ? "TABLE" : ri->kind == 'v' ? "VIEW"
-		                 : ri->kind == 'm' ? "MATERIALIZED VIEW" : "SEQUENCE";
+		const char *kw = ri->kind == 'f' ? "FOREIGN TABLE" : table ? "TABLE"
+		                 : ri->kind == 'v' ? "VIEW" : ri->kind == 'm' ? "MATERIALIZED VIEW" : "SEQUENCE";
 		pv_obj *o = pv_graph_add(g, k, PV_PRE, C_PG_CLASS, ri->oid, pvc_val(r, i, 1), pvc_val(r, i, 2));
 		ri->obj = o;
 		pvc_target(rd, C_PG_CLASS, ri->oid, kw, ri->qname);
@@ -792,9 +849,9 @@ read_relations(reader *rd, rels *R)
 		if (ri->seq_deptype != 'i')
 			pvc_owner(rd, o, pvc_val(r, i, 5), kw, ri->qname);
 		pvc_oids_add(&rd->relids, ri->oid);
-		if (ri->kind == 'r' || ri->kind == 'm')
+		if (table || ri->kind == 'm')
 			pvc_oids_add(&rd->tabids, ri->oid);
-		if (ri->kind == 'r' || ri->kind == 'm' || ri->kind == 'v') {
+		if (ri->kind == 'r' || ri->kind == 'p' || ri->kind == 'm' || ri->kind == 'v') {
 			char **co = ri->kind == 'v' ? &ri->check_option : NULL;
 			ri->withopts = reloptions(rd, pvc_val(r, i, 6), co);
 			if (pvc_val(r, i, 7) && strcmp(pvc_val(r, i, 7), "{}") != 0) {
@@ -815,13 +872,15 @@ read_relations(reader *rd, rels *R)
 					PQclear(t);
 				}
 			}
+		}
+		if (table) {
 			const char *ri_kind = pvc_val(r, i, 9);
-			if (ri->kind == 'r' && ri_kind[0] == 'f')
+			if (ri_kind[0] == 'f')
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY FULL;", ri->qname);
-			else if (ri->kind == 'r' && ri_kind[0] == 'n')
+			else if (ri_kind[0] == 'n')
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY NOTHING;", ri->qname);
 		}
-		if (ri->kind == 'r' && (pvc_bool(r, i, 14) || pvc_bool(r, i, 15))) {
+		if (table && (pvc_bool(r, i, 14) || pvc_bool(r, i, 15))) {
 			/* row security is switched on after the data is in */
 			pv_obj *f = pv_graph_add(g, K_RLS, PV_POST, 0, 0, o->schema, o->name);
 			pv_buf b = PV_BUF_INIT;
@@ -832,8 +891,8 @@ read_relations(reader *rd, rels *R)
 			f->sql = pv_buf_detach(&b);
 			pv_obj_dep(f, o);
 		}
-		if (ri->kind == 'r') {
-			pv_buf_printf(&lock, "%s%s", nlock ? ", " : "LOCK TABLE ", ri->qname);
+		if (table) {
+			pv_buf_printf(&lock, "%s%s", nlock ? ", " : "LOCK TABLE ONLY ", ri->qname);
 			if (++nlock == 100) {
 				pv_buf_puts(&lock, " IN ACCESS SHARE MODE");
 				if (pv_exec(rd->c, lock.data) < 0) {
@@ -857,7 +916,7 @@ read_relations(reader *rd, rels *R)
 	pv_buf_free(&lock);
 	pvc_oids(&rd->relids);
 	pvc_oids(&rd->tabids);
-	return 0;
+	return read_table_shapes(rd, R);
 }
 
 /* Composite types' relids join the column query. */
@@ -892,7 +951,10 @@ read_columns(reader *rd, rels *R)
 	    " a.attstattarget, a.attstorage, t.typstorage, %s,"
 	    " (SELECT pg_catalog.string_agg(o, ', ') FROM pg_catalog.unnest(a.attoptions) o"
 	    "   WHERE pg_catalog.split_part(o, '=', 1) IN ('n_distinct', 'n_distinct_inherited')),"
-	    " CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END"
+	    " CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,"
+	    " a.attislocal, ad.oid IS NOT NULL,"
+	    " (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(o.option_name) || ' ' || pg_catalog.quote_literal(o.option_value), ', ')"
+	    "   FROM pg_catalog.pg_options_to_table(a.attfdwoptions) o)"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = s.relid"
 	    " LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
@@ -926,17 +988,22 @@ read_columns(reader *rd, rels *R)
 			pv_buf_puts(b, comp->sql);
 		if (b->len && !(b == &tmp && b->data[b->len - 1] == '('))
 			pv_buf_putc(b, ',');
+		size_t start = b->len;
 		pv_buf_printf(b, "\n    %s", col);
-		if (ri && ri->kind != 'r' && ri->kind != 'm') {
+		if (ri)
+			json_array_append_new(ri->colnames, json_string(name));
+		if (ri && !IS_TABLE(ri->kind) && ri->kind != 'm') {
 			/* view columns come from the query */
 			free(col);
 			continue;
 		}
-		if (!ri || ri->kind == 'r') {
+		if (!ri || IS_TABLE(ri->kind)) {
 			pv_buf_printf(b, " %s", pvc_val(r, i, 3));
+			if (ri && ri->kind == 'f' && pvc_val(r, i, 18))
+				pv_buf_printf(b, " OPTIONS (%s)", pvc_val(r, i, 18));
 			pvc_collate_clause(b, rd->c, pvc_val(r, i, 8), pvc_val(r, i, 9));
 		}
-		if (ri && ri->kind == 'r') {
+		if (ri && IS_TABLE(ri->kind)) {
 			const char *gen = pvc_val(r, i, 6);
 			if (gen && gen[0] == 's')
 				pv_buf_printf(b, " GENERATED ALWAYS AS (%s) STORED", pvc_val(r, i, 15));
@@ -947,6 +1014,21 @@ read_columns(reader *rd, rels *R)
 				pv_buf_puts(b, " NOT NULL");
 			if (!(gen && gen[0]))
 				json_array_append_new(ri->copycols, json_string(name));
+			if (pvc_bool(r, i, 16)) {
+				/* local (or merged) column: also in CREATE TABLE ... INHERITS */
+				if (ri->lcols.len)
+					pv_buf_putc(&ri->lcols, ',');
+				pv_buf_puts(&ri->lcols, b->data + start);
+			} else {
+				/* inherited only: comes from the parents then, with their default and
+				 * NOT NULL unless the child differs */
+				if (!pvc_bool(r, i, 17) && !(gen && gen[0]))
+					pv_buf_printf(&ri->inh_extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s DROP DEFAULT;",
+					              ri->qname, col);
+				if (pvc_bool(r, i, 4))
+					pv_buf_printf(&ri->inh_extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET NOT NULL;",
+					              ri->qname, col);
+			}
 		}
 		if (ri) {
 			/* per-column settings: tables and materialized views */
@@ -1191,9 +1273,15 @@ static int
 read_constraints(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
+	struct { pv_oid oid, root; } *clones = NULL;
+	int nclones = 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT c.oid, c.conrelid, c.conname, c.contype, pg_catalog.pg_get_constraintdef(c.oid),"
-	    " c.convalidated, c.conislocal, c.conindid"
+	    " c.convalidated, c.conislocal, c.conindid,"
+	    /* the root of a foreign key cloned onto partitions */
+	    " (WITH RECURSIVE up(oid, parent) AS (SELECT c.oid, c.conparentid"
+	    "   UNION ALL SELECT p.oid, p.conparentid FROM up JOIN pg_catalog.pg_constraint p ON p.oid = up.parent)"
+	    "   SELECT up.oid FROM up WHERE up.parent = 0)"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_constraint c ON c.conrelid = s.relid"
 	    " ORDER BY c.conrelid, c.conname", rd->tabids.data);
@@ -1209,7 +1297,16 @@ read_constraints(reader *rd, rels *R)
 		char *tq = pv_asprintf("%s ON %s", cn, ri->qname);
 		pvc_target(rd, C_PG_CONSTRAINT, coid, "CONSTRAINT", tq);
 		const char *def = pvc_val(r, i, 4);
-		if (type == 'c' || type == 'p' || type == 'u' || type == 'x' || type == 'f') {
+		if (type == 'c' && !pvc_bool(r, i, 6)) {
+			/* inherited only: the parent's ALTER TABLE ADD CONSTRAINT reaches it */
+			pv_graph_alias(g, C_PG_CONSTRAINT, coid, ri->obj);
+		} else if (type == 'f' && pvc_oid(r, i, 8) != coid) {
+			/* a foreign key cloned from a partitioned table's (or onto the partitions of a
+			 * referenced partitioned table): the root one creates it */
+			clones = pv_realloc(clones, (size_t)(nclones + 1) * sizeof *clones);
+			clones[nclones].oid = coid;
+			clones[nclones++].root = pvc_oid(r, i, 8);
+		} else if (type == 'c' || type == 'p' || type == 'u' || type == 'x' || type == 'f') {
 			/* A validated CHECK is added right after its table, before the data: a separate
 			 * statement (rather than inline) so that a CHECK calling a function that takes
 			 * the table's row type is no dependency loop.  NOT VALID ones come after the
@@ -1218,7 +1315,8 @@ read_constraints(reader *rd, rels *R)
 			pv_kind k = type == 'f' ? K_FK : pre ? K_CHECK : type == 'c' ? K_CHECK_LATE : K_CONSTRAINT;
 			pv_obj *o = pv_graph_add(g, k, pre ? PV_PRE : PV_POST, C_PG_CONSTRAINT, coid,
 			                         ri->obj->schema, pvc_val(r, i, 2));
-			o->sql = pv_asprintf("ALTER TABLE %s%s ADD CONSTRAINT %s %s;", type == 'c' ? "" : "ONLY ",
+			o->sql = pv_asprintf("ALTER TABLE %s%s ADD CONSTRAINT %s %s;",
+			                     type == 'c' || (type == 'f' && ri->kind == 'p') ? "" : "ONLY ",
 			                     ri->qname, cn, def);
 			pv_obj_dep(o, ri->obj);
 			if (type != 'c' && type != 'f')
@@ -1229,6 +1327,12 @@ read_constraints(reader *rd, rels *R)
 		free(tq);
 	}
 	PQclear(r);
+	for (int i = 0; i < nclones; i++) {
+		pv_obj *root = pv_graph_lookup(g, C_PG_CONSTRAINT, clones[i].root);
+		if (root)
+			pv_graph_alias(g, C_PG_CONSTRAINT, clones[i].oid, root);
+	}
+	free(clones);
 	return 0;
 }
 
@@ -1240,7 +1344,8 @@ read_indexes(reader *rd, rels *R)
 	    "SELECT i.indexrelid, i.indrelid, n.nspname, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid),"
 	    " i.indisclustered, i.indisreplident, i.indisvalid AND i.indisready,"
 	    " (SELECT pg_catalog.string_agg(a.attnum || ' ' || a.attstattarget, ',') FROM pg_catalog.pg_attribute a"
-	    "   WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)"
+	    "   WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0),"
+	    " (SELECT h.inhparent FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid)"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_index i ON i.indrelid = s.relid"
 	    " JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
@@ -1248,12 +1353,18 @@ read_indexes(reader *rd, rels *R)
 	    " ORDER BY i.indexrelid", rd->tabids.data);
 	if (!r)
 		return pv_wrap("reading indexes");
-	for (int i = 0; i < PQntuples(r); i++) {
+	int nidx = PQntuples(r);
+	struct { pv_oid oid, parent; char *qname; relinfo *rel; } *ix = pv_calloc((size_t)nidx + 1, sizeof *ix);
+	for (int i = 0; i < nidx; i++) {
 		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
 			continue;
 		pv_oid ioid = pvc_oid(r, i, 0);
 		char *iq = pv_qualify(rd->c, pvc_val(r, i, 2), pvc_val(r, i, 3));
+		ix[i].oid = ioid;
+		ix[i].parent = pvc_oid(r, i, 9);
+		ix[i].qname = pv_strdup(iq);
+		ix[i].rel = ri;
 		pvc_target(rd, C_PG_CLASS, ioid, "INDEX", iq);
 		pv_obj *owner = pv_graph_lookup(g, C_PG_CLASS, ioid); /* a constraint's index */
 		pv_buf extra = PV_BUF_INIT;
@@ -1295,6 +1406,32 @@ read_indexes(reader *rd, rels *R)
 		free(iq);
 	}
 	PQclear(r);
+	/* a partition's index is attached to its parent's partitioned index */
+	for (int i = 0; i < nidx; i++) {
+		if (!ix[i].parent)
+			continue;
+		pv_obj *child = pv_graph_lookup(g, C_PG_CLASS, ix[i].oid);
+		pv_obj *parent = pv_graph_lookup(g, C_PG_CLASS, ix[i].parent);
+		const char *pq = NULL;
+		relinfo *prel = NULL;
+		for (int j = 0; j < nidx; j++)
+			if (ix[j].oid == ix[i].parent) {
+				pq = ix[j].qname;
+				prel = ix[j].rel;
+			}
+		if (!child || !parent || !pq)
+			continue;
+		pv_obj *at = pv_graph_add(g, K_INDEX_ATTACH, PV_POST, 0, 0, child->schema, strchr(ix[i].qname, '.') + 1);
+		at->sql = pv_asprintf("ALTER INDEX %s ATTACH PARTITION %s;", pq, ix[i].qname);
+		pv_obj_dep(at, child);
+		pv_obj_dep(at, parent);
+		pv_obj_dep(at, ix[i].rel->obj);
+		if (prel)
+			pv_obj_dep(at, prel->obj);
+	}
+	for (int i = 0; i < nidx; i++)
+		free(ix[i].qname);
+	free(ix);
 	return 0;
 }
 
@@ -1302,18 +1439,47 @@ static int
 read_triggers(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = pvc_query(rd,
+	/* 13+: triggers cloned onto partitions point at their parent trigger (in 12 clones are
+	 * internal triggers) */
+	char *sql = pv_asprintf(
 	    "SELECT t.oid, t.tgrelid, t.tgname, pg_catalog.pg_get_triggerdef(t.oid, false), t.tgenabled,"
-	    " t.tgconstraint"
+	    " t.tgconstraint, %s"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_trigger t ON t.tgrelid = s.relid"
-	    " WHERE NOT t.tgisinternal ORDER BY t.oid", rd->relids.data);
+	    " WHERE NOT t.tgisinternal ORDER BY t.oid",
+	    rd->v >= 130000
+	        ? "(WITH RECURSIVE up(oid, parent, en) AS (SELECT t.oid, t.tgparentid, t.tgenabled"
+	          "  UNION ALL SELECT p.oid, p.tgparentid, p.tgenabled FROM up JOIN pg_catalog.pg_trigger p ON p.oid = up.parent)"
+	          "  SELECT up.oid::pg_catalog.text OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) up.en::pg_catalog.text FROM up WHERE up.parent = 0)"
+	        : "NULL::pg_catalog.text");
+	PGresult *r = pvc_query(rd, sql, rd->relids.data);
+	free(sql);
 	if (!r)
 		return pv_wrap("reading triggers");
 	for (int i = 0; i < PQntuples(r); i++) {
 		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
 			continue;
+		pv_oid root = pvc_val(r, i, 6) ? (pv_oid)strtoul(pvc_val(r, i, 6), NULL, 10) : 0;
+		if (root && root != pvc_oid(r, i, 0)) {
+			/* a clone: created by its root; only a different enabled state is its own */
+			pv_obj *ro = pv_graph_lookup(g, C_PG_TRIGGER, root);
+			char ren = strchr(pvc_val(r, i, 6), ' ')[1];
+			const char *en = pvc_val(r, i, 4);
+			if (ro) {
+				pv_graph_alias(g, C_PG_TRIGGER, pvc_oid(r, i, 0), ro);
+				if (en[0] != ren) {
+					char *tn = pv_ident(rd->c, pvc_val(r, i, 2));
+					pv_obj *o = pv_graph_add(g, K_TRIGGER, PV_POST, 0, 0, ri->obj->schema, pvc_val(r, i, 2));
+					o->sql = pv_asprintf("ALTER TABLE %s %s TRIGGER %s;", ri->qname,
+					                     en[0] == 'D' ? "DISABLE" : en[0] == 'R' ? "ENABLE REPLICA"
+					                     : en[0] == 'A' ? "ENABLE ALWAYS" : "ENABLE", tn);
+					pv_obj_dep(o, ro);
+					free(tn);
+				}
+			}
+			continue;
+		}
 		char *tn = pv_ident(rd->c, pvc_val(r, i, 2));
 		char *tq = pv_asprintf("%s ON %s", tn, ri->qname);
 		pv_obj *o = pv_graph_add(g, K_TRIGGER, PV_POST, C_PG_TRIGGER, pvc_oid(r, i, 0),
@@ -1487,41 +1653,154 @@ read_views(reader *rd, rels *R)
 	return 0;
 }
 
+/* CREATE TABLE ... INHERITS puts the parents' columns first (each name once, in parent
+ * order), then the child's own: 1 if that reproduces the child's column order. */
+static int
+inherits_keeps_order(rels *R, relinfo *ri)
+{
+	json_t *expect = json_array(), *seen = json_object();
+	for (int p = 0; p < ri->nparents; p++) {
+		relinfo *pi = find_rel(R, ri->parents[p]);
+		if (!pi) {
+			json_decref(expect);
+			json_decref(seen);
+			return 0;
+		}
+		size_t i;
+		json_t *c;
+		json_array_foreach(pi->colnames, i, c)
+			if (!json_object_get(seen, json_string_value(c))) {
+				json_object_set_new(seen, json_string_value(c), json_true());
+				json_array_append(expect, c);
+			}
+	}
+	size_t i;
+	json_t *c;
+	json_array_foreach(ri->colnames, i, c)
+		if (!json_object_get(seen, json_string_value(c)))
+			json_array_append(expect, c);
+	int same = json_equal(expect, ri->colnames);
+	json_decref(expect);
+	json_decref(seen);
+	return same;
+}
+
+static int
+is_ancestor(rels *R, relinfo *ri, pv_obj *t, int depth)
+{
+	if (depth > 64)
+		return 0; /* inheritance cannot loop; a bound all the same */
+	for (int p = 0; p < ri->nparents; p++) {
+		relinfo *pi = find_rel(R, ri->parents[p]);
+		if (pi && (pi->obj == t || is_ancestor(R, pi, t, depth + 1)))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 build_tables(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
 	for (int i = 0; i < R->n; i++) {
 		relinfo *ri = &R->v[i];
-		if (ri->kind != 'r')
+		if (!IS_TABLE(ri->kind))
 			continue;
+		/* Partitions, typed tables and children whose column order CREATE TABLE ... INHERITS
+		 * would change are created standalone with all their columns, then attached. */
+		int use_inherits = ri->nparents > 0 && !ri->ispartition && !ri->oftype &&
+		                   inherits_keeps_order(R, ri);
 		pv_buf b = PV_BUF_INIT;
-		pv_buf_printf(&b, "CREATE %sTABLE %s (", ri->persistence == 'u' ? "UNLOGGED " : "", ri->qname);
-		pv_buf_puts(&b, ri->cols.len ? ri->cols.data : "");
-		pv_buf_puts(&b, ri->cols.len ? "\n)" : ")");
+		pv_buf *cols = use_inherits ? &ri->lcols : &ri->cols;
+		pv_buf_printf(&b, "CREATE %sTABLE %s (", ri->kind == 'f' ? "FOREIGN " : ri->persistence == 'u' ? "UNLOGGED " : "",
+		              ri->qname);
+		pv_buf_puts(&b, cols->len ? cols->data : "");
+		pv_buf_puts(&b, cols->len ? "\n)" : ")");
+		if (use_inherits) {
+			pv_buf_puts(&b, "\nINHERITS (");
+			for (int p = 0; p < ri->nparents; p++)
+				pv_buf_printf(&b, "%s%s", p ? ", " : "", find_rel(R, ri->parents[p])->qname);
+			pv_buf_putc(&b, ')');
+		}
+		if (ri->partkey)
+			pv_buf_printf(&b, "\nPARTITION BY %s", ri->partkey);
+		if (ri->server)
+			pv_buf_printf(&b, "\n%s", ri->server);
 		if (ri->withopts)
 			pv_buf_printf(&b, " %s", ri->withopts);
 		pv_buf_puts(&b, ";");
+		if (use_inherits)
+			pv_buf_puts(&b, ri->inh_extra.len ? ri->inh_extra.data : "");
+		else if (!ri->ispartition)
+			for (int p = 0; p < ri->nparents; p++) {
+				relinfo *pi = find_rel(R, ri->parents[p]);
+				if (pi)
+					pv_buf_printf(&b, "\nALTER TABLE ONLY %s INHERIT %s;", ri->qname, pi->qname);
+			}
+		if (ri->oftype)
+			pv_buf_printf(&b, "\nALTER TABLE ONLY %s OF %s;", ri->qname, ri->oftype);
 		pv_buf_puts(&b, ri->extra.len ? ri->extra.data : "");
 		ri->obj->sql = pv_buf_detach(&b);
+
+		if (ri->ispartition && ri->nparents == 1 && ri->partbound) {
+			relinfo *pi = find_rel(R, ri->parents[0]);
+			if (pi) {
+				pv_obj *at = pv_graph_add(g, K_ATTACH, PV_PRE, 0, 0, ri->obj->schema, ri->obj->name);
+				at->sql = pv_asprintf("ALTER TABLE ONLY %s ATTACH PARTITION %s %s;", pi->qname,
+				                      ri->qname, ri->partbound);
+				pv_obj_dep(at, ri->obj);
+				pv_obj_dep(at, pi->obj);
+				ri->attach = at;
+			}
+		}
+		if (ri->kind != 'r')
+			continue; /* partitioned and foreign tables have no rows of their own */
 
 		/* its rows */
 		pv_obj *d = pv_graph_add(g, K_TABLE_DATA, PV_DATA, 0, 0, ri->obj->schema, ri->obj->name);
 		pv_obj_dep(d, ri->obj);
-		pv_buf cols = PV_BUF_INIT;
+		pv_buf cols_list = PV_BUF_INIT;
 		size_t idx;
 		json_t *c;
 		json_array_foreach(ri->copycols, idx, c) {
 			if (idx)
-				pv_buf_puts(&cols, ", ");
-			pv_buf_ident(&cols, rd->c, json_string_value(c));
+				pv_buf_puts(&cols_list, ", ");
+			pv_buf_ident(&cols_list, rd->c, json_string_value(c));
 		}
 		d->extra = json_object();
 		json_object_set_new(d->extra, "table", json_string(ri->qname));
 		json_object_set(d->extra, "columns", ri->copycols);
-		json_object_set_new(d->extra, "column_list", json_string(cols.len ? cols.data : ""));
+		json_object_set_new(d->extra, "column_list", json_string(cols_list.len ? cols_list.data : ""));
 		json_object_set_new(d->extra, "relid", json_integer(ri->oid));
-		pv_buf_free(&cols);
+		/* hash partitioning of an enum depends on the enum's OIDs: route rows again */
+		if (ri->ispartition) {
+			relinfo *root = ri, *x = ri;
+			int hash_enum = 0;
+			while (x && x->ispartition && x->nparents == 1 && (x = find_rel(R, x->parents[0])) != NULL) {
+				hash_enum |= x->hash_enum;
+				root = x;
+			}
+			if (hash_enum)
+				json_object_set_new(d->extra, "load_via", json_string(root->qname));
+		}
+		pv_buf_free(&cols_list);
+	}
+	/* A CHECK on a parent is added after its whole inheritance / partition tree exists and
+	 * is attached: it then reaches the children the way it did in the source. */
+	int n = pv_graph_count(g);
+	for (int i = 0; i < n; i++) {
+		pv_obj *o = pv_graph_get(g, i);
+		if ((o->kind != K_CHECK && o->kind != K_CHECK_LATE) || !o->ndeps)
+			continue;
+		pv_obj *t = pv_graph_get(g, o->deps[0]);
+		for (int j = 0; j < R->n; j++) {
+			relinfo *ri = &R->v[j];
+			if (ri->nparents && is_ancestor(R, ri, t, 0)) {
+				pv_obj_dep(o, ri->obj);
+				if (ri->attach)
+					pv_obj_dep(o, ri->attach);
+			}
+		}
 	}
 	/* matview refreshes follow the refreshes of matviews they read: added in deps pass */
 }
@@ -1818,6 +2097,14 @@ out:
 	for (int i = 0; i < R.n; i++) {
 		free(R.v[i].qname);
 		pv_buf_free(&R.v[i].cols);
+		pv_buf_free(&R.v[i].lcols);
+		pv_buf_free(&R.v[i].inh_extra);
+		json_decref(R.v[i].colnames);
+		free(R.v[i].parents);
+		free(R.v[i].partbound);
+		free(R.v[i].partkey);
+		free(R.v[i].oftype);
+		free(R.v[i].server);
 		pv_buf_free(&R.v[i].extra);
 		json_decref(R.v[i].copycols);
 		free(R.v[i].withopts);

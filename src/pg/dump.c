@@ -152,6 +152,8 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 			json_object_set_new(e, "name", json_string(o->name));
 			json_object_set(e, "columns", json_object_get(o->extra, "columns"));
 			json_object_set(e, "column_list", json_object_get(o->extra, "column_list"));
+			if (json_object_get(o->extra, "load_via"))
+				json_object_set(e, "load_via", json_object_get(o->extra, "load_via"));
 			json_object_set_new(e, "member_prefix", json_string(prefix));
 			free(prefix);
 			json_array_append_new(data, e);

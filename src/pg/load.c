@@ -693,8 +693,10 @@ load_member(loader *L, pv_bundle_reader *r, const char *name)
 	if (L->rows_only && !json_object_get(L->selected, jstr(e, "member_prefix")))
 		return 0; /* not selected: skipped (its checksum is still checked) */
 	const char *cols = jstr(e, "column_list");
-	char *sql = cols && *cols ? pv_asprintf("COPY %s (%s) FROM STDIN", jstr(e, "table"), cols)
-	                          : pv_asprintf("COPY %s FROM STDIN", jstr(e, "table"));
+	/* rows of a partition whose routing depends on OIDs go in through the partition root */
+	const char *target = jstr(e, "load_via") ? jstr(e, "load_via") : jstr(e, "table");
+	char *sql = cols && *cols ? pv_asprintf("COPY %s (%s) FROM STDIN", target, cols)
+	                          : pv_asprintf("COPY %s FROM STDIN", target);
 	if (L->pool) {
 		/* the member's compressed bytes go to a worker (bounded: one member each) */
 		pv_buf z = PV_BUF_INIT;
