@@ -309,12 +309,23 @@ pvc_types_fix_deps(reader *rd)
 
 /* ---- search_path-dependent functions in expressions the restore evaluates ------------ */
 
+/* Functions in LANGUAGE sql or plpgsql, without SET search_path and without a BEGIN ATOMIC
+ * body (which is parsed at creation, with its names bound), called directly by something
+ * the restore evaluates under its empty search_path: CHECK constraints (while rows load),
+ * defaults and generated columns, index expressions and predicates (while indexes build),
+ * and materialized view queries (when refreshed).  Unqualified names in such a body do not
+ * resolve there; pg_dump has the same limitation and says nothing.  Each use is a warning
+ * printed by the backup and kept in the bundle header. */
+
 int
 pvc_search_path_warnings(reader *rd)
 {
 	char *sql = pv_asprintf(
 	    "SELECT DISTINCT p.oid::pg_catalog.regprocedure::pg_catalog.text, l.lanname,"
-	    " pg_catalog.pg_describe_object(d.classid, d.objid, 0), d.classid, d.objid"
+	    " CASE WHEN d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+	    "  THEN (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, 0)"
+	    "   FROM pg_catalog.pg_rewrite rw WHERE rw.oid = d.objid)"
+	    "  ELSE pg_catalog.pg_describe_object(d.classid, d.objid, 0) END, d.classid, d.objid"
 	    " FROM pg_catalog.pg_depend d"
 	    " JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid"
 	    " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
@@ -322,7 +333,10 @@ pvc_search_path_warnings(reader *rd)
 	    " AND (d.classid IN ('pg_catalog.pg_constraint'::pg_catalog.regclass,"
 	    "                    'pg_catalog.pg_attrdef'::pg_catalog.regclass)"
 	    "   OR (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
-	    "       (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = d.objid) IN ('i', 'I')))"
+	    "       (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = d.objid) IN ('i', 'I'))"
+	    "   OR (d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND"
+	    "       (SELECT c.relkind FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class"
+	    "        WHERE rw.oid = d.objid) = 'm'))"
 	    " AND p.oid >= 16384 AND l.lanname IN ('sql', 'plpgsql') AND %s"
 	    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) cfg(s)"
 	    "   WHERE cfg.s LIKE 'search\\_path=%%') AND" NOT_EXT("pg_proc", "p")

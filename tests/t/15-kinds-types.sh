@@ -4,7 +4,7 @@
 # name), standalone shell types, with owners, comments and grants: backup, restore as a
 # copy, the oracle, and the catalogs of the copy compared with the source kind by kind.
 # Then the search_path warning: a function that names a table without its schema, used by
-# a CHECK constraint, is reported by the backup (and the restore, which runs with an empty
+# a CHECK constraint (and a materialized view), is reported by the backup (and the restore, which runs with an empty
 # search_path, fails naming the table); functions with SET search_path or a BEGIN ATOMIC
 # body, and functions used nowhere that matters, are not reported.
 . "$TOP_SRCDIR/tests/lib/common.sh"
@@ -86,6 +86,7 @@ INSERT INTO public.orders VALUES (1);
 CREATE FUNCTION public.norm(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE
 	AS $$ BEGIN RETURN lower(t); END $$;
 CREATE INDEX items_norm ON public.items (public.norm(name));
+CREATE MATERIALIZED VIEW public.stock AS SELECT public.getqty(1) AS q;
 -- not reported: a pinned search_path, a BEGIN ATOMIC body, a C-like language, unused
 CREATE FUNCTION public.safe_pos(x integer) RETURNS boolean LANGUAGE plpgsql SET search_path = public
 	AS $$ BEGIN RETURN x > 0; END $$;
@@ -100,14 +101,15 @@ pv backup --storage "$T/st" --db "$wdb"; expect_rc 0 "backup with search_path-de
 wid=$(head -1 "$T/out")
 expect_err "function public.getqty(integer) (LANGUAGE sql, no SET search_path) is used by constraint orders_item_check on table public.orders"
 expect_err "function public.norm(text) (LANGUAGE plpgsql, no SET search_path) is used by index public.items_norm"
+expect_err "function public.getqty(integer) (LANGUAGE sql, no SET search_path) is used by materialized view public.stock"
 for f in safe_pos atomic_pos unused_fn; do
 	if grep -q "$f" "$T/err"; then cat "$T/err" >&2; fail "$f must not be reported"; fi
 done
-[ "$(grep -c "no SET search_path" "$T/err")" = 2 ] || { cat "$T/err" >&2; fail "expected exactly 2 warnings"; }
+[ "$(grep -c "no SET search_path" "$T/err")" = 3 ] || { cat "$T/err" >&2; fail "expected exactly 3 warnings"; }
 # the warnings are kept in the bundle header
 n=$(tar xOf "$(bundle_file "$T/st" "$wid")" pgvault.json |
 	python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("warnings", [])))')
-[ "$n" = 2 ] || fail "bundle header has $n warnings, expected 2"
+[ "$n" = 3 ] || fail "bundle header has $n warnings, expected 3"
 # restoring runs CHECKs with an empty search_path: it fails, naming the table, and leaves nothing
 pv restore --storage "$T/st" "$wid" --as "$wcopy"
 [ "$rc" != 0 ] || fail "restore of a CHECK with an unqualified table name unexpectedly succeeded"
