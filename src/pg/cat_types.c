@@ -2,19 +2,363 @@
  * pg/cat_types.c — base types (with their shell types), range types (and their multirange
  * names) and standalone shell types; warnings about search_path-dependent functions used by
  * CHECK constraints, defaults and index expressions.
+ *
+ * A base type and its I/O functions form a loop (the functions take or return the type, the
+ * type names the functions); so does a range type and its canonical function.  As pg_dump
+ * does, a shell type (`CREATE TYPE s.t;`, a K_SHELL_TYPE object without a catalog identity)
+ * comes first, the functions follow the shell instead of the type (pvc_types_fix_deps, run
+ * after the pg_depend edges are in), and the full CREATE TYPE follows the functions.
+ * Everything a type creates implicitly (array types, the multirange type and its array,
+ * range and multirange constructors, the range-to-multirange cast) is an alias of the type.
  */
 #include "pg/catalog_int.h"
 
-int
-pvc_read_types_extra(reader *rd)
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/conn.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* The common part of every type object here: owner, comment target, ACL target, array. */
+static pv_obj *
+add_type(reader *rd, pv_kind kind, PGresult *r, int i, char **qname)
 {
-	(void)rd;
+	/* columns: 0 oid, 1 schema, 2 name, 3 owner, 4 typarray */
+	*qname = pv_qualify(rd->c, pvc_val(r, i, 1), pvc_val(r, i, 2));
+	pv_obj *o = pv_graph_add(rd->cat->g, kind, PV_PRE, C_PG_TYPE, pvc_oid(r, i, 0),
+	                         pvc_val(r, i, 1), pvc_val(r, i, 2));
+	pvc_owner(rd, o, pvc_val(r, i, 3), "TYPE", *qname);
+	o->acl_target = pv_asprintf("TYPE %s", *qname);
+	pvc_target(rd, C_PG_TYPE, o->oid, "TYPE", *qname);
+	if (pvc_oid(r, i, 4))
+		pv_graph_alias(rd->cat->g, C_PG_TYPE, pvc_oid(r, i, 4), o);
+	return o;
+}
+
+/* The shell that precedes t's functions: no identity of its own (classid 0); its oid is
+ * t's, for pvc_types_fix_deps. */
+static void
+add_shell(reader *rd, pv_obj *t, const char *qname)
+{
+	pv_obj *s = pv_graph_add(rd->cat->g, K_SHELL_TYPE, PV_PRE, 0, 0, t->schema, t->name);
+	s->oid = t->oid;
+	s->sql = pv_asprintf("CREATE TYPE %s;", qname);
+}
+
+/* ",\n    KEY = value" for a regproc column that is not NULL */
+static void
+opt_proc(pv_buf *b, const char *key, const char *val)
+{
+	if (val)
+		pv_buf_printf(b, ",\n    %s = %s", key, val);
+}
+
+static int
+read_base_types(reader *rd, pv_buf *ids)
+{
+	char *sql = pv_asprintf(
+	    "SELECT t.oid, n.nspname, t.typname, pg_catalog.pg_get_userbyid(t.typowner), t.typarray,"
+	    " t.typinput::pg_catalog.regproc, t.typoutput::pg_catalog.regproc,"
+	    " NULLIF(t.typreceive::pg_catalog.regproc::pg_catalog.text, '-'),"
+	    " NULLIF(t.typsend::pg_catalog.regproc::pg_catalog.text, '-'),"
+	    " NULLIF(t.typmodin::pg_catalog.regproc::pg_catalog.text, '-'),"
+	    " NULLIF(t.typmodout::pg_catalog.regproc::pg_catalog.text, '-'),"
+	    " NULLIF(t.typanalyze::pg_catalog.regproc::pg_catalog.text, '-'),"
+	    " %s,"
+	    " t.typlen, t.typbyval, t.typalign, t.typstorage, t.typcategory, t.typispreferred,"
+	    " t.typdelim, CASE WHEN t.typelem <> 0 THEN pg_catalog.format_type(t.typelem, NULL) END,"
+	    " t.typcollation <> 0, t.typdefault, pg_catalog.pg_get_expr(t.typdefaultbin, 0)"
+	    " FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+	    " WHERE t.oid >= 16384 AND t.typtype = 'b' AND" NOT_EXT("pg_type", "t")
+	    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)"
+	    " ORDER BY t.oid",
+	    rd->v >= 140000 ? "NULLIF(t.typsubscript::pg_catalog.regproc::pg_catalog.text, '-')"
+	                    : "NULL::pg_catalog.text");
+	PGresult *r = pvc_query(rd, sql, NULL);
+	free(sql);
+	if (!r)
+		return pv_wrap("reading base types");
+	for (int i = 0; i < PQntuples(r); i++) {
+		char *q;
+		pv_obj *o = add_type(rd, K_TYPE, r, i, &q);
+		pvc_oids_add(ids, o->oid);
+		add_shell(rd, o, q);
+
+		pv_buf b = PV_BUF_INIT;
+		int len = atoi(pvc_val(r, i, 13));
+		pv_buf_printf(&b, "CREATE TYPE %s (\n    INTERNALLENGTH = ", q);
+		if (len == -1)
+			pv_buf_puts(&b, "variable");
+		else
+			pv_buf_printf(&b, "%d", len);
+		opt_proc(&b, "INPUT", pvc_val(r, i, 5));
+		opt_proc(&b, "OUTPUT", pvc_val(r, i, 6));
+		opt_proc(&b, "RECEIVE", pvc_val(r, i, 7));
+		opt_proc(&b, "SEND", pvc_val(r, i, 8));
+		opt_proc(&b, "TYPMOD_IN", pvc_val(r, i, 9));
+		opt_proc(&b, "TYPMOD_OUT", pvc_val(r, i, 10));
+		opt_proc(&b, "ANALYZE", pvc_val(r, i, 11));
+		opt_proc(&b, "SUBSCRIPT", pvc_val(r, i, 12));
+		if (pvc_bool(r, i, 21))
+			pv_buf_puts(&b, ",\n    COLLATABLE = true");
+		if (pvc_val(r, i, 23)) {
+			pv_buf_printf(&b, ",\n    DEFAULT = %s", pvc_val(r, i, 23));
+		} else if (pvc_val(r, i, 22)) {
+			pv_buf_puts(&b, ",\n    DEFAULT = ");
+			pv_buf_literal(&b, rd->c, pvc_val(r, i, 22));
+		}
+		if (pvc_val(r, i, 20))
+			pv_buf_printf(&b, ",\n    ELEMENT = %s", pvc_val(r, i, 20));
+		if (strcmp(pvc_val(r, i, 17), "U") != 0) {
+			pv_buf_puts(&b, ",\n    CATEGORY = ");
+			pv_buf_literal(&b, rd->c, pvc_val(r, i, 17));
+		}
+		if (pvc_bool(r, i, 18))
+			pv_buf_puts(&b, ",\n    PREFERRED = true");
+		if (strcmp(pvc_val(r, i, 19), ",") != 0) {
+			pv_buf_puts(&b, ",\n    DELIMITER = ");
+			pv_buf_literal(&b, rd->c, pvc_val(r, i, 19));
+		}
+		/* alignment and storage always, as pg_dump (their defaults are the server's) */
+		const char *align;
+		switch (pvc_val(r, i, 15)[0]) {
+		case 'c': align = "char"; break;
+		case 's': align = "int2"; break;
+		case 'd': align = "double"; break;
+		default: align = "int4"; break;
+		}
+		const char *storage;
+		switch (pvc_val(r, i, 16)[0]) {
+		case 'e': storage = "external"; break;
+		case 'x': storage = "extended"; break;
+		case 'm': storage = "main"; break;
+		default: storage = "plain"; break;
+		}
+		pv_buf_printf(&b, ",\n    ALIGNMENT = %s,\n    STORAGE = %s", align, storage);
+		if (pvc_bool(r, i, 14))
+			pv_buf_puts(&b, ",\n    PASSEDBYVALUE");
+		pv_buf_puts(&b, "\n);");
+		o->sql = pv_buf_detach(&b);
+		free(q);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+read_range_types(reader *rd, pv_buf *ids)
+{
+	int v14 = rd->v >= 140000;
+	char *sql = pv_asprintf(
+	    "SELECT t.oid, n.nspname, t.typname, pg_catalog.pg_get_userbyid(t.typowner), t.typarray,"
+	    " pg_catalog.format_type(rg.rngsubtype, NULL), opn.nspname, opc.opcname, opc.opcdefault,"
+	    " cn.nspname, co.collname,"
+	    " NULLIF(rg.rngcanonical::pg_catalog.regproc::pg_catalog.text, '-'),"
+	    " NULLIF(rg.rngsubdiff::pg_catalog.regproc::pg_catalog.text, '-'),"
+	    " %s, %s, %s"
+	    " FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+	    " JOIN pg_catalog.pg_range rg ON rg.rngtypid = t.oid"
+	    " JOIN pg_catalog.pg_type st ON st.oid = rg.rngsubtype"
+	    " JOIN pg_catalog.pg_opclass opc ON opc.oid = rg.rngsubopc"
+	    " JOIN pg_catalog.pg_namespace opn ON opn.oid = opc.opcnamespace"
+	    " LEFT JOIN pg_catalog.pg_collation co ON co.oid = rg.rngcollation AND rg.rngcollation <> st.typcollation"
+	    " LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace"
+	    " WHERE t.oid >= 16384 AND t.typtype = 'r' AND" NOT_EXT("pg_type", "t")
+	    " ORDER BY t.oid",
+	    v14 ? "pg_catalog.format_type(rg.rngmultitypid, NULL)" : "NULL::pg_catalog.text",
+	    v14 ? "rg.rngmultitypid" : "0::pg_catalog.oid",
+	    v14 ? "(SELECT m.typarray FROM pg_catalog.pg_type m WHERE m.oid = rg.rngmultitypid)"
+	        : "0::pg_catalog.oid");
+	PGresult *r = pvc_query(rd, sql, NULL);
+	free(sql);
+	if (!r)
+		return pv_wrap("reading range types");
+	for (int i = 0; i < PQntuples(r); i++) {
+		char *q;
+		pv_obj *o = add_type(rd, K_TYPE, r, i, &q);
+		pvc_oids_add(ids, o->oid);
+		pv_oid multi = pvc_oid(r, i, 14);
+		if (multi) {
+			pv_graph_alias(rd->cat->g, C_PG_TYPE, multi, o);
+			pv_graph_alias(rd->cat->g, C_PG_TYPE, pvc_oid(r, i, 15), o);
+			pvc_oids_add(ids, multi);
+		}
+		if (pvc_val(r, i, 11))
+			add_shell(rd, o, q);
+
+		pv_buf b = PV_BUF_INIT;
+		pv_buf_printf(&b, "CREATE TYPE %s AS RANGE (\n    subtype = %s", q, pvc_val(r, i, 5));
+		if (pvc_val(r, i, 13))
+			pv_buf_printf(&b, ",\n    multirange_type_name = %s", pvc_val(r, i, 13));
+		if (!pvc_bool(r, i, 8)) {
+			pv_buf_puts(&b, ",\n    subtype_opclass = ");
+			pv_buf_ident(&b, rd->c, pvc_val(r, i, 6));
+			pv_buf_putc(&b, '.');
+			pv_buf_ident(&b, rd->c, pvc_val(r, i, 7));
+		}
+		if (pvc_val(r, i, 9) && pvc_val(r, i, 10)) {
+			pv_buf_puts(&b, ",\n    collation = ");
+			pv_buf_ident(&b, rd->c, pvc_val(r, i, 9));
+			pv_buf_putc(&b, '.');
+			pv_buf_ident(&b, rd->c, pvc_val(r, i, 10));
+		}
+		opt_proc(&b, "canonical", pvc_val(r, i, 11));
+		opt_proc(&b, "subtype_diff", pvc_val(r, i, 12));
+		pv_buf_puts(&b, "\n);");
+		o->sql = pv_buf_detach(&b);
+		free(q);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* Shell types nobody completed: CREATE TYPE s.t; (they cannot have grants). */
+static int
+read_shell_types(reader *rd)
+{
+	PGresult *r = pvc_query(rd,
+	    "SELECT t.oid, n.nspname, t.typname, pg_catalog.pg_get_userbyid(t.typowner), t.typarray"
+	    " FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+	    " WHERE t.oid >= 16384 AND t.typtype = 'p' AND NOT t.typisdefined AND" NOT_EXT("pg_type", "t")
+	    " ORDER BY t.oid", NULL);
+	if (!r)
+		return pv_wrap("reading shell types");
+	for (int i = 0; i < PQntuples(r); i++) {
+		char *q;
+		pv_obj *o = add_type(rd, K_TYPE, r, i, &q);
+		o->sql = pv_asprintf("CREATE TYPE %s;", q);
+		free(q);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* Everything created implicitly with the types in ids (internal dependencies: array types,
+ * multirange types, constructors, the range-to-multirange cast) stands for its type. */
+static int
+alias_internal(reader *rd, pv_buf *ids)
+{
+	PGresult *r = pvc_query(rd,
+	    "SELECT d.classid, d.objid, d.refobjid FROM pg_catalog.pg_depend d"
+	    " WHERE d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass"
+	    " AND d.refobjid = ANY ($1::pg_catalog.oid[]) AND d.deptype = 'i'"
+	    " ORDER BY d.refobjid, d.classid, d.objid", pvc_oids(ids));
+	if (!r)
+		return pv_wrap("reading objects created with base and range types");
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_obj *t = pv_graph_lookup(rd->cat->g, C_PG_TYPE, pvc_oid(r, i, 2));
+		pv_oid cls = pvc_oid(r, i, 0), oid = pvc_oid(r, i, 1);
+		if (t && !pv_graph_lookup(rd->cat->g, cls, oid))
+			pv_graph_alias(rd->cat->g, cls, oid, t);
+	}
+	PQclear(r);
 	return 0;
 }
 
 int
+pvc_read_types_extra(reader *rd)
+{
+	pv_buf ids = PV_BUF_INIT;
+	int rc = -1;
+	if (read_base_types(rd, &ids) == 0 && read_range_types(rd, &ids) == 0 &&
+	    read_shell_types(rd) == 0 && alias_internal(rd, &ids) == 0)
+		rc = 0;
+	pv_buf_free(&ids);
+	return rc;
+}
+
+/* The functions a base or range type names (I/O, canonical) and that take or return it
+ * follow its shell type, not the type: that breaks the loop, as pg_dump's repair does. */
+void
+pvc_types_fix_deps(reader *rd)
+{
+	pv_graph *g = rd->cat->g;
+	int n = pv_graph_count(g);
+	for (int i = 0; i < n; i++) {
+		pv_obj *s = pv_graph_get(g, i);
+		if (s->kind != K_SHELL_TYPE || s->classid || !s->oid)
+			continue;
+		pv_obj *t = pv_graph_lookup(g, C_PG_TYPE, s->oid);
+		if (!t)
+			continue;
+		for (int j = 0; j < t->ndeps; j++) {
+			pv_obj *f = pv_graph_get(g, t->deps[j]);
+			if (f->kind != K_FUNCTION)
+				continue;
+			int on_shell = 0;
+			for (int k = 0; k < f->ndeps; k++)
+				on_shell |= f->deps[k] == s->id;
+			for (int k = 0; k < f->ndeps; k++) {
+				if (f->deps[k] != t->id)
+					continue;
+				if (on_shell) { /* already there: drop the edge to the type */
+					f->deps[k--] = f->deps[--f->ndeps];
+				} else {
+					f->deps[k] = s->id;
+					on_shell = 1;
+				}
+			}
+		}
+		pv_obj_dep(t, s);
+		if (!s->dump || !t->dump)
+			s->dump = t->dump = 0;
+	}
+}
+
+/* ---- search_path-dependent functions in expressions the restore evaluates ------------ */
+
+/* Functions in LANGUAGE sql or plpgsql, without SET search_path and without a BEGIN ATOMIC
+ * body (which is parsed at creation, with its names bound), called directly by something
+ * the restore evaluates under its empty search_path: CHECK constraints (while rows load),
+ * defaults and generated columns, index expressions and predicates (while indexes build),
+ * and materialized view queries (when refreshed).  Unqualified names in such a body do not
+ * resolve there; pg_dump has the same limitation and says nothing.  Each use is a warning
+ * printed by the backup and kept in the bundle header. */
+
+int
 pvc_search_path_warnings(reader *rd)
 {
-	(void)rd;
+	char *sql = pv_asprintf(
+	    "SELECT DISTINCT p.oid::pg_catalog.regprocedure::pg_catalog.text, l.lanname,"
+	    " CASE WHEN d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+	    "  THEN (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, 0)"
+	    "   FROM pg_catalog.pg_rewrite rw WHERE rw.oid = d.objid)"
+	    "  ELSE pg_catalog.pg_describe_object(d.classid, d.objid, 0) END, d.classid, d.objid"
+	    " FROM pg_catalog.pg_depend d"
+	    " JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid"
+	    " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
+	    " WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype = 'n'"
+	    " AND (d.classid IN ('pg_catalog.pg_constraint'::pg_catalog.regclass,"
+	    "                    'pg_catalog.pg_attrdef'::pg_catalog.regclass)"
+	    "   OR (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
+	    "       (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = d.objid) IN ('i', 'I'))"
+	    "   OR (d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND"
+	    "       (SELECT c.relkind FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class"
+	    "        WHERE rw.oid = d.objid) = 'm'))"
+	    " AND p.oid >= 16384 AND l.lanname IN ('sql', 'plpgsql') AND %s"
+	    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) cfg(s)"
+	    "   WHERE cfg.s LIKE 'search\\_path=%%') AND" NOT_EXT("pg_proc", "p")
+	    " ORDER BY 1, 3",
+	    rd->v >= 140000 ? "p.prosqlbody IS NULL" : "true");
+	PGresult *r = pvc_query(rd, sql, NULL);
+	free(sql);
+	if (!r)
+		return pv_wrap("looking for search_path-dependent functions");
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_obj *user = pv_graph_lookup(rd->cat->g, pvc_oid(r, i, 3), pvc_oid(r, i, 4));
+		if (!user || !user->dump)
+			continue;
+		char *w = pv_asprintf(
+		    "function %s (LANGUAGE %s, no SET search_path) is used by %s: the restore runs with "
+		    "an empty search_path, so names its body does not schema-qualify will not resolve "
+		    "there (qualify them, or ALTER FUNCTION ... SET search_path)",
+		    pvc_val(r, i, 0), pvc_val(r, i, 1), pvc_val(r, i, 2));
+		pv_warn("%s", w);
+		json_array_append_new(rd->cat->warnings, json_string(w));
+		free(w);
+	}
+	PQclear(r);
 	return 0;
 }

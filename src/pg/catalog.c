@@ -2043,7 +2043,10 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	if (read_unsupported(&rd) < 0)
 		goto out;
 	qsort(rd.targets, rd.ntargets, sizeof *rd.targets, pvc_target_cmp);
-	if (read_comments(&rd) < 0 || read_depends(&rd) < 0 || pvc_search_path_warnings(&rd) < 0)
+	if (read_comments(&rd) < 0 || read_depends(&rd) < 0)
+		goto out;
+	pvc_types_fix_deps(&rd);
+	if (pvc_search_path_warnings(&rd) < 0)
 		goto out;
 
 	/* privileges */

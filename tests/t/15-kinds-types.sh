@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# tests/t/15-kinds-types.sh — base types (shell type first, I/O functions, every option),
+# range types (subtype_diff, collation, operator class, canonical function, multirange
+# name), standalone shell types, with owners, comments and grants: backup, restore as a
+# copy, the oracle, and the catalogs of the copy compared with the source kind by kind.
+# Then the search_path warning: a function that names a table without its schema, used by
+# a CHECK constraint (and a materialized view), is reported by the backup (and the restore, which runs with an empty
+# search_path, fails naming the table); functions with SET search_path or a BEGIN ATOMIC
+# body, and functions used nowhere that matters, are not reported.
+. "$TOP_SRCDIR/tests/lib/common.sh"
+. "$TOP_SRCDIR/tests/lib/oracle.sh"
+
+db=kinds_types_src; copy=kinds_types_copy; wdb=kinds_types_warn; wcopy=kinds_types_warn_copy
+cleanup() { for d in "$db" "$copy" "$wdb" "$wcopy"; do dropdb_q "$d" >/dev/null 2>&1 || true; done; }
+trap cleanup EXIT
+cleanup
+createdb_q "$db"
+load_fixture "$db" "$TOP_SRCDIR/tests/fixtures/kinds_types.sql" 2>/dev/null
+
+pv backup --storage "$T/st" --db "$db"; expect_rc 0 "backup of the types fixture"
+id=$(head -1 "$T/out")
+if grep -q "search_path" "$T/err"; then cat "$T/err" >&2; fail "unexpected search_path warning"; fi
+pv restore --storage "$T/st" "$id" --as "$copy"; expect_rc 0 "restore of the types fixture"
+oracle_compare "$db" "$copy" || fail "oracle: restored types database differs"
+
+SCHEMAS="t.typnamespace IN ('kt'::regnamespace, '\"Kt Other\"'::regnamespace)"
+# every user type in the two schemas with everything CREATE TYPE sets
+types() {
+	q -d "$1" -c "SELECT t.typname, t.typtype, t.typisdefined, t.typlen, t.typbyval, t.typalign,
+		t.typstorage, t.typcategory, t.typispreferred, t.typdelim, t.typelem::regtype,
+		t.typcollation, t.typdefault, t.typinput::regproc, t.typoutput::regproc,
+		t.typreceive::regproc, t.typsend::regproc, t.typmodin::regproc, t.typmodout::regproc,
+		t.typanalyze::regproc, t.typsubscript::regproc, t.typarray::regtype,
+		pg_get_userbyid(t.typowner), t.typacl, obj_description(t.oid, 'pg_type')
+		FROM pg_type t WHERE $SCHEMAS ORDER BY t.typnamespace::regnamespace::text, t.typname"
+}
+ranges() {
+	q -d "$1" -c "SELECT r.rngtypid::regtype, r.rngsubtype::regtype, r.rngmultitypid::regtype,
+		r.rngcollation, o.opcname, r.rngcanonical::regproc, r.rngsubdiff::regproc
+		FROM pg_range r JOIN pg_type t ON t.oid = r.rngtypid JOIN pg_opclass o ON o.oid = r.rngsubopc
+		WHERE $SCHEMAS ORDER BY r.rngtypid::regtype::text"
+}
+types "$db" >"$T/types.src"; types "$copy" >"$T/types.copy"
+diff "$T/types.src" "$T/types.copy" >&2 || fail "types differ between source and copy"
+ranges "$db" >"$T/ranges.src"; ranges "$copy" >"$T/ranges.copy"
+diff "$T/ranges.src" "$T/ranges.copy" >&2 || fail "range types differ between source and copy"
+
+# direct checks on the copy, so that a missing kind fails even where the oracle is blind
+count() { q -d "$copy" -c "SELECT count(*) FROM pg_type t WHERE $SCHEMAS AND $1"; }
+[ "$(count "t.typtype = 'b' AND NOT EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid)")" = 3 ] ||
+	fail "expected 3 base types in the copy"
+[ "$(count "t.typtype = 'r'")" = 4 ] || fail "expected 4 range types in the copy"
+[ "$(count "t.typtype = 'm'")" = 4 ] || fail "expected 4 multirange types in the copy"
+[ "$(count "t.typtype = 'p' AND NOT t.typisdefined")" = 2 ] || fail "expected 2 shell types in the copy"
+[ "$(q -d "$copy" -c "SELECT typdefault || ' ' || typcategory::text || ' ' || pg_get_userbyid(typowner)
+	FROM pg_type WHERE oid = 'kt.myint'::regtype")" = "42 N pvt_typeowner" ] || fail "kt.myint options or owner lost"
+[ "$(q -d "$copy" -c "SELECT typdelim::text || typcollation::text FROM pg_type WHERE oid = '\"Kt Other\".\"My Text\"'::regtype")" = ";100" ] ||
+	fail "delimiter or collatable lost on \"My Text\""
+[ "$(q -d "$copy" -c "SELECT obj_description(oid, 'pg_type') || '/' || pg_get_userbyid(typowner)
+	FROM pg_type WHERE typname = 'lonely' AND typnamespace = 'kt'::regnamespace")" = "never defined/pvt_typeowner" ] || fail "shell type comment or owner lost"
+[ "$(q -d "$copy" -c "SELECT typacl::text FROM pg_type WHERE oid = 'kt.myint'::regtype")" = \
+	"{pvt_typeowner=U/pvt_typeowner,pvt_typeuser=U/pvt_typeowner}" ] || fail "grant/revoke on kt.myint lost"
+[ "$(q -d "$copy" -c "SELECT typacl::text FROM pg_type WHERE oid = 'kt.numr'::regtype")" = \
+	"{=U/pvt_typeowner,pvt_typeowner=U/pvt_typeowner,pvt_typeuser=U*/pvt_typeowner}" ] || fail "grant on kt.numr lost"
+[ "$(q -d "$copy" -c "SELECT rngcollation::regcollation FROM pg_range WHERE rngtypid = 'kt.textr'::regtype")" = '"C"' ] ||
+	fail "range collation lost"
+[ "$(q -d "$copy" -c "SELECT rngmultitypid::regtype FROM pg_range WHERE rngtypid = 'kt.textr'::regtype")" = '"Kt Other".textr_many' ] ||
+	fail "multirange name lost"
+# the types work: I/O, subscripts, canonical function, constructors, data
+[ "$(q -d "$copy" -c "SELECT string_agg(format('%s:%s', kt.myint_twice(a), d[1]), ',' ORDER BY id) FROM kt.base_t")" = \
+	"14:2,-6:-10000000000,:" ] || fail "base type data or functions wrong in the copy"
+[ "$(q -d "$copy" -c "SELECT e FROM kt.range_t WHERE id = 1")" = "[1,11)" ] || fail "canonical range data wrong"
+[ "$(q -d "$copy" -c "SELECT kt.evenr(2, 4, '[]')")" = "[2,5)" ] || fail "canonical function not used by the copy"
+[ "$(q -d "$copy" -c "SELECT r::text || m::text FROM kt.range_v")" = "[1,2){[3,4)}" ] || fail "range constructors missing"
+[ "$(q -d "$copy" -c "SELECT count(*) FROM kt.range_t WHERE n && '[2,3)'")" = 1 ] || fail "range index or data wrong"
+
+# ---- search_path-dependent functions used by a CHECK, an index and a default
+createdb_q "$wdb"
+q -d "$wdb" <<'SQL'
+CREATE TABLE public.items (id integer PRIMARY KEY, qty integer, name text);
+INSERT INTO public.items VALUES (1, 5, 'Bolt'), (2, 0, 'Nut');
+CREATE FUNCTION public.getqty(i integer) RETURNS integer LANGUAGE sql STABLE
+	AS 'SELECT qty FROM items WHERE id = i';
+CREATE TABLE public.orders (item integer CHECK (public.getqty(item) > 0));
+INSERT INTO public.orders VALUES (1);
+CREATE FUNCTION public.norm(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE
+	AS $$ BEGIN RETURN lower(t); END $$;
+CREATE INDEX items_norm ON public.items (public.norm(name));
+CREATE MATERIALIZED VIEW public.stock AS SELECT public.getqty(1) AS q;
+-- not reported: a pinned search_path, a BEGIN ATOMIC body, a C-like language, unused
+CREATE FUNCTION public.safe_pos(x integer) RETURNS boolean LANGUAGE plpgsql SET search_path = public
+	AS $$ BEGIN RETURN x > 0; END $$;
+CREATE FUNCTION public.atomic_pos(x integer) RETURNS boolean LANGUAGE sql
+	BEGIN ATOMIC SELECT x > 0; END;
+CREATE FUNCTION public.unused_fn() RETURNS integer LANGUAGE sql AS 'SELECT count(*)::integer FROM items';
+CREATE TABLE public.safe_t (x integer CHECK (public.safe_pos(x)) CHECK (public.atomic_pos(x)),
+	y integer DEFAULT public.atomic_pos(1)::integer);
+INSERT INTO public.safe_t VALUES (3);
+SQL
+pv backup --storage "$T/st" --db "$wdb"; expect_rc 0 "backup with search_path-dependent functions"
+wid=$(head -1 "$T/out")
+expect_err "function public.getqty(integer) (LANGUAGE sql, no SET search_path) is used by constraint orders_item_check on table public.orders"
+expect_err "function public.norm(text) (LANGUAGE plpgsql, no SET search_path) is used by index public.items_norm"
+expect_err "function public.getqty(integer) (LANGUAGE sql, no SET search_path) is used by materialized view public.stock"
+for f in safe_pos atomic_pos unused_fn; do
+	if grep -q "$f" "$T/err"; then cat "$T/err" >&2; fail "$f must not be reported"; fi
+done
+[ "$(grep -c "no SET search_path" "$T/err")" = 3 ] || { cat "$T/err" >&2; fail "expected exactly 3 warnings"; }
+# the warnings are kept in the bundle header
+n=$(tar xOf "$(bundle_file "$T/st" "$wid")" pgvault.json |
+	python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("warnings", [])))')
+[ "$n" = 3 ] || fail "bundle header has $n warnings, expected 3"
+# restoring runs CHECKs with an empty search_path: it fails, naming the table, and leaves nothing
+pv restore --storage "$T/st" "$wid" --as "$wcopy"
+[ "$rc" != 0 ] || fail "restore of a CHECK with an unqualified table name unexpectedly succeeded"
+expect_err 'relation "items" does not exist'
+! db_exists "$wcopy" || fail "a failed restore left database $wcopy behind"
+# with the name qualified the same database restores and is identical
+q -d "$wdb" -c "CREATE OR REPLACE FUNCTION public.getqty(i integer) RETURNS integer LANGUAGE sql STABLE
+	AS 'SELECT qty FROM public.items WHERE id = i'"
+q -d "$wdb" -c "ALTER FUNCTION public.getqty(integer) SET search_path = public"
+pv backup --storage "$T/st" --db "$wdb"; expect_rc 0 "backup after the fix"
+wid=$(head -1 "$T/out")
+if grep -q "getqty" "$T/err"; then cat "$T/err" >&2; fail "getqty still reported after SET search_path"; fi
+pv restore --storage "$T/st" "$wid" --as "$wcopy"; expect_rc 0 "restore after the fix"
+oracle_compare "$wdb" "$wcopy" || fail "oracle: restored warning database differs"
