@@ -193,7 +193,7 @@ read_unsupported(reader *rd)
 	    "  WHERE d.datname = pg_catalog.current_database()");
 	static const struct { const char *kind, *cat; } simple[] = {
 	    {"constraint", "pg_constraint"}, {"rule", "pg_rewrite"}, {"policy", "pg_policy"},
-	    {"default", "pg_attrdef"}, {"schema", "pg_namespace"},
+	    {"default", "pg_attrdef"},
 	    {"operator", "pg_operator"}, {"operator class", "pg_opclass"},
 	    {"operator family", "pg_opfamily"}, {"cast", "pg_cast"},
 	    {"collation", "pg_collation"}, {"conversion", "pg_conversion"},
@@ -213,6 +213,10 @@ read_unsupported(reader *rd)
 		    " WHERE o.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
 		    " WHERE xd.classid = x.classid AND xd.objid = o.oid AND xd.deptype = 'e')",
 		    simple[i].kind, simple[i].cat, simple[i].cat);
+	pv_buf_puts(&q,
+	    " UNION ALL SELECT 'schema', pg_catalog.pg_describe_object(x.classid, n.oid, 0), x.classid, n.oid"
+	    " FROM pg_catalog.pg_namespace n, (SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+	    " WHERE n.oid >= 16384 AND n.nspname NOT LIKE 'pg\\_%' AND" NOT_EXT("pg_namespace", "n"));
 	/* members of operator families belong to the extension of their family */
 	pv_buf_puts(&q,
 	    " UNION ALL SELECT 'operator family member', pg_catalog.pg_describe_object(x.classid, o.oid, 0), x.classid, o.oid"
@@ -233,9 +237,6 @@ read_unsupported(reader *rd)
 	    " UNION ALL SELECT 'tablespace', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' in tablespace ' || t.spcname, 0, 0"
 	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace"
 	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm', 'i', 'p') AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'table access method', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' using ' || a.amname, 0, 0"
-	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a ON a.oid = c.relam"
-	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm') AND a.amname <> 'heap' AND" NOT_EXT("pg_class", "c")
 	    " UNION ALL SELECT 'security label', 'security label on ' || pg_catalog.pg_describe_object(s.classoid, s.objoid, s.objsubid), 0, 0"
 	    "  FROM pg_catalog.pg_seclabel s"
 	    " UNION ALL SELECT 'privileges on an extension member or built-in object',"
@@ -691,6 +692,7 @@ typedef struct relinfo {
 	char *server;    /* foreign table: SERVER x OPTIONS (...) */
 	int hash_enum;   /* partitioned by hash of an enum: rows load through the root */
 	pv_obj *attach;  /* partition: its ATTACH entry */
+	char *using_am;  /* " USING am" for a table access method other than heap */
 	json_t *copycols;
 	char *withopts;  /* WITH (...) or NULL */
 	char *check_option;
@@ -806,7 +808,8 @@ read_relations(reader *rd, rels *R)
 	    "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence,"
 	    " pg_catalog.pg_get_userbyid(c.relowner), c.reloptions, tc.reloptions, c.reltype,"
 	    " c.relreplident, c.relispopulated, d.refobjid, d.refobjsubid, d.deptype,"
-	    " c.relrowsecurity, c.relforcerowsecurity, c.relispartition"
+	    " c.relrowsecurity, c.relforcerowsecurity, c.relispartition,"
+	    " (SELECT a.amname FROM pg_catalog.pg_am a WHERE a.oid = c.relam AND c.relkind IN ('r', 'm', 'p') AND a.amname <> 'heap')"
 	    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 	    " LEFT JOIN pg_catalog.pg_class tc ON tc.oid = c.reltoastrelid"
 	    " LEFT JOIN pg_catalog.pg_depend d ON c.relkind = 'S'"
@@ -831,6 +834,11 @@ read_relations(reader *rd, rels *R)
 		ri->copycols = json_array();
 		ri->colnames = json_array();
 		ri->ispartition = pvc_bool(r, i, 16);
+		if (pvc_val(r, i, 17)) {
+			char *am = pv_ident(rd->c, pvc_val(r, i, 17));
+			ri->using_am = pv_asprintf(" USING %s", am);
+			free(am);
+		}
 		int table = IS_TABLE(ri->kind);
 		pv_kind k = table ? K_TABLE : ri->kind == 'v' ? K_VIEW
 		            : ri->kind == 'm' ? K_MATVIEW : K_SEQUENCE;
@@ -1345,7 +1353,7 @@ read_indexes(reader *rd, rels *R)
 	    " i.indisclustered, i.indisreplident, i.indisvalid AND i.indisready,"
 	    " (SELECT pg_catalog.string_agg(a.attnum || ' ' || a.attstattarget, ',') FROM pg_catalog.pg_attribute a"
 	    "   WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0),"
-	    " (SELECT h.inhparent FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid)"
+	    " (SELECT h.inhparent FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid), ic.relkind"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_index i ON i.indrelid = s.relid"
 	    " JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
@@ -1392,7 +1400,8 @@ read_indexes(reader *rd, rels *R)
 				free(owner->sql);
 				owner->sql = s;
 			}
-		} else if (!pvc_bool(r, i, 7)) {
+		} else if (!pvc_bool(r, i, 7) && pvc_val(r, i, 10)[0] != 'I') {
+			/* (a partitioned index is invalid until every partition has its index) */
 			pv_warn("skipping invalid index %s (left over from a failed CREATE INDEX CONCURRENTLY?)", iq);
 			char *w = pv_asprintf("skipped invalid index %s", iq);
 			json_array_append_new(rd->cat->warnings, json_string(w));
@@ -1633,6 +1642,8 @@ read_views(reader *rd, rels *R)
 			n--;
 		pv_buf b = PV_BUF_INIT;
 		pv_buf_printf(&b, "CREATE %s %s", ri->kind == 'v' ? "VIEW" : "MATERIALIZED VIEW", ri->qname);
+		if (ri->using_am)
+			pv_buf_puts(&b, ri->using_am);
 		if (ri->withopts)
 			pv_buf_printf(&b, " %s", ri->withopts);
 		pv_buf_printf(&b, " AS\n%.*s", (int)n, def);
@@ -1724,6 +1735,8 @@ build_tables(reader *rd, rels *R)
 		}
 		if (ri->partkey)
 			pv_buf_printf(&b, "\nPARTITION BY %s", ri->partkey);
+		if (ri->using_am)
+			pv_buf_puts(&b, ri->using_am);
 		if (ri->server)
 			pv_buf_printf(&b, "\n%s", ri->server);
 		if (ri->withopts)
@@ -2108,6 +2121,7 @@ out:
 		free(R.v[i].partkey);
 		free(R.v[i].oftype);
 		free(R.v[i].server);
+		free(R.v[i].using_am);
 		pv_buf_free(&R.v[i].extra);
 		json_decref(R.v[i].copycols);
 		free(R.v[i].withopts);

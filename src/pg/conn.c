@@ -232,7 +232,8 @@ pv_restore_session(PGconn *c, const char *encoding)
 	    "SET idle_in_transaction_session_timeout = 0;"
 	    "SET standard_conforming_strings = on; SET check_function_bodies = false;"
 	    "SET xmloption = content; SET client_min_messages = warning; SET row_security = off;"
-	    "SET datestyle = ISO; SET intervalstyle = postgres; SET extra_float_digits = 3;");
+	    "SET datestyle = ISO; SET intervalstyle = postgres; SET extra_float_digits = 3;"
+	    "SET default_table_access_method = heap; SET default_tablespace = '';");
 	if (v >= 170000)
 		pv_buf_puts(&b, "SET transaction_timeout = 0;");
 	int rc = pv_exec(c, b.data);
