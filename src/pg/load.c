@@ -933,12 +933,14 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 	}
 	if (strcmp(name, "pre-data.json") == 0 || strcmp(name, "post-data.json") == 0) {
 		if (L->rows_only && o->data_only && name[1] == 'o') {
-			/* --data-only refreshes the materialized views, as pg_restore does */
+			/* --data-only refreshes the materialized views, as pg_restore does (the other
+			 * late entries, event triggers, are schema) */
 			json_t *entries = pv_br_read_json(r, JSON_MEMBER_MAX);
 			size_t i;
 			json_t *e;
 			json_array_foreach(entries, i, e)
-				if (json_is_true(json_object_get(e, "late")) && jstr(e, "sql"))
+				if (json_is_true(json_object_get(e, "late")) && jstr(e, "sql") &&
+				    strcmp(jstr(e, "kind"), pv_kind_name(K_REFRESH)) == 0)
 					pv_buf_printf(&L->late_sql, "%s\n", jstr(e, "sql"));
 			json_decref(entries);
 			return 0;
