@@ -881,7 +881,7 @@ read_relations(reader *rd, rels *R)
 				}
 			}
 		}
-		if (table) {
+		if (ri->kind == 'r' || ri->kind == 'p') {
 			const char *ri_kind = pvc_val(r, i, 9);
 			if (ri_kind[0] == 'f')
 				pv_buf_printf(&ri->extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY FULL;", ri->qname);
@@ -899,7 +899,7 @@ read_relations(reader *rd, rels *R)
 			f->sql = pv_buf_detach(&b);
 			pv_obj_dep(f, o);
 		}
-		if (table) {
+		if (ri->kind == 'r' || ri->kind == 'p') { /* (foreign tables cannot be locked) */
 			pv_buf_printf(&lock, "%s%s", nlock ? ", " : "LOCK TABLE ONLY ", ri->qname);
 			if (++nlock == 100) {
 				pv_buf_puts(&lock, " IN ACCESS SHARE MODE");

@@ -159,7 +159,10 @@ oracle_data() {
 			       pg_catalog.format('%I.%I', n.nspname, c.relname) AS qname
 			FROM pg_catalog.pg_class c
 			JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-			WHERE c.relkind IN ('r', 'm', 'S', 'p')
+			WHERE (c.relkind IN ('r', 'm', 'S') OR (c.relkind = 'p' AND EXISTS (
+			         SELECT 1 FROM pg_catalog.pg_partitioned_table pt
+			         JOIN pg_catalog.pg_opclass oc ON oc.oid = ANY (pt.partclass::pg_catalog.oid[])
+			         WHERE pt.partrelid = c.oid AND pt.partstrat = 'h' AND oc.opcname = 'enum_ops')))
 			  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 			  -- rows under a hash partitioning of an enum are routed again on restore
 			  -- (the hash of an enum depends on its OIDs): compared through the root only

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Partitioned tables (range/list/hash, two levels, default partitions, a partition attached
+# Partitioned tables (range/list/hash, foreign partitions, two levels, default partitions, a partition attached
 # with its own column order, partitioned indexes and keys, foreign keys to and from
 # partitioned tables, cloned triggers with a disabled clone, hash partitioning of an enum
 # whose rows must be routed again), inheritance (multiple parents, two levels, a child
 # without its parent's default, NOT NULL only on the child, inherited / merged / NO INHERIT
-# CHECKs) and typed tables round-trip exactly (oracle), with the catalog facts the oracle
+# CHECKs), foreign tables and typed tables round-trip exactly (oracle), with the catalog facts the oracle
 # cannot see compared directly.  Children whose column order CREATE TABLE ... INHERITS cannot
 # reproduce (pg_dump loses it) keep their order.
 . "$TOP_SRCDIR/tests/lib/common.sh"
@@ -32,6 +32,10 @@ facts() { # what pg_dump's text does not show
 	SELECT 'index', c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 	  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('part', 'inh') ORDER BY 2;
 	SELECT 'typed', relname, reloftype::regtype FROM pg_class WHERE reloftype <> 0 ORDER BY 2;
+	SELECT 'foreign', c.relname, s.srvname, f.ftoptions, c.relispartition FROM pg_foreign_table f
+	  JOIN pg_class c ON c.oid = f.ftrelid JOIN pg_foreign_server s ON s.oid = f.ftserver ORDER BY 2;
+	SELECT 'fdw column', c.relname, a.attname, a.attfdwoptions FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+	  WHERE c.relkind = 'f' AND a.attfdwoptions IS NOT NULL ORDER BY 2, 3;
 	SELECT 'moods', m, count(*) FROM part.moods GROUP BY m ORDER BY 2;
 	SELECT 'routing', count(*) FROM part.moods WHERE tableoid = 'part.moods_0'::regclass AND m = 'sad';
 	SQL
