@@ -70,6 +70,8 @@ diff "$T/src.state" "$T/copy.state" || fail "objects, owners, privileges or comm
 # spot checks that the state lists what matters
 grep -qF 'aggregate|function ops."My Sum"(integer)|pvt_ops_owner|{pvt_ops_owner=X/pvt_ops_owner,pvt_ops_user=X/pvt_ops_owner}|a sum with an inverse' "$T/copy.state" ||
 	fail "aggregate owner, grants or comment lost"
+grep -qF 'aggregate|function ops.my_rank("any")|pvt_ops_owner|{=X/pvt_ops_owner,pvt_ops_owner=X/pvt_ops_owner,pvt_ops_user=X*/pvt_ops_owner}' "$T/copy.state" ||
+	fail "ordered-set aggregate grants lost"
 grep -qF 'language|language PL Two|pvt_ops_owner|{pvt_ops_owner=U/pvt_ops_owner,pvt_ops_user=U/pvt_ops_owner}|plpgsql, again' "$T/copy.state" ||
 	fail "language owner, grants or comment lost"
 grep -qF 'of operator family integer_ops for access method btree: ops.int4_fam_cmp(integer,ops.mood)' "$T/copy.state" ||
