@@ -241,23 +241,6 @@ read_unsupported(reader *rd)
 	    " UNION ALL SELECT 'table access method', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' using ' || a.amname, 0, 0"
 	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a ON a.oid = c.relam"
 	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm') AND a.amname <> 'heap' AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'security label', 'security label on ' || pg_catalog.pg_describe_object(s.classoid, s.objoid, s.objsubid), 0, 0"
-	    "  FROM pg_catalog.pg_seclabel s"
-	    " UNION ALL SELECT 'privileges on an extension member or built-in object',"
-	    "  'privileges on ' || pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0), 0, 0"
-	    "  FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_init_privs ip ON ip.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-	    "   AND ip.objoid = c.oid AND ip.objsubid = 0"
-	    "  WHERE (c.oid < 16384 OR NOT" NOT_EXT("pg_class", "c") ") AND c.relacl IS DISTINCT FROM ip.initprivs"
-	    "  AND (c.oid < 16384 OR ip.objoid IS NOT NULL OR c.relacl IS NOT NULL)"
-	    "  AND (c.oid >= 16384 OR c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace)"
-	    " UNION ALL SELECT 'privileges on an extension member or built-in object',"
-	    "  'privileges on ' || pg_catalog.pg_describe_object('pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0), 0, 0"
-	    "  FROM pg_catalog.pg_proc p LEFT JOIN pg_catalog.pg_init_privs ip ON ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
-	    "   AND ip.objoid = p.oid AND ip.objsubid = 0"
-	    "  WHERE (p.oid < 16384 OR NOT" NOT_EXT("pg_proc", "p") ") AND p.proacl IS DISTINCT FROM ip.initprivs"
-	    "  AND (p.oid < 16384 OR ip.objoid IS NOT NULL OR p.proacl IS NOT NULL)"
-	    " UNION ALL SELECT 'extension configuration data', 'configuration tables of extension ' || e.extname, 0, 0"
-	    "  FROM pg_catalog.pg_extension e WHERE e.extconfig IS NOT NULL AND pg_catalog.cardinality(e.extconfig) > 0"
 	    ") u ORDER BY 1, 2");
 	PGresult *r = pvc_query(rd, q.data, NULL);
 	pv_buf_free(&q);
@@ -1764,7 +1747,8 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	if (read_unsupported(&rd) < 0)
 		goto out;
 	qsort(rd.targets, rd.ntargets, sizeof *rd.targets, pvc_target_cmp);
-	if (read_comments(&rd) < 0 || read_depends(&rd) < 0 || pvc_search_path_warnings(&rd) < 0)
+	if (read_comments(&rd) < 0 || pvc_read_seclabels(&rd) < 0 || read_depends(&rd) < 0 ||
+	    pvc_search_path_warnings(&rd) < 0)
 		goto out;
 
 	/* privileges */

@@ -120,6 +120,9 @@ int pvc_read_pubs(reader *rd);        /* cat_fdw.c: publications, event triggers
 int pvc_read_types_extra(reader *rd); /* cat_types.c: base, range and shell types */
 int pvc_search_path_warnings(reader *rd); /* cat_types.c: run after the dependencies */
 int pvc_read_privileges(reader *rd);  /* cat_acl.c: default privileges, security labels,
-                                         privileges of extension members and built-ins */
+                                         privileges of extension members and built-ins,
+                                         extension configuration data */
+int pvc_read_seclabels(reader *rd);   /* cat_acl.c: security labels and DEPENDS ON EXTENSION;
+                                         needs the sorted comment targets */
 
 #endif
