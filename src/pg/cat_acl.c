@@ -146,7 +146,9 @@ read_default_acls(reader *rd)
  * extensions) whose ACL differs from pg_init_privs (or, without a pg_init_privs row, from
  * acldefault): one ACL-only object each (columns fold into their table's), registered under
  * no catalog identity (extension members map to their extension), following its extension.
- * The public schema is the schema reader's; user objects have their own readers.
+ * Like pg_dump, only pg_catalog of the system schemas (information_schema's objects have no
+ * pg_init_privs rows, so their initial privileges are unknown).  The public schema is the
+ * schema reader's; user objects have their own readers.
  */
 static int
 read_init_privs(reader *rd)
@@ -159,6 +161,9 @@ read_init_privs(reader *rd)
 	" LEFT JOIN pg_catalog.pg_depend xd ON xd.classid = 'pg_catalog." cat "'::pg_catalog.regclass" \
 	" AND xd.objid = " a ".oid AND xd.objsubid = 0 AND xd.deptype = 'e'"
 #define SYS(a) " (" a ".oid < 16384 OR xd.refobjid IS NOT NULL) "
+	/* as pg_dump: of the system schemas only pg_catalog's contents (information_schema's
+	 * initial privileges are not recorded in pg_init_privs) */
+#define SYSN(a) " ((" a ".oid < 16384 AND n.nspname = 'pg_catalog') OR xd.refobjid IS NOT NULL) "
 #define KEY(cat, a) "'" cat "/' || " a ".oid"
 	PGresult *r = pvc_query(rd,
 	    "WITH o0(k0, acl, base, kw, nsp, name, args, col, ext) AS ("
@@ -168,7 +173,7 @@ read_init_privs(reader *rd)
 	    "  CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname, NULL::pg_catalog.text,"
 	    "  NULL::pg_catalog.name, xd.refobjid"
 	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" IP("pg_class", "c")
-	    "  WHERE" SYS("c") "AND c.relkind IN ('r', 'v', 'm', 'S', 'f', 'p')"
+	    "  WHERE" SYSN("c") "AND c.relkind IN ('r', 'v', 'm', 'S', 'f', 'p')"
 	    " UNION ALL SELECT " KEY("pg_class", "c") ", COALESCE(a.attacl, '{}'), COALESCE(ai.initprivs, '{}'),"
 	    "  CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname, NULL, a.attname, xd.refobjid"
 	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
@@ -177,7 +182,7 @@ read_init_privs(reader *rd)
 	    "   AND ai.objoid = c.oid AND ai.objsubid = a.attnum"
 	    "  LEFT JOIN pg_catalog.pg_depend xd ON xd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
 	    "   AND xd.objid = c.oid AND xd.objsubid = 0 AND xd.deptype = 'e'"
-	    "  WHERE" SYS("c") "AND c.relkind IN ('r', 'v', 'm', 'f', 'p')"
+	    "  WHERE" SYSN("c") "AND c.relkind IN ('r', 'v', 'm', 'f', 'p')"
 	    "  AND (a.attacl IS NOT NULL OR ai.initprivs IS NOT NULL)"
 	    " UNION ALL SELECT " KEY("pg_proc", "p") ","
 	    "  COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner)),"
@@ -185,20 +190,20 @@ read_init_privs(reader *rd)
 	    "  CASE WHEN p.prokind = 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, n.nspname, p.proname,"
 	    "  pg_catalog.pg_get_function_identity_arguments(p.oid), NULL, xd.refobjid"
 	    "  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace" IP("pg_proc", "p")
-	    "  WHERE" SYS("p")
+	    "  WHERE" SYSN("p")
 	    " UNION ALL SELECT " KEY("pg_type", "t") ","
 	    "  COALESCE(t.typacl, pg_catalog.acldefault('T', t.typowner)),"
 	    "  COALESCE(ip.initprivs, pg_catalog.acldefault('T', t.typowner)),"
 	    "  CASE WHEN t.typtype = 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname, t.typname, NULL, NULL, xd.refobjid"
 	    "  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace" IP("pg_type", "t")
-	    "  WHERE" SYS("t") "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)"
+	    "  WHERE" SYSN("t") "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)"
 	    "  AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')"
 	    " UNION ALL SELECT " KEY("pg_namespace", "s") ","
 	    "  COALESCE(s.nspacl, pg_catalog.acldefault('n', s.nspowner)),"
 	    "  COALESCE(ip.initprivs, pg_catalog.acldefault('n', s.nspowner)),"
 	    "  'SCHEMA', NULL, s.nspname, NULL, NULL, xd.refobjid"
 	    "  FROM pg_catalog.pg_namespace s" IP("pg_namespace", "s")
-	    "  WHERE" SYS("s") "AND s.oid <> 2200 AND s.nspname NOT LIKE 'pg\\_temp\\_%' AND s.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'"
+	    "  WHERE (s.nspname = 'pg_catalog' OR xd.refobjid IS NOT NULL)"
 	    " UNION ALL SELECT " KEY("pg_language", "l") ","
 	    "  COALESCE(l.lanacl, pg_catalog.acldefault('l', l.lanowner)),"
 	    "  COALESCE(ip.initprivs, pg_catalog.acldefault('l', l.lanowner)),"
@@ -228,6 +233,7 @@ read_init_privs(reader *rd)
 	    " ORDER BY 13, o.col NULLS FIRST, x.k, x.rev DESC, x.ord", NULL);
 #undef IP
 #undef SYS
+#undef SYSN
 #undef KEY
 	if (!r)
 		return pv_wrap("reading privileges of built-in objects and extension members");
@@ -375,10 +381,50 @@ read_ext_config(reader *rd)
 	return rc;
 }
 
+/*
+ * Parts of an extension's tables and domains (constraints, defaults, indexes, triggers,
+ * rules, policies) are not extension members themselves, but CREATE EXTENSION makes them:
+ * they map to the extension, so the completeness check does not report them.
+ */
+static int
+alias_ext_parts(reader *rd)
+{
+	PGresult *r = pvc_query(rd,
+	    "WITH m AS (SELECT d.classid, d.objid, d.refobjid AS ext FROM pg_catalog.pg_depend d"
+	    "  WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'"
+	    "  AND d.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass, 'pg_catalog.pg_type'::pg_catalog.regclass)),"
+	    " rel AS (SELECT objid, ext FROM m WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass)"
+	    " SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass::pg_catalog.oid, c.oid, rel.ext"
+	    "  FROM pg_catalog.pg_constraint c JOIN rel ON rel.objid = c.conrelid"
+	    " UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass::pg_catalog.oid, c.oid, m.ext"
+	    "  FROM pg_catalog.pg_constraint c JOIN m ON m.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND m.objid = c.contypid"
+	    " UNION ALL SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass::pg_catalog.oid, a.oid, rel.ext"
+	    "  FROM pg_catalog.pg_attrdef a JOIN rel ON rel.objid = a.adrelid"
+	    " UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, i.indexrelid, rel.ext"
+	    "  FROM pg_catalog.pg_index i JOIN rel ON rel.objid = i.indrelid"
+	    " UNION ALL SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass::pg_catalog.oid, t.oid, rel.ext"
+	    "  FROM pg_catalog.pg_trigger t JOIN rel ON rel.objid = t.tgrelid"
+	    " UNION ALL SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass::pg_catalog.oid, w.oid, rel.ext"
+	    "  FROM pg_catalog.pg_rewrite w JOIN rel ON rel.objid = w.ev_class"
+	    " UNION ALL SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass::pg_catalog.oid, p.oid, rel.ext"
+	    "  FROM pg_catalog.pg_policy p JOIN rel ON rel.objid = p.polrelid", NULL);
+	if (!r)
+		return pv_wrap("reading parts of extension members");
+	pv_graph *g = rd->cat->g;
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_obj *e = pv_graph_lookup(g, C_PG_EXTENSION, pvc_oid(r, i, 2));
+		if (e && !pv_graph_lookup(g, pvc_oid(r, i, 0), pvc_oid(r, i, 1)))
+			pv_graph_alias(g, pvc_oid(r, i, 0), pvc_oid(r, i, 1), e);
+	}
+	PQclear(r);
+	return 0;
+}
+
 int
 pvc_read_privileges(reader *rd)
 {
-	if (read_default_acls(rd) < 0 || read_init_privs(rd) < 0 || read_ext_config(rd) < 0)
+	if (read_default_acls(rd) < 0 || read_init_privs(rd) < 0 || read_ext_config(rd) < 0 ||
+	    alias_ext_parts(rd) < 0)
 		return -1;
 	return 0;
 }
