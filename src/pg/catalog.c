@@ -237,23 +237,6 @@ read_unsupported(reader *rd)
 	    " UNION ALL SELECT 'tablespace', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' in tablespace ' || t.spcname, 0, 0"
 	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace"
 	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm', 'i', 'p') AND" NOT_EXT("pg_class", "c")
-	    " UNION ALL SELECT 'security label', 'security label on ' || pg_catalog.pg_describe_object(s.classoid, s.objoid, s.objsubid), 0, 0"
-	    "  FROM pg_catalog.pg_seclabel s"
-	    " UNION ALL SELECT 'privileges on an extension member or built-in object',"
-	    "  'privileges on ' || pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0), 0, 0"
-	    "  FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_init_privs ip ON ip.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-	    "   AND ip.objoid = c.oid AND ip.objsubid = 0"
-	    "  WHERE (c.oid < 16384 OR NOT" NOT_EXT("pg_class", "c") ") AND c.relacl IS DISTINCT FROM ip.initprivs"
-	    "  AND (c.oid < 16384 OR ip.objoid IS NOT NULL OR c.relacl IS NOT NULL)"
-	    "  AND (c.oid >= 16384 OR c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace)"
-	    " UNION ALL SELECT 'privileges on an extension member or built-in object',"
-	    "  'privileges on ' || pg_catalog.pg_describe_object('pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0), 0, 0"
-	    "  FROM pg_catalog.pg_proc p LEFT JOIN pg_catalog.pg_init_privs ip ON ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
-	    "   AND ip.objoid = p.oid AND ip.objsubid = 0"
-	    "  WHERE (p.oid < 16384 OR NOT" NOT_EXT("pg_proc", "p") ") AND p.proacl IS DISTINCT FROM ip.initprivs"
-	    "  AND (p.oid < 16384 OR ip.objoid IS NOT NULL OR p.proacl IS NOT NULL)"
-	    " UNION ALL SELECT 'extension configuration data', 'configuration tables of extension ' || e.extname, 0, 0"
-	    "  FROM pg_catalog.pg_extension e WHERE e.extconfig IS NOT NULL AND pg_catalog.cardinality(e.extconfig) > 0"
 	    ") u ORDER BY 1, 2");
 	PGresult *r = pvc_query(rd, q.data, NULL);
 	pv_buf_free(&q);
@@ -962,7 +945,7 @@ read_columns(reader *rd, rels *R)
 	    " CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,"
 	    " a.attislocal, ad.oid IS NOT NULL,"
 	    " (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(o.option_name) || ' ' || pg_catalog.quote_literal(o.option_value), ', ')"
-	    "   FROM pg_catalog.pg_options_to_table(a.attfdwoptions) o)"
+	    "   FROM pg_catalog.pg_options_to_table(a.attfdwoptions) o), a.attinhcount"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = s.relid"
 	    " LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
@@ -1013,8 +996,10 @@ read_columns(reader *rd, rels *R)
 		}
 		if (ri && IS_TABLE(ri->kind)) {
 			const char *gen = pvc_val(r, i, 6);
+			size_t gstart = b->len;
 			if (gen && gen[0] == 's')
 				pv_buf_printf(b, " GENERATED ALWAYS AS (%s) STORED", pvc_val(r, i, 15));
+			size_t gend = b->len;
 			const char *ident = pvc_val(r, i, 5);
 			if (ident && (ident[0] == 'a' || ident[0] == 'd'))
 				pv_buf_printf(b, " GENERATED %s AS IDENTITY", ident[0] == 'a' ? "ALWAYS" : "BY DEFAULT");
@@ -1026,7 +1011,14 @@ read_columns(reader *rd, rels *R)
 				/* local (or merged) column: also in CREATE TABLE ... INHERITS */
 				if (ri->lcols.len)
 					pv_buf_putc(&ri->lcols, ',');
-				pv_buf_puts(&ri->lcols, b->data + start);
+				if (atoi(pvc_val(r, i, 19)) > 0 && gend > gstart) {
+					/* an inherited generated column takes its parent's expression (a
+					 * child's own one is allowed from 16 only) */
+					pv_buf_add(&ri->lcols, b->data + start, gstart - start);
+					pv_buf_puts(&ri->lcols, b->data + gend);
+				} else {
+					pv_buf_puts(&ri->lcols, b->data + start);
+				}
 			} else {
 				/* inherited only: comes from the parents then, with their default and
 				 * NOT NULL unless the child differs */
@@ -2056,7 +2048,7 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	if (read_unsupported(&rd) < 0)
 		goto out;
 	qsort(rd.targets, rd.ntargets, sizeof *rd.targets, pvc_target_cmp);
-	if (read_comments(&rd) < 0 || read_depends(&rd) < 0)
+	if (read_comments(&rd) < 0 || pvc_read_seclabels(&rd) < 0 || read_depends(&rd) < 0)
 		goto out;
 	pvc_types_fix_deps(&rd);
 	if (pvc_search_path_warnings(&rd) < 0)

@@ -122,6 +122,9 @@ int pvc_search_path_warnings(reader *rd); /* cat_types.c: run after the dependen
 void pvc_types_fix_deps(reader *rd);     /* cat_types.c: I/O functions follow shell types;
                                             run after the dependencies */
 int pvc_read_privileges(reader *rd);  /* cat_acl.c: default privileges, security labels,
-                                         privileges of extension members and built-ins */
+                                         privileges of extension members and built-ins,
+                                         extension configuration data */
+int pvc_read_seclabels(reader *rd);   /* cat_acl.c: security labels and DEPENDS ON EXTENSION;
+                                         needs the sorted comment targets */
 
 #endif

@@ -88,8 +88,11 @@ copy_table(PGconn *c, pv_bundle_writer *w, const pv_obj *o, json_t *entry, int64
 {
 	const char *table = json_string_value(json_object_get(o->extra, "table"));
 	const char *cols = json_string_value(json_object_get(o->extra, "column_list"));
-	char *sql = *cols ? pv_asprintf("COPY %s (%s) TO STDOUT", table, cols)
-	                  : pv_asprintf("COPY %s TO STDOUT", table);
+	/* a row subset (extension configuration tables): the query selects the columns */
+	const char *query = json_string_value(json_object_get(o->extra, "query"));
+	char *sql = query ? pv_asprintf("COPY (%s) TO STDOUT", query)
+	            : *cols ? pv_asprintf("COPY %s (%s) TO STDOUT", table, cols)
+	                    : pv_asprintf("COPY %s TO STDOUT", table);
 	const char *prefix = json_string_value(json_object_get(entry, "member_prefix"));
 	PGresult *r = PQexec(c, sql);
 	free(sql);

@@ -42,8 +42,11 @@ pg_start() {
 	} >"$dir/pg_hba.conf.new"
 	if [ "$(id -u)" = 0 ]; then chown postgres: "$dir/pg_hba.conf.new"; fi
 	mv "$dir/pg_hba.conf.new" "$dir/data/pg_hba.conf"
+	# the security label provider of the tests (tests/lib/seclabel.sh), when installed
+	local preload=""
+	[ -f "$PGBIN/../lib/dummy_seclabel.so" ] && preload=" -c shared_preload_libraries=dummy_seclabel"
 	pg_as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log/server.log" -w -t 60 \
-		-o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60" \
+		-o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60$preload" \
 		start >/dev/null || { cat "$dir/log/server.log" >&2; return 1; }
 	export PGHOST="$dir/sock" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
 	unset PGPASSWORD PGSERVICE PGOPTIONS

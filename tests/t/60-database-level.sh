@@ -1,7 +1,7 @@
 # Database-level state travels with the bundle: grants on the database (as deltas from the
 # default, e.g. REVOKE CONNECT FROM PUBLIC), its comment, ALTER DATABASE SET and
-# ALTER ROLE ... IN DATABASE SET.  Privileges changed on a built-in function are not
-# reproduced yet, so they make the backup fail, naming the function.
+# ALTER ROLE ... IN DATABASE SET.  Privileges changed on a built-in function are reproduced
+# as deltas against pg_init_privs.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 db=dblevel_src; copy=dblevel_copy
 dropdb_q "$db"; dropdb_q "$copy"
@@ -28,6 +28,13 @@ s=$(state "$copy"); case "$s" in *"pvt_dbuser=c*/postgres"*) ;; *) fail "grant w
 
 q -d "$db" -c "GRANT EXECUTE ON FUNCTION pg_catalog.pg_sleep(double precision) TO pvt_dbuser" 2>/dev/null || true
 q -d "$db" -c "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_sleep(double precision) FROM PUBLIC"
-pv backup --storage "$T/st" --db "$db"; expect_rc 1 "backup with changed built-in privileges"
-expect_err "pg_sleep"
+pv backup --storage "$T/st" --db "$db"; expect_rc 0 "backup with changed built-in privileges"
+id=$(cat "$T/out")
+dropdb_q "$copy"
+pv restore --storage "$T/st" "$id" --as "$copy"; expect_rc 0 "restore with changed built-in privileges"
+sleep_acl() { q -d "$1" -c "SELECT proacl FROM pg_proc WHERE oid = 'pg_catalog.pg_sleep(double precision)'::regprocedure"; }
+[ -n "$(sleep_acl "$db")" ] || fail "pg_sleep's privileges were not changed in the source"
+[ "$(sleep_acl "$db")" = "$(sleep_acl "$copy")" ] || fail "privileges on pg_sleep differ: $(sleep_acl "$db") vs $(sleep_acl "$copy")"
+[ "$(q -d "$copy" -c "SELECT has_function_privilege('pvt_dbuser', 'pg_catalog.pg_sleep(double precision)', 'EXECUTE')")" = t ] ||
+	fail "GRANT EXECUTE ON pg_sleep TO pvt_dbuser lost"
 dropdb_q "$db"; dropdb_q "$copy"
