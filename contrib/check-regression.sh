@@ -10,6 +10,7 @@
 # Fails when pgvault's residual list is longer than pg_dump's, when any table's rows differ
 # or when the two restores differ.  Slow (the regression suite runs first, a few minutes);
 # not part of `make check`.  Usage: contrib/check-regression.sh [WORKDIR]
+# (REGRESS_WORK=DIR reuses regression-db.sh's cache of sources and regress.so.)
 set -uo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="$(cd "${TOP_BUILDDIR:-$SRC}" && pwd)"
@@ -29,14 +30,14 @@ pg_start "$W/pg" || exit 2
 echo "PostgreSQL $(q -d postgres -c 'SHOW server_version') on port $PGPORT"
 
 echo "== building the regression database (a few minutes)"
-PGUSER=postgres bash "$REGDB" "$W/regress" regression >"$W/regression-db.log" 2>&1 ||
+PGUSER=postgres bash "$REGDB" "${REGRESS_WORK:-$W/regress}" regression >"$W/regression-db.log" 2>&1 ||
 	{ tail -20 "$W/regression-db.log"; echo "regression-db.sh failed" >&2; exit 2; }
 lo_state() { q -d "$1" -c "SELECT oid, pg_get_userbyid(lomowner), lomacl, md5(lo_get(oid)),
 	obj_description(oid, 'pg_largeobject') FROM pg_largeobject_metadata ORDER BY oid"; }
 
 echo "== pgvault backup"
 st="$W/store"; rm -rf "$st"
-/usr/bin/time -f "%e s, %M KiB peak" -o "$W/backup.time" "$PGVAULT" backup --storage "$st" --db regression \
+/usr/bin/time -f "%e s, %M KiB peak" -o "$W/backup.time" "$PGVAULT" backup --storage "$st" --db regression ${ALLOW_UNSUPPORTED:+--allow-unsupported} \
 	>"$W/backup.out" 2>"$W/backup.err"
 rc=$?
 if [ "$rc" != 0 ]; then

@@ -662,7 +662,9 @@ typedef struct relinfo {
 	pv_obj *obj;
 	char *qname;
 	pv_buf cols;     /* column definitions for CREATE */
-	pv_buf lcols;    /* ... only the local ones (CREATE TABLE ... INHERITS) */
+	json_t *lcols;   /* local columns (CREATE TABLE ... INHERITS): [{name, text,
+	                    text_inherited (without GENERATED)}] */
+	json_t *generated; /* names of generated columns */
 	pv_buf inh_extra; /* ALTERs needed only after CREATE TABLE ... INHERITS */
 	pv_buf extra;    /* ALTERs after CREATE */
 	json_t *colnames; /* every live column, in attnum order */
@@ -816,6 +818,8 @@ read_relations(reader *rd, rels *R)
 		ri->populated = pvc_bool(r, i, 10);
 		ri->copycols = json_array();
 		ri->colnames = json_array();
+		ri->lcols = json_array();
+		ri->generated = json_object();
 		ri->ispartition = pvc_bool(r, i, 16);
 		if (pvc_val(r, i, 17)) {
 			char *am = pv_ident(rd->c, pvc_val(r, i, 17));
@@ -1007,18 +1011,23 @@ read_columns(reader *rd, rels *R)
 				pv_buf_puts(b, " NOT NULL");
 			if (!(gen && gen[0]))
 				json_array_append_new(ri->copycols, json_string(name));
+			else
+				json_object_set_new(ri->generated, name, json_true());
 			if (pvc_bool(r, i, 16)) {
 				/* local (or merged) column: also in CREATE TABLE ... INHERITS */
-				if (ri->lcols.len)
-					pv_buf_putc(&ri->lcols, ',');
+				/* both forms: an inherited generated column takes its parent's expression
+				 * in CREATE TABLE ... INHERITS (decided once the parents are known) */
+				json_t *lc = json_object();
+				json_object_set_new(lc, "name", json_string(name));
+				json_object_set_new(lc, "text", json_string(b->data + start));
 				if (atoi(pvc_val(r, i, 19)) > 0 && gend > gstart) {
-					/* an inherited generated column takes its parent's expression (a
-					 * child's own one is allowed from 16 only) */
-					pv_buf_add(&ri->lcols, b->data + start, gstart - start);
-					pv_buf_puts(&ri->lcols, b->data + gend);
-				} else {
-					pv_buf_puts(&ri->lcols, b->data + start);
+					pv_buf nogen = PV_BUF_INIT;
+					pv_buf_add(&nogen, b->data + start, gstart - start);
+					pv_buf_puts(&nogen, b->data + gend);
+					json_object_set_new(lc, "text_inherited", json_string(nogen.data));
+					pv_buf_free(&nogen);
 				}
+				json_array_append_new(ri->lcols, lc);
 			} else {
 				/* inherited only: comes from the parents then, with their default and
 				 * NOT NULL unless the child differs */
@@ -1713,8 +1722,22 @@ build_tables(reader *rd, rels *R)
 		 * would change are created standalone with all their columns, then attached. */
 		int use_inherits = ri->nparents > 0 && !ri->ispartition && !ri->oftype &&
 		                   inherits_keeps_order(R, ri);
-		pv_buf b = PV_BUF_INIT;
-		pv_buf *cols = use_inherits ? &ri->lcols : &ri->cols;
+		pv_buf b = PV_BUF_INIT, lcols = PV_BUF_INIT;
+		size_t li;
+		json_t *lc;
+		json_array_foreach(ri->lcols, li, lc) {
+			const char *cn = json_string_value(json_object_get(lc, "name"));
+			int parent_generates = 0;
+			for (int p = 0; p < ri->nparents; p++) {
+				relinfo *pi = find_rel(R, ri->parents[p]);
+				if (pi && json_object_get(pi->generated, cn))
+					parent_generates = 1;
+			}
+			json_t *t = parent_generates && json_object_get(lc, "text_inherited")
+			                ? json_object_get(lc, "text_inherited") : json_object_get(lc, "text");
+			pv_buf_printf(&lcols, "%s%s", li ? "," : "", json_string_value(t));
+		}
+		pv_buf *cols = use_inherits ? &lcols : &ri->cols;
 		pv_buf_printf(&b, "CREATE %sTABLE %s (", ri->kind == 'f' ? "FOREIGN " : ri->persistence == 'u' ? "UNLOGGED " : "",
 		              ri->qname);
 		pv_buf_puts(&b, cols->len ? cols->data : "");
@@ -1746,6 +1769,7 @@ build_tables(reader *rd, rels *R)
 			pv_buf_printf(&b, "\nALTER TABLE ONLY %s OF %s;", ri->qname, ri->oftype);
 		pv_buf_puts(&b, ri->extra.len ? ri->extra.data : "");
 		ri->obj->sql = pv_buf_detach(&b);
+		pv_buf_free(&lcols);
 
 		if (ri->ispartition && ri->nparents == 1 && ri->partbound) {
 			relinfo *pi = find_rel(R, ri->parents[0]);
@@ -2105,7 +2129,8 @@ out:
 	for (int i = 0; i < R.n; i++) {
 		free(R.v[i].qname);
 		pv_buf_free(&R.v[i].cols);
-		pv_buf_free(&R.v[i].lcols);
+		json_decref(R.v[i].lcols);
+		json_decref(R.v[i].generated);
 		pv_buf_free(&R.v[i].inh_extra);
 		json_decref(R.v[i].colnames);
 		free(R.v[i].parents);
