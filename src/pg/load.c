@@ -12,6 +12,7 @@
 
 #include "pg/cancel.h"
 #include "pg/catalog.h"
+#include "pg/lob.h"
 #include "pg/pool.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -38,6 +39,7 @@ typedef struct loader {
 	pv_buf late_sql;  /* the late pass */
 	pv_buf after_rows; /* rows-only: foreign keys re-added, triggers re-enabled */
 	pv_pool *pool;    /* --jobs */
+	json_t *lobs;     /* large objects being restored: blob_prefix -> state (pg/lob.h) */
 } loader;
 
 static const char *
@@ -889,6 +891,26 @@ out:
 	return rc;
 }
 
+/* ---- large objects ---------------------------------------------------------------------- */
+
+/* Create every large object of data.json, empty and with its own oid, before their blob
+ * members fill them; their owners and comments, then their privileges, are set in the ACL
+ * pass (after the contents, which the restoring role writes as their creator). */
+static int
+start_large_objects(loader *L)
+{
+	size_t n = 0, i;
+	json_t *e;
+	if (pv_lob_create_all(L->c, L->data_toc, &L->lobs, &n) < 0)
+		return -1;
+	json_array_foreach(L->data_toc, i, e)
+		if (pv_lob_is_entry(e))
+			entry_sql(L, e, &L->acl_sql);
+	if (n)
+		pv_info("restoring %zu large object(s)", n);
+	return 0;
+}
+
 /* ---- the member stream ------------------------------------------------------------------ */
 
 static int
@@ -943,6 +965,8 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		}
 		if (L->rows_only)
 			return 0;
+		if (name[1] == 'o' && L->lobs && pv_lob_check_loaded(L->lobs) < 0)
+			return -1;
 		json_t *entries = pv_br_read_json(r, JSON_MEMBER_MAX);
 		int rc = entries && L->c ? run_entries(L, entries, name[1] == 'r' ? "pre-data" : "post-data") : -1;
 		json_decref(entries);
@@ -951,8 +975,16 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 	if (strcmp(name, "data.json") == 0) {
 		if (!(L->data_toc = pv_br_read_json(r, JSON_MEMBER_MAX)) || !L->c)
 			return -1;
-		if (L->rows_only)
+		if (L->rows_only) {
+			size_t i, nlobs = 0;
+			json_t *e;
+			json_array_foreach(L->data_toc, i, e)
+				nlobs += pv_lob_is_entry(e) != 0;
+			if (nlobs)
+				pv_info("skipping the bundle's %zu large object(s): --table and --data-only "
+				        "restore table rows only", nlobs);
 			return start_rows_only(L);
+		}
 		if (o->schema_only)
 			return 0;
 		if (o->jobs > 1 && !(L->pool = pv_pool_new(L->co, L->dbname, jstr(L->header, "encoding"), o->jobs)))
@@ -962,12 +994,21 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		json_array_foreach(L->data_toc, i, e)
 			if (jstr(e, "sql") && pv_exec(L->c, jstr(e, "sql")) < 0)
 				return pv_wrap("%s %s", jstr(e, "kind"), jstr(e, "name"));
-		return 0;
+		return start_large_objects(L);
 	}
 	if (strncmp(name, "data/", 5) == 0) {
 		if (!L->data_toc || !L->c)
 			return pv_fail("member %s before data.json", name);
 		return o->schema_only ? 0 : load_member(L, r, name);
+	}
+	if (strncmp(name, "blobs/", 6) == 0) {
+		if (!L->data_toc || !L->c)
+			return pv_fail("member %s before data.json", name);
+		/* large objects are data, but not rows of a table: neither --schema-only nor the
+		 * rows-only modes restore them (their checksums are still checked) */
+		if (o->schema_only || L->rows_only)
+			return 0;
+		return pv_lob_load_member(L->c, r, L->lobs, name);
 	}
 	return pv_fail("%s: unexpected member %s", label, name);
 }
@@ -1103,6 +1144,7 @@ out:
 	json_decref(L.roles);
 	json_decref(L.data_toc);
 	json_decref(L.selected);
+	json_decref(L.lobs);
 	json_decref(L.seen);
 	pv_buf_free(&L.acl_sql);
 	pv_buf_free(&L.late_sql);
