@@ -894,21 +894,66 @@ out:
 /* ---- large objects ---------------------------------------------------------------------- */
 
 /* Create every large object of data.json, empty and with its own oid, before their blob
- * members fill them; their owners and comments, then their privileges, are set in the ACL
- * pass (after the contents, which the restoring role writes as their creator). */
+ * members fill them. */
 static int
 start_large_objects(loader *L)
 {
-	size_t n = 0, i;
-	json_t *e;
+	size_t n = 0;
 	if (pv_lob_create_all(L->c, L->data_toc, &L->lobs, &n) < 0)
 		return -1;
-	json_array_foreach(L->data_toc, i, e)
-		if (pv_lob_is_entry(e))
-			entry_sql(L, e, &L->acl_sql);
 	if (n)
 		pv_info("restoring %zu large object(s)", n);
 	return 0;
+}
+
+/* With the ACL pass (after the contents, which the restoring role writes as their creator):
+ * owners, comments and privileges of the large objects, LOB_BATCH objects per transaction,
+ * since each statement on a large object holds a lock on it until the end of its
+ * transaction (the lock table has room for a few thousand). */
+#define LOB_BATCH 1000
+
+static void
+lob_entry_sql(loader *L, json_t *e, pv_buf *b)
+{
+	size_t i;
+	json_t *a;
+	if (jstr(e, "owner") && jstr(e, "owner_target")) {
+		pv_buf_printf(b, "ALTER %s OWNER TO ", jstr(e, "owner_target"));
+		pv_buf_ident(b, L->c, map_role(L, jstr(e, "owner")));
+		pv_buf_puts(b, ";\n");
+	}
+	if (jstr(e, "comments"))
+		pv_buf_puts(b, jstr(e, "comments"));
+	json_array_foreach(json_object_get(e, "acl"), i, a)
+		pv_acl_sql(b, L->c, jstr(e, "acl_target"), map_role(L, jstr(e, "owner")),
+		           map_role(L, jstr(a, "grantor")), map_role(L, jstr(a, "grantee")),
+		           jstr(a, "privs"), jstr(a, "columns"),
+		           json_is_true(json_object_get(a, "revoke")),
+		           json_is_true(json_object_get(a, "grant_option")));
+}
+static int
+finish_large_objects(loader *L)
+{
+	pv_buf b = PV_BUF_INIT;
+	size_t i, k = 0;
+	json_t *e;
+	int rc = 0;
+	if (!L->lobs)
+		return 0;
+	json_array_foreach(L->data_toc, i, e) {
+		if (!pv_lob_is_entry(e))
+			continue;
+		lob_entry_sql(L, e, &b);
+		if (++k % LOB_BATCH == 0 && b.len) {
+			if ((rc = pv_exec(L->c, b.data)) < 0)
+				break;
+			pv_buf_reset(&b);
+		}
+	}
+	if (rc == 0 && b.len)
+		rc = pv_exec(L->c, b.data);
+	pv_buf_free(&b);
+	return rc < 0 ? pv_wrap("owners, comments and privileges of large objects") : 0;
 }
 
 /* ---- the member stream ------------------------------------------------------------------ */
@@ -1098,6 +1143,8 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 			pv_wrap("granting privileges");
 			goto out;
 		}
+		if (finish_large_objects(&L) < 0)
+			goto out;
 		if (L.late_sql.len && pv_exec(L.c, L.late_sql.data) < 0) {
 			pv_wrap("refreshing materialized views");
 			goto out;

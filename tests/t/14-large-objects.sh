@@ -5,7 +5,8 @@
 # --jobs): same oids, owners, ACLs, comments and contents (md5); the 64 MiB object goes through
 # backup and restore with bounded peak RSS; --schema-only and --data-only make no large
 # objects; a flipped byte in a blob member fails verify naming the member, and the restore of
-# that bundle leaves no database behind.
+# that bundle leaves no database behind.  20000 small objects restore although the server's
+# lock table cannot hold a lock on each of them in one transaction.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 
@@ -18,7 +19,7 @@ ROLES=(pvt14_owner pvt14_reader)
 
 cleanup() {
 	local d r
-	for d in "$DB" "${DB}_r" "${DB}_j" "${DB}_s" "${DB}_bad"; do dropdb_q "$d" >/dev/null 2>&1 || true; done
+	for d in "$DB" "${DB}_r" "${DB}_j" "${DB}_s" "${DB}_bad" "${DB}_many" "${DB}_many_r"; do dropdb_q "$d" >/dev/null 2>&1 || true; done
 	for r in "${ROLES[@]}"; do q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
@@ -165,3 +166,21 @@ pv restore --storage "$ST" "$ID" --as "${DB}_bad"
 expect_rc 1 "restore of a bundle with a damaged blob member"
 ! db_exists "${DB}_bad" || fail "a failed restore left ${DB}_bad behind"
 cp "$T/intact.pgv" "$PGV"
+
+# ---------------------------------------------------------------- many large objects
+createdb_q "${DB}_many"
+q -d "${DB}_many" -c "SELECT count(lo_from_bytea(0, convert_to('lo ' || i, 'UTF8'))) FROM generate_series(1, 20000) i" >/dev/null
+q -d "${DB}_many" -c "GRANT SELECT ON LARGE OBJECT $(q -d "${DB}_many" -c "SELECT max(oid) FROM pg_largeobject_metadata") TO pvt14_reader"
+many_state() {
+	q -d "$1" -c "SELECT count(*), md5(string_agg(m.oid || ':' || pg_get_userbyid(m.lomowner) || ':'
+	    || coalesce(m.lomacl::text, '-') || ':' || md5(lo_get(m.oid)), ',' ORDER BY m.oid))
+	    FROM pg_largeobject_metadata m"
+}
+pv backup --storage "$ST" --db "${DB}_many"
+expect_rc 0 "backup of 20000 large objects"
+MID=$(head -1 "$T/out")
+pv restore --storage "$ST" "$MID" --as "${DB}_many_r"
+expect_rc 0 "restore of 20000 large objects"
+want=$(many_state "${DB}_many")
+case "$want" in 20000\|*) ;; *) fail "expected 20000 large objects in the source: $want" ;; esac
+[ "$(many_state "${DB}_many_r")" = "$want" ] || fail "the 20000 large objects differ after restore"
