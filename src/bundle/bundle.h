@@ -6,13 +6,17 @@
  *   pgvault.json          header: format, versions, database, encoding, locale, snapshot
  *   roles.json            roles the database references (no password hashes)
  *   pre-data.json         schema entries run before the data (see pg/dump.h for the shape)
- *   data.json             one entry per table with rows: columns, COPY statement, member prefix
+ *   data.json             one entry per table with rows: columns, COPY statement, member
+ *                         prefix; sequence values; one entry per large object: oid, size,
+ *                         blob_prefix, owner, comments, acl (see pg/dump.h)
  *   data/ID.N.copy.zst    rows of data entry ID, chunk N (1-based): text COPY format, one
  *                         zstd frame (with content checksum) per member, split at row boundaries
+ *   blobs/OID.N.bin.zst   contents of large object OID, chunk N (1-based): raw bytes, one zstd
+ *                         frame per member, split at any byte; an empty large object has none
  *   post-data.json        schema entries run after the data
  *   manifest.json         the header fields plus "members": every member above (not itself)
- *                         with name, kind, object, size, sha256, and for data members rows and
- *                         raw_size
+ *                         with name, kind, object, size, sha256, for data members rows and
+ *                         raw_size, for blob members raw_size
  * The same manifest (plus verification state) is stored beside the bundle as a sidecar.
  * Member names are data: readers never use them as paths.
  */
@@ -77,7 +81,12 @@ int pv_bw_add_json(pv_bundle_writer *w, const char *name, const char *kind, json
 pv_data_writer *pv_bw_data_begin(pv_bundle_writer *w, const char *prefix, const char *object);
 /* One complete COPY text row including its trailing newline. */
 int pv_dw_row(pv_data_writer *d, const char *row, size_t len);
-/* Flush the last member and free d (also on error); total rows in *rows. */
+/* Contents of one large object: members "<prefix>.1.bin.zst", ... (kind "blob"), cut
+ * where the raw or compressed limit is reached.  No bytes, no member. */
+pv_data_writer *pv_bw_blob_begin(pv_bundle_writer *w, const char *prefix, const char *object);
+/* Raw bytes of a blob writer, any amount (memory stays bounded by the chunk limits). */
+int pv_dw_write(pv_data_writer *d, const void *data, size_t len);
+/* Flush the last member and free d (also on error); total rows (blob: bytes) in *rows. */
 int pv_dw_end(pv_data_writer *d, int64_t *rows);
 /* Free d after an error without writing anything more. */
 void pv_dw_abort(pv_data_writer *d);
@@ -116,7 +125,9 @@ void pv_br_free(pv_bundle_reader *r);
 /* Full check of a bundle stream: tar structure, header first and manifest last, every
  * member's size and SHA-256 against the manifest, no member missing or extra, every data
  * member decompressed (zstd checksum, raw size, row count) and its COPY text well formed
- * (rows end in newline, column count from data.json).  On success *manifest (if not NULL)
+ * (rows end in newline, column count from data.json), every blob member decompressed
+ * (zstd checksum, raw size), numbered 1..N in order, and the raw sizes of each large
+ * object adding up to its size in data.json.  On success *manifest (if not NULL)
  * gets the manifest.  On failure the message names the bad member. */
 int pv_bundle_verify(pv_source *src, const char *label, json_t **manifest);
 

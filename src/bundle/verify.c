@@ -1,8 +1,9 @@
 /*
  * bundle/verify.c — full verification of a bundle stream in one pass: tar structure,
  * header first and manifest last, every member's size and SHA-256, every data member
- * decompressed and its COPY text checked against data.json, then the whole list compared
- * with manifest.json.
+ * decompressed and its COPY text checked against data.json, every large object member
+ * decompressed and counted against the object's size in data.json, then the whole list
+ * compared with manifest.json.
  */
 #include "bundle/bundle.h"
 
@@ -14,6 +15,8 @@
 #define JSON_MAX ((size_t)256 << 20)
 #define DATA_PREFIX "data/"
 #define DATA_SUFFIX ".copy.zst"
+#define BLOB_PREFIX "blobs/"
+#define BLOB_SUFFIX ".bin.zst"
 
 /* Row state of the data member being decompressed. */
 typedef struct rowcheck {
@@ -53,35 +56,65 @@ check_rows(void *arg, const char *data, size_t len)
 	return 0;
 }
 
-/* The data.json entry prefix of a data member name ("data/3.12.copy.zst" -> "data/3"),
- * or NULL if the name is not of that form. */
+/* The data.json entry prefix of a member name ("data/3.12.copy.zst" -> "data/3",
+ * "blobs/1234.2.bin.zst" -> "blobs/1234", with *chunk 12 or 2), or NULL if the name is not
+ * of that form. */
 static char *
-data_prefix(const char *name)
+member_prefix(const char *name, const char *suffix, long *chunk)
 {
-	size_t n = strlen(name), sl = strlen(DATA_SUFFIX), end;
+	size_t n = strlen(name), sl = strlen(suffix), end;
 
-	if (n <= sl || strcmp(name + n - sl, DATA_SUFFIX) != 0)
+	if (n <= sl || strcmp(name + n - sl, suffix) != 0)
 		return NULL;
 	end = n - sl;
 	while (end > 0 && name[end - 1] >= '0' && name[end - 1] <= '9')
 		end--;
-	if (end == n - sl || end < 2 || name[end - 1] != '.' || name[end] == '0')
+	if (end == n - sl || n - sl - end > 9 || end < 2 || name[end - 1] != '.' ||
+	    name[end] == '0')
 		return NULL;
+	if (chunk)
+		*chunk = strtol(name + end, NULL, 10);
 	return pv_strndup(name, end - 1);
 }
 
 static int
-is_data_member(const char *name)
+is_member_of(const char *name, const char *prefix, const char *suffix)
 {
-	size_t n = strlen(name), sl = strlen(DATA_SUFFIX);
+	size_t n = strlen(name), sl = strlen(suffix);
 
-	return strncmp(name, DATA_PREFIX, strlen(DATA_PREFIX)) == 0 && n > sl &&
-	       strcmp(name + n - sl, DATA_SUFFIX) == 0;
+	return strncmp(name, prefix, strlen(prefix)) == 0 && n > sl &&
+	       strcmp(name + n - sl, suffix) == 0;
 }
 
-/* data.json -> object {member_prefix: number of columns}. */
+/* A large object entry of data.json: {"kind": "large object", "oid", "size",
+ * "blob_prefix": "blobs/OID"}; its state goes into blobs[prefix] = {size, next, raw}. */
+static int
+blob_entry(const char *label, json_t *entry, size_t i, json_t *blobs)
+{
+	json_t *oid = json_object_get(entry, "oid"), *size = json_object_get(entry, "size");
+	const char *prefix = json_string_value(json_object_get(entry, "blob_prefix"));
+	char want[64];
+
+	if (!json_is_integer(oid) || !json_is_integer(size) || json_integer_value(size) < 0 ||
+	    !prefix)
+		return pv_fail("bundle %s: member data.json: large object entry %zu has no oid, "
+		               "size or blob_prefix", label, i + 1);
+	snprintf(want, sizeof want, BLOB_PREFIX "%lld", (long long)json_integer_value(oid));
+	if (strcmp(prefix, want) != 0)
+		return pv_fail("bundle %s: member data.json: large object entry %zu: blob_prefix "
+		               "%s, expected %s", label, i + 1, prefix, want);
+	if (json_object_get(blobs, prefix))
+		return pv_fail("bundle %s: member data.json: large object %lld appears twice",
+		               label, (long long)json_integer_value(oid));
+	json_object_set_new(blobs, prefix,
+	                    json_pack("{s:I, s:I, s:I}", "size", json_integer_value(size),
+	                              "next", (json_int_t)1, "raw", (json_int_t)0));
+	return 0;
+}
+
+/* data.json -> object {member_prefix: number of columns}; large objects into blobs. */
 static json_t *
-column_counts(const char *label, json_t *toc)
+column_counts(const char *label, json_t *toc, json_t *blobs)
 {
 	json_t *counts, *entry;
 	size_t i;
@@ -96,6 +129,14 @@ column_counts(const char *label, json_t *toc)
 		json_t *cols = json_object_get(entry, "columns");
 		if (!prefix && json_is_string(json_object_get(entry, "sql")))
 			continue; /* a statement of the data section (sequence value), no rows */
+		if (!prefix && json_is_string(json_object_get(entry, "kind")) &&
+		    strcmp(json_string_value(json_object_get(entry, "kind")), "large object") == 0) {
+			if (blob_entry(label, entry, i, blobs) < 0) {
+				json_decref(counts);
+				return NULL;
+			}
+			continue;
+		}
 		if (!json_is_string(prefix) || !json_is_array(cols)) {
 			pv_fail("bundle %s: member data.json: entry %zu has no member_prefix or "
 			        "columns", label, i + 1);
@@ -136,7 +177,7 @@ static int
 check_data(pv_bundle_reader *r, const char *label, const char *name, json_t *counts,
            json_t *seen)
 {
-	char *prefix = data_prefix(name);
+	char *prefix = member_prefix(name, DATA_SUFFIX, NULL);
 	json_t *ncols;
 	rowcheck c;
 	int64_t raw = 0;
@@ -157,6 +198,56 @@ check_data(pv_bundle_reader *r, const char *label, const char *name, json_t *cou
 		               label, name);
 	json_object_set_new(seen, "rows", json_integer(c.rows));
 	json_object_set_new(seen, "raw_size", json_integer(raw));
+	return 0;
+}
+
+/* Decompress one large object member: numbered next in its object, raw size into `seen`. */
+static int
+check_blob(pv_bundle_reader *r, const char *label, const char *name, json_t *blobs,
+           json_t *seen)
+{
+	long chunk = 0;
+	char *prefix = member_prefix(name, BLOB_SUFFIX, &chunk);
+	json_t *b;
+	int64_t raw = 0, next;
+
+	if (!prefix)
+		return pv_fail("bundle %s: member %s: malformed large object member name", label,
+		               name);
+	b = blobs ? json_object_get(blobs, prefix) : NULL;
+	free(prefix);
+	if (!b)
+		return pv_fail("bundle %s: member %s: no large object for it in data.json", label,
+		               name);
+	next = json_integer_value(json_object_get(b, "next"));
+	if (chunk != next)
+		return pv_fail("bundle %s: member %s: expected chunk %lld of its large object",
+		               label, name, (long long)next);
+	if (pv_br_decompress(r, NULL, NULL, &raw) < 0)
+		return -1;
+	if (raw == 0)
+		return pv_fail("bundle %s: member %s: no bytes", label, name);
+	json_object_set_new(b, "next", json_integer(next + 1));
+	json_object_set_new(b, "raw", json_integer(json_integer_value(json_object_get(b, "raw")) + raw));
+	json_object_set_new(seen, "raw_size", json_integer(raw));
+	return 0;
+}
+
+/* Every large object's members add up to its size. */
+static int
+check_blob_sizes(const char *label, json_t *blobs)
+{
+	const char *prefix;
+	json_t *b;
+
+	json_object_foreach(blobs, prefix, b) {
+		json_int_t size = json_integer_value(json_object_get(b, "size"));
+		json_int_t raw = json_integer_value(json_object_get(b, "raw"));
+		if (raw != size)
+			return pv_fail("bundle %s: large object %s: members %s.*%s hold %lld bytes, "
+			               "data.json says %lld", label, prefix + strlen(BLOB_PREFIX),
+			               prefix, BLOB_SUFFIX, (long long)raw, (long long)size);
+	}
 	return 0;
 }
 
@@ -212,7 +303,9 @@ compare(const char *label, json_t *seen, json_t *manifest)
 		if (!s)
 			return pv_fail("bundle %s: member %s listed in the manifest is missing", label,
 			               lname);
-		if (!l || listed_at(listed, sname) < 0)
+		/* (a member found where the manifest lists it is listed: no search, which would
+		 * make bundles of many members quadratic) */
+		if (!l || (strcmp(sname, lname) != 0 && listed_at(listed, sname) < 0))
 			return pv_fail("bundle %s: unexpected member %s (not in the manifest)", label,
 			               sname);
 		if (strcmp(sname, lname) != 0) {
@@ -231,14 +324,14 @@ compare(const char *label, json_t *seen, json_t *manifest)
 			return pv_fail("bundle %s: member %s: SHA-256 mismatch (manifest %.12s..., "
 			               "computed %.12s...)", label, sname, lsha ? lsha : "none",
 			               json_string_value(json_object_get(s, "sha256")));
-		if (json_object_get(s, "rows")) {
-			if (!same_int(json_object_get(s, "rows"), json_object_get(l, "rows")))
-				return mismatch(label, sname, "rows", json_object_get(s, "rows"),
-				                json_object_get(l, "rows"));
-			if (!same_int(json_object_get(s, "raw_size"), json_object_get(l, "raw_size")))
-				return mismatch(label, sname, "raw_size", json_object_get(s, "raw_size"),
-				                json_object_get(l, "raw_size"));
-		}
+		if (json_object_get(s, "rows") &&
+		    !same_int(json_object_get(s, "rows"), json_object_get(l, "rows")))
+			return mismatch(label, sname, "rows", json_object_get(s, "rows"),
+			                json_object_get(l, "rows"));
+		if (json_object_get(s, "raw_size") &&
+		    !same_int(json_object_get(s, "raw_size"), json_object_get(l, "raw_size")))
+			return mismatch(label, sname, "raw_size", json_object_get(s, "raw_size"),
+			                json_object_get(l, "raw_size"));
 	}
 	return 0;
 }
@@ -254,7 +347,8 @@ valid_utf8(const char *s)
 
 /* Read every member; on success *manifestp gets manifest.json. */
 static int
-read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t **manifestp)
+read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
+         json_t **manifestp)
 {
 	json_t *names = json_object(); /* set of member names seen */
 	json_t *counts = NULL;         /* from data.json */
@@ -317,13 +411,16 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t **manifest
 			}
 			if (index == 1)
 				rc = check_header(label, doc);
-			else if ((counts = column_counts(label, doc)) == NULL)
+			else if ((counts = column_counts(label, doc, blobs)) == NULL)
 				rc = -1;
 			json_decref(doc);
 			if (rc < 0)
 				goto out;
-		} else if (is_data_member(name)) {
+		} else if (is_member_of(name, DATA_PREFIX, DATA_SUFFIX)) {
 			if (check_data(r, label, name, counts, m) < 0)
+				goto out;
+		} else if (is_member_of(name, BLOB_PREFIX, BLOB_SUFFIX)) {
+			if (check_blob(r, label, name, blobs, m) < 0)
 				goto out;
 		}
 		if (pv_br_member_sha(r, sha) < 0)
@@ -337,6 +434,7 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t **manifest
 		        PV_MEMBER_MANIFEST);
 		goto out;
 	}
+
 	*manifestp = manifest;
 	manifest = NULL;
 	ret = 0;
@@ -352,17 +450,21 @@ pv_bundle_verify(pv_source *src, const char *label, json_t **manifestp)
 {
 	pv_bundle_reader *r;
 	json_t *seen, *manifest = NULL;
+	json_t *blobs = json_object(); /* large objects of data.json: prefix -> state */
 	int rc;
 
 	if (!label)
 		label = "(bundle)";
 	r = pv_br_new(src, label);
 	seen = json_array();
-	rc = read_all(r, label, seen, &manifest);
+	rc = read_all(r, label, seen, blobs, &manifest);
 	if (rc == 0)
 		rc = compare(label, seen, manifest);
+	if (rc == 0)
+		rc = check_blob_sizes(label, blobs);
 	pv_br_free(r);
 	json_decref(seen);
+	json_decref(blobs);
 	if (rc == 0 && manifestp)
 		*manifestp = manifest;
 	else

@@ -1,8 +1,8 @@
 /*
  * bundle/writer.c — writing a bundle: a POSIX pax tar stream (libarchive) forwarded to a
  * pv_sink as it is produced, whole members from memory, zstd-compressed table data split
- * into bounded members at row boundaries, the member list that ends up in manifest.json,
- * and the chunking defaults.
+ * into bounded members at row boundaries, large object contents split the same way at any
+ * byte, the member list that ends up in manifest.json, and the chunking defaults.
  */
 #include "bundle/bundle.h"
 
@@ -34,10 +34,12 @@ struct pv_data_writer {
 	pv_bundle_writer *w;
 	char *prefix;
 	char *object;
+	const char *suffix; /* ".copy.zst" (rows) or ".bin.zst" (large object bytes) */
+	int blob;          /* raw bytes, not rows */
 	pv_buf comp;       /* compressed bytes of the current member */
 	size_t raw;        /* raw bytes in the current member */
 	int64_t rows;      /* rows in the current member */
-	int64_t total;     /* rows in all members */
+	int64_t total;     /* rows (blob: bytes) in all members */
 	int n;             /* members written so far */
 };
 
@@ -111,7 +113,9 @@ valid_utf8(const char *s)
 	return j != NULL;
 }
 
-/* Write one member and record it (unless record is 0); rows < 0 for non-data members. */
+/* Write one member and record it (unless record is 0); rows < 0 for non-data members,
+ * except PV_ROWS_NONE: a large object member, recorded with raw_size but no rows. */
+#define PV_ROWS_NONE (-2)
 static int
 write_member(pv_bundle_writer *w, const char *name, const char *kind, const char *object,
              const void *data, size_t len, int64_t rows, int64_t raw_size, int record)
@@ -169,10 +173,10 @@ write_member(pv_bundle_writer *w, const char *name, const char *kind, const char
 		json_object_set_new(m, "object", object ? json_string(object) : json_null());
 		json_object_set_new(m, "size", json_integer((json_int_t)len));
 		json_object_set_new(m, "sha256", json_string(hex));
-		if (rows >= 0) {
+		if (rows >= 0)
 			json_object_set_new(m, "rows", json_integer(rows));
+		if (rows >= 0 || rows == PV_ROWS_NONE)
 			json_object_set_new(m, "raw_size", json_integer(raw_size));
-		}
 		json_array_append_new(w->members, m);
 	}
 	return 0;
@@ -303,12 +307,12 @@ pv_bw_free(pv_bundle_writer *w)
 static int
 zstd_fail(pv_data_writer *d, size_t rc)
 {
-	return pv_fail("member %s.%d.copy.zst: zstd: %s", d->prefix, d->n + 1,
+	return pv_fail("member %s.%d%s: zstd: %s", d->prefix, d->n + 1, d->suffix,
 	               ZSTD_getErrorName(rc));
 }
 
-pv_data_writer *
-pv_bw_data_begin(pv_bundle_writer *w, const char *prefix, const char *object)
+static pv_data_writer *
+data_begin(pv_bundle_writer *w, const char *prefix, const char *object, int blob)
 {
 	pv_data_writer *d;
 	size_t rc;
@@ -342,8 +346,22 @@ pv_bw_data_begin(pv_bundle_writer *w, const char *prefix, const char *object)
 	d->w = w;
 	d->prefix = pv_strdup(prefix);
 	d->object = object ? pv_strdup(object) : NULL;
+	d->blob = blob;
+	d->suffix = blob ? ".bin.zst" : ".copy.zst";
 	w->data_open = 1;
 	return d;
+}
+
+pv_data_writer *
+pv_bw_data_begin(pv_bundle_writer *w, const char *prefix, const char *object)
+{
+	return data_begin(w, prefix, object, 0);
+}
+
+pv_data_writer *
+pv_bw_blob_begin(pv_bundle_writer *w, const char *prefix, const char *object)
+{
+	return data_begin(w, prefix, object, 1);
 }
 
 /* Compress `len` bytes (or end the frame) into d->comp. */
@@ -376,9 +394,9 @@ flush_member(pv_data_writer *d)
 	if (compress(d, NULL, 0, ZSTD_e_end) < 0)
 		return -1;
 	d->n++;
-	name = pv_asprintf("%s.%d.copy.zst", d->prefix, d->n);
-	rc = write_member(d->w, name, "data", d->object, d->comp.data, d->comp.len, d->rows,
-	                  (int64_t)d->raw, 1);
+	name = pv_asprintf("%s.%d%s", d->prefix, d->n, d->suffix);
+	rc = write_member(d->w, name, d->blob ? "blob" : "data", d->object, d->comp.data,
+	                  d->comp.len, d->blob ? PV_ROWS_NONE : d->rows, (int64_t)d->raw, 1);
 	free(name);
 	pv_buf_reset(&d->comp);
 	d->raw = 0;
@@ -390,8 +408,11 @@ int
 pv_dw_row(pv_data_writer *d, const char *row, size_t len)
 {
 	if (d->w->failed)
-		return pv_fail("member %s.%d.copy.zst: the bundle writer failed earlier", d->prefix,
-		               d->n + 1);
+		return pv_fail("member %s.%d%s: the bundle writer failed earlier", d->prefix,
+		               d->n + 1, d->suffix);
+	if (d->blob)
+		return pv_fail("member %s.%d%s: rows written to a large object", d->prefix,
+		               d->n + 1, d->suffix);
 	if (len == 0 || memchr(row, '\n', len) != row + len - 1)
 		return pv_fail("member %s.%d.copy.zst: row %lld is not one line ending in a newline",
 		               d->prefix, d->n + 1, (long long)d->total + 1);
@@ -402,6 +423,35 @@ pv_dw_row(pv_data_writer *d, const char *row, size_t len)
 	d->total++;
 	if (d->raw >= d->w->opts.raw_limit || d->comp.len >= d->w->opts.comp_limit)
 		return flush_member(d);
+	return 0;
+}
+
+int
+pv_dw_write(pv_data_writer *d, const void *data, size_t len)
+{
+	const char *p = data;
+
+	if (d->w->failed)
+		return pv_fail("member %s.%d%s: the bundle writer failed earlier", d->prefix,
+		               d->n + 1, d->suffix);
+	if (!d->blob)
+		return pv_fail("member %s.%d%s: raw bytes written to table rows", d->prefix,
+		               d->n + 1, d->suffix);
+	/* cut members at raw_limit exactly, so that member sizes do not depend on how the
+	 * caller's reads were split */
+	while (len > 0) {
+		size_t room = d->w->opts.raw_limit - d->raw;
+		size_t n = len < room ? len : room;
+		if (compress(d, p, n, ZSTD_e_continue) < 0)
+			return -1;
+		d->raw += n;
+		d->total += (int64_t)n;
+		p += n;
+		len -= n;
+		if (d->raw >= d->w->opts.raw_limit || d->comp.len >= d->w->opts.comp_limit)
+			if (flush_member(d) < 0)
+				return -1;
+	}
 	return 0;
 }
 
@@ -421,9 +471,9 @@ pv_dw_end(pv_data_writer *d, int64_t *rows)
 	int rc = 0;
 
 	if (d->w->failed)
-		rc = pv_fail("member %s.%d.copy.zst: the bundle writer failed earlier", d->prefix,
-		             d->n + 1);
-	else if (d->rows > 0)
+		rc = pv_fail("member %s.%d%s: the bundle writer failed earlier", d->prefix,
+		             d->n + 1, d->suffix);
+	else if (d->rows > 0 || (d->blob && d->raw > 0))
 		rc = flush_member(d);
 	if (rc == 0 && rows)
 		*rows = d->total;

@@ -9,6 +9,7 @@
  */
 #include "pg/catalog.h"
 #include "pg/catalog_int.h"
+#include "pg/lob.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -2068,6 +2069,8 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	if (read_views(&rd, &R) < 0 || read_policies(&rd, &R) < 0 || read_rules(&rd, &R) < 0 ||
 	    pvc_read_types_extra(&rd) < 0 || pvc_read_operators(&rd) < 0 || pvc_read_misc(&rd) < 0 || pvc_read_textsearch(&rd) < 0 ||
 	    pvc_read_foreign(&rd) < 0 || pvc_read_pubs(&rd) < 0 || pvc_read_privileges(&rd) < 0)
+		goto out;
+	if (pvc_read_large_objects(&rd) < 0)
 		goto out;
 	if (read_unsupported(&rd) < 0)
 		goto out;

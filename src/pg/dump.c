@@ -12,6 +12,7 @@
 #include "bundle/bundle.h"
 #include "config.h"
 #include "pg/catalog.h"
+#include "pg/lob.h"
 #include "store/s3.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -172,6 +173,11 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 				json_object_set(e, "owned_by", json_object_get(o->extra, "owned_by"));
 			json_object_set_new(e, "sql", json_string(o->sql));
 			json_array_append_new(data, e);
+		} else if (o->kind == K_LARGE_OBJECT) {
+			/* the schema entry shape (owner, comments, acl) plus oid, size, blob_prefix */
+			json_t *e = entry_json(g, o);
+			json_object_update(e, o->extra);
+			json_array_append_new(data, e);
 		} else if (o->eff_section == PV_POST) {
 			json_array_append_new(post, entry_json(g, o));
 		} else {
@@ -201,10 +207,25 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 		total_rows += rows;
 		tables++;
 	}
+	int64_t lob_bytes = 0;
+	int lobs = 0;
+	json_array_foreach(data, i, e) {
+		int64_t bytes = 0;
+		if (!json_object_get(e, "blob_prefix"))
+			continue;
+		if (pv_lob_dump(c, w, e, &bytes) < 0)
+			goto out;
+		lob_bytes += bytes;
+		lobs++;
+	}
+	if (lobs)
+		pv_debug("%d large objects, %lld bytes", lobs, (long long)lob_bytes);
 	if (pv_bw_add_json(w, "post-data.json", "schema", post) < 0)
 		goto out;
 	json_object_set_new(manifest, "tables", json_integer(tables));
 	json_object_set_new(manifest, "rows", json_integer(total_rows));
+	if (lobs)
+		json_object_set_new(manifest, "large_objects", json_integer(lobs));
 	json_object_set_new(manifest, "objects", json_integer((json_int_t)(json_array_size(pre) + json_array_size(post))));
 	if (pv_bw_finish(w, manifest) < 0)
 		goto out;

@@ -8,7 +8,9 @@
  *    "acl": [{"revoke", "privs", "columns", "grantee", "grantor", "grant_option"}],
  *    "comments", "late"}
  * data.json entries are {"id", "kind": "table data", "table", "columns", "column_list",
- * "member_prefix"} or {"id", "kind": "sequence value", "sql"}.
+ * "member_prefix"} or {"id", "kind": "sequence value", "sql"} or {"id", "kind": "large
+ * object", "name", "oid", "size", "blob_prefix", "owner", "owner_target", "comments",
+ * "acl_target", "acl"} (see pg/lob.h).
  */
 #ifndef PV_PG_DUMP_H
 #define PV_PG_DUMP_H

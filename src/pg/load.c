@@ -12,6 +12,7 @@
 
 #include "pg/cancel.h"
 #include "pg/catalog.h"
+#include "pg/lob.h"
 #include "pg/pool.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -38,6 +39,7 @@ typedef struct loader {
 	pv_buf late_sql;  /* the late pass */
 	pv_buf after_rows; /* rows-only: foreign keys re-added, triggers re-enabled */
 	pv_pool *pool;    /* --jobs */
+	json_t *lobs;     /* large objects being restored: blob_prefix -> state (pg/lob.h) */
 } loader;
 
 static const char *
@@ -891,6 +893,71 @@ out:
 	return rc;
 }
 
+/* ---- large objects ---------------------------------------------------------------------- */
+
+/* Create every large object of data.json, empty and with its own oid, before their blob
+ * members fill them. */
+static int
+start_large_objects(loader *L)
+{
+	size_t n = 0;
+	if (pv_lob_create_all(L->c, L->data_toc, &L->lobs, &n) < 0)
+		return -1;
+	if (n)
+		pv_info("restoring %zu large object(s)", n);
+	return 0;
+}
+
+/* With the ACL pass (after the contents, which the restoring role writes as their creator):
+ * owners, comments and privileges of the large objects, LOB_BATCH objects per transaction,
+ * since each statement on a large object holds a lock on it until the end of its
+ * transaction (the lock table has room for a few thousand). */
+#define LOB_BATCH 1000
+
+static void
+lob_entry_sql(loader *L, json_t *e, pv_buf *b)
+{
+	size_t i;
+	json_t *a;
+	if (jstr(e, "owner") && jstr(e, "owner_target")) {
+		pv_buf_printf(b, "ALTER %s OWNER TO ", jstr(e, "owner_target"));
+		pv_buf_ident(b, L->c, map_role(L, jstr(e, "owner")));
+		pv_buf_puts(b, ";\n");
+	}
+	if (jstr(e, "comments"))
+		pv_buf_puts(b, jstr(e, "comments"));
+	json_array_foreach(json_object_get(e, "acl"), i, a)
+		pv_acl_sql(b, L->c, jstr(e, "acl_target"), map_role(L, jstr(e, "owner")),
+		           map_role(L, jstr(a, "grantor")), map_role(L, jstr(a, "grantee")),
+		           jstr(a, "privs"), jstr(a, "columns"),
+		           json_is_true(json_object_get(a, "revoke")),
+		           json_is_true(json_object_get(a, "grant_option")));
+}
+static int
+finish_large_objects(loader *L)
+{
+	pv_buf b = PV_BUF_INIT;
+	size_t i, k = 0;
+	json_t *e;
+	int rc = 0;
+	if (!L->lobs)
+		return 0;
+	json_array_foreach(L->data_toc, i, e) {
+		if (!pv_lob_is_entry(e))
+			continue;
+		lob_entry_sql(L, e, &b);
+		if (++k % LOB_BATCH == 0 && b.len) {
+			if ((rc = pv_exec(L->c, b.data)) < 0)
+				break;
+			pv_buf_reset(&b);
+		}
+	}
+	if (rc == 0 && b.len)
+		rc = pv_exec(L->c, b.data);
+	pv_buf_free(&b);
+	return rc < 0 ? pv_wrap("owners, comments and privileges of large objects") : 0;
+}
+
 /* ---- the member stream ------------------------------------------------------------------ */
 
 static int
@@ -947,6 +1014,8 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		}
 		if (L->rows_only)
 			return 0;
+		if (name[1] == 'o' && L->lobs && pv_lob_check_loaded(L->lobs) < 0)
+			return -1;
 		json_t *entries = pv_br_read_json(r, JSON_MEMBER_MAX);
 		int rc = entries && L->c ? run_entries(L, entries, name[1] == 'r' ? "pre-data" : "post-data") : -1;
 		json_decref(entries);
@@ -955,8 +1024,16 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 	if (strcmp(name, "data.json") == 0) {
 		if (!(L->data_toc = pv_br_read_json(r, JSON_MEMBER_MAX)) || !L->c)
 			return -1;
-		if (L->rows_only)
+		if (L->rows_only) {
+			size_t i, nlobs = 0;
+			json_t *e;
+			json_array_foreach(L->data_toc, i, e)
+				nlobs += pv_lob_is_entry(e) != 0;
+			if (nlobs)
+				pv_info("skipping the bundle's %zu large object(s): --table and --data-only "
+				        "restore table rows only", nlobs);
 			return start_rows_only(L);
+		}
 		if (o->schema_only)
 			return 0;
 		if (o->jobs > 1 && !(L->pool = pv_pool_new(L->co, L->dbname, jstr(L->header, "encoding"), o->jobs)))
@@ -966,12 +1043,21 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		json_array_foreach(L->data_toc, i, e)
 			if (jstr(e, "sql") && pv_exec(L->c, jstr(e, "sql")) < 0)
 				return pv_wrap("%s %s", jstr(e, "kind"), jstr(e, "name"));
-		return 0;
+		return start_large_objects(L);
 	}
 	if (strncmp(name, "data/", 5) == 0) {
 		if (!L->data_toc || !L->c)
 			return pv_fail("member %s before data.json", name);
 		return o->schema_only ? 0 : load_member(L, r, name);
+	}
+	if (strncmp(name, "blobs/", 6) == 0) {
+		if (!L->data_toc || !L->c)
+			return pv_fail("member %s before data.json", name);
+		/* large objects are data, but not rows of a table: neither --schema-only nor the
+		 * rows-only modes restore them (their checksums are still checked) */
+		if (o->schema_only || L->rows_only)
+			return 0;
+		return pv_lob_load_member(L->c, r, L->lobs, name);
 	}
 	return pv_fail("%s: unexpected member %s", label, name);
 }
@@ -1061,6 +1147,8 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 			pv_wrap("granting privileges");
 			goto out;
 		}
+		if (finish_large_objects(&L) < 0)
+			goto out;
 		if (L.late_sql.len && pv_exec(L.c, L.late_sql.data) < 0) {
 			pv_wrap("refreshing materialized views");
 			goto out;
@@ -1107,6 +1195,7 @@ out:
 	json_decref(L.roles);
 	json_decref(L.data_toc);
 	json_decref(L.selected);
+	json_decref(L.lobs);
 	json_decref(L.seen);
 	pv_buf_free(&L.acl_sql);
 	pv_buf_free(&L.late_sql);

@@ -8,6 +8,11 @@
  * With --replace the new database is built under a temporary name and swapped in only
  * when complete; the old one is kept as NAME_pre_restore_STAMP (or dropped).
  *
+ * Large objects (pg/lob.h) are created with their oids once data.json is read, filled
+ * from their blob members on the main connection (also with --jobs), and get their owners,
+ * comments and privileges after the ACL pass; --schema-only and the rows-only modes skip
+ * them.
+ *
  * Rows only (--table, --data-only): into an existing database, all selected tables
  * truncated and reloaded in one transaction, user triggers held off meanwhile, refused
  * when tables outside the selection reference them.
