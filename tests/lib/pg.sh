@@ -5,6 +5,7 @@
 #
 # pg_start DIR [PORT]   creates DIR/data, starts the server, exports PGHOST PGPORT PGUSER
 # pg_stop DIR           stops it (safe to call twice)
+# PV_PORT_BASE=N        first port pg_free_port tries (parallel suites on one machine)
 
 PGBIN="${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}"
 
@@ -14,7 +15,7 @@ pg_as_owner() {
 
 pg_free_port() {
 	local p
-	for p in $(seq "${1:-5490}" 5599); do
+	for p in $(seq "${1:-${PV_PORT_BASE:-5490}}" 5699); do
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && [ ! -e "/tmp/.s.PGSQL.$p" ]; then
 			echo "$p"; return 0
 		fi
