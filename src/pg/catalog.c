@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "pg/conn.h"
+#include "pg/inherit_plan.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -669,6 +670,9 @@ typedef struct relinfo {
 	pv_buf inh_extra; /* ALTERs needed only after CREATE TABLE ... INHERITS */
 	pv_buf extra;    /* ALTERs after CREATE */
 	json_t *colnames; /* every live column, in attnum order */
+	json_t *colinfo;  /* tables: [{name, local, inh, notnull, addable, inh_sql}] per column */
+	pv_obj *replay;   /* member of an inheritance family replayed: its ADD COLUMN entry */
+	int prefix;       /* then: how many leading columns CREATE TABLE makes */
 	pv_oid *parents; /* inheritance parents / partition parent, in inhseqno order */
 	int nparents;
 	int ispartition;
@@ -695,6 +699,8 @@ typedef struct relinfo {
 typedef struct rels {
 	relinfo *v;
 	int n;
+	pv_obj **replays; /* the ADD COLUMN entries of replayed inheritance families */
+	int nreplays;
 } rels;
 
 static relinfo *
@@ -819,6 +825,7 @@ read_relations(reader *rd, rels *R)
 		ri->populated = pvc_bool(r, i, 10);
 		ri->copycols = json_array();
 		ri->colnames = json_array();
+		ri->colinfo = json_array();
 		ri->lcols = json_array();
 		ri->generated = json_object();
 		ri->ispartition = pvc_bool(r, i, 16);
@@ -1029,16 +1036,24 @@ read_columns(reader *rd, rels *R)
 					pv_buf_free(&nogen);
 				}
 				json_array_append_new(ri->lcols, lc);
-			} else {
+			}
+			pv_buf inh_sql = PV_BUF_INIT;
+			if (!pvc_bool(r, i, 16)) {
 				/* inherited only: comes from the parents then, with their default and
 				 * NOT NULL unless the child differs */
 				if (!pvc_bool(r, i, 17) && !(gen && gen[0]))
-					pv_buf_printf(&ri->inh_extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s DROP DEFAULT;",
+					pv_buf_printf(&inh_sql, "\nALTER TABLE ONLY %s ALTER COLUMN %s DROP DEFAULT;",
 					              ri->qname, col);
 				if (pvc_bool(r, i, 4))
-					pv_buf_printf(&ri->inh_extra, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET NOT NULL;",
+					pv_buf_printf(&inh_sql, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET NOT NULL;",
 					              ri->qname, col);
+				pv_buf_puts(&ri->inh_extra, inh_sql.len ? inh_sql.data : "");
 			}
+			json_array_append_new(ri->colinfo, json_pack("{s:s, s:b, s:i, s:b, s:b, s:b, s:s}",
+			    "name", name, "local", pvc_bool(r, i, 16), "inh", atoi(pvc_val(r, i, 19)),
+			    "notnull", pvc_bool(r, i, 4), "addable", !(gen && gen[0]) && !(ident && ident[0]), "identity", ident && ident[0],
+			    "inh_sql", inh_sql.len ? inh_sql.data : ""));
+			pv_buf_free(&inh_sql);
 		}
 		if (ri) {
 			/* per-column settings: tables and materialized views */
@@ -1711,10 +1726,212 @@ is_ancestor(rels *R, relinfo *ri, pv_obj *t, int depth)
 	return 0;
 }
 
+/* ---- inheritance families whose history is replayed (inherit_plan.h) ------------------ */
+
+static int
+uf_find(int *up, int x)
+{
+	while (up[x] != x)
+		x = up[x] = up[up[x]];
+	return x;
+}
+
+static const char *
+lcol_text(relinfo *ri, const char *name)
+{
+	size_t i;
+	json_t *lc;
+	json_array_foreach(ri->lcols, i, lc)
+		if (strcmp(json_string_value(json_object_get(lc, "name")), name) == 0)
+			return json_string_value(json_object_get(lc, "text"));
+	return NULL;
+}
+
+/* One family (members: indexes into R->v): plan it; on success the members are marked
+ * and the family's ADD COLUMN entry is made. */
+static void
+replay_family(reader *rd, rels *R, const int *mem, int n)
+{
+	pv_ih_table *t = pv_calloc((size_t)n, sizeof *t);
+	pv_ih_col **cols = pv_calloc((size_t)n, sizeof *cols);
+	int **par = pv_calloc((size_t)n, sizeof *par);
+	int ok = 1;
+	for (int i = 0; i < n && ok; i++) {
+		relinfo *ri = &R->v[mem[i]];
+		size_t nc = json_array_size(ri->colinfo);
+		cols[i] = pv_calloc(nc + 1, sizeof **cols);
+		for (size_t j = 0; j < nc; j++) {
+			json_t *c = json_array_get(ri->colinfo, j);
+			cols[i][j] = (pv_ih_col){json_string_value(json_object_get(c, "name")),
+			                         json_is_true(json_object_get(c, "local")),
+			                         (int)json_integer_value(json_object_get(c, "inh")),
+			                         json_is_true(json_object_get(c, "notnull")),
+			                         json_is_true(json_object_get(c, "addable"))};
+		}
+		par[i] = pv_calloc((size_t)ri->nparents + 1, sizeof **par);
+		for (int p = 0; p < ri->nparents; p++) {
+			int found = -1;
+			for (int k = 0; k < n; k++)
+				if (R->v[mem[k]].oid == ri->parents[p])
+					found = k;
+			if (found < 0)
+				ok = 0;
+			par[i][p] = found;
+		}
+		t[i] = (pv_ih_table){cols[i], (int)nc, par[i], ri->nparents};
+	}
+	pv_ih_plan plan;
+	if (ok && pv_ih_plan_make(t, n, &plan) == 0) {
+		relinfo *first = &R->v[mem[plan.create_order[0]]];
+		pv_obj *o = pv_graph_add(rd->cat->g, K_INHERIT_COLUMNS, PV_PRE, 0, 0, first->obj->schema, first->obj->name);
+		pv_buf b = PV_BUF_INIT;
+		for (int e = 0; e < plan.nevents; e++) {
+			relinfo *ri = &R->v[mem[plan.events[e].table]];
+			const char *text = lcol_text(ri, t[plan.events[e].table].cols[plan.events[e].col].name);
+			while (text && (*text == '\n' || *text == ' '))
+				text++;
+			pv_buf_printf(&b, "%sALTER TABLE %s ADD COLUMN %s;", b.len ? "\n" : "", ri->qname, text ? text : "?");
+		}
+		for (int o2 = 0; o2 < n; o2++) {
+			int i = plan.create_order[o2];
+			relinfo *ri = &R->v[mem[i]];
+			for (int j = plan.prefix[i]; j < t[i].ncols; j++)
+				if (!t[i].cols[j].local && t[i].cols[j].notnull) {
+					char *cq = pv_ident(rd->c, t[i].cols[j].name);
+					pv_buf_printf(&b, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET NOT NULL;", ri->qname, cq);
+					free(cq);
+				}
+			pv_buf_puts(&b, ri->extra.len ? ri->extra.data : "");
+			ri->replay = o;
+			ri->prefix = plan.prefix[i];
+			pv_obj_dep(o, ri->obj);
+		}
+		o->sql = pv_buf_detach(&b);
+		R->replays = pv_realloc(R->replays, (size_t)(R->nreplays + 1) * sizeof *R->replays);
+		R->replays[R->nreplays++] = o;
+		pv_ih_plan_free(&plan);
+	}
+	for (int i = 0; i < n; i++) {
+		free(cols[i]);
+		free(par[i]);
+	}
+	free(cols);
+	free(par);
+	free(t);
+}
+
+/* Families (tables linked by inheritance, partitions aside) where CREATE TABLE ... INHERITS
+ * alone would not keep some child's column order are replayed when a plan reproduces them
+ * exactly; the others keep the standalone + ALTER TABLE ... INHERIT form. */
+static void
+plan_inheritance(reader *rd, rels *R)
+{
+	int *up = pv_malloc((size_t)(R->n ? R->n : 1) * sizeof *up);
+	char *want = pv_calloc((size_t)R->n + 1, 1), *bad = pv_calloc((size_t)R->n + 1, 1);
+	for (int i = 0; i < R->n; i++)
+		up[i] = i;
+	for (int i = 0; i < R->n; i++) {
+		relinfo *ri = &R->v[i];
+		if (!IS_TABLE(ri->kind) || ri->ispartition)
+			continue;
+		for (int p = 0; p < ri->nparents; p++) {
+			relinfo *pi = find_rel(R, ri->parents[p]);
+			if (pi)
+				up[uf_find(up, i)] = uf_find(up, (int)(pi - R->v));
+		}
+	}
+	for (int i = 0; i < R->n; i++) {
+		relinfo *ri = &R->v[i];
+		int root = uf_find(up, i);
+		if (ri->kind != 'r' || ri->ispartition || ri->oftype || !ri->colinfo)
+			bad[root] = 1;
+		/* identity columns: their sequence options are spliced into the full column list */
+		size_t j;
+		json_t *c;
+		json_array_foreach(ri->colinfo, j, c)
+			if (json_is_true(json_object_get(c, "identity")))
+				bad[root] = 1;
+		else if (ri->nparents > 0 && !inherits_keeps_order(R, ri))
+			want[root] = 1;
+	}
+	int *mem = pv_malloc((size_t)(R->n ? R->n : 1) * sizeof *mem);
+	for (int root = 0; root < R->n; root++) {
+		if (!want[root] || bad[root])
+			continue;
+		int n = 0;
+		for (int i = 0; i < R->n; i++)
+			if (uf_find(up, i) == root)
+				mem[n++] = i;
+		replay_family(rd, R, mem, n);
+	}
+	free(mem);
+	free(up);
+	free(want);
+	free(bad);
+}
+
+/* What waits for a replayed table (its indexes, data, views, children elsewhere...) waits
+ * for the family's ADD COLUMN entry instead, which also carries the members' comments.
+ * What the members' own creation needs is left alone (no loop can appear). */
+static void
+redirect_replayed(reader *rd, rels *R)
+{
+	pv_graph *g = rd->cat->g;
+	int n = pv_graph_count(g);
+	if (!R->nreplays)
+		return;
+	pv_obj **fam = pv_calloc((size_t)n, sizeof *fam);
+	char *prereq = pv_calloc((size_t)n, 1), *isrep = pv_calloc((size_t)n, 1);
+	int *stack = pv_malloc((size_t)n * sizeof *stack), sp = 0;
+	for (int i = 0; i < R->n; i++)
+		if (R->v[i].replay) {
+			fam[R->v[i].obj->id] = R->v[i].replay;
+			prereq[R->v[i].obj->id] = 1;
+			stack[sp++] = R->v[i].obj->id;
+			if (R->v[i].obj->comments) {
+				pv_obj_add_comment(R->v[i].replay, R->v[i].obj->comments);
+				free(R->v[i].obj->comments);
+				R->v[i].obj->comments = NULL;
+			}
+		}
+	for (int i = 0; i < R->nreplays; i++)
+		isrep[R->replays[i]->id] = 1;
+	while (sp > 0) {
+		pv_obj *o = pv_graph_get(g, stack[--sp]);
+		for (int j = 0; j < o->ndeps; j++)
+			if (!prereq[o->deps[j]]) {
+				prereq[o->deps[j]] = 1;
+				stack[sp++] = o->deps[j];
+			}
+	}
+	for (int i = 0; i < n; i++) {
+		pv_obj *o = pv_graph_get(g, i);
+		if (prereq[i] || isrep[i])
+			continue;
+		for (int j = 0; j < o->ndeps; j++) {
+			pv_obj *r = fam[o->deps[j]];
+			if (!r)
+				continue;
+			int dup = 0;
+			for (int k = 0; k < o->ndeps && !dup; k++)
+				dup = o->deps[k] == r->id;
+			if (dup)
+				o->deps[j--] = o->deps[--o->ndeps];
+			else
+				o->deps[j] = r->id;
+		}
+	}
+	free(fam);
+	free(prereq);
+	free(isrep);
+	free(stack);
+}
+
 static void
 build_tables(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
+	plan_inheritance(rd, R);
 	for (int i = 0; i < R->n; i++) {
 		relinfo *ri = &R->v[i];
 		if (!IS_TABLE(ri->kind))
@@ -1722,12 +1939,28 @@ build_tables(reader *rd, rels *R)
 		/* Partitions, typed tables and children whose column order CREATE TABLE ... INHERITS
 		 * would change are created standalone with all their columns, then attached. */
 		int use_inherits = ri->nparents > 0 && !ri->ispartition && !ri->oftype &&
-		                   inherits_keeps_order(R, ri);
+		                   (ri->replay || inherits_keeps_order(R, ri));
+		/* replayed: CREATE TABLE makes the first `prefix` columns (the ADD COLUMN entry
+		 * the rest, and the per-column settings) */
+		json_t *prefix = NULL;
+		pv_buf inh_extra = PV_BUF_INIT;
+		if (ri->replay) {
+			prefix = json_object();
+			for (int j = 0; j < ri->prefix; j++) {
+				json_t *c = json_array_get(ri->colinfo, (size_t)j);
+				json_object_set_new(prefix, json_string_value(json_object_get(c, "name")), json_true());
+				pv_buf_puts(&inh_extra, json_string_value(json_object_get(c, "inh_sql")));
+			}
+		} else
+			pv_buf_puts(&inh_extra, ri->inh_extra.len ? ri->inh_extra.data : "");
 		pv_buf b = PV_BUF_INIT, lcols = PV_BUF_INIT;
 		size_t li;
 		json_t *lc;
+		int nl = 0;
 		json_array_foreach(ri->lcols, li, lc) {
 			const char *cn = json_string_value(json_object_get(lc, "name"));
+			if (prefix && !json_object_get(prefix, cn))
+				continue;
 			int parent_generates = 0;
 			for (int p = 0; p < ri->nparents; p++) {
 				relinfo *pi = find_rel(R, ri->parents[p]);
@@ -1736,9 +1969,10 @@ build_tables(reader *rd, rels *R)
 			}
 			json_t *t = parent_generates && json_object_get(lc, "text_inherited")
 			                ? json_object_get(lc, "text_inherited") : json_object_get(lc, "text");
-			pv_buf_printf(&lcols, "%s%s", li ? "," : "", json_string_value(t));
+			pv_buf_printf(&lcols, "%s%s", nl++ ? "," : "", json_string_value(t));
 		}
-		pv_buf *cols = use_inherits ? &lcols : &ri->cols;
+		json_decref(prefix);
+		pv_buf *cols = use_inherits || ri->replay ? &lcols : &ri->cols;
 		pv_buf_printf(&b, "CREATE %sTABLE %s (", ri->kind == 'f' ? "FOREIGN " : ri->persistence == 'u' ? "UNLOGGED " : "",
 		              ri->qname);
 		pv_buf_puts(&b, cols->len ? cols->data : "");
@@ -1759,7 +1993,7 @@ build_tables(reader *rd, rels *R)
 			pv_buf_printf(&b, " %s", ri->withopts);
 		pv_buf_puts(&b, ";");
 		if (use_inherits)
-			pv_buf_puts(&b, ri->inh_extra.len ? ri->inh_extra.data : "");
+			pv_buf_puts(&b, inh_extra.len ? inh_extra.data : "");
 		else if (!ri->ispartition)
 			for (int p = 0; p < ri->nparents; p++) {
 				relinfo *pi = find_rel(R, ri->parents[p]);
@@ -1768,9 +2002,11 @@ build_tables(reader *rd, rels *R)
 			}
 		if (ri->oftype)
 			pv_buf_printf(&b, "\nALTER TABLE ONLY %s OF %s;", ri->qname, ri->oftype);
-		pv_buf_puts(&b, ri->extra.len ? ri->extra.data : "");
+		if (!ri->replay)
+			pv_buf_puts(&b, ri->extra.len ? ri->extra.data : "");
 		ri->obj->sql = pv_buf_detach(&b);
 		pv_buf_free(&lcols);
+		pv_buf_free(&inh_extra);
 
 		if (ri->ispartition && ri->nparents == 1 && ri->partbound) {
 			relinfo *pi = find_rel(R, ri->parents[0]);
@@ -2035,7 +2271,7 @@ int
 pv_catalog_read(PGconn *c, pv_catalog *cat)
 {
 	reader rd;
-	rels R = {NULL, 0};
+	rels R = {NULL, 0, NULL, 0};
 	pv_buf typids = PV_BUF_INIT, domids = PV_BUF_INIT;
 	int rc = -1;
 
@@ -2127,6 +2363,7 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	}
 	if (read_roles(&rd) < 0)
 		goto out;
+	redirect_replayed(&rd, &R);
 	rc = 0;
 out:
 	for (int i = 0; i < R.n; i++) {
@@ -2136,6 +2373,7 @@ out:
 		json_decref(R.v[i].generated);
 		pv_buf_free(&R.v[i].inh_extra);
 		json_decref(R.v[i].colnames);
+		json_decref(R.v[i].colinfo);
 		free(R.v[i].parents);
 		free(R.v[i].partbound);
 		free(R.v[i].partkey);
@@ -2148,6 +2386,7 @@ out:
 		free(R.v[i].check_option);
 	}
 	free(R.v);
+	free(R.replays);
 	for (size_t i = 0; i < rd.ntargets; i++) {
 		free(rd.targets[i].kw);
 		free(rd.targets[i].qname);

@@ -28,6 +28,7 @@ static const char *kind_names[K_NKINDS] = {
 	"operator class", "conversion", "text search parser", "text search template",
 	"text search dictionary", "text search configuration", "foreign-data wrapper", "server",
 	"user mapping", "sequence", "table", "view", "materialized view", "partition attach",
+	"inherited columns",
 	"default", "check constraint", "sequence owner", "database settings", "privileges",
 	"table data", "sequence value", "large object",
 	"constraint", "index", "index attach", "index property", "statistics", "rule", "trigger",
