@@ -37,7 +37,7 @@ read_database(reader *rd)
 	    " pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()))::bigint,"
 	    " (SELECT pg_catalog.array_to_json(s.setconfig) FROM pg_catalog.pg_db_role_setting s"
 	    "   WHERE s.setdatabase = d.oid AND s.setrole = 0),"
-	    " pg_catalog.pg_is_in_recovery()"
+	    " pg_catalog.pg_is_in_recovery(), d.datacl IS NOT NULL"
 	    " FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()",
 	    locprov, iculoc);
 	PGresult *r = pvc_query(rd, sql, NULL);
@@ -61,6 +61,9 @@ read_database(reader *rd)
 	if (pvc_val(r, 0, 10))
 		json_object_set_new(db, "settings", json_loads(pvc_val(r, 0, 10), 0, NULL));
 	json_object_set_new(db, "source_role", json_string(pvc_bool(r, 0, 11) ? "standby" : "primary"));
+	/* privileges once granted or revoked stay explicit even when equal to the default */
+	if (pvc_bool(r, 0, 12))
+		json_object_set_new(db, "acl_explicit", json_true());
 	pvc_role(rd, pvc_val(r, 0, 4));
 	json_object_set_new(rd->owners, pvc_val(r, 0, 4), json_true());
 	PQclear(r);

@@ -319,6 +319,9 @@ create_database(loader *L)
 		           map_role(L, jstr(e, "grantee")), jstr(e, "privs"), NULL,
 		           json_is_true(json_object_get(e, "revoke")),
 		           json_is_true(json_object_get(e, "grant_option")));
+	/* explicit but equal to the default: a grant PUBLIC already holds makes it explicit */
+	if (json_is_true(json_object_get(h, "acl_explicit")) && !json_array_size(json_object_get(h, "acl")))
+		pv_buf_printf(&s, "GRANT CONNECT ON DATABASE %s TO PUBLIC;", q);
 	free(target);
 	free(q);
 	rc = s.len ? pv_exec(L->maint, s.data) : 0;

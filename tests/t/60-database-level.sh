@@ -1,7 +1,7 @@
 # Database-level state travels with the bundle: grants on the database (as deltas from the
 # default, e.g. REVOKE CONNECT FROM PUBLIC), its comment, ALTER DATABASE SET and
 # ALTER ROLE ... IN DATABASE SET.  Privileges changed on a built-in function are reproduced
-# as deltas against pg_init_privs.
+# as deltas against pg_init_privs.  An acl equal to the default but explicit stays explicit.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 db=dblevel_src; copy=dblevel_copy
 dropdb_q "$db"; dropdb_q "$copy"
@@ -37,4 +37,16 @@ sleep_acl() { q -d "$1" -c "SELECT proacl FROM pg_proc WHERE oid = 'pg_catalog.p
 [ "$(sleep_acl "$db")" = "$(sleep_acl "$copy")" ] || fail "privileges on pg_sleep differ: $(sleep_acl "$db") vs $(sleep_acl "$copy")"
 [ "$(q -d "$copy" -c "SELECT has_function_privilege('pvt_dbuser', 'pg_catalog.pg_sleep(double precision)', 'EXECUTE')")" = t ] ||
 	fail "GRANT EXECUTE ON pg_sleep TO pvt_dbuser lost"
+dropdb_q "$db"; dropdb_q "$copy"
+
+# privileges granted and revoked back: equal to the default, but explicit (\l shows them);
+# pg_restore loses that, pgvault keeps it
+createdb_q "$db"
+q -d postgres -c "GRANT CREATE ON DATABASE $db TO pvt_dbuser; REVOKE CREATE ON DATABASE $db FROM pvt_dbuser"
+[ -n "$(q -d postgres -c "SELECT datacl FROM pg_database WHERE datname = '$db'")" ] || fail "source acl not explicit"
+pv backup --storage "$T/st" --db "$db"; expect_rc 0 "backup (explicit default acl)"
+id=$(cat "$T/out")
+pv restore --storage "$T/st" "$id" --as "$copy"; expect_rc 0 "restore (explicit default acl)"
+[ "$(q -d postgres -c "SELECT datacl FROM pg_database WHERE datname = '$copy'")" = "{=Tc/postgres,postgres=CTc/postgres}" ] ||
+	fail "explicit default database acl: $(q -d postgres -c "SELECT datacl FROM pg_database WHERE datname = '$copy'")"
 dropdb_q "$db"; dropdb_q "$copy"
