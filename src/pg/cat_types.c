@@ -313,9 +313,12 @@ pvc_types_fix_deps(reader *rd)
  * body (which is parsed at creation, with its names bound), called directly by something
  * the restore evaluates under its empty search_path: CHECK constraints (while rows load),
  * defaults and generated columns, index expressions and predicates (while indexes build),
- * and materialized view queries (when refreshed).  Unqualified names in such a body do not
- * resolve there; pg_dump has the same limitation and says nothing.  Each use is a warning
- * printed by the backup and kept in the bundle header. */
+ * and materialized view queries (when refreshed).  Unqualified names in such a body would
+ * not resolve under the restore's usual empty search_path (pg_dump's restores fail there and
+ * it says nothing): the bundle header then carries restore_search_path (the functions'
+ * schemas, then the database's default), which every restore session uses instead.  The
+ * DDL itself is schema-qualified throughout, so only such bodies see the difference.  Each
+ * use is a warning printed by the backup and kept in the bundle header. */
 
 int
 pvc_search_path_warnings(reader *rd)
@@ -325,10 +328,12 @@ pvc_search_path_warnings(reader *rd)
 	    " CASE WHEN d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
 	    "  THEN (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, 0)"
 	    "   FROM pg_catalog.pg_rewrite rw WHERE rw.oid = d.objid)"
-	    "  ELSE pg_catalog.pg_describe_object(d.classid, d.objid, 0) END, d.classid, d.objid"
+	    "  ELSE pg_catalog.pg_describe_object(d.classid, d.objid, 0) END, d.classid, d.objid,"
+	    " pg_catalog.quote_ident(pn.nspname)"
 	    " FROM pg_catalog.pg_depend d"
 	    " JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid"
 	    " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
+	    " JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace"
 	    " WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype = 'n'"
 	    " AND (d.classid IN ('pg_catalog.pg_constraint'::pg_catalog.regclass,"
 	    "                    'pg_catalog.pg_attrdef'::pg_catalog.regclass)"
@@ -346,19 +351,56 @@ pvc_search_path_warnings(reader *rd)
 	free(sql);
 	if (!r)
 		return pv_wrap("looking for search_path-dependent functions");
+	/* The restore then runs with the functions' schemas and this database's default
+	 * search_path (instead of an empty one), so that their bodies resolve names as here. */
+	json_t *schemas = json_array();
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_obj *user = pv_graph_lookup(rd->cat->g, pvc_oid(r, i, 3), pvc_oid(r, i, 4));
+		if (!user || !user->dump)
+			continue;
+		int seen = 0;
+		size_t k;
+		json_t *x;
+		json_array_foreach(schemas, k, x)
+			seen |= strcmp(json_string_value(x), pvc_val(r, i, 5)) == 0;
+		if (!seen)
+			json_array_append_new(schemas, json_string(pvc_val(r, i, 5)));
+	}
+	char *path = NULL;
+	if (json_array_size(schemas)) {
+		PGresult *d = pvc_query(rd, "SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'", NULL);
+		if (!d) {
+			json_decref(schemas);
+			PQclear(r);
+			return pv_wrap("reading the default search_path");
+		}
+		pv_buf b = PV_BUF_INIT;
+		size_t k;
+		json_t *x;
+		json_array_foreach(schemas, k, x)
+			pv_buf_printf(&b, "%s%s", k ? ", " : "", json_string_value(x));
+		if (PQntuples(d) == 1 && *PQgetvalue(d, 0, 0))
+			pv_buf_printf(&b, ", %s", PQgetvalue(d, 0, 0));
+		PQclear(d);
+		path = pv_buf_detach(&b);
+		json_object_set_new(rd->cat->db, "restore_search_path", json_string(path));
+	}
+	json_decref(schemas);
 	for (int i = 0; i < PQntuples(r); i++) {
 		pv_obj *user = pv_graph_lookup(rd->cat->g, pvc_oid(r, i, 3), pvc_oid(r, i, 4));
 		if (!user || !user->dump)
 			continue;
 		char *w = pv_asprintf(
-		    "function %s (LANGUAGE %s, no SET search_path) is used by %s: the restore runs with "
-		    "an empty search_path, so names its body does not schema-qualify will not resolve "
-		    "there (qualify them, or ALTER FUNCTION ... SET search_path)",
-		    pvc_val(r, i, 0), pvc_val(r, i, 1), pvc_val(r, i, 2));
+		    "function %s (LANGUAGE %s, no SET search_path) is used by %s: names its body does not "
+		    "schema-qualify resolve through search_path, so the restore of this bundle runs with "
+		    "search_path = %s instead of an empty one (to be independent of it, qualify them, or "
+		    "ALTER FUNCTION ... SET search_path)",
+		    pvc_val(r, i, 0), pvc_val(r, i, 1), pvc_val(r, i, 2), path);
 		pv_warn("%s", w);
 		json_array_append_new(rd->cat->warnings, json_string(w));
 		free(w);
 	}
+	free(path);
 	PQclear(r);
 	return 0;
 }

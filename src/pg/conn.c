@@ -221,13 +221,14 @@ pv_dump_session(PGconn *c)
 }
 
 int
-pv_restore_session(PGconn *c, const char *encoding)
+pv_restore_session(PGconn *c, const char *encoding, const char *search_path)
 {
 	int v = PQserverVersion(c);
 	pv_buf b = PV_BUF_INIT;
 
-	pv_buf_puts(&b,
-	    "SELECT pg_catalog.set_config('search_path', '', false);"
+	pv_buf_puts(&b, "SELECT pg_catalog.set_config('search_path', ");
+	pv_buf_literal(&b, c, search_path ? search_path : "");
+	pv_buf_puts(&b, ", false);"
 	    "SET statement_timeout = 0; SET lock_timeout = 0;"
 	    "SET idle_in_transaction_session_timeout = 0;"
 	    "SET standard_conforming_strings = on; SET check_function_bodies = false;"

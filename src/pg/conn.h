@@ -49,6 +49,6 @@ void pv_buf_array_elem(pv_buf *b, const char *s);
  * BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY. */
 int pv_dump_session(PGconn *c);
 /* Session settings for replaying a bundle into a database. */
-int pv_restore_session(PGconn *c, const char *encoding);
+int pv_restore_session(PGconn *c, const char *encoding, const char *search_path);
 
 #endif

@@ -333,7 +333,7 @@ create_database(loader *L)
 	if (!L->c)
 		return pv_wrap("connecting to the new database \"%s\"", L->dbname);
 	pv_cancel_register(L->c);
-	return pv_restore_session(L->c, jstr(h, "encoding"));
+	return pv_restore_session(L->c, jstr(h, "encoding"), jstr(h, "restore_search_path"));
 }
 
 /* The header is known: decide where the restore goes and check it can. */
@@ -351,7 +351,7 @@ prepare_target(loader *L)
 			               "into an existing database", L->target);
 		L->dbname = pv_strdup(L->target);
 		L->c = pv_connect(L->co, L->dbname);
-		if (!L->c || pv_restore_session(L->c, jstr(L->header, "encoding")) < 0)
+		if (!L->c || pv_restore_session(L->c, jstr(L->header, "encoding"), jstr(L->header, "restore_search_path")) < 0)
 			return -1;
 		pv_cancel_register(L->c);
 		return 0;
@@ -1039,7 +1039,8 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		}
 		if (o->schema_only)
 			return 0;
-		if (o->jobs > 1 && !(L->pool = pv_pool_new(L->co, L->dbname, jstr(L->header, "encoding"), o->jobs)))
+		if (o->jobs > 1 && !(L->pool = pv_pool_new(L->co, L->dbname, jstr(L->header, "encoding"),
+		                                              jstr(L->header, "restore_search_path"), o->jobs)))
 			return -1;
 		size_t i;
 		json_t *e;

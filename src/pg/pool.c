@@ -140,7 +140,7 @@ worker_main(void *arg)
 }
 
 pv_pool *
-pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding, int n)
+pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding, const char *search_path, int n)
 {
 	pv_pool *p = pv_calloc(1, sizeof *p);
 	p->n = n;
@@ -153,7 +153,7 @@ pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding, int
 		p->w[i].c = pv_connect(co, dbname);
 		if (p->w[i].c)
 			pv_cancel_register(p->w[i].c);
-		if (!p->w[i].c || pv_restore_session(p->w[i].c, encoding) < 0) {
+		if (!p->w[i].c || pv_restore_session(p->w[i].c, encoding, search_path) < 0) {
 			pv_wrap("starting restore worker %d", i + 1);
 			pv_pool_free(p);
 			return NULL;

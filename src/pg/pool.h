@@ -27,7 +27,8 @@ typedef struct pv_pool_item {
 	int nlocks;
 } pv_pool_item;
 
-pv_pool *pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding, int n);
+pv_pool *pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding,
+                     const char *search_path, int n);
 /* Takes ownership of zbuf (malloc'd). */
 int pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen);
 /* Waits until every queued COPY job is done; -1 if any failed. */
