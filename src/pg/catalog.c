@@ -997,9 +997,11 @@ read_columns(reader *rd, rels *R)
 			json_array_append_new(ri->colnames, json_string(name));
 		if (ri && !IS_TABLE(ri->kind) && ri->kind != 'm') {
 			/* view columns come from the query; typed NULLs in case of a loop (cat_loops.c) */
-			pv_buf_printf(&ri->dummy, "%s\n    NULL::%s", ri->dummy.len ? "," : "", pvc_val(r, i, 3));
-			pvc_collate_clause(&ri->dummy, rd->c, pvc_val(r, i, 8), pvc_val(r, i, 9));
-			pv_buf_printf(&ri->dummy, " AS %s", col);
+			if (ri->kind == 'v') {
+				pv_buf_printf(&ri->dummy, "%s\n    NULL::%s", ri->dummy.len ? "," : "", pvc_val(r, i, 3));
+				pvc_collate_clause(&ri->dummy, rd->c, pvc_val(r, i, 8), pvc_val(r, i, 9));
+				pv_buf_printf(&ri->dummy, " AS %s", col);
+			}
 			free(col);
 			continue;
 		}
