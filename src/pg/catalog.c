@@ -594,9 +594,15 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 		if (pvc_val(r, i, 5)[0] == 'n') {
 			/* 17+: named domain NOT NULL; typnotnull already printed it */
 		} else if (pvc_bool(r, i, 4)) {
-			char *s = pv_asprintf("%s CONSTRAINT %s %s", d->sql, cn, pvc_val(r, i, 3));
+			char *in = pv_asprintf(" CONSTRAINT %s %s", cn, pvc_val(r, i, 3));
+			char *alter = pv_asprintf("ALTER DOMAIN %s ADD CONSTRAINT %s %s;",
+			                          strchr(d->owner_target, ' ') + 1, cn, pvc_val(r, i, 3));
+			pvc_loops_domain_check(d, pvc_oid(r, i, 0), pvc_val(r, i, 2), in, alter);
+			char *s = pv_asprintf("%s%s", d->sql, in);
 			free(d->sql);
 			d->sql = s;
+			free(in);
+			free(alter);
 			pv_graph_alias(g, C_PG_CONSTRAINT, pvc_oid(r, i, 0), d);
 		} else {
 			pv_obj *k = pv_graph_add(g, K_CHECK_LATE, PV_POST, C_PG_CONSTRAINT, pvc_oid(r, i, 0),
@@ -695,6 +701,7 @@ typedef struct relinfo {
 	pv_obj *seq_set;        /* its value entry (data section) */
 	int seq_owner_col;
 	char seq_deptype;
+	pv_buf dummy;    /* views: "NULL::type AS col" list, the body of a loop repair's CREATE VIEW */
 } relinfo;
 
 #define IS_TABLE(k) ((k) == 'r' || (k) == 'p' || (k) == 'f')
@@ -999,7 +1006,12 @@ read_columns(reader *rd, rels *R)
 		if (ri)
 			json_array_append_new(ri->colnames, json_string(name));
 		if (ri && !IS_TABLE(ri->kind) && ri->kind != 'm') {
-			/* view columns come from the query */
+			/* view columns come from the query; typed NULLs in case of a loop (cat_loops.c) */
+			if (ri->kind == 'v') {
+				pv_buf_printf(&ri->dummy, "%s\n    NULL::%s", ri->dummy.len ? "," : "", pvc_val(r, i, 3));
+				pvc_collate_clause(&ri->dummy, rd->c, pvc_val(r, i, 8), pvc_val(r, i, 9));
+				pv_buf_printf(&ri->dummy, " AS %s", col);
+			}
 			free(col);
 			continue;
 		}
@@ -1673,6 +1685,22 @@ read_views(reader *rd, rels *R)
 		pv_buf_puts(&b, ri->kind == 'm' ? "\n  WITH NO DATA;" : ";");
 		pv_buf_puts(&b, ri->extra.len ? ri->extra.data : "");
 		ri->obj->sql = pv_buf_detach(&b);
+		if (ri->kind == 'v') {
+			/* for a loop through its query (cat_loops.c): a dummy body, the real one later */
+			pv_buf_printf(&b, "CREATE VIEW %s%s%s AS\nSELECT%s;%s", ri->qname, ri->withopts ? " " : "",
+			              ri->withopts ? ri->withopts : "", ri->dummy.len ? ri->dummy.data : "",
+			              ri->extra.len ? ri->extra.data : "");
+			char *dummy = pv_buf_detach(&b);
+			pv_buf_printf(&b, "CREATE OR REPLACE VIEW %s%s%s AS\n%.*s", ri->qname, ri->withopts ? " " : "",
+			              ri->withopts ? ri->withopts : "", (int)n, def);
+			if (ri->check_option)
+				pv_buf_printf(&b, "\n  WITH %s CHECK OPTION", strcmp(ri->check_option, "local") == 0
+				                                                   ? "LOCAL" : "CASCADED");
+			pv_buf_putc(&b, ';');
+			pvc_loops_view(ri->obj, pvc_oid(r, i, 2), dummy, b.data);
+			pv_buf_free(&b);
+			free(dummy);
+		}
 		if (ri->kind == 'm' && ri->populated) {
 			pv_obj *f = pv_graph_add(g, K_REFRESH, PV_POST, 0, 0, ri->obj->schema, ri->obj->name);
 			f->sql = pv_asprintf("REFRESH MATERIALIZED VIEW %s;", ri->qname);
@@ -2119,6 +2147,7 @@ read_comments(reader *rd)
 		}
 		/* the row type / composite type comments map onto their owner */
 		pv_obj_add_comment(o, sql);
+		pvc_loops_comment(o, cls, oid, sql);
 		free(sql);
 		free(lit);
 	}
@@ -2171,6 +2200,7 @@ read_depends(reader *rd)
 			continue; /* a member's edge, seen through its extension */
 		/* identity sequences and constraint indexes depend "internally" on their owner:
 		 * they never constrain the owner's position */
+		pvc_loops_dep(a, pvc_oid(r, i, 0), pvc_oid(r, i, 1), b);
 		pv_obj_dep(a, b);
 	}
 	PQclear(r);
@@ -2317,6 +2347,7 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	if (read_comments(&rd) < 0 || pvc_read_seclabels(&rd) < 0 || read_depends(&rd) < 0)
 		goto out;
 	pvc_types_fix_deps(&rd);
+	pv_graph_set_repair(cat->g, pvc_repair, NULL);
 	if (pvc_search_path_warnings(&rd) < 0)
 		goto out;
 
@@ -2387,6 +2418,7 @@ out:
 		json_decref(R.v[i].copycols);
 		free(R.v[i].withopts);
 		free(R.v[i].check_option);
+		pv_buf_free(&R.v[i].dummy);
 	}
 	free(R.v);
 	free(R.replays);

@@ -127,4 +127,15 @@ int pvc_read_privileges(reader *rd);  /* cat_acl.c: default privileges, security
 int pvc_read_seclabels(reader *rd);   /* cat_acl.c: security labels and DEPENDS ON EXTENSION;
                                          needs the sorted comment targets */
 
+/* cat_loops.c: what the loop repairs need, recorded while reading, and the repair rule the
+ * sort calls (pv_graph_set_repair).  A view: its dummy CREATE VIEW and its CREATE OR
+ * REPLACE VIEW; a domain: each inline CHECK (called before it is appended to d->sql). */
+void pvc_loops_view(pv_obj *v, pv_oid rule, const char *dummy, const char *replace);
+void pvc_loops_domain_check(pv_obj *d, pv_oid con, const char *name, const char *inline_sql,
+                            const char *alter_sql);
+void pvc_loops_comment(pv_obj *o, pv_oid classid, pv_oid oid, const char *sql);
+/* a pg_depend edge: row (classid, objid), folded into a, depends on b */
+void pvc_loops_dep(pv_obj *a, pv_oid classid, pv_oid objid, const pv_obj *b);
+int pvc_repair(pv_graph *g, pv_obj **cycle, int n, void *arg);
+
 #endif

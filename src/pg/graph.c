@@ -1,5 +1,7 @@
 /*
- * pg/graph.c — object graph, catalog-identity map and dependency sort (see graph.h).
+ * pg/graph.c — object graph, catalog-identity map, dependency sort, and the search for a
+ * dependency cycle that the loop repair rule (registered by the graph's builder) breaks
+ * (see graph.h).
  */
 #include "pg/graph.h"
 
@@ -20,6 +22,8 @@ struct pv_graph {
 	ident *map; /* open addressing */
 	size_t mapcap, mapn;
 	pv_obj **sorted;
+	pv_repair_fn repair;
+	void *repair_arg;
 };
 
 static const char *kind_names[K_NKINDS] = {
@@ -34,7 +38,7 @@ static const char *kind_names[K_NKINDS] = {
 	"constraint", "index", "index attach", "index property", "statistics", "rule", "trigger",
 	"foreign key", "check constraint", "policy", "row security", "publication",
 	"publication table", "publication schema", "subscription", "default privileges",
-	"event trigger", "materialized view refresh",
+	"event trigger", "materialized view refresh", "view definition",
 };
 
 const char *
@@ -199,6 +203,33 @@ pv_obj_dep(pv_obj *o, pv_obj *on)
 }
 
 void
+pv_obj_undep(pv_obj *o, int on)
+{
+	for (int i = 0; i < o->ndeps; i++)
+		if (o->deps[i] == on) {
+			memmove(&o->deps[i], &o->deps[i + 1], (size_t)(o->ndeps - i - 1) * sizeof *o->deps);
+			o->ndeps--;
+			return;
+		}
+}
+
+int
+pv_obj_depends(const pv_obj *o, int on)
+{
+	for (int i = 0; i < o->ndeps; i++)
+		if (o->deps[i] == on)
+			return 1;
+	return 0;
+}
+
+void
+pv_graph_set_repair(pv_graph *g, pv_repair_fn fn, void *arg)
+{
+	g->repair = fn;
+	g->repair_arg = arg;
+}
+
+void
 pv_obj_add_acl(pv_obj *o, int revoke, const char *privs, const char *columns,
                const char *grantee, const char *grantor, int grant_option)
 {
@@ -304,8 +335,10 @@ heap_pop(heap *h)
 	return top;
 }
 
-int
-pv_graph_sort(pv_graph *g)
+/* One topological pass: fills g->sorted and returns how many objects it placed; the
+ * objects it could not place keep done = 0. */
+static int
+sort_pass(pv_graph *g)
 {
 	int n = g->n;
 	pv_obj **pre = pv_malloc((n ? n : 1) * sizeof *pre);
@@ -356,35 +389,143 @@ pv_graph_sort(pv_graph *g)
 				heap_push(&h, w->rank);
 		}
 	}
-	int rc = 0;
-	if (out < n) {
-		pv_buf b = PV_BUF_INIT;
-		int shown = 0;
-		for (int i = 0; i < n && shown < 20; i++)
-			if (!pre[i]->done && pre[i]->dump) {
-				char *l = pv_obj_label(pre[i]);
-				pv_buf_printf(&b, "%s%s", shown++ ? ", " : "", l);
-				free(l);
-			}
-		rc = pv_fail("could not resolve a dependency loop among: %s", b.data ? b.data : "?");
-		pv_buf_free(&b);
-	} else {
-		/* Stable by effective section, keeping topological order within each. */
-		pv_obj **tmp = pv_malloc((n ? n : 1) * sizeof *tmp);
-		int k = 0;
-		for (int s = PV_PRE; s <= PV_POST; s++)
-			for (int i = 0; i < n; i++)
-				if (g->sorted[i]->eff_section == s)
-					tmp[k++] = g->sorted[i];
-		free(g->sorted);
-		g->sorted = tmp;
-	}
 	free(h.v);
 	free(rev);
 	free(fill);
 	free(cnt);
 	free(pre);
-	return rc;
+	return out;
+}
+
+/* The first dependency of o that the pass could not place (every stuck object has one). */
+static int
+stuck_dep(pv_graph *g, const pv_obj *o, int j)
+{
+	for (; j < o->ndeps; j++)
+		if (!g->objs[o->deps[j]]->done)
+			return j;
+	return -1;
+}
+
+/* One cycle among the stuck objects, as short as a breadth-first search from one of its
+ * members finds it: cycle[0] depends on cycle[1], ..., the last on cycle[0].  Starts from
+ * the stuck object that comes first in the pre-sort, so the same graph gives the same
+ * cycle.  Returns its length (0 if there is none, which cannot happen after a stuck pass). */
+static int
+find_cycle(pv_graph *g, pv_obj ***cycle)
+{
+	int n = g->n;
+	*cycle = NULL;
+	pv_obj *start = NULL;
+	for (int i = 0; i < n; i++)
+		if (!g->objs[i]->done && (!start || g->objs[i]->rank < start->rank))
+			start = g->objs[i];
+	if (!start)
+		return 0;
+	/* follow stuck dependencies until an object repeats: that object is on a cycle */
+	int *step = pv_malloc((size_t)n * sizeof *step);
+	for (int i = 0; i < n; i++)
+		step[i] = -1;
+	pv_obj *o = start;
+	for (int k = 0; step[o->id] < 0; k++) {
+		step[o->id] = k;
+		int j = stuck_dep(g, o, 0);
+		if (j < 0) {
+			free(step);
+			return 0;
+		}
+		o = g->objs[o->deps[j]];
+	}
+	/* breadth-first from o over stuck dependencies back to o: the shortest cycle through o */
+	int *from = step, *queue = pv_malloc((size_t)n * sizeof *queue);
+	for (int i = 0; i < n; i++)
+		from[i] = -2;
+	int qh = 0, qt = 0, last = -1;
+	queue[qt++] = o->id;
+	from[o->id] = -1;
+	while (qh < qt && last < 0) {
+		pv_obj *x = g->objs[queue[qh++]];
+		for (int j = stuck_dep(g, x, 0); j >= 0; j = stuck_dep(g, x, j + 1)) {
+			int d = x->deps[j];
+			if (d == o->id) {
+				last = x->id;
+				break;
+			}
+			if (from[d] == -2) {
+				from[d] = x->id;
+				queue[qt++] = d;
+			}
+		}
+	}
+	int len = 0;
+	if (last >= 0) {
+		for (int x = last; x >= 0; x = from[x])
+			len++;
+		*cycle = pv_malloc((size_t)len * sizeof **cycle);
+		/* from[] walks back towards o: o, ..., last is the order of "depends on" */
+		int k = len;
+		for (int x = last; x >= 0; x = from[x])
+			(*cycle)[--k] = g->objs[x];
+	}
+	free(queue);
+	free(step);
+	return len;
+}
+
+/* "a needs b, which needs c, which needs a" */
+static void
+describe_cycle(pv_buf *b, pv_obj **cycle, int len)
+{
+	for (int i = 0; i <= len; i++) {
+		if (i == 20 && len > 21) {
+			pv_buf_printf(b, ", ... (%d objects in all)", len);
+			break;
+		}
+		char *l = pv_obj_label(cycle[i % len]);
+		pv_buf_printf(b, "%s%s", i == 0 ? "" : i == 1 ? " needs " : ", which needs ", l);
+		free(l);
+	}
+}
+
+/* Each repair removes or redirects an edge of the cycle it was given; a bound all the same,
+ * so that a rule that fails to break its cycle cannot loop for ever. */
+#define MAX_REPAIRS 10000
+
+int
+pv_graph_sort(pv_graph *g)
+{
+	for (int repairs = 0;; repairs++) {
+		if (sort_pass(g) == g->n)
+			break;
+		pv_obj **cycle;
+		int len = find_cycle(g, &cycle);
+		if (len == 0) {
+			free(cycle);
+			return pv_fail("could not resolve a dependency loop (no cycle found among the stuck objects)");
+		}
+		int r = g->repair && repairs < MAX_REPAIRS ? g->repair(g, cycle, len, g->repair_arg) : 0;
+		if (r <= 0) {
+			pv_buf b = PV_BUF_INIT;
+			describe_cycle(&b, cycle, len);
+			free(cycle);
+			int rc = r < 0 ? pv_wrap("repairing the dependency loop %s", b.data)
+			               : pv_fail("could not resolve a dependency loop: %s", b.data);
+			pv_buf_free(&b);
+			return rc;
+		}
+		free(cycle);
+	}
+	/* Stable by effective section, keeping topological order within each. */
+	int n = g->n;
+	pv_obj **tmp = pv_malloc((n ? n : 1) * sizeof *tmp);
+	int k = 0;
+	for (int s = PV_PRE; s <= PV_POST; s++)
+		for (int i = 0; i < n; i++)
+			if (g->sorted[i]->eff_section == s)
+				tmp[k++] = g->sorted[i];
+	free(g->sorted);
+	g->sorted = tmp;
+	return 0;
 }
 
 pv_obj *

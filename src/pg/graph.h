@@ -9,7 +9,10 @@
  * through them land on the right object.  pv_graph_sort() orders everything: a pre-sort
  * by (section, kind, schema, name, oid) for determinism, then a topological sort that
  * always emits the ready object that comes first in the pre-sort, and finally pushes an
- * object into a later section when it depends on something there.
+ * object into a later section when it depends on something there.  When the sort is stuck
+ * it finds one dependency cycle among the stuck objects and hands it to the repair rule
+ * the graph's builder registered (pv_graph_set_repair); the rule edits the graph and the
+ * sort starts again.  The graph itself knows nothing about SQL.
  */
 #ifndef PV_PG_GRAPH_H
 #define PV_PG_GRAPH_H
@@ -32,6 +35,7 @@ typedef enum {
 	K_CONSTRAINT, K_INDEX, K_INDEX_ATTACH, K_INDEX_EXTRA, K_STATISTICS, K_RULE, K_TRIGGER, K_FK,
 	K_CHECK_LATE, K_POLICY, K_RLS, K_PUBLICATION, K_PUB_TABLE, K_PUB_SCHEMA, K_SUBSCRIPTION,
 	K_DEFAULT_ACL, K_EVENT_TRIGGER, K_REFRESH,
+	K_VIEW_DEF, /* a view's real definition, split off its CREATE VIEW by a loop repair */
 	K_NKINDS
 } pv_kind;
 
@@ -88,12 +92,23 @@ int pv_graph_count(pv_graph *g);
 void pv_graph_alias(pv_graph *g, pv_oid classid, pv_oid oid, pv_obj *o);
 pv_obj *pv_graph_lookup(pv_graph *g, pv_oid classid, pv_oid oid);
 void pv_obj_dep(pv_obj *o, pv_obj *on);
+/* Remove o's dependency on the object with id `on` (if any). */
+void pv_obj_undep(pv_obj *o, int on);
+int pv_obj_depends(const pv_obj *o, int on);
 void pv_obj_add_acl(pv_obj *o, int revoke, const char *privs, const char *columns,
                     const char *grantee, const char *grantor, int grant_option);
 void pv_obj_add_comment(pv_obj *o, const char *sql);
 
-/* Sort; on a dependency loop fails naming the objects in it.  Afterwards
- * pv_graph_sorted() gives the objects in order (count pv_graph_count). */
+/* A loop repair rule.  cycle[0] depends on cycle[1], ..., cycle[n - 1] on cycle[0].  The
+ * rule breaks the cycle by editing edges (pv_obj_dep, pv_obj_undep), and may add objects
+ * or change an object's SQL.  Returns 1 when it changed the graph, 0 when it has no
+ * repair for this cycle, -1 on an error (set). */
+typedef int (*pv_repair_fn)(pv_graph *g, pv_obj **cycle, int n, void *arg);
+void pv_graph_set_repair(pv_graph *g, pv_repair_fn fn, void *arg);
+
+/* Sort, repairing loops with the registered rule; a loop no rule breaks fails naming the
+ * objects of that cycle, in order.  Afterwards pv_graph_sorted() gives the objects in
+ * order (count pv_graph_count). */
 int pv_graph_sort(pv_graph *g);
 pv_obj *pv_graph_sorted(pv_graph *g, int i);
 

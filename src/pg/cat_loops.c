@@ -1,0 +1,237 @@
+/*
+ * pg/cat_loops.c — the dependency-loop repairs that depend on how an object is written
+ * (../shared/docs/catalog-dump-notes.md §3.3).  The sort (graph.c) finds one cycle when it
+ * is stuck and calls pvc_repair(), which breaks it and lets the sort start again:
+ *
+ *  - a view in a longer cycle through its query (f() RETURNS SETOF v where v selects from
+ *    f(), or a BEGIN ATOMIC body reading v): CREATE VIEW gets a dummy body of typed NULLs
+ *    (column names, types and collations of the real one), and the real query becomes a
+ *    separate CREATE OR REPLACE VIEW entry (K_VIEW_DEF) that takes over the dependencies
+ *    of the view's _RETURN rule;
+ *  - a domain and one of its CHECKs in a longer cycle (the CHECK calls a function whose
+ *    signature uses the domain): that CHECK leaves CREATE DOMAIN and becomes an
+ *    ALTER DOMAIN ... ADD CONSTRAINT entry after the domain, with its comment.
+ *
+ * The readers prepare what a repair needs for every view and every domain with inline
+ * CHECKs (o->extra "repair": the alternative SQL, and which dependency came from which
+ * catalog row), so a repair never queries the server.  Everything else pgvault already
+ * writes loop-free: CHECKs and defaults of tables are separate entries, base types get a
+ * shell type, and an object depending on a post-data one (a primary key used by GROUP BY)
+ * is pushed to post-data by the sort.
+ */
+#include "pg/catalog_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+static json_t *
+repair_info(const pv_obj *o)
+{
+	return o->extra ? json_object_get(o->extra, "repair") : NULL;
+}
+
+static int
+has_id(json_t *arr, int id)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+		if (json_integer_value(v) == id)
+			return 1;
+	return 0;
+}
+
+static void
+add_id(json_t *arr, int id)
+{
+	if (!has_id(arr, id))
+		json_array_append_new(arr, json_integer(id));
+}
+
+static void
+set_repair(pv_obj *o, json_t *info)
+{
+	if (!o->extra)
+		o->extra = json_object();
+	json_object_set_new(o->extra, "repair", info);
+}
+
+/* Done with o's repair information (the repair is applied). */
+static void
+drop_repair(pv_obj *o)
+{
+	json_object_del(o->extra, "repair");
+	if (json_object_size(o->extra) == 0) {
+		json_decref(o->extra);
+		o->extra = NULL;
+	}
+}
+
+void
+pvc_loops_view(pv_obj *v, pv_oid rule, const char *dummy, const char *replace)
+{
+	set_repair(v, json_pack("{s:s, s:I, s:s, s:s, s:[], s:[]}", "what", "view", "rule", (json_int_t)rule,
+	                        "dummy", dummy, "replace", replace, "rule_deps", "own_deps"));
+}
+
+void
+pvc_loops_domain_check(pv_obj *d, pv_oid con, const char *name, const char *inline_sql,
+                       const char *alter_sql)
+{
+	json_t *info = repair_info(d);
+	if (!info) {
+		/* the first inline CHECK: d->sql is still the domain without its CHECKs */
+		info = json_pack("{s:s, s:s, s:[], s:[]}", "what", "domain", "base", d->sql, "own_deps",
+		                 "checks");
+		set_repair(d, info);
+	}
+	json_array_append_new(json_object_get(info, "checks"),
+	                      json_pack("{s:I, s:s, s:s, s:s, s:[]}", "oid", (json_int_t)con, "name", name,
+	                                "inline", inline_sql, "alter", alter_sql, "deps"));
+}
+
+static json_t *
+domain_check(json_t *info, pv_oid con)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(info, "checks"), i, c)
+		if ((pv_oid)json_integer_value(json_object_get(c, "oid")) == con)
+			return c;
+	return NULL;
+}
+
+void
+pvc_loops_comment(pv_obj *o, pv_oid classid, pv_oid oid, const char *sql)
+{
+	json_t *info = repair_info(o), *c;
+	if (info && o->kind == K_DOMAIN && classid == C_PG_CONSTRAINT &&
+	    (c = domain_check(info, oid)) != NULL)
+		json_object_set_new(c, "comment", json_string(sql));
+}
+
+void
+pvc_loops_dep(pv_obj *a, pv_oid classid, pv_oid objid, const pv_obj *b)
+{
+	json_t *info = repair_info(a), *c;
+	if (!info || a == b)
+		return;
+	if (a->kind == K_VIEW)
+		add_id(json_object_get(info, classid == C_PG_REWRITE &&
+		                       (pv_oid)json_integer_value(json_object_get(info, "rule")) == objid
+		                           ? "rule_deps" : "own_deps"), b->id);
+	else if (a->kind == K_DOMAIN)
+		add_id(classid == C_PG_CONSTRAINT && (c = domain_check(info, objid)) != NULL
+		           ? json_object_get(c, "deps") : json_object_get(info, "own_deps"), b->id);
+}
+
+/* The view's query moves to a new CREATE OR REPLACE VIEW entry with the rule's
+ * dependencies; the view keeps those of its columns (types, collations) and its schema. */
+static int
+split_view(pv_graph *g, pv_obj *v, json_t *info, const pv_obj *next)
+{
+	json_t *rule = json_object_get(info, "rule_deps"), *own = json_object_get(info, "own_deps");
+	if (!has_id(rule, next->id) || has_id(own, next->id))
+		return 0; /* this edge is not the query's: splitting would not break the cycle */
+	pv_obj *def = pv_graph_add(g, K_VIEW_DEF, PV_PRE, 0, 0, v->schema, v->name);
+	def->sql = pv_strdup(json_string_value(json_object_get(info, "replace")));
+	def->dump = v->dump;
+	size_t i;
+	json_t *x;
+	json_array_foreach(rule, i, x) {
+		int id = (int)json_integer_value(x);
+		pv_obj_dep(def, pv_graph_get(g, id));
+		if (!has_id(own, id))
+			pv_obj_undep(v, id);
+	}
+	pv_obj_dep(def, v);
+	free(v->sql);
+	v->sql = pv_strdup(json_string_value(json_object_get(info, "dummy")));
+	drop_repair(v);
+	return 1;
+}
+
+/* The CHECK whose dependency is the cycle's edge leaves CREATE DOMAIN. */
+static int
+split_domain_check(pv_graph *g, pv_obj *d, json_t *info, const pv_obj *next)
+{
+	json_t *checks = json_object_get(info, "checks"), *own = json_object_get(info, "own_deps");
+	json_t *c = NULL, *x;
+	size_t i, j;
+	if (has_id(own, next->id))
+		return 0;
+	json_array_foreach(checks, i, x)
+		if (!json_is_true(json_object_get(x, "split")) && has_id(json_object_get(x, "deps"), next->id)) {
+			c = x;
+			break;
+		}
+	if (!c)
+		return 0;
+	json_object_set_new(c, "split", json_true());
+	pv_obj *k = pv_graph_add(g, K_CHECK, PV_PRE, C_PG_CONSTRAINT,
+	                         (pv_oid)json_integer_value(json_object_get(c, "oid")), d->schema,
+	                         json_string_value(json_object_get(c, "name")));
+	k->sql = pv_strdup(json_string_value(json_object_get(c, "alter")));
+	k->dump = d->dump;
+	/* its dependencies leave the domain unless the domain or another inline CHECK has them */
+	json_array_foreach(json_object_get(c, "deps"), i, x) {
+		int id = (int)json_integer_value(x), keep = has_id(own, id);
+		json_t *o;
+		json_array_foreach(checks, j, o)
+			keep |= !json_is_true(json_object_get(o, "split")) && has_id(json_object_get(o, "deps"), id);
+		pv_obj_dep(k, pv_graph_get(g, id));
+		if (!keep)
+			pv_obj_undep(d, id);
+	}
+	pv_obj_dep(k, d);
+	/* its comment follows it */
+	const char *cm = json_string_value(json_object_get(c, "comment"));
+	if (cm && d->comments) {
+		char *line = pv_asprintf("%s\n", cm);
+		char *at = strstr(d->comments, line);
+		if (at) {
+			memmove(at, at + strlen(line), strlen(at + strlen(line)) + 1);
+			if (!*d->comments) {
+				free(d->comments);
+				d->comments = NULL;
+			}
+			pv_obj_add_comment(k, cm);
+		}
+		free(line);
+	}
+	/* CREATE DOMAIN with the CHECKs still inline */
+	pv_buf b = PV_BUF_INIT;
+	pv_buf_puts(&b, json_string_value(json_object_get(info, "base")));
+	json_array_foreach(checks, i, x)
+		if (!json_is_true(json_object_get(x, "split")))
+			pv_buf_puts(&b, json_string_value(json_object_get(x, "inline")));
+	pv_buf_putc(&b, ';');
+	free(d->sql);
+	d->sql = pv_buf_detach(&b);
+	return 1;
+}
+
+int
+pvc_repair(pv_graph *g, pv_obj **cycle, int n, void *arg)
+{
+	(void)arg;
+	/* views first (as pg_dump), then domains */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++) {
+			pv_obj *o = cycle[i], *next = cycle[(i + 1) % n];
+			json_t *info = repair_info(o);
+			if (!info)
+				continue;
+			const char *what = json_string_value(json_object_get(info, "what"));
+			int r = pass == 0 && o->kind == K_VIEW && strcmp(what, "view") == 0
+			            ? split_view(g, o, info, next)
+			        : pass == 1 && o->kind == K_DOMAIN && strcmp(what, "domain") == 0
+			            ? split_domain_check(g, o, info, next) : 0;
+			if (r)
+				return r;
+		}
+	return 0;
+}
