@@ -188,7 +188,10 @@ read_unsupported(reader *rd)
 	    "  WHERE t.oid >= 16384 AND NOT t.tgisinternal AND" NOT_EXT("pg_trigger", "t")
 	    " UNION ALL SELECT 'large object', 'large object ' || l.oid, x.classid, l.oid"
 	    "  FROM pg_catalog.pg_largeobject_metadata l, (SELECT 'pg_catalog.pg_largeobject_metadata'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
-	    " UNION ALL SELECT 'subscription', 'subscription ' || s.subname, x.classid, s.oid"
+	    /* the subscription reader needs subconninfo, a column only superusers may read */
+	    " UNION ALL SELECT 'subscription', 'subscription ' || s.subname || CASE WHEN NOT"
+	    "  pg_catalog.has_column_privilege('pg_catalog.pg_subscription', 'subconninfo', 'SELECT')"
+	    "  THEN ' (reading a subscription''s connection needs a superuser)' ELSE '' END, x.classid, s.oid"
 	    "  FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d ON d.oid = s.subdbid,"
 	    "  (SELECT 'pg_catalog.pg_subscription'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
 	    "  WHERE d.datname = pg_catalog.current_database()");
