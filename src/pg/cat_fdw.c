@@ -684,8 +684,8 @@ read_subscriptions(reader *rd)
 		int removed = 0;
 		if (conninfo_without_secrets(pvc_val(r, i, 3) ? pvc_val(r, i, 3) : "", &conninfo,
 		                             &removed) < 0) {
-			rc = pv_fail("subscription %s: libpq cannot parse its connection string (not shown: "
-			             "it may hold a password)", q);
+			rc = pv_fail("subscription %s: this libpq cannot parse its connection string (not "
+			             "shown: it may hold a password; an option newer than this libpq?)", q);
 			free(q);
 			break;
 		}

@@ -142,6 +142,9 @@ assert sorted(h.get("subscriptions", [])) == ["sub \"one\"", "sub_plain", "sub_p
 assert any("sub_pw" in w for w in h.get("warnings", [])), h.get("warnings")
 ' || fail "the bundle header does not list the subscriptions and the warning"
 
+pv verify --storage "$ST" "$id"
+expect_rc 0 "verify"
+
 # ---------------------------------------------------------------- restore
 pv restore --storage "$ST" "$id" --as "$copy"
 expect_rc 0 "restore --as copy"
