@@ -448,6 +448,13 @@ read_seclabels(reader *rd)
 	    " FROM pg_catalog.pg_shseclabel s JOIN pg_catalog.pg_database d ON d.oid = s.objoid"
 	    " AND s.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass"
 	    " WHERE d.datname = pg_catalog.current_database()"
+	    /* the subscriptions of this database (shared objects too) */
+	    " UNION ALL SELECT s.classoid, s.objoid, 0, s.provider, s.label, NULL,"
+	    " pg_catalog.pg_describe_object(s.classoid, s.objoid, 0), false"
+	    " FROM pg_catalog.pg_shseclabel s JOIN pg_catalog.pg_subscription sub ON sub.oid = s.objoid"
+	    " AND s.classoid = 'pg_catalog.pg_subscription'::pg_catalog.regclass"
+	    " JOIN pg_catalog.pg_database d ON d.oid = sub.subdbid"
+	    " WHERE d.datname = pg_catalog.current_database()"
 	    " ORDER BY 1, 2, 3, 4", NULL);
 	if (!r)
 		return pv_wrap("reading security labels");

@@ -1,12 +1,14 @@
 /*
  * pg/cat_fdw.c — text search objects, foreign-data wrappers, servers and user mappings,
- * publications, event triggers and extended statistics.
+ * publications, subscriptions, event triggers and extended statistics.
  *
  * Owns the CREATE statements of those kinds (assembled from their catalogs; only extended
  * statistics have a deparse function), their owners, comment targets and, for wrappers
  * and servers, their ACL deltas.  Foreign tables belong to the relation code of catalog.c;
  * the servers registered here are what they depend on.  Event triggers are created in
- * the restore's last pass (PV_LATE_AFTER_ACL), after every other statement.
+ * the restore's last pass (PV_LATE_AFTER_ACL), after every other statement.  Subscriptions
+ * are written as pg_dump writes them (connect = false: the restore contacts no publisher,
+ * the copy is disabled and has no slot), with their connection string's secrets removed.
  */
 #include "pg/catalog_int.h"
 
@@ -16,6 +18,7 @@
 #include "pg/conn.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/log.h"
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
@@ -337,11 +340,21 @@ read_servers(reader *rd, pv_buf *ids)
 	return rc;
 }
 
-/* User mappings have no owner, comment or ACL.  pg_user_mapping is readable by superusers
- * only (as the completeness check that lists its rows). */
+/* User mappings have no owner, comment or ACL.  pg_user_mapping (with the options, which
+ * may hold passwords) is readable by superusers only: for other roles nothing is read here,
+ * and the completeness check (which lists them from the pg_user_mappings view) reports each
+ * mapping as unsupported, saying why. */
 static int
 read_user_mappings(reader *rd)
 {
+	PGresult *priv = pvc_query(rd,
+	    "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_user_mapping', 'SELECT')", NULL);
+	if (!priv)
+		return pv_wrap("checking whether user mappings can be read");
+	int readable = pvc_bool(priv, 0, 0);
+	PQclear(priv);
+	if (!readable)
+		return 0;
 	PGresult *opts = query_options(rd, "pg_user_mapping", "umoptions");
 	if (!opts)
 		return pv_wrap("reading user mapping options");
@@ -557,6 +570,193 @@ read_publication_schemas(reader *rd)
 	return 0;
 }
 
+/* ---- subscriptions -------------------------------------------------------------------- */
+
+/* conninfo without the options libpq marks as secret (dispchar "*": password, sslpassword).
+ * *out is the string unchanged when there were none, else rebuilt as keyword='value' pairs
+ * (in libpq's option order; a URI becomes key/value pairs).  -1 when libpq cannot parse it:
+ * its message is not passed on, as it may quote the string. */
+static int
+conninfo_without_secrets(const char *conninfo, char **out, int *removed)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+	*out = NULL;
+	*removed = 0;
+	if (!opts) {
+		if (err)
+			PQfreemem(err);
+		return -1;
+	}
+	for (PQconninfoOption *op = opts; op->keyword; op++)
+		if (op->val && op->dispchar && op->dispchar[0] == '*')
+			*removed = 1;
+	if (!*removed) {
+		PQconninfoFree(opts);
+		*out = pv_strdup(conninfo);
+		return 0;
+	}
+	pv_buf b = PV_BUF_INIT;
+	for (PQconninfoOption *op = opts; op->keyword; op++) {
+		if (!op->val || (op->dispchar && op->dispchar[0] == '*'))
+			continue;
+		/* conninfo quoting: single quotes, backslash before ' and \ */
+		pv_buf_printf(&b, "%s%s='", b.len ? " " : "", op->keyword);
+		for (const char *v = op->val; *v; v++) {
+			if (*v == '\'' || *v == '\\')
+				pv_buf_putc(&b, '\\');
+			pv_buf_putc(&b, *v);
+		}
+		pv_buf_putc(&b, '\'');
+	}
+	PQconninfoFree(opts);
+	*out = pv_buf_detach(&b);
+	return 0;
+}
+
+/*
+ * CREATE SUBSCRIPTION s CONNECTION '...' PUBLICATION p1, p2 WITH (connect = false,
+ * slot_name = ..., <options that differ from their defaults>), as pg_dump writes it.
+ * Only the subscriptions of the database being dumped.  subconninfo is readable by
+ * superusers only (a column privilege): without it nothing is read here and the
+ * completeness check reports each subscription as unsupported, saying why.
+ *
+ * The options by version (every branch is here): 12 and 13 have none of them; 14 adds
+ * subbinary and substream (a bool); 15 subtwophasestate and subdisableonerr; 16 makes
+ * substream a char ('f', 't', 'p') and adds subpasswordrequired, subrunasowner and
+ * suborigin; 17 adds subfailover.  Defaults in 12-17: binary false, streaming off,
+ * two_phase off, disable_on_error false, password_required true, run_as_owner false,
+ * origin any, failover false, synchronous_commit off.
+ */
+static int
+read_subscriptions(reader *rd)
+{
+	pv_graph *g = rd->cat->g;
+	PGresult *r = pvc_query(rd,
+	    "SELECT pg_catalog.has_column_privilege('pg_catalog.pg_subscription', 'subconninfo', 'SELECT')",
+	    NULL);
+	if (!r)
+		return pv_wrap("checking whether subscriptions can be read");
+	int readable = pvc_bool(r, 0, 0);
+	PQclear(r);
+	if (!readable)
+		return 0; /* reported by the completeness check (read_unsupported) */
+
+	const int v = rd->v;
+	PGresult *pubs = pvc_query(rd,
+	    "SELECT s.oid, p.pub FROM pg_catalog.pg_subscription s,"
+	    " pg_catalog.unnest(s.subpublications) WITH ORDINALITY AS p(pub, n)"
+	    " WHERE s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d"
+	    "   WHERE d.datname = pg_catalog.current_database())"
+	    " ORDER BY s.oid, p.n", NULL);
+	if (!pubs)
+		return pv_wrap("reading the publications of subscriptions");
+	char *sql = pv_asprintf(
+	    "SELECT s.oid, s.subname, pg_catalog.pg_get_userbyid(s.subowner), s.subconninfo,"
+	    " s.subslotname, s.subsynccommit,"
+	    " %s, %s, %s, %s, %s, %s, %s, %s"
+	    " FROM pg_catalog.pg_subscription s"
+	    " WHERE s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d"
+	    "   WHERE d.datname = pg_catalog.current_database())"
+	    " ORDER BY s.oid",
+	    /* 6 binary */ v >= 140000 ? "s.subbinary" : "false",
+	    /* 7 streaming: f, t or p */
+	    v >= 160000 ? "s.substream::pg_catalog.text"
+	    : v >= 140000 ? "CASE WHEN s.substream THEN 't' ELSE 'f' END" : "'f'",
+	    /* 8 two_phase */ v >= 150000 ? "s.subtwophasestate <> 'd'" : "false",
+	    /* 9 disable_on_error */ v >= 150000 ? "s.subdisableonerr" : "false",
+	    /* 10 password_required */ v >= 160000 ? "s.subpasswordrequired" : "true",
+	    /* 11 run_as_owner */ v >= 160000 ? "s.subrunasowner" : "false",
+	    /* 12 origin */ v >= 160000 ? "s.suborigin" : "'any'",
+	    /* 13 failover */ v >= 170000 ? "s.subfailover" : "false");
+	r = pvc_query(rd, sql, NULL);
+	free(sql);
+	if (!r) {
+		PQclear(pubs);
+		return pv_wrap("reading subscriptions");
+	}
+	json_t *names = json_array();
+	int pos = 0, rc = 0;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		const char *name = pvc_val(r, i, 1);
+		char *q = pv_ident(rd->c, name);
+		char *conninfo = NULL;
+		int removed = 0;
+		if (conninfo_without_secrets(pvc_val(r, i, 3) ? pvc_val(r, i, 3) : "", &conninfo,
+		                             &removed) < 0) {
+			rc = pv_fail("subscription %s: this libpq cannot parse its connection string (not "
+			             "shown: it may hold a password; an option newer than this libpq?)", q);
+			free(q);
+			break;
+		}
+		pv_obj *o = pv_graph_add(g, K_SUBSCRIPTION, PV_POST, C_PG_SUBSCRIPTION, pvc_oid(r, i, 0),
+		                         NULL, name);
+		pv_buf b = PV_BUF_INIT;
+		pv_buf_printf(&b, "CREATE SUBSCRIPTION %s CONNECTION ", q);
+		pv_buf_literal(&b, rd->c, conninfo);
+		int lo, hi;
+		rows_for(pubs, &pos, o->oid, &lo, &hi);
+		pv_buf_puts(&b, " PUBLICATION ");
+		for (int k = lo; k < hi; k++) {
+			if (k > lo)
+				pv_buf_puts(&b, ", ");
+			pv_buf_ident(&b, rd->c, pvc_val(pubs, k, 1));
+		}
+		pv_buf_puts(&b, " WITH (connect = false, slot_name = ");
+		if (pvc_val(r, i, 4))
+			pv_buf_literal(&b, rd->c, pvc_val(r, i, 4));
+		else
+			pv_buf_puts(&b, "NONE");
+		if (pvc_bool(r, i, 6))
+			pv_buf_puts(&b, ", binary = true");
+		const char *stream = pvc_val(r, i, 7);
+		if (stream && stream[0] == 't')
+			pv_buf_puts(&b, ", streaming = on");
+		else if (stream && stream[0] == 'p')
+			pv_buf_puts(&b, ", streaming = parallel");
+		if (pvc_bool(r, i, 8))
+			pv_buf_puts(&b, ", two_phase = on");
+		if (pvc_bool(r, i, 9))
+			pv_buf_puts(&b, ", disable_on_error = true");
+		if (!pvc_bool(r, i, 10))
+			pv_buf_puts(&b, ", password_required = false");
+		if (pvc_bool(r, i, 11))
+			pv_buf_puts(&b, ", run_as_owner = true");
+		if (pvc_val(r, i, 12) && strcmp(pvc_val(r, i, 12), "any") != 0) {
+			pv_buf_puts(&b, ", origin = ");
+			pv_buf_literal(&b, rd->c, pvc_val(r, i, 12));
+		}
+		if (pvc_bool(r, i, 13))
+			pv_buf_puts(&b, ", failover = true");
+		if (pvc_val(r, i, 5) && strcmp(pvc_val(r, i, 5), "off") != 0) {
+			pv_buf_puts(&b, ", synchronous_commit = ");
+			pv_buf_literal(&b, rd->c, pvc_val(r, i, 5));
+		}
+		pv_buf_puts(&b, ");");
+		o->sql = pv_buf_detach(&b);
+		pvc_owner(rd, o, pvc_val(r, i, 2), "SUBSCRIPTION", q);
+		pvc_target(rd, C_PG_SUBSCRIPTION, o->oid, "SUBSCRIPTION", q);
+		json_array_append_new(names, json_string(name));
+		if (removed) {
+			char *w = pv_asprintf(
+			    "subscription %s: the password in its connection string is not in the backup; "
+			    "after a restore, set it with ALTER SUBSCRIPTION %s CONNECTION '...'", q, q);
+			pv_warn("%s", w);
+			json_array_append_new(rd->cat->warnings, json_string(w));
+			free(w);
+		}
+		free(conninfo);
+		free(q);
+	}
+	PQclear(r);
+	PQclear(pubs);
+	/* the header lists them: a restore that cannot create them refuses before it starts */
+	if (json_array_size(names))
+		json_object_set(rd->cat->db, "subscriptions", names);
+	json_decref(names);
+	return rc;
+}
+
 /* ---- event triggers ------------------------------------------------------------------- */
 
 static int
@@ -665,7 +865,8 @@ int
 pvc_read_pubs(reader *rd)
 {
 	if (read_publications(rd) < 0 || read_publication_tables(rd) < 0 ||
-	    read_publication_schemas(rd) < 0 || read_event_triggers(rd) < 0 ||
+	    read_publication_schemas(rd) < 0 || read_subscriptions(rd) < 0 ||
+	    read_event_triggers(rd) < 0 ||
 	    read_statistics(rd) < 0)
 		return -1;
 	return 0;

@@ -192,7 +192,10 @@ read_unsupported(reader *rd)
 	    "  WHERE t.oid >= 16384 AND NOT t.tgisinternal AND" NOT_EXT("pg_trigger", "t")
 	    " UNION ALL SELECT 'large object', 'large object ' || l.oid, x.classid, l.oid"
 	    "  FROM pg_catalog.pg_largeobject_metadata l, (SELECT 'pg_catalog.pg_largeobject_metadata'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
-	    " UNION ALL SELECT 'subscription', 'subscription ' || s.subname, x.classid, s.oid"
+	    /* the subscription reader needs subconninfo, a column only superusers may read */
+	    " UNION ALL SELECT 'subscription', 'subscription ' || s.subname || CASE WHEN NOT"
+	    "  pg_catalog.has_column_privilege('pg_catalog.pg_subscription', 'subconninfo', 'SELECT')"
+	    "  THEN ' (reading a subscription''s connection needs a superuser)' ELSE '' END, x.classid, s.oid"
 	    "  FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d ON d.oid = s.subdbid,"
 	    "  (SELECT 'pg_catalog.pg_subscription'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
 	    "  WHERE d.datname = pg_catalog.current_database()");
@@ -208,7 +211,7 @@ read_unsupported(reader *rd)
 	    {"procedural language", "pg_language"}, {"access method", "pg_am"},
 	    {"default privileges", "pg_default_acl"}, {"event trigger", "pg_event_trigger"},
 	    {"foreign-data wrapper", "pg_foreign_data_wrapper"}, {"server", "pg_foreign_server"},
-	    {"user mapping", "pg_user_mapping"}, {"publication", "pg_publication"},
+	    {"publication", "pg_publication"},
 	    {"publication member", "pg_publication_rel"},
 	};
 	for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
@@ -218,6 +221,15 @@ read_unsupported(reader *rd)
 		    " WHERE o.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
 		    " WHERE xd.classid = x.classid AND xd.objid = o.oid AND xd.deptype = 'e')",
 		    simple[i].kind, simple[i].cat, simple[i].cat);
+	/* pg_user_mapping is readable by superusers only; the view lists the mappings to all */
+	pv_buf_puts(&q,
+	    " UNION ALL SELECT 'user mapping', pg_catalog.pg_describe_object(x.classid, m.umid, 0) || CASE WHEN NOT"
+	    "  pg_catalog.has_table_privilege('pg_catalog.pg_user_mapping', 'SELECT')"
+	    "  THEN ' (reading user mappings needs a superuser)' ELSE '' END, x.classid, m.umid"
+	    " FROM pg_catalog.pg_user_mappings m,"
+	    " (SELECT 'pg_catalog.pg_user_mapping'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
+	    " WHERE m.umid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
+	    " WHERE xd.classid = x.classid AND xd.objid = m.umid AND xd.deptype = 'e')");
 	pv_buf_puts(&q,
 	    " UNION ALL SELECT 'schema', pg_catalog.pg_describe_object(x.classid, n.oid, 0), x.classid, n.oid"
 	    " FROM pg_catalog.pg_namespace n, (SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid AS classid) x"

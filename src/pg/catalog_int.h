@@ -116,7 +116,8 @@ int pvc_read_misc(reader *rd);        /* cat_ops.c: casts, collations, conversio
                                          languages, transforms, aggregates */
 int pvc_read_textsearch(reader *rd);  /* cat_fdw.c: text search parsers .. configurations */
 int pvc_read_foreign(reader *rd);     /* cat_fdw.c: FDWs, servers, user mappings */
-int pvc_read_pubs(reader *rd);        /* cat_fdw.c: publications, event triggers, statistics */
+int pvc_read_pubs(reader *rd);        /* cat_fdw.c: publications, subscriptions, event
+                                         triggers, statistics */
 int pvc_read_types_extra(reader *rd); /* cat_types.c: base, range and shell types */
 int pvc_search_path_warnings(reader *rd); /* cat_types.c: run after the dependencies */
 void pvc_types_fix_deps(reader *rd);     /* cat_types.c: I/O functions follow shell types;

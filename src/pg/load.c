@@ -40,6 +40,7 @@ typedef struct loader {
 	pv_buf after_rows; /* rows-only: foreign keys re-added, triggers re-enabled */
 	pv_pool *pool;    /* --jobs */
 	json_t *lobs;     /* large objects being restored: blob_prefix -> state (pg/lob.h) */
+	int owner_super;  /* --owner names a superuser */
 } loader;
 
 static const char *
@@ -137,8 +138,31 @@ check_ownership_rights(loader *L)
 		return -1;
 	int super = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
+	if (super && L->o->owner) {
+		const char *p1[1] = {L->o->owner};
+		r = pv_query_params(L->maint, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1", 1, p1);
+		if (!r)
+			return -1;
+		L->owner_super = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+		PQclear(r);
+	}
 	if (super)
 		return 0;
+	/* CREATE SUBSCRIPTION needs a superuser (12-15; from 16 a member of
+	 * pg_create_subscription too, but only with a password in the connection, which a
+	 * bundle never holds): refuse before anything is created */
+	json_t *subs = json_object_get(L->header, "subscriptions");
+	if (json_array_size(subs)) {
+		pv_buf names = PV_BUF_INIT;
+		size_t i;
+		json_t *n;
+		json_array_foreach(subs, i, n)
+			pv_buf_printf(&names, "%s\"%s\"", i ? ", " : "", json_string_value(n));
+		pv_fail("restoring as a non-superuser: the bundle holds subscription(s) %s, and only a "
+		        "superuser can create a subscription (restore as a superuser)", names.data);
+		pv_buf_free(&names);
+		return -1;
+	}
 	pv_buf arr = PV_BUF_INIT;
 	const char *k;
 	json_t *v;
@@ -203,6 +227,47 @@ sessions_on(loader *L, const char *name, int terminate, char **out)
 	return 0;
 }
 
+/* A database with subscriptions cannot be dropped.  Those of a database a restore created
+ * were made with connect = false: disabled, and a slot_name that may name the source's slot
+ * on the publisher, which must not be dropped.  So each forgets its slot, then is dropped
+ * without contacting anyone.  Best effort, for the DROP DATABASE that follows (which says
+ * what is wrong if this did not help); the current error message is kept. */
+static void
+drop_subscriptions_in(loader *L, const char *dbname)
+{
+	const char *p[1] = {dbname};
+	PGresult *r = PQexecParams(L->maint,
+	    "SELECT 1 FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d ON d.oid = s.subdbid"
+	    " WHERE d.datname = $1", 1, NULL, p, NULL, NULL, 0);
+	int any = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+	PQclear(r);
+	if (!any)
+		return;
+	char *saved = pv_strdup(pv_errmsg());
+	int code = pv_errcode();
+	PGconn *c = pv_connect(L->co, dbname);
+	if (c) {
+		r = PQexec(c, "SELECT s.subname FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d"
+		              " ON d.oid = s.subdbid WHERE d.datname = pg_catalog.current_database()");
+		for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+			char *q = pv_ident(c, PQgetvalue(r, i, 0));
+			char *sql = pv_asprintf("ALTER SUBSCRIPTION %s DISABLE; ALTER SUBSCRIPTION %s SET (slot_name = NONE);"
+			                        " DROP SUBSCRIPTION %s", q, q, q);
+			PGresult *x = PQexec(c, sql);
+			if (PQresultStatus(x) != PGRES_COMMAND_OK)
+				pv_warn("could not drop subscription %s of database \"%s\": %s", q, dbname,
+				        PQresultErrorMessage(x));
+			PQclear(x);
+			free(sql);
+			free(q);
+		}
+		PQclear(r);
+		PQfinish(c);
+	}
+	pv_fail_code(code, "%s", saved);
+	free(saved);
+}
+
 /* A temporary database's comment says who builds it, so that a later run on the same host
  * can drop it once that process is gone (killed with SIGKILL). */
 #define TMP_PREFIX "pgvault_restore_"
@@ -225,6 +290,7 @@ drop_stale_temporaries(loader *L)
 		if (sscanf(c, "pgvault restore in progress: host %255s pid %ld", h, &pid) != 2 ||
 		    strcmp(h, host) != 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
+		drop_subscriptions_in(L, PQgetvalue(r, i, 0));
 		char *q = pv_ident(L->maint, PQgetvalue(r, i, 0));
 		char *sql = pv_asprintf("DROP DATABASE %s", q);
 		if (pv_exec(L->maint, sql) == 0)
@@ -543,9 +609,16 @@ entry_sql(loader *L, json_t *e, pv_buf *b)
 {
 	if (jstr(e, "sql"))
 		pv_buf_printf(b, "%s\n", jstr(e, "sql"));
-	if (jstr(e, "owner") && jstr(e, "owner_target")) {
+	const char *owner = map_role(L, jstr(e, "owner"));
+	if (owner && jstr(e, "owner_target") && L->o->owner && strcmp(owner, L->o->owner) == 0 &&
+	    !L->owner_super && strcmp(jstr(e, "kind"), pv_kind_name(K_SUBSCRIPTION)) == 0) {
+		/* a subscription's owner must be a superuser (12-15; from 16 one without a password
+		 * in its connection, as restored, too): it stays the restoring superuser's */
+		pv_warn("%s stays owned by the role restoring it, not by \"%s\" (--owner): the owner of "
+		        "a subscription must be a superuser", jstr(e, "owner_target"), L->o->owner);
+	} else if (owner && jstr(e, "owner_target")) {
 		pv_buf_printf(b, "ALTER %s OWNER TO ", jstr(e, "owner_target"));
-		pv_buf_ident(b, L->c, map_role(L, jstr(e, "owner")));
+		pv_buf_ident(b, L->c, owner);
 		pv_buf_puts(b, ";\n");
 	}
 	if (jstr(e, "comments"))
@@ -1180,6 +1253,7 @@ out:
 	pv_cancel_unregister(L.maint);
 	if (rc < 0 && L.created && L.maint) {
 		/* never leave a half-restored database behind */
+		drop_subscriptions_in(&L, L.dbname);
 		char *q = pv_ident(L.maint, L.dbname);
 		char *sql = pv_asprintf(PQserverVersion(L.maint) >= 130000 ? "DROP DATABASE %s WITH (FORCE)"
 		                                                          : "DROP DATABASE %s", q);
