@@ -1,7 +1,8 @@
 /*
  * bundle/reader.c — reading a bundle as a stream: tar members (libarchive, tar format
  * only) pulled from a pv_source, the SHA-256 of each member's stored bytes as they are
- * read, streaming zstd decompression of data members, and the file-descriptor pv_source.
+ * read, streaming decompression of data members (util/zstream), and the file-descriptor
+ * pv_source.
  */
 #include "bundle/bundle.h"
 
@@ -11,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zstd.h>
-
 #include "util/err.h"
 #include "util/hash.h"
+#include "util/zstream.h"
 
 #define SRC_BUF (64 * 1024)
 #define TAR_BLOCK 512
@@ -26,9 +26,7 @@ struct pv_bundle_reader {
 	char *srcbuf;      /* bytes handed to libarchive */
 	char *inbuf;       /* stored member bytes being drained or decompressed */
 	size_t inlen;
-	char *outbuf;      /* decompressed bytes */
-	size_t outlen;
-	ZSTD_DCtx *dctx;
+	pv_zdec *zdec;     /* created at the first data member */
 	int opened;        /* archive_read_open done */
 	int src_failed;    /* the source reported an error (message in pv_errmsg) */
 	int src_eof;       /* the source returned 0 */
@@ -322,50 +320,26 @@ int
 pv_br_decompress(pv_bundle_reader *r, int (*cb)(void *arg, const char *data, size_t len),
                  void *arg, int64_t *raw_size)
 {
-	int64_t total = 0;
-	size_t hint = 1; /* 0 once a frame is complete */
-	int any = 0;
 	ssize_t n;
 
 	if (check_member(r) < 0)
 		return -1;
-	if (!r->dctx) {
-		r->dctx = ZSTD_createDCtx();
-		if (!r->dctx)
-			return pv_fail("bundle %s: member %s: cannot create a zstd context", r->label,
-			               r->name);
-		r->outlen = ZSTD_DStreamOutSize();
-		r->outbuf = pv_malloc(r->outlen);
+	if (!r->zdec) {
+		r->zdec = pv_zdec_new();
+		if (!r->zdec)
+			return pv_wrap("bundle %s: member %s", r->label, r->name);
 	}
-	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+	pv_zdec_reset(r->zdec);
 
-	while ((n = pv_br_read(r, r->inbuf, r->inlen)) > 0) {
-		ZSTD_inBuffer in = {r->inbuf, (size_t)n, 0};
-		ZSTD_outBuffer out;
-		any = 1;
-		do {
-			out.dst = r->outbuf;
-			out.size = r->outlen;
-			out.pos = 0;
-			hint = ZSTD_decompressStream(r->dctx, &out, &in);
-			if (ZSTD_isError(hint))
-				return pv_fail("bundle %s: member %s: zstd: %s", r->label, r->name,
-				               ZSTD_getErrorName(hint));
-			if (out.pos > 0) {
-				total += (int64_t)out.pos;
-				if (cb && cb(arg, r->outbuf, out.pos) < 0)
-					return pv_wrap("bundle %s: member %s", r->label, r->name);
-			}
-		} while (in.pos < in.size || out.pos == out.size);
-	}
+	while ((n = pv_br_read(r, r->inbuf, r->inlen)) > 0)
+		if (pv_zdec_feed(r->zdec, r->inbuf, (size_t)n, cb, arg) < 0)
+			return pv_wrap("bundle %s: member %s", r->label, r->name);
 	if (n < 0)
 		return -1;
-	if (!any)
-		return pv_fail("bundle %s: member %s: zstd: empty member", r->label, r->name);
-	if (hint != 0)
-		return pv_fail("bundle %s: member %s: zstd: truncated frame", r->label, r->name);
+	if (pv_zdec_finish(r->zdec) < 0)
+		return pv_wrap("bundle %s: member %s", r->label, r->name);
 	if (raw_size)
-		*raw_size = total;
+		*raw_size = (int64_t)pv_zdec_out_bytes(r->zdec);
 	return 0;
 }
 
@@ -397,8 +371,7 @@ pv_br_free(pv_bundle_reader *r)
 	free(r->last);
 	if (r->a)
 		archive_read_free(r->a);
-	ZSTD_freeDCtx(r->dctx);
-	free(r->outbuf);
+	pv_zdec_free(r->zdec);
 	free(r->inbuf);
 	free(r->srcbuf);
 	free(r->label);

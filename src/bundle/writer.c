@@ -1,8 +1,9 @@
 /*
  * bundle/writer.c — writing a bundle: a POSIX pax tar stream (libarchive) forwarded to a
- * pv_sink as it is produced, whole members from memory, zstd-compressed table data split
- * into bounded members at row boundaries, large object contents split the same way at any
- * byte, the member list that ends up in manifest.json, and the chunking defaults.
+ * pv_sink as it is produced, whole members from memory, zstd-compressed (util/zstream)
+ * table data split into bounded members at row boundaries, large object contents split the
+ * same way at any byte, the member list that ends up in manifest.json, and the chunking
+ * defaults.
  */
 #include "bundle/bundle.h"
 
@@ -11,10 +12,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
-
 #include "util/err.h"
 #include "util/hash.h"
+#include "util/zstream.h"
 
 struct pv_bundle_writer {
 	pv_sink *sink;
@@ -22,7 +22,7 @@ struct pv_bundle_writer {
 	time_t mtime;
 	pv_chunk_opts opts;
 	json_t *members;   /* array of member objects, as in manifest.json */
-	ZSTD_CCtx *cctx;   /* shared by the data writers, one at a time */
+	pv_zenc *zenc;     /* shared by the data writers, one at a time */
 	int data_open;     /* a pv_data_writer is active */
 	int sink_failed;   /* the sink reported an error (message in pv_errmsg) */
 	int failed;        /* the archive is unusable after an error */
@@ -297,25 +297,17 @@ pv_bw_free(pv_bundle_writer *w)
 		w->discard = 1;
 		archive_write_free(w->a);
 	}
-	ZSTD_freeCCtx(w->cctx);
+	pv_zenc_free(w->zenc);
 	json_decref(w->members);
 	free(w);
 }
 
 /* ---- table data -------------------------------------------------------------------- */
 
-static int
-zstd_fail(pv_data_writer *d, size_t rc)
-{
-	return pv_fail("member %s.%d%s: zstd: %s", d->prefix, d->n + 1, d->suffix,
-	               ZSTD_getErrorName(rc));
-}
-
 static pv_data_writer *
 data_begin(pv_bundle_writer *w, const char *prefix, const char *object, int blob)
 {
 	pv_data_writer *d;
-	size_t rc;
 
 	if (check_usable(w, prefix) < 0)
 		return NULL;
@@ -323,24 +315,15 @@ data_begin(pv_bundle_writer *w, const char *prefix, const char *object, int blob
 		pv_fail("member %s: another data writer is still open", prefix);
 		return NULL;
 	}
-	if (!w->cctx) {
-		w->cctx = ZSTD_createCCtx();
-		if (!w->cctx) {
-			pv_fail("member %s: cannot create a zstd context", prefix);
-			return NULL;
-		}
-		rc = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->opts.level);
-		if (!ZSTD_isError(rc))
-			rc = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
-		if (ZSTD_isError(rc)) {
-			pv_fail("member %s: zstd: %s", prefix, ZSTD_getErrorName(rc));
-			ZSTD_freeCCtx(w->cctx);
-			w->cctx = NULL;
+	if (!w->zenc) {
+		w->zenc = pv_zenc_new(w->opts.level);
+		if (!w->zenc) {
+			pv_wrap("member %s", prefix);
 			return NULL;
 		}
 	}
 	/* Forget any frame an aborted data writer left half done. */
-	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
+	pv_zenc_reset(w->zenc);
 
 	d = pv_calloc(1, sizeof *d);
 	d->w = w;
@@ -364,24 +347,13 @@ pv_bw_blob_begin(pv_bundle_writer *w, const char *prefix, const char *object)
 	return data_begin(w, prefix, object, 1);
 }
 
-/* Compress `len` bytes (or end the frame) into d->comp. */
+/* Compress `len` bytes into d->comp (the member's frame). */
 static int
-compress(pv_data_writer *d, const void *data, size_t len, ZSTD_EndDirective op)
+compress(pv_data_writer *d, const void *data, size_t len)
 {
-	ZSTD_inBuffer in = {data, len, 0};
-	size_t chunk = ZSTD_CStreamOutSize();
-
-	for (;;) {
-		pv_buf_reserve(&d->comp, chunk);
-		ZSTD_outBuffer out = {d->comp.data + d->comp.len, d->comp.cap - d->comp.len - 1, 0};
-		size_t rc = ZSTD_compressStream2(d->w->cctx, &out, &in, op);
-		if (ZSTD_isError(rc))
-			return zstd_fail(d, rc);
-		d->comp.len += out.pos;
-		d->comp.data[d->comp.len] = '\0';
-		if (op == ZSTD_e_end ? rc == 0 : in.pos == in.size)
-			return 0;
-	}
+	if (pv_zenc_write(d->w->zenc, data, len, &d->comp) < 0)
+		return pv_wrap("member %s.%d%s", d->prefix, d->n + 1, d->suffix);
+	return 0;
 }
 
 /* End the current frame and write it as the next member. */
@@ -391,8 +363,8 @@ flush_member(pv_data_writer *d)
 	char *name;
 	int rc;
 
-	if (compress(d, NULL, 0, ZSTD_e_end) < 0)
-		return -1;
+	if (pv_zenc_end(d->w->zenc, &d->comp) < 0)
+		return pv_wrap("member %s.%d%s", d->prefix, d->n + 1, d->suffix);
 	d->n++;
 	name = pv_asprintf("%s.%d%s", d->prefix, d->n, d->suffix);
 	rc = write_member(d->w, name, d->blob ? "blob" : "data", d->object, d->comp.data,
@@ -416,7 +388,7 @@ pv_dw_row(pv_data_writer *d, const char *row, size_t len)
 	if (len == 0 || memchr(row, '\n', len) != row + len - 1)
 		return pv_fail("member %s.%d.copy.zst: row %lld is not one line ending in a newline",
 		               d->prefix, d->n + 1, (long long)d->total + 1);
-	if (compress(d, row, len, ZSTD_e_continue) < 0)
+	if (compress(d, row, len) < 0)
 		return -1;
 	d->raw += len;
 	d->rows++;
@@ -442,7 +414,7 @@ pv_dw_write(pv_data_writer *d, const void *data, size_t len)
 	while (len > 0) {
 		size_t room = d->w->opts.raw_limit - d->raw;
 		size_t n = len < room ? len : room;
-		if (compress(d, p, n, ZSTD_e_continue) < 0)
+		if (compress(d, p, n) < 0)
 			return -1;
 		d->raw += n;
 		d->total += (int64_t)n;
@@ -486,6 +458,6 @@ pv_dw_abort(pv_data_writer *d)
 {
 	if (!d)
 		return;
-	ZSTD_CCtx_reset(d->w->cctx, ZSTD_reset_session_only);
+	pv_zenc_reset(d->w->zenc);
 	dw_free(d);
 }

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
 #include "pg/cancel.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/zstream.h"
 
 typedef struct job {
 	char *sql;
@@ -43,6 +43,16 @@ struct pv_pool {
 };
 
 static int
+put_rows(void *arg, const char *data, size_t len)
+{
+	PGconn *c = arg;
+
+	if (PQputCopyData(c, data, (int)len) != 1)
+		return pv_fail("sending rows: %s", PQerrorMessage(c));
+	return 0;
+}
+
+static int
 run_copy(PGconn *c, const job *j)
 {
 	PGresult *r = PQexec(c, j->sql);
@@ -52,28 +62,9 @@ run_copy(PGconn *c, const job *j)
 		return -1;
 	}
 	PQclear(r);
-	ZSTD_DCtx *z = ZSTD_createDCtx();
-	size_t outcap = ZSTD_DStreamOutSize();
-	char *out = pv_malloc(outcap);
-	ZSTD_inBuffer in = {j->zbuf, j->zlen, 0};
-	int rc = 0;
-	size_t ret = 1;
-	while (rc == 0 && (in.pos < in.size || ret != 0)) {
-		ZSTD_outBuffer ob = {out, outcap, 0};
-		ret = ZSTD_decompressStream(z, &ob, &in);
-		if (ZSTD_isError(ret)) {
-			rc = pv_fail("zstd: %s", ZSTD_getErrorName(ret));
-			break;
-		}
-		if (ob.pos && PQputCopyData(c, out, (int)ob.pos) != 1)
-			rc = pv_fail("sending rows: %s", PQerrorMessage(c));
-		if (in.pos == in.size && ob.pos < outcap && ret != 0) {
-			rc = pv_fail("zstd: truncated frame");
-			break;
-		}
-	}
-	free(out);
-	ZSTD_freeDCtx(z);
+	pv_zdec *z = pv_zdec_new();
+	int rc = z ? pv_zdec_all(z, j->zbuf, j->zlen, put_rows, c) : -1;
+	pv_zdec_free(z);
 	if (PQputCopyEnd(c, rc < 0 ? "pgvault: aborted" : NULL) != 1 && rc == 0)
 		rc = pv_fail("%s", PQerrorMessage(c));
 	while ((r = PQgetResult(c)) != NULL) {
