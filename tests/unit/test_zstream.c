@@ -382,6 +382,7 @@ typedef struct pcase {
 	size_t target;      /* the boundary aimed at (0: none) */
 	const char *what;   /* which boundary */
 	int on_comp;        /* the target is the compressed size of the one member */
+	size_t comp_want;   /* ... that size */
 	pv_chunk_opts opts;
 	size_t piece;       /* writer: bytes per pv_dw_write (blob) */
 	size_t maxrow;      /* writer: longest row (table) */
@@ -395,6 +396,7 @@ typedef struct boundary {
 
 static boundary bounds[16];
 static size_t nbounds;
+static long n_boundary, n_on_comp, n_comp_hit; /* what the cases covered */
 
 static void
 init_bounds(void)
@@ -505,9 +507,11 @@ choose(uint64_t *s, pcase *c, int big)
 		}
 		c->size = c->target + d - 1;
 		/* aim the compressed size (the reader's input) at the boundary instead */
-		if (r >= 85 && c->blob && c->mode == 0 && c->opts.raw_limit > c->size &&
-		    c->opts.comp_limit > c->size + 1000)
+		if (r >= 80 && c->blob && c->opts.raw_limit > c->size &&
+		    c->opts.comp_limit > c->size + 1000) {
 			c->on_comp = 1;
+			c->mode = 0; /* random bytes: the size can be aimed at to the byte */
+		}
 	}
 	c->piece = below(s, 2) ? LOB_PIECE : 1 + below(s, below(s, 2) ? 1000 : 300000);
 	c->maxrow = below(s, 4) ? 1 + below(s, 200) : 1 + below(s, 300000);
@@ -629,6 +633,7 @@ run_case(uint64_t seed, long idx, int big)
 		/* random bytes: adjust the raw size until the one member's frame (a few bytes of
 		 * header, block headers and checksum more) has the target size */
 		long want = (long)c.size, n = want - 20;
+		c.comp_want = c.size;
 		for (int i = 0; i < 6 && n > 0 && n <= (long)c.size; i++) {
 			long len = (long)comp_size(raw, (size_t)n, c.opts.level);
 			if (len == want)
@@ -646,8 +651,16 @@ run_case(uint64_t seed, long idx, int big)
 		pv_source src = {mem_read, &ms};
 		if (pv_bundle_verify(&src, "prop.pgv", &man) < 0)
 			fail_msg("verify: %s\n%s", pv_errmsg(), describe(&c, seed, idx));
+		if (c.on_comp) {
+			json_t *m = json_array_get(json_object_get(man, "members"), 2);
+			n_on_comp++;
+			if (json_integer_value(json_object_get(m, "size")) == (json_int_t)c.comp_want)
+				n_comp_hit++;
+		}
 		json_decref(man);
 	}
+	if (c.target)
+		n_boundary++;
 	if (read_back(&bundle, c.step, 0, &got, &nm) < 0)
 		fail_msg("read: %s\n%s", pv_errmsg(), describe(&c, seed, idx));
 	if (got.len != c.size || (c.size && memcmp(got.data, raw, c.size) != 0))
@@ -698,8 +711,12 @@ test_property_roundtrip(void **state)
 	init_bounds();
 	printf("property: seed %" PRIu64 ", cases %ld..%ld%s\n", seed, first, first + cases - 1,
 	       big ? ", big sizes" : "");
+	n_boundary = n_on_comp = n_comp_hit = 0;
 	for (long i = first; i < first + cases; i++)
 		run_case(seed, i, big);
+	printf("property: %ld cases, %ld at a buffer or member boundary (k x size - 1, +0, +1), "
+	       "%ld aimed at a compressed size (%ld exactly)\n", cases, n_boundary, n_on_comp,
+	       n_comp_hit);
 }
 
 /* The sizes of issue 15, as fixed cases: a 256 KiB large object, a 131,071-byte row (plus
