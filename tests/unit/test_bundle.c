@@ -821,7 +821,22 @@ test_bad_zstd(void **state)
 	raw_data_bundle(&b, comp, clen - 3);
 	assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
 	assert_contains(pv_errmsg(), "member data/1.1.copy.zst: zstd: ");
+	assert_contains(pv_errmsg(), "zstd: truncated frame (input ends at offset ");
 	pv_buf_free(&b);
+
+	/* A valid frame followed by anything (here a second frame) is refused at its end. */
+	{
+		char two[512], want[128];
+		size_t n = ZSTD_compress(two, sizeof two, "1\tx\n", 4, 3);
+		assert_false(ZSTD_isError(n));
+		memcpy(two + n, two, n);
+		raw_data_bundle(&b, two, 2 * n);
+		assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
+		snprintf(want, sizeof want, "member data/1.1.copy.zst: zstd: unexpected data after "
+		         "the end of the frame at offset %zu", n);
+		assert_contains(pv_errmsg(), want);
+		pv_buf_free(&b);
+	}
 
 	/* A valid frame whose last row has no newline. */
 	raw_data_bundle(&b, comp, clen);
