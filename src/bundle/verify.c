@@ -166,9 +166,10 @@ check_header(const char *label, json_t *hdr)
 	if (!json_is_integer(format))
 		return pv_fail("%s is not a pgvault bundle (%s has no format)", label,
 		               PV_MEMBER_HEADER);
-	if (json_integer_value(format) != PV_BUNDLE_FORMAT)
-		return pv_fail("bundle %s: unsupported format %lld (this pgvault reads format %d)",
-		               label, (long long)json_integer_value(format), PV_BUNDLE_FORMAT);
+	if (json_integer_value(format) < PV_BUNDLE_FORMAT_MIN || json_integer_value(format) > PV_BUNDLE_FORMAT)
+		return pv_fail("bundle %s: unsupported format %lld (this pgvault reads formats %d to %d)",
+		               label, (long long)json_integer_value(format), PV_BUNDLE_FORMAT_MIN,
+		               PV_BUNDLE_FORMAT);
 	return 0;
 }
 
