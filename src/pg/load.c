@@ -1184,6 +1184,8 @@ read_header(loader *L, const char *label)
 	const char *enc = text_encoding(L);
 	if (!enc)
 		return pv_fail("%s: the header names no encoding", label);
+	if (PQsetClientEncoding(L->maint, enc) != 0)
+		return pv_fail("cannot set client encoding %s: %s", enc, PQerrorMessage(L->maint));
 	if (format >= 2 && strcmp(enc, "SQL_ASCII") == 0) {
 		L->text = PVJ_LATIN1;
 		json_t *bytes = pvj_map_bytes(L->header, PV_MEMBER_HEADER);
@@ -1192,8 +1194,6 @@ read_header(loader *L, const char *label)
 		json_decref(L->header);
 		L->header = bytes;
 	}
-	if (PQsetClientEncoding(L->maint, enc) != 0)
-		return pv_fail("cannot set client encoding %s: %s", enc, PQerrorMessage(L->maint));
 	return 0;
 }
 

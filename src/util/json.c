@@ -29,6 +29,10 @@ pvj_str(const char *s)
 int
 pvj_set(json_t *o, const char *key, json_t *v)
 {
+	if (!key) {
+		json_decref(v);
+		return pv_fail("a member without a name");
+	}
 	if (!v)
 		return pv_fail("\"%s\": no value", key);
 	if (json_object_set_new_nocheck(o, key, v) < 0)
@@ -136,6 +140,20 @@ put_shown(pv_buf *b, const char *s, size_t len)
 		else
 			pv_buf_putc(b, (char)c);
 	}
+}
+
+json_t *
+pvj_shown(const char *s)
+{
+	if (!s) {
+		pv_fail("no value");
+		return NULL;
+	}
+	pv_buf b = PV_BUF_INIT;
+	put_shown(&b, s, strlen(s));
+	json_t *j = json_stringn_nocheck(b.data ? b.data : "", b.len);
+	pv_buf_free(&b);
+	return j;
 }
 
 /* "kind schema.name" of an entry-like object, or NULL */

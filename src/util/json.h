@@ -10,7 +10,8 @@
  * pvj_map_bytes undoes that after reading.
  *
  * Every setter returns 0, or -1 with pv_fail naming the key: a NULL value (a missing
- * string, a constructor that failed), or a container jansson refuses.  Setters that take a
+ * string, a constructor that failed), or a container jansson refuses.  (A non-NULL value
+ * into a container of the right kind cannot fail: allocation failure aborts.)  Setters that take a
  * json_t steal the reference (also on failure), like json_object_set_new.
  */
 #ifndef PV_UTIL_JSON_H
@@ -29,6 +30,9 @@ void pvj_init(void);
 
 /* A string holding bytes s; NULL (error set) when s is NULL. */
 json_t *pvj_str(const char *s);
+/* A string for people (messages, names in notifications): s when it is UTF-8, else s with
+ * every byte 0x80-0xFF written as \xNN; NULL (error set) when s is NULL. */
+json_t *pvj_shown(const char *s);
 
 int pvj_set(json_t *o, const char *key, json_t *v);        /* steals v */
 int pvj_set_copy(json_t *o, const char *key, json_t *v);   /* v gains a reference */

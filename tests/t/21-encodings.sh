@@ -69,7 +69,7 @@ print(h["format"], h.get("text_encoding"), h["encoding"])
 PY
 }
 
-for enc in LATIN1 WIN1251 EUC_JP; do
+for enc in LATIN1 WIN1251 EUC_JP SQL_ASCII; do
 	src="enc_src_${enc,,}"; copy="enc_copy_${enc,,}"
 	dropdb_q "$src"; dropdb_q "$copy"
 	q -d postgres -c "CREATE DATABASE $src ENCODING '$enc' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
@@ -100,3 +100,11 @@ for enc in LATIN1 WIN1251 EUC_JP; do
 	[ "$n" = 7 ] || fail "$enc: $n comments in the copy, expected 7"
 	dropdb_q "$src"; dropdb_q "$copy"
 done
+
+# A SQL_ASCII bundle stores its bytes as U+0080-U+00FF in valid UTF-8 JSON.
+python3 - "$(bundle_file "$T/st" "$id")" <<'PY' || fail "SQL_ASCII: the bundle's JSON does not hold the bytes as U+0080-U+00FF"
+import json, sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    pre = json.loads(t.extractfile("pre-data.json").read().decode("utf-8"))
+assert any(e.get("schema") == "s\u00ff\u00fe" for e in pre), [e.get("schema") for e in pre]
+PY
