@@ -227,7 +227,9 @@ pv_dump_session(PGconn *c)
 		return pv_fail("setting up the dump session: cannot read the database as %s: %s", enc,
 		               PQerrorMessage(c));
 	/* as pg_dump's setup_connection, plus jit = off: the catalog queries are many and
-	 * small, and JIT compiling one of them costs seconds on servers that have JIT */
+	 * small, and JIT compiling one of them costs seconds on servers that have JIT.
+	 * quote_all_identifiers stays off, as pg_dump leaves it unless asked: every identifier
+	 * pgvault writes is quoted through libpq anyway. */
 	pv_buf_puts(&b,
 	    "SELECT pg_catalog.set_config('search_path', '', false);"
 	    "SET datestyle = ISO; SET intervalstyle = postgres; SET extra_float_digits = 3;"
