@@ -10,6 +10,7 @@
 #include "pg/cancel.h"
 #include "config.h"
 #include "util/err.h"
+#include "util/json.h"
 
 static const char usage[] =
     "pgvault " PACKAGE_VERSION " - PostgreSQL backup and retention over libpq\n"
@@ -76,6 +77,7 @@ main(int argc, char **argv)
 	pv_global g;
 	int opt, list = 0;
 	memset(&g, 0, sizeof g);
+	pvj_init();
 	umask(077);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -3,7 +3,8 @@
  * stream (libarchive), never needing the whole database in memory or on disk twice.
  *
  * Members, in this order:
- *   pgvault.json          header: format, versions, database, encoding, locale, snapshot
+ *   pgvault.json          header: format, versions, database, encoding, locale, snapshot,
+ *                         text_encoding (the client encoding every stored text is in)
  *   roles.json            roles the database references (no password hashes)
  *   pre-data.json         schema entries run before the data (see pg/dump.h for the shape)
  *   data.json             one entry per table with rows: columns, COPY statement, member
@@ -30,7 +31,11 @@
 
 #include "util/buf.h"
 
-#define PV_BUNDLE_FORMAT 1
+/* Format 2 adds the header's "text_encoding" (the client encoding of every text in the
+ * bundle; with SQL_ASCII, JSON strings hold each byte 0x80-0xFF as U+0080-U+00FF: see
+ * util/json.h).  Bundles of UTF8 databases are still written as format 1, which they fit. */
+#define PV_BUNDLE_FORMAT 2
+#define PV_BUNDLE_FORMAT_MIN 1
 #define PV_MEMBER_HEADER "pgvault.json"
 #define PV_MEMBER_MANIFEST "manifest.json"
 
@@ -70,6 +75,8 @@ void pv_chunk_opts_default(pv_chunk_opts *o);
 
 /* Every member gets mode 0600 and mtime `mtime`. */
 pv_bundle_writer *pv_bw_new(pv_sink *sink, time_t mtime, const pv_chunk_opts *opts);
+/* How the JSON members' strings become text (PVJ_UTF8, the default, or PVJ_LATIN1). */
+void pv_bw_set_text(pv_bundle_writer *w, int text);
 /* A whole member from memory, stored as is. kind: "header", "roles", "schema", "data-toc". */
 int pv_bw_add(pv_bundle_writer *w, const char *name, const char *kind, const char *object,
               const void *data, size_t len);

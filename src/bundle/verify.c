@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/json.h"
 
 #define JSON_MAX ((size_t)256 << 20)
 #define DATA_PREFIX "data/"
@@ -106,9 +107,9 @@ blob_entry(const char *label, json_t *entry, size_t i, json_t *blobs)
 	if (json_object_get(blobs, prefix))
 		return pv_fail("bundle %s: member data.json: large object %lld appears twice",
 		               label, (long long)json_integer_value(oid));
-	json_object_set_new(blobs, prefix,
-	                    json_pack("{s:I, s:I, s:I}", "size", json_integer_value(size),
-	                              "next", (json_int_t)1, "raw", (json_int_t)0));
+	if (pvj_set(blobs, prefix, json_pack("{s:I, s:I, s:I}", "size", json_integer_value(size),
+	                                     "next", (json_int_t)1, "raw", (json_int_t)0)) < 0)
+		return pv_wrap("bundle %s: member data.json: large object entry %zu", label, i + 1);
 	return 0;
 }
 
@@ -149,8 +150,11 @@ column_counts(const char *label, json_t *toc, json_t *blobs)
 			json_decref(counts);
 			return NULL;
 		}
-		json_object_set_new(counts, json_string_value(prefix),
-		                    json_integer((json_int_t)json_array_size(cols)));
+		if (pvj_set_int(counts, json_string_value(prefix), (json_int_t)json_array_size(cols)) < 0) {
+			pv_wrap("bundle %s: member data.json: entry %zu", label, i + 1);
+			json_decref(counts);
+			return NULL;
+		}
 	}
 	return counts;
 }
@@ -166,9 +170,10 @@ check_header(const char *label, json_t *hdr)
 	if (!json_is_integer(format))
 		return pv_fail("%s is not a pgvault bundle (%s has no format)", label,
 		               PV_MEMBER_HEADER);
-	if (json_integer_value(format) != PV_BUNDLE_FORMAT)
-		return pv_fail("bundle %s: unsupported format %lld (this pgvault reads format %d)",
-		               label, (long long)json_integer_value(format), PV_BUNDLE_FORMAT);
+	if (json_integer_value(format) < PV_BUNDLE_FORMAT_MIN || json_integer_value(format) > PV_BUNDLE_FORMAT)
+		return pv_fail("bundle %s: unsupported format %lld (this pgvault reads formats %d to %d)",
+		               label, (long long)json_integer_value(format), PV_BUNDLE_FORMAT_MIN,
+		               PV_BUNDLE_FORMAT);
 	return 0;
 }
 
@@ -196,8 +201,8 @@ check_data(pv_bundle_reader *r, const char *label, const char *name, json_t *cou
 	if (raw > 0 && c.last != '\n')
 		return pv_fail("bundle %s: member %s: the last row does not end in a newline",
 		               label, name);
-	json_object_set_new(seen, "rows", json_integer(c.rows));
-	json_object_set_new(seen, "raw_size", json_integer(raw));
+	if (pvj_set_int(seen, "rows", c.rows) < 0 || pvj_set_int(seen, "raw_size", raw) < 0)
+		return pv_wrap("bundle %s: member %s", label, name);
 	return 0;
 }
 
@@ -227,9 +232,10 @@ check_blob(pv_bundle_reader *r, const char *label, const char *name, json_t *blo
 		return -1;
 	if (raw == 0)
 		return pv_fail("bundle %s: member %s: no bytes", label, name);
-	json_object_set_new(b, "next", json_integer(next + 1));
-	json_object_set_new(b, "raw", json_integer(json_integer_value(json_object_get(b, "raw")) + raw));
-	json_object_set_new(seen, "raw_size", json_integer(raw));
+	if (pvj_set_int(b, "next", next + 1) < 0 ||
+	    pvj_set_int(b, "raw", json_integer_value(json_object_get(b, "raw")) + raw) < 0 ||
+	    pvj_set_int(seen, "raw_size", raw) < 0)
+		return pv_wrap("bundle %s: member %s", label, name);
 	return 0;
 }
 
@@ -380,7 +386,8 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 			pv_fail("bundle %s: member %s appears twice", label, name);
 			goto out;
 		}
-		json_object_set_new(names, name, json_true());
+		if (pvj_set_bool(names, name, 1) < 0)
+			goto out;
 
 		if (strcmp(name, PV_MEMBER_MANIFEST) == 0) {
 			manifest = pv_br_read_json(r, JSON_MAX);
@@ -396,9 +403,9 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 		}
 
 		m = json_object();
-		json_array_append_new(seen, m);
-		json_object_set_new(m, "name", json_string(name));
-		json_object_set_new(m, "size", json_integer(size));
+		if (pvj_append(seen, m) < 0 || pvj_set_str(m, "name", name) < 0 ||
+		    pvj_set_int(m, "size", size) < 0)
+			goto out;
 		if (index == 1 || strcmp(name, "data.json") == 0) {
 			doc = pv_br_read_json(r, JSON_MAX);
 			if (!doc) {
@@ -425,7 +432,8 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 		}
 		if (pv_br_member_sha(r, sha) < 0)
 			goto out;
-		json_object_set_new(m, "sha256", json_string(sha));
+		if (pvj_set_str(m, "sha256", sha) < 0)
+			goto out;
 	}
 	if (rc < 0)
 		goto out;

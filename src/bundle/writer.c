@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/err.h"
+#include "util/json.h"
 #include "util/hash.h"
 #include "util/zstream.h"
 
@@ -28,6 +29,7 @@ struct pv_bundle_writer {
 	int failed;        /* the archive is unusable after an error */
 	int finished;      /* pv_bw_finish succeeded */
 	int discard;       /* being freed: swallow whatever libarchive still writes */
+	int text;          /* how strings become JSON text: PVJ_UTF8 or PVJ_LATIN1 */
 };
 
 struct pv_data_writer {
@@ -113,6 +115,12 @@ valid_utf8(const char *s)
 	return j != NULL;
 }
 
+void
+pv_bw_set_text(pv_bundle_writer *w, int text)
+{
+	w->text = text;
+}
+
 /* Write one member and record it (unless record is 0); rows < 0 for non-data members,
  * except PV_ROWS_NONE: a large object member, recorded with raw_size but no rows. */
 #define PV_ROWS_NONE (-2)
@@ -132,7 +140,7 @@ write_member(pv_bundle_writer *w, const char *name, const char *kind, const char
 		return pv_fail("member with an empty name");
 	if (!valid_utf8(name))
 		return pv_fail("member %s: the name is not valid UTF-8", name);
-	if (object && !valid_utf8(object))
+	if (object && w->text == PVJ_UTF8 && !valid_utf8(object))
 		return pv_fail("member %s: object %s is not valid UTF-8", name, object);
 
 	e = archive_entry_new();
@@ -168,16 +176,20 @@ write_member(pv_bundle_writer *w, const char *name, const char *kind, const char
 
 	if (record) {
 		json_t *m = json_object();
-		json_object_set_new(m, "name", json_string(name));
-		json_object_set_new(m, "kind", json_string(kind));
-		json_object_set_new(m, "object", object ? json_string(object) : json_null());
-		json_object_set_new(m, "size", json_integer((json_int_t)len));
-		json_object_set_new(m, "sha256", json_string(hex));
+		int rc = pvj_set_str(m, "name", name);
+		rc |= pvj_set_str(m, "kind", kind);
+		rc |= pvj_set_str_or_null(m, "object", object);
+		rc |= pvj_set_int(m, "size", (json_int_t)len);
+		rc |= pvj_set_str(m, "sha256", hex);
 		if (rows >= 0)
-			json_object_set_new(m, "rows", json_integer(rows));
+			rc |= pvj_set_int(m, "rows", rows);
 		if (rows >= 0 || rows == PV_ROWS_NONE)
-			json_object_set_new(m, "raw_size", json_integer(raw_size));
-		json_array_append_new(w->members, m);
+			rc |= pvj_set_int(m, "raw_size", raw_size);
+		rc |= pvj_append(w->members, m);
+		if (rc < 0) {
+			w->failed = 1;
+			return pv_wrap("member %s: recording it in the manifest", name);
+		}
 	}
 	return 0;
 }
@@ -224,15 +236,15 @@ pv_bw_add(pv_bundle_writer *w, const char *name, const char *kind, const char *o
 
 /* The serialised form of a JSON member: UTF-8, sorted keys, indent 1, trailing newline. */
 static char *
-dump_json(json_t *doc, const char *name)
+dump_json(pv_bundle_writer *w, json_t *doc, const char *name)
 {
-	char *s = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *what = pv_asprintf("member %s", name);
+	char *s = pvj_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS, w->text, what);
 	char *out;
 
-	if (!s) {
-		pv_fail("member %s: cannot serialise JSON", name);
+	free(what);
+	if (!s)
 		return NULL;
-	}
 	out = pv_asprintf("%s\n", s);
 	free(s);
 	return out;
@@ -241,7 +253,7 @@ dump_json(json_t *doc, const char *name)
 int
 pv_bw_add_json(pv_bundle_writer *w, const char *name, const char *kind, json_t *doc)
 {
-	char *s = dump_json(doc, name);
+	char *s = dump_json(w, doc, name);
 	int rc;
 
 	if (!s)
@@ -269,8 +281,9 @@ pv_bw_finish(pv_bundle_writer *w, json_t *manifest)
 		return pv_fail("member %s: a data writer is still open", PV_MEMBER_MANIFEST);
 	if (!json_is_object(manifest))
 		return pv_fail("member %s: the manifest is not a JSON object", PV_MEMBER_MANIFEST);
-	json_object_set(manifest, "members", w->members);
-	s = dump_json(manifest, PV_MEMBER_MANIFEST);
+	if (pvj_set_copy(manifest, "members", w->members) < 0)
+		return pv_wrap("member %s", PV_MEMBER_MANIFEST);
+	s = dump_json(w, manifest, PV_MEMBER_MANIFEST);
 	if (!s)
 		return -1;
 	rc = write_member(w, PV_MEMBER_MANIFEST, "manifest", NULL, s, strlen(s), -1, 0, 0);

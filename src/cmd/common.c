@@ -15,6 +15,7 @@
 #include "store/s3.h"
 #include "util/names.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 
 int
@@ -141,6 +142,7 @@ pv_remote_list(pv_s3 *s3, const char *db)
 	const char *suf = ".manifest.json";
 	size_t sl = strlen(suf), i;
 	json_t *o;
+	int bad = 0;
 	json_array_foreach(objs, i, o) {
 		const char *key = json_string_value(json_object_get(o, "key"));
 		size_t n = strlen(key);
@@ -162,12 +164,12 @@ pv_remote_list(pv_s3 *s3, const char *db)
 			const char *slash = strrchr(bkey, '/');
 			char *id = pv_strndup(slash ? slash + 1 : bkey, strlen(slash ? slash + 1 : bkey) - 4);
 			char *url = pv_s3_describe(s3, bkey);
-			json_object_set_new(side, "id", json_string(id));
-			json_object_set_new(side, "path", json_string(url));
-			json_object_set_new(side, "key", json_string(bkey));
-			json_object_set(side, "size", json_object_get(bundle, "size"));
-			json_object_set_new(side, "location", json_string("s3"));
-			json_array_append(out, side);
+			bad |= pvj_set_str(side, "id", id);
+			bad |= pvj_set_str(side, "path", url);
+			bad |= pvj_set_str(side, "key", bkey);
+			bad |= pvj_set_copy(side, "size", json_object_get(bundle, "size"));
+			bad |= pvj_set_str(side, "location", "s3");
+			bad |= pvj_append_copy(out, side);
 			free(id);
 			free(url);
 		}
@@ -175,6 +177,11 @@ pv_remote_list(pv_s3 *s3, const char *db)
 		free(bkey);
 	}
 	json_decref(objs);
+	if (bad) {
+		json_decref(out);
+		pv_wrap("listing the remote bundles");
+		return NULL;
+	}
 	return out;
 }
 

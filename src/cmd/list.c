@@ -8,6 +8,7 @@
 #include "cmd/cmd.h"
 #include "store/s3.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 
 static const char usage[] =
@@ -39,6 +40,14 @@ s(json_t *o, const char *k)
 {
 	const char *v = json_string_value(json_object_get(o, k));
 	return v ? v : "";
+}
+
+/* a member of a sidecar, JSON null when absent */
+static json_t *
+field(json_t *e, const char *k)
+{
+	json_t *v = json_object_get(e, k);
+	return v ? v : json_null();
 }
 
 int
@@ -88,12 +97,18 @@ cmd_list(pv_global *g, int argc, char **argv)
 			json_decref(all);
 			return PV_EXIT_FAIL;
 		}
-		json_array_extend(all, r);
+		int rc = json_array_extend(all, r);
 		json_decref(r);
+		if (rc < 0) {
+			json_decref(all);
+			pv_error("cannot merge the remote list");
+			return PV_EXIT_FAIL;
+		}
 	}
 	json_t *out = json_array();
 	size_t i;
 	json_t *e;
+	int bad = 0;
 	json_array_foreach(all, i, e) {
 		json_t *r = json_object();
 		json_int_t raw = 0;
@@ -103,23 +118,29 @@ cmd_list(pv_global *g, int argc, char **argv)
 			raw += json_integer_value(json_object_get(m, "raw_size")) ? json_integer_value(json_object_get(m, "raw_size"))
 			                                                         : json_integer_value(json_object_get(m, "size"));
 		json_int_t size = json_integer_value(json_object_get(e, "size"));
-		json_object_set(r, "id", json_object_get(e, "id"));
-		json_object_set(r, "database", json_object_get(e, "database"));
-		json_object_set(r, "time", json_object_get(e, "snapshot_time"));
-		json_object_set(r, "tag", json_object_get(e, "tag") ? json_object_get(e, "tag") : json_null());
-		json_object_set_new(r, "size", json_integer(size));
-		json_object_set_new(r, "raw_size", json_integer(raw));
-		json_object_set_new(r, "ratio", json_real(size ? (double)raw / (double)size : 0));
-		json_object_set_new(r, "verified", json_boolean(json_is_true(json_object_get(e, "verified"))));
-		json_object_set(r, "verified_at", json_object_get(e, "verified_at") ? json_object_get(e, "verified_at") : json_null());
-		json_object_set_new(r, "location", json_string(json_object_get(e, "location") ? json_string_value(json_object_get(e, "location")) : "local"));
-		json_object_set(r, "path", json_object_get(e, "path"));
-		json_object_set(r, "tables", json_object_get(e, "tables") ? json_object_get(e, "tables") : json_null());
-		json_object_set(r, "rows", json_object_get(e, "rows") ? json_object_get(e, "rows") : json_null());
-		json_array_append_new(out, r);
+		bad |= pvj_set_copy(r, "id", field(e, "id"));
+		bad |= pvj_set_copy(r, "database", field(e, "database"));
+		bad |= pvj_set_copy(r, "time", field(e, "snapshot_time"));
+		bad |= pvj_set_copy(r, "tag", field(e, "tag"));
+		bad |= pvj_set_int(r, "size", size);
+		bad |= pvj_set_int(r, "raw_size", raw);
+		bad |= pvj_set(r, "ratio", json_real(size ? (double)raw / (double)size : 0));
+		bad |= pvj_set_bool(r, "verified", json_is_true(json_object_get(e, "verified")));
+		bad |= pvj_set_copy(r, "verified_at", field(e, "verified_at"));
+		bad |= pvj_set_str(r, "location", json_object_get(e, "location") ? json_string_value(json_object_get(e, "location")) : "local");
+		bad |= pvj_set_copy(r, "path", field(e, "path"));
+		bad |= pvj_set_copy(r, "tables", field(e, "tables"));
+		bad |= pvj_set_copy(r, "rows", field(e, "rows"));
+		bad |= pvj_append(out, r);
+	}
+	char *text = NULL;
+	if (bad || (json && !(text = pvj_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER, PVJ_UTF8, "the list")))) {
+		pv_error("%s", pv_errmsg());
+		json_decref(out);
+		json_decref(all);
+		return PV_EXIT_FAIL;
 	}
 	if (json) {
-		char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", text);
 		free(text);
 	} else if (json_array_size(out) == 0) {

@@ -11,6 +11,7 @@
 
 #include "cmd/cmd.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
 
@@ -30,11 +31,22 @@ static const char usage[] =
 
 enum { OPT_MAX_AGE = OPT_CMD_BASE, OPT_JSON };
 
-static void
+static int
 add_name(json_t *set, const char *name)
 {
-	if (!json_object_get(set, name))
-		json_object_set_new(set, name, json_true());
+	if (!name)
+		return pv_fail("a database name that is not a string");
+	return json_object_get(set, name) ? 0 : pvj_set_bool(set, name, 1);
+}
+
+static json_t *
+set_or_fail(json_t *set, int bad)
+{
+	if (!bad)
+		return set;
+	json_decref(set);
+	pv_wrap("listing the databases to check");
+	return NULL;
 }
 
 /* The databases to check, as an object used as an ordered set. */
@@ -42,27 +54,28 @@ static json_t *
 databases(pv_global *g, char **only, int nonly)
 {
 	json_t *set = json_object();
+	int bad = 0;
 	if (nonly) {
 		for (int i = 0; i < nonly; i++)
-			add_name(set, only[i]);
-		return set;
+			bad |= add_name(set, only[i]);
+		return set_or_fail(set, bad);
 	}
 	json_t *listed = pv_config_list(g->cfg, NULL, "backup", "databases");
 	size_t i;
 	json_t *e;
 	json_array_foreach(listed, i, e)
-		add_name(set, json_string_value(e));
+		bad |= add_name(set, json_string_value(e));
 	json_decref(listed);
 	json_t *cfgdbs = pv_config_databases(g->cfg);
 	json_array_foreach(cfgdbs, i, e) {
 		int ex = 0;
 		pv_config_bool(g->cfg, json_string_value(e), "db", "exclude", 0, &ex);
 		if (!ex)
-			add_name(set, json_string_value(e));
+			bad |= add_name(set, json_string_value(e));
 	}
 	json_decref(cfgdbs);
-	if (json_object_size(set))
-		return set;
+	if (bad || json_object_size(set))
+		return set_or_fail(set, bad);
 	PGconn *c = pv_connect(&g->conn, NULL);
 	PGresult *r = c ? pv_query(c, "SELECT datname FROM pg_catalog.pg_database"
 	                              " WHERE datallowconn AND NOT datistemplate ORDER BY datname") : NULL;
@@ -77,11 +90,11 @@ databases(pv_global *g, char **only, int nonly)
 		int ex = 0;
 		pv_config_bool(g->cfg, n, "db", "exclude", 0, &ex);
 		if (!ex && !pv_config_list_has(g->cfg, NULL, "backup", "exclude", n))
-			add_name(set, n);
+			bad |= add_name(set, n);
 	}
 	PQclear(r);
 	PQfinish(c);
-	return set;
+	return set_or_fail(set, bad);
 }
 
 int
@@ -138,7 +151,7 @@ cmd_status(pv_global *g, int argc, char **argv)
 	}
 	time_t now = time(NULL);
 	json_t *out = json_array();
-	int bad = 0;
+	int bad = 0, jbad = 0;
 	const char *db;
 	json_t *unused;
 	json_object_foreach(set, db, unused) {
@@ -156,17 +169,17 @@ cmd_status(pv_global *g, int argc, char **argv)
 				newest = b;
 		}
 		json_t *r = json_object();
-		json_object_set_new(r, "database", json_string(db));
-		json_object_set_new(r, "max_age_seconds", json_integer(limit));
+		jbad |= pvj_set_str(r, "database", db);
+		jbad |= pvj_set_int(r, "max_age_seconds", limit);
 		const char *state = "missing";
 		if (newest) {
 			json_int_t age = (json_int_t)now - json_integer_value(json_object_get(newest, "snapshot_epoch"));
 			state = age > limit ? "stale" : "ok";
-			json_object_set(r, "newest", json_object_get(newest, "id"));
-			json_object_set(r, "time", json_object_get(newest, "snapshot_time"));
-			json_object_set_new(r, "age_seconds", json_integer(age));
+			jbad |= pvj_set_copy(r, "newest", json_object_get(newest, "id"));
+			jbad |= pvj_set_copy(r, "time", json_object_get(newest, "snapshot_time"));
+			jbad |= pvj_set_int(r, "age_seconds", age);
 		}
-		json_object_set_new(r, "status", json_string(state));
+		jbad |= pvj_set_str(r, "status", state);
 		if (strcmp(state, "ok") != 0) {
 			bad++;
 			if (!newest)
@@ -179,10 +192,13 @@ cmd_status(pv_global *g, int argc, char **argv)
 				         ((long long)json_integer_value(json_object_get(r, "age_seconds")) % 3600) / 60,
 				         limit / 3600, (limit % 3600) / 60);
 		}
-		json_array_append_new(out, r);
+		jbad |= pvj_append(out, r);
 	}
-	if (json) {
-		char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *text = NULL;
+	if (jbad || (json && !(text = pvj_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER, PVJ_UTF8, "the status")))) {
+		pv_error("%s", pv_errmsg());
+		bad = 1;
+	} else if (json) {
 		printf("%s\n", text);
 		free(text);
 	} else {

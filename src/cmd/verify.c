@@ -12,6 +12,7 @@
 #include "cmd/cmd.h"
 #include "store/s3.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 
 static const char usage[] =
@@ -81,9 +82,10 @@ cmd_verify(pv_global *g, int argc, char **argv)
 			int wanted = all;
 			for (int k = optind; k < argc && !wanted; k++) {
 				json_t *one = json_array();
-				json_array_append(one, e);
-				pv_err_clear();
-				wanted = pv_pick_bundle(one, argv[k], "S3") != NULL;
+				if (pvj_append_copy(one, e) == 0) {
+					pv_err_clear();
+					wanted = pv_pick_bundle(one, argv[k], "S3") != NULL;
+				}
 				json_decref(one);
 			}
 			if (!wanted)

@@ -14,6 +14,7 @@
 #include "ops/cron.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 
 typedef enum { T_STR, T_INT, T_BOOL, T_DURATION, T_CRON, T_TZ, T_URL, T_LIST, T_ENUM } ktype;
 
@@ -245,18 +246,21 @@ reader(char *str, int num, void *stream)
 	return str;
 }
 
-static void
+static int
 set_value(pv_config *c, const char *section, const char *key, const char *value, const char *origin)
 {
 	json_t *sec = json_object_get(c->values, section);
+	int bad = 0;
 	if (!sec) {
 		sec = json_object();
-		json_object_set_new(c->values, section, sec);
+		if (pvj_set(c->values, section, sec) < 0)
+			return pv_wrap("%s: [%s]", origin, section);
 	}
 	json_t *e = json_object();
-	json_object_set_new(e, "v", json_string(value));
-	json_object_set_new(e, "o", json_string(origin));
-	json_object_set_new(sec, key, e);
+	bad |= pvj_set_str(e, "v", value);
+	bad |= pvj_set_str(e, "o", origin);
+	bad |= pvj_set(sec, key, e);
+	return bad ? pv_wrap("%s: [%s] %s", origin, section, key) : 0;
 }
 
 static int
@@ -296,8 +300,12 @@ handler(void *user, const char *section, const char *name, const char *value)
 	if (k->secret)
 		ps->has_secret = 1;
 	char *origin = pv_asprintf("%s:%d", ps->c->path, ps->line);
-	set_value(ps->c, section, name, value, origin);
+	int rc = set_value(ps->c, section, name, value, origin);
 	free(origin);
+	if (rc < 0) {
+		ps->failed = 1;
+		return 0;
+	}
 	return 1;
 }
 
@@ -355,8 +363,12 @@ pv_config_load(const char *path)
 			return NULL;
 		}
 		char *origin = pv_asprintf("environment %s", keys[i].env);
-		set_value(c, keys[i].section, keys[i].key, v, origin);
+		int rc = set_value(c, keys[i].section, keys[i].key, v, origin);
 		free(origin);
+		if (rc < 0) {
+			pv_config_free(c);
+			return NULL;
+		}
 	}
 	return c;
 }
@@ -437,7 +449,7 @@ pv_config_databases(const pv_config *c)
 	if (c)
 		json_object_foreach(c->values, k, v)
 			if (strncmp(k, "db:", 3) == 0)
-				json_array_append_new(a, json_string(k + 3));
+				(void)pvj_append_str(a, k + 3); /* a string into an array: cannot fail */
 	return a;
 }
 
@@ -451,7 +463,7 @@ pv_config_list(const pv_config *c, const char *db, const char *section, const ch
 		size_t len = strcspn(p, ", \t");
 		if (len) {
 			char *item = pv_strndup(p, len);
-			json_array_append_new(a, json_string(item));
+			(void)pvj_append_str(a, item); /* a string into an array: cannot fail */
 			free(item);
 		}
 		p += len;

@@ -14,6 +14,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
 
@@ -43,9 +44,11 @@ pv_run_free(pv_run *r)
 	r->n = r->cap = 0;
 }
 
+/* The run as JSON (names and messages shown as UTF-8 whatever their bytes), or NULL. */
 static json_t *
 run_json(const pv_run *r)
 {
+	int bad = 0;
 	char host[256] = "", t1[21], t2[21];
 	gethostname(host, sizeof host - 1);
 	pv_iso8601(r->started, t1);
@@ -56,26 +59,31 @@ run_json(const pv_run *r)
 	for (int i = 0; i < r->n; i++) {
 		const pv_run_db *d = &r->dbs[i];
 		json_t *o = json_object();
-		json_object_set_new(o, "database", json_string(d->db));
-		json_object_set_new(o, "ok", json_boolean(d->ok));
+		bad |= pvj_set(o, "database", pvj_shown(d->db));
+		bad |= pvj_set_bool(o, "ok", d->ok);
 		if (d->id)
-			json_object_set_new(o, "bundle", json_string(d->id));
+			bad |= pvj_set_str(o, "bundle", d->id);
 		if (d->ok)
-			json_object_set_new(o, "size", json_integer(d->size));
-		json_object_set_new(o, "duration_seconds", json_real(d->seconds));
+			bad |= pvj_set_int(o, "size", d->size);
+		bad |= pvj_set(o, "duration_seconds", json_real(d->seconds));
 		if (d->error)
-			json_object_set_new(o, "error", json_string(d->error));
-		json_array_append_new(dbs, o);
+			bad |= pvj_set(o, "error", pvj_shown(d->error));
+		bad |= pvj_append(dbs, o);
 		failed += !d->ok;
 	}
-	json_object_set_new(j, "status", json_string(r->exit_code == 0 ? "success" : "failure"));
-	json_object_set_new(j, "exit_code", json_integer(r->exit_code));
-	json_object_set_new(j, "command", json_string(r->command));
-	json_object_set_new(j, "host", json_string(host));
-	json_object_set_new(j, "started", json_string(t1));
-	json_object_set_new(j, "finished", json_string(t2));
-	json_object_set_new(j, "failed", json_integer(failed));
-	json_object_set_new(j, "databases", dbs);
+	bad |= pvj_set_str(j, "status", r->exit_code == 0 ? "success" : "failure");
+	bad |= pvj_set_int(j, "exit_code", r->exit_code);
+	bad |= pvj_set_str(j, "command", r->command);
+	bad |= pvj_set_str(j, "host", host);
+	bad |= pvj_set_str(j, "started", t1);
+	bad |= pvj_set_str(j, "finished", t2);
+	bad |= pvj_set_int(j, "failed", failed);
+	bad |= pvj_set(j, "databases", dbs);
+	if (bad) {
+		json_decref(j);
+		pv_wrap("the notification");
+		return NULL;
+	}
 	return j;
 }
 
@@ -116,8 +124,12 @@ pv_notify(const pv_config *c, const pv_run *r)
 	if (!url || (r->exit_code == 0 && !on_success))
 		return 0;
 	json_t *j = run_json(r);
-	char *body = json_dumps(j, JSON_COMPACT);
+	char *body = j ? pvj_dumps(j, JSON_COMPACT, PVJ_UTF8, "the notification") : NULL;
 	json_decref(j);
+	if (!body) {
+		pv_warn("no notification sent: %s", pv_errmsg());
+		return -1;
+	}
 	char *u = expand_url(url, r);
 	int rc = 0;
 	CURL *h = curl_easy_init();
@@ -254,10 +266,11 @@ pv_metrics_write(const char *path, const pv_run *r)
 	sample *old = read_samples(path, &nold);
 	/* every database known from before or from this run */
 	json_t *dbs = json_object();
+	/* names into a set: cannot fail */
 	for (int i = 0; i < nold; i++)
-		json_object_set_new(dbs, old[i].db, json_true());
+		(void)pvj_set_bool(dbs, old[i].db, 1);
 	for (int i = 0; i < r->n; i++)
-		json_object_set_new(dbs, r->dbs[i].db, json_true());
+		(void)pvj_set_bool(dbs, r->dbs[i].db, 1);
 	pv_buf b = PV_BUF_INIT;
 	for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
 		pv_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);

@@ -12,6 +12,7 @@
 #include "pg/conn.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 
 /* aclexplode() rejects a zero-dimensional array ('{}') */
 #define NZ(e) "CASE WHEN pg_catalog.cardinality(" e ") > 0 THEN " e " END"
@@ -324,9 +325,13 @@ read_ext_config(reader *rd)
 				PQclear(s);
 			}
 		} else if (kind[0] == 'r') {
-			json_t *cols = json_loads(pvc_val(r, i, 6) ? pvc_val(r, i, 6) : "[]", 0, NULL);
-			if (!cols)
-				cols = json_array();
+			json_t *cols = pvj_loads_server(pvc_val(r, i, 6) ? pvc_val(r, i, 6) : "[]",
+			                                pv_session_text(rd->c), "column names");
+			if (!cols) {
+				rc = pv_wrap("extension configuration table %s", q);
+				free(q);
+				break;
+			}
 			pv_buf cl = PV_BUF_INIT;
 			size_t idx;
 			json_t *c;
@@ -337,17 +342,18 @@ read_ext_config(reader *rd)
 			}
 			pv_obj *d = pv_graph_add(g, K_TABLE_DATA, PV_DATA, 0, 0, pvc_val(r, i, 2), pvc_val(r, i, 3));
 			pv_obj_dep(d, ext);
+			/* strings (never NULL) and an array into a new object: cannot fail */
 			d->extra = json_object();
-			json_object_set_new(d->extra, "table", json_string(q));
-			json_object_set_new(d->extra, "columns", cols);
-			json_object_set_new(d->extra, "column_list", json_string(cl.len ? cl.data : ""));
-			json_object_set_new(d->extra, "relid", json_integer(pvc_oid(r, i, 1)));
+			(void)pvj_set_str(d->extra, "table", q);
+			(void)pvj_set(d->extra, "columns", cols);
+			(void)pvj_set_str(d->extra, "column_list", cl.len ? cl.data : "");
+			(void)pvj_set_int(d->extra, "relid", pvc_oid(r, i, 1));
 			char *query = pv_asprintf("SELECT %s FROM ONLY %s %s", cl.len ? cl.data : "*", q,
 			                          pvc_val(r, i, 5));
-			json_object_set_new(d->extra, "query", json_string(query));
+			(void)pvj_set_str(d->extra, "query", query);
 			free(query);
 			pv_buf_free(&cl);
-			json_object_set_new(data_of, pvc_val(r, i, 1), json_integer(d->id));
+			(void)pvj_set_int(data_of, pvc_val(r, i, 1), d->id);
 			pvc_oids_add(&ids, pvc_oid(r, i, 1));
 		} else {
 			char *descr = pv_asprintf("configuration relation %s of an extension", q);

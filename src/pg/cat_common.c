@@ -9,6 +9,7 @@
 #include "pg/conn.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 
 const char *
 pvc_val(PGresult *r, int row, int col)
@@ -65,8 +66,9 @@ pvc_find_target(reader *rd, pv_oid classid, pv_oid oid)
 void
 pvc_role(reader *rd, const char *name)
 {
+	/* a named object into an object: cannot fail */
 	if (name && *name && !json_object_get(rd->cat->roles, name))
-		json_object_set_new(rd->cat->roles, name, json_object());
+		(void)pvj_set(rd->cat->roles, name, json_object());
 }
 
 void
@@ -75,7 +77,7 @@ pvc_owner(reader *rd, pv_obj *o, const char *owner, const char *kw, const char *
 	o->owner = pv_strdup(owner);
 	o->owner_target = pv_asprintf("%s %s", kw, qname);
 	pvc_role(rd, owner);
-	json_object_set_new(rd->owners, owner, json_true());
+	(void)pvj_set_bool(rd->owners, owner, 1); /* owner is not NULL (strdup'd above) */
 }
 
 /* Array literals "{1,2,3}" of OIDs, built incrementally; always valid to pass as $1. */
@@ -108,9 +110,10 @@ pvc_query(reader *rd, const char *sql, const char *param)
 void
 pvc_unsupported(reader *rd, const char *kind, const char *descr)
 {
+	/* strings (never NULL) into a new object, it into the list: cannot fail */
 	json_t *o = json_object();
-	json_object_set_new(o, "kind", json_string(kind));
-	json_object_set_new(o, "description", json_string(descr));
-	json_array_append_new(rd->cat->unsupported, o);
+	(void)pvj_set_str(o, "kind", kind ? kind : "object");
+	(void)pvj_set_str(o, "description", descr ? descr : "(unnamed)");
+	(void)pvj_append(rd->cat->unsupported, o);
 }
 

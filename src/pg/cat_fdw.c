@@ -18,6 +18,7 @@
 #include "pg/conn.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 
 /* ---- helpers -------------------------------------------------------------------------- */
@@ -736,13 +737,13 @@ read_subscriptions(reader *rd)
 		o->sql = pv_buf_detach(&b);
 		pvc_owner(rd, o, pvc_val(r, i, 2), "SUBSCRIPTION", q);
 		pvc_target(rd, C_PG_SUBSCRIPTION, o->oid, "SUBSCRIPTION", q);
-		json_array_append_new(names, json_string(name));
+		(void)pvj_append_str(names, name); /* a name (never NULL) into an array: cannot fail */
 		if (removed) {
 			char *w = pv_asprintf(
 			    "subscription %s: the password in its connection string is not in the backup; "
 			    "after a restore, set it with ALTER SUBSCRIPTION %s CONNECTION '...'", q, q);
 			pv_warn("%s", w);
-			json_array_append_new(rd->cat->warnings, json_string(w));
+			(void)pvj_append_str(rd->cat->warnings, w); /* cannot fail */
 			free(w);
 		}
 		free(conninfo);
@@ -752,7 +753,7 @@ read_subscriptions(reader *rd)
 	PQclear(pubs);
 	/* the header lists them: a restore that cannot create them refuses before it starts */
 	if (json_array_size(names))
-		json_object_set(rd->cat->db, "subscriptions", names);
+		(void)pvj_set_copy(rd->cat->db, "subscriptions", names); /* cannot fail */
 	json_decref(names);
 	return rc;
 }

@@ -26,6 +26,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 
 static json_t *
 repair_info(const pv_obj *o)
@@ -44,11 +45,14 @@ has_id(json_t *arr, int id)
 	return 0;
 }
 
+/* The repair information is built from strings pgvault rendered (never NULL) into new
+ * containers, which cannot fail; it stays in memory (never in the bundle).  The strings
+ * are bytes (_nocheck), as the SQL they hold: json_pack would refuse a SQL_ASCII byte. */
 static void
 add_id(json_t *arr, int id)
 {
 	if (!has_id(arr, id))
-		json_array_append_new(arr, json_integer(id));
+		(void)pvj_append_int(arr, id);
 }
 
 static void
@@ -56,7 +60,7 @@ set_repair(pv_obj *o, json_t *info)
 {
 	if (!o->extra)
 		o->extra = json_object();
-	json_object_set_new(o->extra, "repair", info);
+	(void)pvj_set(o->extra, "repair", info);
 }
 
 /* Done with o's repair information (the repair is applied). */
@@ -73,8 +77,14 @@ drop_repair(pv_obj *o)
 void
 pvc_loops_view(pv_obj *v, pv_oid rule, const char *dummy, const char *replace)
 {
-	set_repair(v, json_pack("{s:s, s:I, s:s, s:s, s:[], s:[]}", "what", "view", "rule", (json_int_t)rule,
-	                        "dummy", dummy, "replace", replace, "rule_deps", "own_deps"));
+	json_t *info = json_object();
+	(void)pvj_set_str(info, "what", "view");
+	(void)pvj_set_int(info, "rule", (json_int_t)rule);
+	(void)pvj_set_str(info, "dummy", dummy);
+	(void)pvj_set_str(info, "replace", replace);
+	(void)pvj_set(info, "rule_deps", json_array());
+	(void)pvj_set(info, "own_deps", json_array());
+	set_repair(v, info);
 }
 
 void
@@ -84,13 +94,20 @@ pvc_loops_domain_check(pv_obj *d, pv_oid con, const char *name, const char *inli
 	json_t *info = repair_info(d);
 	if (!info) {
 		/* the first inline CHECK: d->sql is still the domain without its CHECKs */
-		info = json_pack("{s:s, s:s, s:[], s:[]}", "what", "domain", "base", d->sql, "own_deps",
-		                 "checks");
+		info = json_object();
+		(void)pvj_set_str(info, "what", "domain");
+		(void)pvj_set_str(info, "base", d->sql);
+		(void)pvj_set(info, "own_deps", json_array());
+		(void)pvj_set(info, "checks", json_array());
 		set_repair(d, info);
 	}
-	json_array_append_new(json_object_get(info, "checks"),
-	                      json_pack("{s:I, s:s, s:s, s:s, s:[]}", "oid", (json_int_t)con, "name", name,
-	                                "inline", inline_sql, "alter", alter_sql, "deps"));
+	json_t *c = json_object();
+	(void)pvj_set_int(c, "oid", (json_int_t)con);
+	(void)pvj_set_str(c, "name", name);
+	(void)pvj_set_str(c, "inline", inline_sql);
+	(void)pvj_set_str(c, "alter", alter_sql);
+	(void)pvj_set(c, "deps", json_array());
+	(void)pvj_append(json_object_get(info, "checks"), c);
 }
 
 static json_t *
@@ -110,7 +127,7 @@ pvc_loops_comment(pv_obj *o, pv_oid classid, pv_oid oid, const char *sql)
 	json_t *info = repair_info(o), *c;
 	if (info && o->kind == K_DOMAIN && classid == C_PG_CONSTRAINT &&
 	    (c = domain_check(info, oid)) != NULL)
-		json_object_set_new(c, "comment", json_string(sql));
+		(void)pvj_set_str(c, "comment", sql);
 }
 
 void
@@ -170,7 +187,7 @@ split_domain_check(pv_graph *g, pv_obj *d, json_t *info, const pv_obj *next)
 		}
 	if (!c)
 		return 0;
-	json_object_set_new(c, "split", json_true());
+	(void)pvj_set_bool(c, "split", 1);
 	pv_obj *k = pv_graph_add(g, K_CHECK, PV_PRE, C_PG_CONSTRAINT,
 	                         (pv_oid)json_integer_value(json_object_get(c, "oid")), d->schema,
 	                         json_string_value(json_object_get(c, "name")));

@@ -13,6 +13,7 @@
 #include "pg/conn.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 
 /* A pre-data object with its comment target and (when owner is not NULL) its owner. */
 static pv_obj *
@@ -322,7 +323,7 @@ read_opmembers(reader *rd)
 		}
 		free(o->sql);
 		o->sql = pv_buf_detach(&b);
-		json_object_set_new(o->extra, "members", json_integer(n + 1));
+		(void)pvj_set_int(o->extra, "members", n + 1); /* an integer into an object: cannot fail */
 	}
 	PQclear(r);
 	/* close the statements; the extra fields were only bookkeeping */

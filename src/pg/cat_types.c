@@ -19,6 +19,7 @@
 #include "pg/conn.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 
 /* The common part of every type object here: owner, comment target, ACL target, array. */
@@ -364,7 +365,7 @@ pvc_search_path_warnings(reader *rd)
 		json_array_foreach(schemas, k, x)
 			seen |= strcmp(json_string_value(x), pvc_val(r, i, 5)) == 0;
 		if (!seen)
-			json_array_append_new(schemas, json_string(pvc_val(r, i, 5)));
+			(void)pvj_append_str(schemas, pvc_val(r, i, 5)); /* a schema name (never NULL): cannot fail */
 	}
 	char *path = NULL;
 	if (json_array_size(schemas)) {
@@ -383,7 +384,7 @@ pvc_search_path_warnings(reader *rd)
 			pv_buf_printf(&b, ", %s", PQgetvalue(d, 0, 0));
 		PQclear(d);
 		path = pv_buf_detach(&b);
-		json_object_set_new(rd->cat->db, "restore_search_path", json_string(path));
+		(void)pvj_set_str(rd->cat->db, "restore_search_path", path); /* cannot fail */
 	}
 	json_decref(schemas);
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -397,7 +398,7 @@ pvc_search_path_warnings(reader *rd)
 		    "ALTER FUNCTION ... SET search_path)",
 		    pvc_val(r, i, 0), pvc_val(r, i, 1), pvc_val(r, i, 2), path);
 		pv_warn("%s", w);
-		json_array_append_new(rd->cat->warnings, json_string(w));
+		(void)pvj_append_str(rd->cat->warnings, w); /* a string into an array: cannot fail */
 		free(w);
 	}
 	free(path);

@@ -19,6 +19,7 @@
 #include "pg/inherit_plan.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 
 /* ---- database, roles ---------------------------------------------------------------- */
@@ -45,28 +46,31 @@ read_database(reader *rd)
 	if (!r)
 		return pv_wrap("reading the database");
 	json_t *db = rd->cat->db;
-	json_object_set_new(db, "name", json_string(pvc_val(r, 0, 0)));
-	json_object_set_new(db, "encoding", json_string(pvc_val(r, 0, 1)));
-	json_object_set_new(db, "collate", json_string(pvc_val(r, 0, 2)));
-	json_object_set_new(db, "ctype", json_string(pvc_val(r, 0, 3)));
-	json_object_set_new(db, "owner", json_string(pvc_val(r, 0, 4)));
-	json_object_set_new(db, "locale_provider", json_string(pvc_val(r, 0, 5)));
+	int bad = 0;
+	bad |= pvj_set_str(db, "name", pvc_val(r, 0, 0));
+	bad |= pvj_set_str(db, "encoding", pvc_val(r, 0, 1));
+	bad |= pvj_set_str(db, "collate", pvc_val(r, 0, 2));
+	bad |= pvj_set_str(db, "ctype", pvc_val(r, 0, 3));
+	bad |= pvj_set_str(db, "owner", pvc_val(r, 0, 4));
+	bad |= pvj_set_str(db, "locale_provider", pvc_val(r, 0, 5));
 	if (pvc_val(r, 0, 6))
-		json_object_set_new(db, "icu_locale", json_string(pvc_val(r, 0, 6)));
+		bad |= pvj_set_str(db, "icu_locale", pvc_val(r, 0, 6));
 	if (pvc_val(r, 0, 7))
-		json_object_set_new(db, "comment", json_string(pvc_val(r, 0, 7)));
-	json_object_set_new(db, "server_version", json_string(pvc_val(r, 0, 8)));
-	json_object_set_new(db, "server_version_num", json_integer(rd->v));
-	json_object_set_new(db, "snapshot_epoch", json_integer(strtoll(pvc_val(r, 0, 9), NULL, 10)));
+		bad |= pvj_set_str(db, "comment", pvc_val(r, 0, 7));
+	bad |= pvj_set_str(db, "server_version", pvc_val(r, 0, 8));
+	bad |= pvj_set_int(db, "server_version_num", rd->v);
+	bad |= pvj_set_int(db, "snapshot_epoch", strtoll(pvc_val(r, 0, 9), NULL, 10));
 	if (pvc_val(r, 0, 10))
-		json_object_set_new(db, "settings", json_loads(pvc_val(r, 0, 10), 0, NULL));
-	json_object_set_new(db, "source_role", json_string(pvc_bool(r, 0, 11) ? "standby" : "primary"));
+		bad |= pvj_set(db, "settings", pvj_loads_server(pvc_val(r, 0, 10), pv_session_text(rd->c), "settings"));
+	bad |= pvj_set_str(db, "source_role", pvc_bool(r, 0, 11) ? "standby" : "primary");
 	/* privileges once granted or revoked stay explicit even when equal to the default */
 	if (pvc_bool(r, 0, 12))
-		json_object_set_new(db, "acl_explicit", json_true());
+		bad |= pvj_set_bool(db, "acl_explicit", 1);
 	pvc_role(rd, pvc_val(r, 0, 4));
-	json_object_set_new(rd->owners, pvc_val(r, 0, 4), json_true());
+	bad |= pvj_set_bool(rd->owners, pvc_val(r, 0, 4), 1);
 	PQclear(r);
+	if (bad)
+		return pv_wrap("reading the database");
 
 	/* ALTER ROLE r IN DATABASE d SET ... */
 	r = pvc_query(rd, "SELECT pg_catalog.pg_get_userbyid(s.setrole), pg_catalog.array_to_json(s.setconfig)"
@@ -78,14 +82,16 @@ read_database(reader *rd)
 		json_t *a = json_array();
 		for (int i = 0; i < PQntuples(r); i++) {
 			json_t *o = json_object();
-			json_object_set_new(o, "role", json_string(pvc_val(r, i, 0)));
-			json_object_set_new(o, "settings", json_loads(pvc_val(r, i, 1), 0, NULL));
-			json_array_append_new(a, o);
+			bad |= pvj_set_str(o, "role", pvc_val(r, i, 0));
+			bad |= pvj_set(o, "settings", pvj_loads_server(pvc_val(r, i, 1), pv_session_text(rd->c), "settings"));
+			bad |= pvj_append(a, o);
 			pvc_role(rd, pvc_val(r, i, 0));
 		}
-		json_object_set_new(db, "role_settings", a);
+		bad |= pvj_set(db, "role_settings", a);
 	}
 	PQclear(r);
+	if (bad)
+		return pv_wrap("reading per-role database settings");
 
 	/* GRANT/REVOKE on the database itself, as deltas from the default */
 	r = pvc_query(rd,
@@ -107,19 +113,19 @@ read_database(reader *rd)
 		json_t *a = json_array();
 		for (int i = 0; i < PQntuples(r); i++) {
 			json_t *o = json_object();
-			json_object_set_new(o, "revoke", json_boolean(pvc_bool(r, i, 0)));
-			json_object_set_new(o, "grantor", json_string(pvc_val(r, i, 1)));
-			json_object_set_new(o, "grantee", pvc_val(r, i, 2) ? json_string(pvc_val(r, i, 2)) : json_null());
-			json_object_set_new(o, "privs", json_string(pvc_val(r, i, 3)));
-			json_object_set_new(o, "grant_option", json_boolean(pvc_bool(r, i, 4)));
-			json_array_append_new(a, o);
+			bad |= pvj_set_bool(o, "revoke", pvc_bool(r, i, 0));
+			bad |= pvj_set_str(o, "grantor", pvc_val(r, i, 1));
+			bad |= pvj_set_str_or_null(o, "grantee", pvc_val(r, i, 2));
+			bad |= pvj_set_str(o, "privs", pvc_val(r, i, 3));
+			bad |= pvj_set_bool(o, "grant_option", pvc_bool(r, i, 4));
+			bad |= pvj_append(a, o);
 			pvc_role(rd, pvc_val(r, i, 1));
 			pvc_role(rd, pvc_val(r, i, 2));
 		}
-		json_object_set_new(db, "acl", a);
+		bad |= pvj_set(db, "acl", a);
 	}
 	PQclear(r);
-	return 0;
+	return bad ? pv_wrap("reading database privileges") : 0;
 }
 
 static int
@@ -140,17 +146,18 @@ read_roles(reader *rd)
 		return pv_wrap("reading roles");
 	static const char *flags[] = {NULL, "superuser", "inherit", "createrole", "createdb",
 	                              "login", "replication", "bypassrls"};
+	int bad = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		json_t *o = json_object();
 		for (int f = 1; f <= 7; f++)
-			json_object_set_new(o, flags[f], json_boolean(pvc_bool(r, i, f)));
-		json_object_set_new(o, "connection_limit", json_integer(atoi(pvc_val(r, i, 8))));
+			bad |= pvj_set_bool(o, flags[f], pvc_bool(r, i, f));
+		bad |= pvj_set_int(o, "connection_limit", atoi(pvc_val(r, i, 8)));
 		if (json_object_get(rd->owners, pvc_val(r, i, 0)))
-			json_object_set_new(o, "owns_objects", json_true());
-		json_object_set_new(rd->cat->roles, pvc_val(r, i, 0), o);
+			bad |= pvj_set_bool(o, "owns_objects", 1);
+		bad |= pvj_set(rd->cat->roles, pvc_val(r, i, 0), o);
 	}
 	PQclear(r);
-	return 0;
+	return bad ? pv_wrap("reading roles") : 0;
 }
 
 /* ---- completeness: every user object must be in the graph ------------------------------ */
@@ -991,6 +998,7 @@ read_columns(reader *rd, rels *R)
 	free(sql);
 	if (!r)
 		return pv_wrap("reading columns");
+	int bad = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		pv_oid relid = pvc_oid(r, i, 0);
 		if (pvc_bool(r, i, 7))
@@ -1016,7 +1024,7 @@ read_columns(reader *rd, rels *R)
 		size_t start = b->len;
 		pv_buf_printf(b, "\n    %s", col);
 		if (ri)
-			json_array_append_new(ri->colnames, json_string(name));
+			bad |= pvj_append_str(ri->colnames, name);
 		if (ri && !IS_TABLE(ri->kind) && ri->kind != 'm') {
 			/* view columns come from the query; typed NULLs in case of a loop (cat_loops.c) */
 			if (ri->kind == 'v') {
@@ -1045,24 +1053,24 @@ read_columns(reader *rd, rels *R)
 			if (pvc_bool(r, i, 4))
 				pv_buf_puts(b, " NOT NULL");
 			if (!(gen && gen[0]))
-				json_array_append_new(ri->copycols, json_string(name));
+				bad |= pvj_append_str(ri->copycols, name);
 			else
-				json_object_set_new(ri->generated, name, json_true());
+				bad |= pvj_set_bool(ri->generated, name, 1);
 			if (pvc_bool(r, i, 16)) {
 				/* local (or merged) column: also in CREATE TABLE ... INHERITS */
 				/* both forms: an inherited generated column takes its parent's expression
 				 * in CREATE TABLE ... INHERITS (decided once the parents are known) */
 				json_t *lc = json_object();
-				json_object_set_new(lc, "name", json_string(name));
-				json_object_set_new(lc, "text", json_string(b->data + start));
+				bad |= pvj_set_str(lc, "name", name);
+				bad |= pvj_set_str(lc, "text", b->data + start);
 				if (atoi(pvc_val(r, i, 19)) > 0 && gend > gstart) {
 					pv_buf nogen = PV_BUF_INIT;
 					pv_buf_add(&nogen, b->data + start, gstart - start);
 					pv_buf_puts(&nogen, b->data + gend);
-					json_object_set_new(lc, "text_inherited", json_string(nogen.data));
+					bad |= pvj_set_str(lc, "text_inherited", nogen.data);
 					pv_buf_free(&nogen);
 				}
-				json_array_append_new(ri->lcols, lc);
+				bad |= pvj_append(ri->lcols, lc);
 			}
 			pv_buf inh_sql = PV_BUF_INIT;
 			if (!pvc_bool(r, i, 16)) {
@@ -1076,10 +1084,15 @@ read_columns(reader *rd, rels *R)
 					              ri->qname, col);
 				pv_buf_puts(&ri->inh_extra, inh_sql.len ? inh_sql.data : "");
 			}
-			json_array_append_new(ri->colinfo, json_pack("{s:s, s:b, s:i, s:b, s:b, s:b, s:s}",
-			    "name", name, "local", pvc_bool(r, i, 16), "inh", atoi(pvc_val(r, i, 19)),
-			    "notnull", pvc_bool(r, i, 4), "addable", !(gen && gen[0]) && !(ident && ident[0]), "identity", ident && ident[0],
-			    "inh_sql", inh_sql.len ? inh_sql.data : ""));
+			json_t *ci = json_object();
+			bad |= pvj_set_str(ci, "name", name);
+			bad |= pvj_set_bool(ci, "local", pvc_bool(r, i, 16));
+			bad |= pvj_set_int(ci, "inh", atoi(pvc_val(r, i, 19)));
+			bad |= pvj_set_bool(ci, "notnull", pvc_bool(r, i, 4));
+			bad |= pvj_set_bool(ci, "addable", !(gen && gen[0]) && !(ident && ident[0]));
+			bad |= pvj_set_bool(ci, "identity", ident && ident[0]);
+			bad |= pvj_set_str(ci, "inh_sql", inh_sql.len ? inh_sql.data : "");
+			bad |= pvj_append(ri->colinfo, ci);
 			pv_buf_free(&inh_sql);
 		}
 		if (ri) {
@@ -1112,6 +1125,8 @@ read_columns(reader *rd, rels *R)
 		free(col);
 	}
 	PQclear(r);
+	if (bad)
+		return pv_wrap("reading columns");
 	/* close composite type definitions */
 	for (int i = 0; i < pv_graph_count(g); i++) {
 		pv_obj *o = pv_graph_get(g, i);
@@ -1135,6 +1150,7 @@ read_sequences(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading sequences");
 	pv_buf vals = PV_BUF_INIT;
+	int bad = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		relinfo *ri = find_rel(R, pvc_oid(r, i, 0));
 		if (!ri)
@@ -1151,13 +1167,13 @@ read_sequences(reader *rd, rels *R)
 			relinfo *t = find_rel(R, ri->seq_owner_table);
 			if (t) {
 				json_t *j = json_object();
-				json_object_set_new(j, "seq", json_string(ri->qname));
+				bad |= pvj_set_str(j, "seq", ri->qname);
 				/* AS type is implied by the column; persistence only when it differs
 				 * from the table's */
 				const char *noas = strstr(opts.data, " START");
 				char *io = pv_asprintf("%s%s", ri->persistence == t->persistence ? ""
 				                       : ri->persistence == 'u' ? " UNLOGGED" : " LOGGED", noas);
-				json_object_set_new(j, "opts", json_string(io));
+				bad |= pvj_set_str(j, "opts", io);
 				free(io);
 				/* remember on the sequence; read_identity() splices it in */
 				o->extra = j;
@@ -1172,8 +1188,8 @@ read_sequences(reader *rd, rels *R)
 					pv_obj *ob = pv_graph_add(g, K_SEQ_OWNED, PV_PRE, 0, 0, o->schema, o->name);
 					/* column name resolved in finish_identity() via extra */
 					json_t *j = json_object();
-					json_object_set_new(j, "table", json_integer(t->oid));
-					json_object_set_new(j, "col", json_integer(ri->seq_owner_col));
+					bad |= pvj_set_int(j, "table", t->oid);
+					bad |= pvj_set_int(j, "col", ri->seq_owner_col);
 					ob->extra = j;
 					pv_obj_dep(ob, o);
 					pv_obj_dep(ob, t->obj);
@@ -1188,11 +1204,15 @@ read_sequences(reader *rd, rels *R)
 		sv->extra = json_object();
 		relinfo *owner_table = ri->seq_deptype ? find_rel(R, ri->seq_owner_table) : NULL;
 		if (owner_table)
-			json_object_set_new(sv->extra, "owned_by", json_string(owner_table->qname));
+			bad |= pvj_set_str(sv->extra, "owned_by", owner_table->qname);
 		pv_buf_printf(&vals, "%sSELECT %u::pg_catalog.oid, last_value, is_called FROM %s",
 		              vals.len ? " UNION ALL " : "", ri->oid, ri->qname);
 	}
 	PQclear(r);
+	if (bad) {
+		pv_buf_free(&vals);
+		return pv_wrap("reading sequences");
+	}
 	if (vals.len) {
 		r = pvc_query(rd, vals.data, NULL);
 		if (!r) {
@@ -1448,7 +1468,7 @@ read_indexes(reader *rd, rels *R)
 			/* (a partitioned index is invalid until every partition has its index) */
 			pv_warn("skipping invalid index %s (left over from a failed CREATE INDEX CONCURRENTLY?)", iq);
 			char *w = pv_asprintf("skipped invalid index %s", iq);
-			json_array_append_new(rd->cat->warnings, json_string(w));
+			(void)pvj_append_str(rd->cat->warnings, w); /* a string into an array: cannot fail */
 			free(w);
 		} else {
 			pv_obj *o = pv_graph_add(g, K_INDEX, PV_POST, C_PG_CLASS, ioid, pvc_val(r, i, 2), pvc_val(r, i, 3));
@@ -1741,15 +1761,16 @@ inherits_keeps_order(rels *R, relinfo *ri)
 		json_t *c;
 		json_array_foreach(pi->colnames, i, c)
 			if (!json_object_get(seen, json_string_value(c))) {
-				json_object_set_new(seen, json_string_value(c), json_true());
-				json_array_append(expect, c);
+				/* names (strings of colnames) into a set and an array: cannot fail */
+				(void)pvj_set_bool(seen, json_string_value(c), 1);
+				(void)pvj_append_copy(expect, c);
 			}
 	}
 	size_t i;
 	json_t *c;
 	json_array_foreach(ri->colnames, i, c)
 		if (!json_object_get(seen, json_string_value(c)))
-			json_array_append(expect, c);
+			(void)pvj_append_copy(expect, c);
 	int same = json_equal(expect, ri->colnames);
 	json_decref(expect);
 	json_decref(seen);
@@ -1991,7 +2012,8 @@ build_tables(reader *rd, rels *R)
 			prefix = json_object();
 			for (int j = 0; j < ri->prefix; j++) {
 				json_t *c = json_array_get(ri->colinfo, (size_t)j);
-				json_object_set_new(prefix, json_string_value(json_object_get(c, "name")), json_true());
+				/* a column name into a set: cannot fail */
+				(void)pvj_set_bool(prefix, json_string_value(json_object_get(c, "name")), 1);
 				pv_buf_puts(&inh_extra, json_string_value(json_object_get(c, "inh_sql")));
 			}
 		} else
@@ -2076,11 +2098,12 @@ build_tables(reader *rd, rels *R)
 				pv_buf_puts(&cols_list, ", ");
 			pv_buf_ident(&cols_list, rd->c, json_string_value(c));
 		}
+		/* strings and an array (never NULL) into a new object: cannot fail */
 		d->extra = json_object();
-		json_object_set_new(d->extra, "table", json_string(ri->qname));
-		json_object_set(d->extra, "columns", ri->copycols);
-		json_object_set_new(d->extra, "column_list", json_string(cols_list.len ? cols_list.data : ""));
-		json_object_set_new(d->extra, "relid", json_integer(ri->oid));
+		(void)pvj_set_str(d->extra, "table", ri->qname);
+		(void)pvj_set_copy(d->extra, "columns", ri->copycols);
+		(void)pvj_set_str(d->extra, "column_list", cols_list.len ? cols_list.data : "");
+		(void)pvj_set_int(d->extra, "relid", ri->oid);
 		/* hash partitioning of an enum depends on the enum's OIDs: route rows again */
 		if (ri->ispartition) {
 			relinfo *root = ri, *x = ri;
@@ -2090,7 +2113,7 @@ build_tables(reader *rd, rels *R)
 				root = x;
 			}
 			if (hash_enum)
-				json_object_set_new(d->extra, "load_via", json_string(root->qname));
+				(void)pvj_set_str(d->extra, "load_via", root->qname);
 		}
 		pv_buf_free(&cols_list);
 	}
@@ -2298,7 +2321,7 @@ read_depends(reader *rd)
 		pv_obj *s = pv_graph_get(g, i);
 		if (s->kind == K_SCHEMA && s->sql && strncmp(s->sql, "CREATE", 6) == 0 &&
 		    !json_object_get(created, s->name))
-			json_object_set_new(created, s->name, json_integer(s->id));
+			(void)pvj_set_int(created, s->name, s->id); /* a name into a map: cannot fail */
 	}
 	for (int i = 0; i < n; i++) {
 		pv_obj *o = pv_graph_get(g, i);

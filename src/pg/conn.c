@@ -10,6 +10,7 @@
 
 #include "pg/cancel.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 
 static PGconn *connect_once(const pv_connopts *o, const char *dbname, int *transient);
@@ -193,18 +194,48 @@ pv_qualify(PGconn *c, const char *schema, const char *name)
 	return pv_buf_detach(&b);
 }
 
+/* The text a dump session reads: UTF8 (the server converts names, bodies, comments and
+ * rows from the database encoding), except from a SQL_ASCII database, whose bytes no
+ * encoding describes: those are read as they are. */
+static const char *
+dump_encoding(PGconn *c)
+{
+	const char *server = PQparameterStatus(c, "server_encoding");
+	return server && strcmp(server, "SQL_ASCII") == 0 ? "SQL_ASCII" : "UTF8";
+}
+
+const char *
+pv_session_encoding(PGconn *c)
+{
+	return pg_encoding_to_char(PQclientEncoding(c));
+}
+
+int
+pv_session_text(PGconn *c)
+{
+	return strcmp(pv_session_encoding(c), "SQL_ASCII") == 0 ? PVJ_LATIN1 : PVJ_UTF8;
+}
+
 int
 pv_dump_session(PGconn *c)
 {
 	int v = PQserverVersion(c);
 	pv_buf b = PV_BUF_INIT;
+	const char *enc = dump_encoding(c);
 
+	if (PQsetClientEncoding(c, enc) != 0)
+		return pv_fail("setting up the dump session: cannot read the database as %s: %s", enc,
+		               PQerrorMessage(c));
+	/* as pg_dump's setup_connection, plus jit = off: the catalog queries are many and
+	 * small, and JIT compiling one of them costs seconds on servers that have JIT.
+	 * quote_all_identifiers stays off, as pg_dump leaves it unless asked: every identifier
+	 * pgvault writes is quoted through libpq anyway. */
 	pv_buf_puts(&b,
 	    "SELECT pg_catalog.set_config('search_path', '', false);"
 	    "SET datestyle = ISO; SET intervalstyle = postgres; SET extra_float_digits = 3;"
 	    "SET synchronize_seqscans = off; SET statement_timeout = 0; SET lock_timeout = 0;"
 	    "SET idle_in_transaction_session_timeout = 0; SET row_security = off;"
-	    "SET client_min_messages = warning;");
+	    "SET client_min_messages = warning; SET jit = off;");
 	if (v >= 170000)
 		pv_buf_puts(&b, "SET transaction_timeout = 0;");
 	pv_buf_puts(&b,

@@ -45,10 +45,17 @@ void pv_buf_literal(pv_buf *b, PGconn *c, const char *value);
  * caller closes it with "}" or writes "{}" when empty). */
 void pv_buf_array_elem(pv_buf *b, const char *s);
 
-/* Session settings for reading a consistent dump (catalog-dump-notes §1.5), then
+/* Session settings for reading a consistent dump (catalog-dump-notes §1.5; client encoding
+ * UTF8, or SQL_ASCII for a SQL_ASCII database), then
  * BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY. */
 int pv_dump_session(PGconn *c);
-/* Session settings for replaying a bundle into a database. */
+/* The client encoding of a session ("UTF8", "SQL_ASCII", ...), and how its text is
+ * written as JSON: PVJ_LATIN1 for SQL_ASCII (bytes), else PVJ_UTF8 (util/json.h). */
+const char *pv_session_encoding(PGconn *c);
+int pv_session_text(PGconn *c);
+
+/* Session settings for replaying a bundle into a database; encoding is the client encoding
+ * of the bundle's text (its header's "text_encoding"). */
 int pv_restore_session(PGconn *c, const char *encoding, const char *search_path);
 
 #endif

@@ -15,71 +15,82 @@
 #include "pg/lob.h"
 #include "store/s3.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
 
 /* Tables (and matviews) whose locks an entry takes: its own table and, for a foreign
  * key, the referenced one (through the constraint or index it depends on). */
-static void
+static int
 add_locks(pv_graph *g, const pv_obj *o, json_t *locks, int depth)
 {
+	int rc = 0;
 	for (int i = 0; i < o->ndeps; i++) {
 		pv_obj *d = pv_graph_get(g, o->deps[i]);
 		if (d->kind == K_TABLE || d->kind == K_MATVIEW)
-			json_array_append_new(locks, json_integer(d->id));
+			rc |= pvj_append_int(locks, d->id);
 		else if (depth == 0 && (d->kind == K_CONSTRAINT || d->kind == K_INDEX))
-			add_locks(g, d, locks, 1);
+			rc |= add_locks(g, d, locks, 1);
 	}
+	return rc;
 }
 
+/* The entry of o, or NULL with an error naming it. */
 static json_t *
 entry_json(pv_graph *g, const pv_obj *o)
 {
 	json_t *e = json_object();
-	json_object_set_new(e, "id", json_integer(o->id));
-	json_object_set_new(e, "kind", json_string(pv_kind_name(o->kind)));
+	int rc = 0;
+	rc |= pvj_set_int(e, "id", o->id);
+	rc |= pvj_set_str(e, "kind", pv_kind_name(o->kind));
 	if (o->schema)
-		json_object_set_new(e, "schema", json_string(o->schema));
-	json_object_set_new(e, "name", json_string(o->name));
+		rc |= pvj_set_str(e, "schema", o->schema);
+	rc |= pvj_set_str(e, "name", o->name);
 	if (o->sql)
-		json_object_set_new(e, "sql", json_string(o->sql));
+		rc |= pvj_set_str(e, "sql", o->sql);
 	if (o->owner) {
-		json_object_set_new(e, "owner", json_string(o->owner));
-		json_object_set_new(e, "owner_target", json_string(o->owner_target));
+		rc |= pvj_set_str(e, "owner", o->owner);
+		rc |= pvj_set_str(e, "owner_target", o->owner_target);
 	}
 	if (o->comments)
-		json_object_set_new(e, "comments", json_string(o->comments));
+		rc |= pvj_set_str(e, "comments", o->comments);
 	if (o->nacl) {
-		json_object_set_new(e, "acl_target", json_string(o->acl_target));
+		rc |= pvj_set_str(e, "acl_target", o->acl_target);
 		json_t *a = json_array();
 		for (int i = 0; i < o->nacl; i++) {
 			const pv_acl_item *it = &o->acl[i];
 			json_t *j = json_object();
-			json_object_set_new(j, "revoke", json_boolean(it->revoke));
-			json_object_set_new(j, "privs", json_string(it->privs));
+			rc |= pvj_set_bool(j, "revoke", it->revoke);
+			rc |= pvj_set_str(j, "privs", it->privs);
 			if (it->columns)
-				json_object_set_new(j, "columns", json_string(it->columns));
-			json_object_set_new(j, "grantee", it->grantee ? json_string(it->grantee) : json_null());
+				rc |= pvj_set_str(j, "columns", it->columns);
+			rc |= pvj_set_str_or_null(j, "grantee", it->grantee);
 			if (it->grantor)
-				json_object_set_new(j, "grantor", json_string(it->grantor));
-			json_object_set_new(j, "grant_option", json_boolean(it->grant_option));
-			json_array_append_new(a, j);
+				rc |= pvj_set_str(j, "grantor", it->grantor);
+			rc |= pvj_set_bool(j, "grant_option", it->grant_option);
+			rc |= pvj_append(a, j);
 		}
-		json_object_set_new(e, "acl", a);
+		rc |= pvj_set(e, "acl", a);
 	}
 	if (o->late == PV_LATE_AFTER_ACL)
-		json_object_set_new(e, "late", json_true());
+		rc |= pvj_set_bool(e, "late", 1);
 	else if (o->late == PV_LATE_ACL)
-		json_object_set_new(e, "acl_pass", json_true());
+		rc |= pvj_set_bool(e, "acl_pass", 1);
 	json_t *deps = json_array();
 	for (int i = 0; i < o->ndeps; i++)
 		if (pv_graph_get(g, o->deps[i])->dump)
-			json_array_append_new(deps, json_integer(o->deps[i]));
-	json_object_set_new(e, "deps", deps);
+			rc |= pvj_append_int(deps, o->deps[i]);
+	rc |= pvj_set(e, "deps", deps);
 	if (o->section == PV_POST || o->eff_section == PV_POST) {
 		json_t *locks = json_array();
-		add_locks(g, o, locks, 0);
-		json_object_set_new(e, "locks", locks);
+		rc |= add_locks(g, o, locks, 0);
+		rc |= pvj_set(e, "locks", locks);
+	}
+	if (rc) {
+		json_decref(e);
+		pv_wrap("%s %s%s%s", pv_kind_name(o->kind), o->schema ? o->schema : "", o->schema ? "." : "",
+		        o->name);
+		return NULL;
 	}
 	return e;
 }
@@ -144,44 +155,51 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 
 	for (int i = 0; i < n; i++) {
 		pv_obj *o = pv_graph_sorted(g, i);
+		int bad = 0;
 		if (!o->dump)
 			continue;
 		if (o->kind == K_TABLE_DATA) {
 			json_t *e = json_object();
 			char *prefix = pv_asprintf("data/%d", o->id);
-			json_object_set_new(e, "id", json_integer(o->id));
-			json_object_set_new(e, "kind", json_string("table data"));
-			json_object_set(e, "table", json_object_get(o->extra, "table"));
-			json_object_set_new(e, "schema", json_string(o->schema));
-			json_object_set_new(e, "name", json_string(o->name));
-			json_object_set(e, "columns", json_object_get(o->extra, "columns"));
-			json_object_set(e, "column_list", json_object_get(o->extra, "column_list"));
+			bad |= pvj_set_int(e, "id", o->id);
+			bad |= pvj_set_str(e, "kind", "table data");
+			bad |= pvj_set_copy(e, "table", json_object_get(o->extra, "table"));
+			bad |= pvj_set_str(e, "schema", o->schema);
+			bad |= pvj_set_str(e, "name", o->name);
+			bad |= pvj_set_copy(e, "columns", json_object_get(o->extra, "columns"));
+			bad |= pvj_set_copy(e, "column_list", json_object_get(o->extra, "column_list"));
 			if (json_object_get(o->extra, "load_via"))
-				json_object_set(e, "load_via", json_object_get(o->extra, "load_via"));
-			json_object_set_new(e, "member_prefix", json_string(prefix));
+				bad |= pvj_set_copy(e, "load_via", json_object_get(o->extra, "load_via"));
+			bad |= pvj_set_str(e, "member_prefix", prefix);
 			free(prefix);
-			json_array_append_new(data, e);
+			bad |= pvj_append(data, e);
 		} else if (o->kind == K_SEQ_SET) {
 			if (!o->sql)
 				continue;
 			json_t *e = json_object();
-			json_object_set_new(e, "id", json_integer(o->id));
-			json_object_set_new(e, "kind", json_string("sequence value"));
-			json_object_set_new(e, "schema", json_string(o->schema));
-			json_object_set_new(e, "name", json_string(o->name));
+			bad |= pvj_set_int(e, "id", o->id);
+			bad |= pvj_set_str(e, "kind", "sequence value");
+			bad |= pvj_set_str(e, "schema", o->schema);
+			bad |= pvj_set_str(e, "name", o->name);
 			if (json_object_get(o->extra, "owned_by"))
-				json_object_set(e, "owned_by", json_object_get(o->extra, "owned_by"));
-			json_object_set_new(e, "sql", json_string(o->sql));
-			json_array_append_new(data, e);
+				bad |= pvj_set_copy(e, "owned_by", json_object_get(o->extra, "owned_by"));
+			bad |= pvj_set_str(e, "sql", o->sql);
+			bad |= pvj_append(data, e);
 		} else if (o->kind == K_LARGE_OBJECT) {
 			/* the schema entry shape (owner, comments, acl) plus oid, size, blob_prefix */
 			json_t *e = entry_json(g, o);
-			json_object_update(e, o->extra);
-			json_array_append_new(data, e);
+			if (e)
+				bad |= pvj_update(e, o->extra);
+			bad |= pvj_append(data, e);
 		} else if (o->eff_section == PV_POST) {
-			json_array_append_new(post, entry_json(g, o));
+			bad |= pvj_append(post, entry_json(g, o));
 		} else {
-			json_array_append_new(pre, entry_json(g, o));
+			bad |= pvj_append(pre, entry_json(g, o));
+		}
+		if (bad) {
+			pv_wrap("%s %s%s%s", pv_kind_name(o->kind), o->schema ? o->schema : "",
+			        o->schema ? "." : "", o->name);
+			goto out;
 		}
 	}
 
@@ -222,12 +240,12 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 		pv_debug("%d large objects, %lld bytes", lobs, (long long)lob_bytes);
 	if (pv_bw_add_json(w, "post-data.json", "schema", post) < 0)
 		goto out;
-	json_object_set_new(manifest, "tables", json_integer(tables));
-	json_object_set_new(manifest, "rows", json_integer(total_rows));
+	int bad = pvj_set_int(manifest, "tables", tables);
+	bad |= pvj_set_int(manifest, "rows", total_rows);
 	if (lobs)
-		json_object_set_new(manifest, "large_objects", json_integer(lobs));
-	json_object_set_new(manifest, "objects", json_integer((json_int_t)(json_array_size(pre) + json_array_size(post))));
-	if (pv_bw_finish(w, manifest) < 0)
+		bad |= pvj_set_int(manifest, "large_objects", lobs);
+	bad |= pvj_set_int(manifest, "objects", (json_int_t)(json_array_size(pre) + json_array_size(post)));
+	if (bad || pv_bw_finish(w, manifest) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -269,24 +287,38 @@ finish_upload(pv_s3 *s3, pv_s3_upload **up, const char *key_base, json_t *sideca
 	return pv_s3_put_sidecar(s3, key_base, sidecar);
 }
 
+/* The header, or NULL (error set).  text_encoding is the client encoding of the dump session:
+ * every text of the bundle (names, bodies, comments, rows) is in it. */
 static json_t *
-make_header(pv_catalog *cat, const char *id, const char *tag)
+make_header(pv_catalog *cat, const char *id, const char *tag, const char *text_encoding)
 {
-	json_t *h = json_deep_copy(cat->db);
+	json_t *h = pvj_copy(cat->db);
 	char iso[21];
 	time_t snap = (time_t)json_integer_value(json_object_get(cat->db, "snapshot_epoch"));
+	const char *enc = json_string_value(json_object_get(cat->db, "encoding"));
+	int rc = h ? 0 : -1;
 	pv_iso8601(snap, iso);
-	json_object_set_new(h, "format", json_integer(PV_BUNDLE_FORMAT));
-	json_object_set_new(h, "pgvault_version", json_string(PACKAGE_VERSION));
-	json_object_set_new(h, "database", json_string(json_string_value(json_object_get(cat->db, "name"))));
+	/* format 1 says nothing of the text's encoding: readers took the database's.  That holds
+	 * for a UTF8 database, whose bundles stay readable by older versions; any other says so
+	 * in format 2 (an older reader refuses it rather than mistake UTF-8 for LATIN1). */
+	rc |= pvj_set_int(h, "format", enc && strcmp(enc, "UTF8") == 0 && strcmp(text_encoding, "UTF8") == 0
+	                                   ? 1 : PV_BUNDLE_FORMAT);
+	rc |= pvj_set_str(h, "text_encoding", text_encoding);
+	rc |= pvj_set_str(h, "pgvault_version", PACKAGE_VERSION);
+	rc |= pvj_set_copy(h, "database", json_object_get(cat->db, "name"));
 	json_object_del(h, "name");
-	json_object_set_new(h, "snapshot_time", json_string(iso));
-	json_object_set_new(h, "id", json_string(id));
-	json_object_set_new(h, "tag", tag ? json_string(tag) : json_null());
+	rc |= pvj_set_str(h, "snapshot_time", iso);
+	rc |= pvj_set_str(h, "id", id);
+	rc |= pvj_set_str_or_null(h, "tag", tag);
 	if (json_array_size(cat->unsupported))
-		json_object_set(h, "skipped", cat->unsupported);
+		rc |= pvj_set_copy(h, "skipped", cat->unsupported);
 	if (json_array_size(cat->warnings))
-		json_object_set(h, "warnings", cat->warnings);
+		rc |= pvj_set_copy(h, "warnings", cat->warnings);
+	if (rc) {
+		json_decref(h);
+		pv_wrap("the bundle header");
+		return NULL;
+	}
 	return h;
 }
 
@@ -344,8 +376,10 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 	out = pv_store_create(st, db, snap, o->tag);
 	if (!out)
 		goto out;
-	header = make_header(&cat, pv_out_id(out), o->tag);
-	manifest = json_deep_copy(header);
+	header = make_header(&cat, pv_out_id(out), o->tag, pv_session_encoding(c));
+	manifest = header ? pvj_copy(header) : NULL;
+	if (!manifest)
+		goto out;
 	pv_chunk_opts copts;
 	pv_chunk_opts_default(&copts);
 	pv_sink *sink = pv_out_sink(out);
@@ -368,6 +402,8 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 		sink = &tee.sink;
 	}
 	w = pv_bw_new(sink, snap, &copts);
+	if (w)
+		pv_bw_set_text(w, pv_session_text(c));
 	if (!w || write_bundle(c, &cat, w, header, manifest) < 0)
 		goto out;
 	/* the snapshot is no longer needed */
@@ -383,11 +419,14 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 		pv_wrap("verifying the new bundle");
 		goto out;
 	}
-	json_t *sidecar = json_deep_copy(verified);
+	json_t *sidecar = pvj_copy(verified);
 	char iso[21];
 	pv_iso8601(time(NULL), iso);
-	json_object_set_new(sidecar, "verified", json_true());
-	json_object_set_new(sidecar, "verified_at", json_string(iso));
+	if (!sidecar || pvj_set_bool(sidecar, "verified", 1) < 0 || pvj_set_str(sidecar, "verified_at", iso) < 0) {
+		json_decref(sidecar);
+		pv_wrap("the sidecar");
+		goto out;
+	}
 	if (up) {
 		struct stat lst;
 		int64_t lsize = fstat(fd, &lst) == 0 ? (int64_t)lst.st_size : -1;

@@ -15,6 +15,7 @@
 #include "pg/lob.h"
 #include "pg/pool.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
 
@@ -41,12 +42,35 @@ typedef struct loader {
 	pv_pool *pool;    /* --jobs */
 	json_t *lobs;     /* large objects being restored: blob_prefix -> state (pg/lob.h) */
 	int owner_super;  /* --owner names a superuser */
+	int text;         /* PVJ_LATIN1: the JSON members' strings stand for SQL_ASCII bytes */
 } loader;
 
 static const char *
 jstr(json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
+}
+
+/* The client encoding of the bundle's text: "text_encoding" (format 2, and format 1 bundles
+ * of UTF8 databases from newer versions), else the database's own encoding, in which format 1
+ * stored its text. */
+static const char *
+text_encoding(loader *L)
+{
+	const char *t = jstr(L->header, "text_encoding");
+	return t ? t : jstr(L->header, "encoding");
+}
+
+/* A JSON member; in a SQL_ASCII bundle its strings become the bytes they stand for. */
+static json_t *
+read_json(loader *L, pv_bundle_reader *r, const char *name)
+{
+	json_t *j = pv_br_read_json(r, JSON_MEMBER_MAX);
+	if (!j || L->text != PVJ_LATIN1)
+		return j;
+	json_t *bytes = pvj_map_bytes(j, name);
+	json_decref(j);
+	return bytes;
 }
 
 /* --owner: every role that owned something becomes the new owner. */
@@ -94,10 +118,16 @@ check_roles(loader *L)
 	const char *k;
 	json_t *v;
 	json_t *need = json_object();
+	int bad = 0;
 	json_object_foreach(L->roles, k, v)
-		json_object_set_new(need, map_role(L, k), json_true());
+		bad |= pvj_set_bool(need, map_role(L, k), 1);
 	if (L->o->owner)
-		json_object_set_new(need, L->o->owner, json_true());
+		bad |= pvj_set_bool(need, L->o->owner, 1);
+	if (bad) {
+		json_decref(need);
+		pv_buf_free(&arr);
+		return pv_wrap("listing the roles of the bundle");
+	}
 	json_object_foreach(need, k, v)
 		pv_buf_array_elem(&arr, k);
 	json_decref(need);
@@ -399,7 +429,7 @@ create_database(loader *L)
 	if (!L->c)
 		return pv_wrap("connecting to the new database \"%s\"", L->dbname);
 	pv_cancel_register(L->c);
-	return pv_restore_session(L->c, jstr(h, "encoding"), jstr(h, "restore_search_path"));
+	return pv_restore_session(L->c, text_encoding(L), jstr(h, "restore_search_path"));
 }
 
 /* The header is known: decide where the restore goes and check it can. */
@@ -417,7 +447,7 @@ prepare_target(loader *L)
 			               "into an existing database", L->target);
 		L->dbname = pv_strdup(L->target);
 		L->c = pv_connect(L->co, L->dbname);
-		if (!L->c || pv_restore_session(L->c, jstr(L->header, "encoding"), jstr(L->header, "restore_search_path")) < 0)
+		if (!L->c || pv_restore_session(L->c, text_encoding(L), jstr(L->header, "restore_search_path")) < 0)
 			return -1;
 		pv_cancel_register(L->c);
 		return 0;
@@ -634,7 +664,7 @@ run_entries_parallel(loader *L, json_t *entries)
 	pv_pool_item *items = pv_calloc(n + 1, sizeof *items);
 	json_t *index = json_object(); /* entry id -> item index */
 	json_t *e;
-	int k = 0;
+	int k = 0, bad = 0;
 	json_array_foreach(entries, i, e) {
 		if (queue_late(L, e))
 			continue;
@@ -650,7 +680,7 @@ run_entries_parallel(loader *L, json_t *entries)
 		free(lbl);
 		char key[32];
 		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
-		json_object_set_new(index, key, json_integer(k));
+		bad |= pvj_set_int(index, key, k);
 		json_t *locks = json_object_get(e, "locks");
 		items[k].locks = pv_calloc(json_array_size(locks) + 1, sizeof(int));
 		size_t j;
@@ -678,8 +708,8 @@ run_entries_parallel(loader *L, json_t *entries)
 				it->deps[it->ndeps++] = (int)json_integer_value(di);
 		}
 	}
-	int count = (int)json_object_size(index);
-	int rc = pv_pool_run(L->pool, items, count);
+	int count = bad ? k : (int)json_object_size(index);
+	int rc = bad ? pv_wrap("indexing the post-data entries") : pv_pool_run(L->pool, items, count);
 	for (int m = 0; m < count; m++) {
 		free(items[m].sql);
 		free(items[m].label);
@@ -848,8 +878,8 @@ start_rows_only(loader *L)
 	json_t *e;
 	if (L->o->data_only) {
 		json_array_foreach(L->data_toc, i, e)
-			if (jstr(e, "member_prefix"))
-				json_object_set(L->selected, jstr(e, "member_prefix"), e);
+			if (jstr(e, "member_prefix") && pvj_set_copy(L->selected, jstr(e, "member_prefix"), e) < 0)
+				goto out;
 	}
 	for (int t = 0; t < L->o->ntables; t++) {
 		int amb;
@@ -859,7 +889,8 @@ start_rows_only(loader *L)
 			            : "table \"%s\" is not in the bundle", L->o->tables[t]);
 			goto out;
 		}
-		json_object_set(L->selected, jstr(e, "member_prefix"), e);
+		if (pvj_set_copy(L->selected, jstr(e, "member_prefix"), e) < 0)
+			goto out;
 	}
 	const char *k;
 	json_object_foreach(L->selected, k, e) {
@@ -1064,7 +1095,7 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 {
 	const pv_restore_opts *o = L->o;
 	if (strcmp(name, "roles.json") == 0) {
-		if (!(L->roles = pv_br_read_json(r, JSON_MEMBER_MAX)))
+		if (!(L->roles = read_json(L, r, name)))
 			return -1;
 		if (prepare_target(L) < 0)
 			return -1;
@@ -1078,7 +1109,9 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		if (L->rows_only && o->data_only && name[1] == 'o') {
 			/* --data-only refreshes the materialized views, as pg_restore does (the other
 			 * late entries, event triggers, are schema) */
-			json_t *entries = pv_br_read_json(r, JSON_MEMBER_MAX);
+			json_t *entries = read_json(L, r, name);
+			if (!entries)
+				return -1;
 			size_t i;
 			json_t *e;
 			json_array_foreach(entries, i, e)
@@ -1092,13 +1125,13 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 			return 0;
 		if (name[1] == 'o' && L->lobs && pv_lob_check_loaded(L->lobs) < 0)
 			return -1;
-		json_t *entries = pv_br_read_json(r, JSON_MEMBER_MAX);
+		json_t *entries = read_json(L, r, name);
 		int rc = entries && L->c ? run_entries(L, entries, name[1] == 'r' ? "pre-data" : "post-data") : -1;
 		json_decref(entries);
 		return rc;
 	}
 	if (strcmp(name, "data.json") == 0) {
-		if (!(L->data_toc = pv_br_read_json(r, JSON_MEMBER_MAX)) || !L->c)
+		if (!(L->data_toc = read_json(L, r, name)) || !L->c)
 			return -1;
 		if (L->rows_only) {
 			size_t i, nlobs = 0;
@@ -1112,7 +1145,7 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		}
 		if (o->schema_only)
 			return 0;
-		if (o->jobs > 1 && !(L->pool = pv_pool_new(L->co, L->dbname, jstr(L->header, "encoding"),
+		if (o->jobs > 1 && !(L->pool = pv_pool_new(L->co, L->dbname, text_encoding(L),
 		                                              jstr(L->header, "restore_search_path"), o->jobs)))
 			return -1;
 		size_t i;
@@ -1139,6 +1172,31 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 	return pv_fail("%s: unexpected member %s", label, name);
 }
 
+/* The format and the text of the bundle; the maintenance session then speaks that text
+ * (database and role names, the database's comment and settings). */
+static int
+read_header(loader *L, const char *label)
+{
+	json_int_t format = json_integer_value(json_object_get(L->header, "format"));
+	if (format < PV_BUNDLE_FORMAT_MIN || format > PV_BUNDLE_FORMAT)
+		return pv_fail("%s: unsupported bundle format %lld (this pgvault reads formats %d to %d)",
+		               label, (long long)format, PV_BUNDLE_FORMAT_MIN, PV_BUNDLE_FORMAT);
+	const char *enc = text_encoding(L);
+	if (!enc)
+		return pv_fail("%s: the header names no encoding", label);
+	if (PQsetClientEncoding(L->maint, enc) != 0)
+		return pv_fail("cannot set client encoding %s: %s", enc, PQerrorMessage(L->maint));
+	if (format >= 2 && strcmp(enc, "SQL_ASCII") == 0) {
+		L->text = PVJ_LATIN1;
+		json_t *bytes = pvj_map_bytes(L->header, PV_MEMBER_HEADER);
+		if (!bytes)
+			return pv_wrap("%s", label);
+		json_decref(L->header);
+		L->header = bytes;
+	}
+	return 0;
+}
+
 static int
 read_members(loader *L, pv_bundle_reader *r, const char *label)
 {
@@ -1153,8 +1211,8 @@ read_members(loader *L, pv_bundle_reader *r, const char *label)
 		if (++idx == 1) {
 			if (strcmp(mname, PV_MEMBER_HEADER) != 0 || !(L->header = pv_br_read_json(r, JSON_MEMBER_MAX)))
 				rc = pv_fail("%s is not a pgvault bundle (first member is %s)", label, mname);
-			else if (json_integer_value(json_object_get(L->header, "format")) != PV_BUNDLE_FORMAT)
-				rc = pv_fail("%s: unsupported bundle format", label);
+			else
+				rc = read_header(L, label);
 		} else if (strcmp(mname, PV_MEMBER_MANIFEST) == 0) {
 			manifest = pv_br_read_json(r, JSON_MEMBER_MAX);
 			rc = manifest ? check_manifest(L, manifest, label) : -1;
@@ -1169,9 +1227,9 @@ read_members(loader *L, pv_bundle_reader *r, const char *label)
 				rc = -1;
 			} else {
 				json_t *s = json_object();
-				json_object_set_new(s, "name", json_string(mname));
-				json_object_set_new(s, "sha256", json_string(sha));
-				json_array_append_new(L->seen, s);
+				rc = pvj_set_str(s, "name", mname);
+				rc |= pvj_set_str(s, "sha256", sha);
+				rc |= pvj_append(L->seen, s);
 			}
 		}
 		free(mname);

@@ -17,6 +17,7 @@
 #include "pg/catalog_int.h"
 #include "pg/conn.h"
 #include "util/err.h"
+#include "util/json.h"
 
 #define LOB_PIECE (256 * 1024) /* bytes per lo_read / lo_write call */
 #define BLOB_PREFIX "blobs/"
@@ -72,6 +73,10 @@ pvc_read_large_objects(reader *rd)
 		o->extra = json_pack("{s:I, s:I, s:s}", "oid", (json_int_t)oid,
 		                     "size", (json_int_t)strtoll(size, NULL, 10), "blob_prefix", prefix);
 		free(prefix);
+		if (!o->extra) {
+			PQclear(r);
+			return pv_fail("large object %s: cannot be stored", name);
+		}
 	}
 	PQclear(r);
 	/* privileges: only objects with an ACL can differ from the default */
@@ -165,9 +170,13 @@ pv_lob_create_all(PGconn *c, json_t *data_toc, json_t **index, size_t *count)
 		if (!pv_lob_is_entry(e))
 			continue;
 		pvc_oids_add(&oids, (pv_oid)json_integer_value(json_object_get(e, "oid")));
-		json_object_set_new(idx, json_string_value(json_object_get(e, "blob_prefix")),
-		                    json_pack("{s:O, s:I, s:I}", "entry", e, "next", (json_int_t)1,
-		                              "done", (json_int_t)0));
+		if (pvj_set(idx, json_string_value(json_object_get(e, "blob_prefix")),
+		            json_pack("{s:O, s:I, s:I}", "entry", e, "next", (json_int_t)1,
+		                      "done", (json_int_t)0)) < 0) {
+			json_decref(idx);
+			pv_buf_free(&oids);
+			return pv_wrap("large object entry %zu", i + 1);
+		}
 	}
 	if (json_object_size(idx) == 0) {
 		json_decref(idx);
@@ -252,9 +261,9 @@ pv_lob_load_member(PGconn *c, pv_bundle_reader *r, json_t *index, const char *na
 	}
 	if (pv_exec(c, "COMMIT") < 0)
 		goto out;
+	if (pvj_set_int(st, "next", next + 1) < 0 || pvj_set_int(st, "done", done + raw) < 0)
+		goto out;
 	rc = 0;
-	json_object_set_new(st, "next", json_integer(next + 1));
-	json_object_set_new(st, "done", json_integer(done + raw));
 out:
 	if (rc < 0) {
 		PQclear(PQexec(c, "ROLLBACK"));

@@ -15,6 +15,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
 
@@ -330,10 +331,10 @@ write_file_atomic(const char *final, const char *data, size_t len, int rename_no
 int
 pv_out_commit(pv_bundle_out *o, json_t *sidecar)
 {
-	char *text = json_dumps(sidecar, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *text = pvj_dumps(sidecar, JSON_INDENT(1) | JSON_SORT_KEYS, PVJ_UTF8, "the sidecar manifest");
 	char *tmp_sidecar = NULL;
 	if (!text)
-		return pv_fail("cannot serialise the sidecar manifest");
+		return -1;
 	size_t len = strlen(text);
 	char *withnl = pv_asprintf("%s\n", text);
 	free(text);
@@ -396,12 +397,14 @@ read_sidecar(const char *path)
 	return j;
 }
 
-static void
+/* 0, or -1 when an entry cannot be stored */
+static int
 list_dir(const char *dir, json_t *out)
 {
 	DIR *d = opendir(dir);
+	int bad = 0;
 	if (!d)
-		return;
+		return 0;
 	struct dirent *e;
 	const char *suf = ".manifest.json";
 	size_t sl = strlen(suf);
@@ -415,11 +418,11 @@ list_dir(const char *dir, json_t *out)
 		json_t *j = NULL;
 		if (stat(bp, &st) == 0 && (j = read_sidecar(sp)) != NULL && json_is_object(j)) {
 			char *id = pv_strndup(e->d_name, n - sl);
-			json_object_set_new(j, "id", json_string(id));
-			json_object_set_new(j, "path", json_string(bp));
-			json_object_set_new(j, "sidecar", json_string(sp));
-			json_object_set_new(j, "size", json_integer(st.st_size));
-			json_array_append_new(out, j);
+			bad |= pvj_set_str(j, "id", id);
+			bad |= pvj_set_str(j, "path", bp);
+			bad |= pvj_set_str(j, "sidecar", sp);
+			bad |= pvj_set_int(j, "size", st.st_size);
+			bad |= pvj_append(out, j);
 			free(id);
 		} else if (j) {
 			json_decref(j);
@@ -428,6 +431,7 @@ list_dir(const char *dir, json_t *out)
 		free(bp);
 	}
 	closedir(d);
+	return bad;
 }
 
 static int
@@ -451,10 +455,11 @@ json_t *
 pv_store_list(pv_store *s, const char *db)
 {
 	json_t *all = json_array();
+	int bad = 0;
 	if (db) {
 		char *fs = pv_fsname(db);
 		char *dir = pv_asprintf("%s/%s", s->dir, fs);
-		list_dir(dir, all);
+		bad |= list_dir(dir, all);
 		free(fs);
 		free(dir);
 	} else {
@@ -469,7 +474,7 @@ pv_store_list(pv_store *s, const char *db)
 			if (e->d_name[0] == '.')
 				continue;
 			char *dir = pv_asprintf("%s/%s", s->dir, e->d_name);
-			list_dir(dir, all);
+			bad |= list_dir(dir, all);
 			free(dir);
 		}
 		if (d)
@@ -483,8 +488,13 @@ pv_store_list(pv_store *s, const char *db)
 	qsort(v, n, sizeof *v, entry_cmp);
 	json_array_clear(all);
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(all, v[i]);
+		bad |= pvj_append(all, v[i]);
 	free(v);
+	if (bad) {
+		json_decref(all);
+		pv_wrap("listing bundles in %s", s->dir);
+		return NULL;
+	}
 	return all;
 }
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/json.h"
 #include "util/hash.h"
 #include "util/log.h"
 
@@ -1141,9 +1142,12 @@ pv_s3_list(pv_s3 *s, const char *sub)
 			char *mod = xml_text(c, "LastModified");
 			char e[128];
 			strip_quotes(etag ? etag : "", e, sizeof e);
-			json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s}", "key", key, "size",
-			                                     (json_int_t)(size ? strtoll(size, NULL, 10) : 0),
-			                                     "etag", e, "last_modified", mod ? mod : ""));
+			if (pvj_append(arr, json_pack("{s:s, s:I, s:s, s:s}", "key", key, "size",
+			                              (json_int_t)(size ? strtoll(size, NULL, 10) : 0),
+			                              "etag", e, "last_modified", mod ? mod : "")) < 0) {
+				pv_fail("S3 listing of s3://%s/%s: key %s is not UTF-8", s->bucket, want, key);
+				bad = 1;
+			}
 			free(key);
 			free(size);
 			free(etag);
@@ -1226,8 +1230,11 @@ list_uploads(pv_s3 *s, const char *sub)
 				break;
 			}
 			char *id = xml_text(c, "UploadId"), *at = xml_text(c, "Initiated");
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "key", key, "upload_id",
-			                                     id ? id : "", "initiated", at ? at : ""));
+			if (pvj_append(arr, json_pack("{s:s, s:s, s:s}", "key", key, "upload_id",
+			                              id ? id : "", "initiated", at ? at : "")) < 0) {
+				pv_fail("S3 listing of s3://%s/%s: key %s is not UTF-8", s->bucket, want, key);
+				bad = 1;
+			}
 			free(key);
 			free(id);
 			free(at);
@@ -1656,13 +1663,14 @@ int
 pv_s3_put_sidecar(pv_s3 *s, const char *key_base, json_t *sidecar)
 {
 	static const char *local_only[] = {"path", "sidecar", "id", "size"};
-	json_t *remote = json_deep_copy(sidecar);
+	json_t *remote = pvj_copy(sidecar);
 	for (size_t i = 0; i < sizeof local_only / sizeof local_only[0]; i++)
 		json_object_del(remote, local_only[i]);
-	json_object_set_new(remote, "location", json_string("s3"));
-	char *text = json_dumps(remote, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *text = remote && pvj_set_str(remote, "location", "s3") == 0
+	                 ? pvj_dumps(remote, JSON_INDENT(1) | JSON_SORT_KEYS, PVJ_UTF8, "the sidecar")
+	                 : NULL;
 	char *key = pv_asprintf("%s.manifest.json", key_base);
-	int rc = text ? pv_s3_put(s, key, text, strlen(text)) : pv_fail("cannot serialise the sidecar");
+	int rc = text ? pv_s3_put(s, key, text, strlen(text)) : -1;
 	free(key);
 	free(text);
 	json_decref(remote);

@@ -9,6 +9,7 @@
 #   oracle_diff DIR1 DIR2        compare two snapshots; prints the differences, returns 1
 #   oracle_compare SRCDB DSTDB   snapshot both databases and oracle_diff them
 #
+# Client encoding: UTF8, or $ORACLE_ENCODING (SQL_ASCII for a SQL_ASCII database's bytes).
 # Database names are passed as data (any characters): never interpolated into a shell or SQL
 # string without quoting.  Helpers: oracle_conninfo, oracle_fsdb, id_matches, bundle_file,
 # qdb, db_exists, load_fixture, no_bundle_leftovers.
@@ -76,14 +77,14 @@ bundle_file() {
 # psql (quiet, strict, unaligned) connected to database $1 (any name); more psql args follow.
 qdb() {
 	local db="$1"; shift
-	PGCLIENTENCODING=UTF8 psql -X -q -v ON_ERROR_STOP=1 -At -d "$(oracle_conninfo "$db")" "$@"
+	PGCLIENTENCODING="${ORACLE_ENCODING:-UTF8}" psql -X -q -v ON_ERROR_STOP=1 -At -d "$(oracle_conninfo "$db")" "$@"
 }
 
 # db_exists NAME: status 0 when the database exists.
 db_exists() {
 	local n
 	n=$(printf '%s\n' "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = :'dbn';" |
-		PGCLIENTENCODING=UTF8 psql -X -q -v ON_ERROR_STOP=1 -At -d postgres -v dbn="$1") || return 2
+		PGCLIENTENCODING="${ORACLE_ENCODING:-UTF8}" psql -X -q -v ON_ERROR_STOP=1 -At -d postgres -v dbn="$1") || return 2
 	[ "$n" = 1 ]
 }
 
@@ -115,7 +116,7 @@ oracle_schema() {
 		rk=(--restrict-key="$ORACLE_RESTRICT_KEY")
 	fi
 	{
-		PGCLIENTENCODING=UTF8 "$pgdump" --schema-only --no-sync "${rk[@]}" \
+		PGCLIENTENCODING="${ORACLE_ENCODING:-UTF8}" "$pgdump" --schema-only --no-sync "${rk[@]}" \
 			--dbname="$(oracle_conninfo "$db")" || exit 1
 		# Database-level properties: pg_dump prints them only with --create (which would also
 		# print the database's name, which a restore under --as changes).
@@ -179,7 +180,8 @@ oracle_data() {
 			SELECT 0 AS grp, '' AS k,
 			       E'SET datestyle = ISO, YMD;\nSET intervalstyle = postgres;\n'
 			       || E'SET extra_float_digits = 3;\nSET timezone = ''UTC'';\nSET bytea_output = hex;\n'
-			       || E'SET client_encoding = ''UTF8'';\n\\o index' AS line
+			       || pg_catalog.format(E'SET client_encoding = %L;\n\\o index',
+			                            pg_catalog.current_setting('client_encoding')) AS line
 			UNION ALL
 			SELECT 1, md5(qname), pg_catalog.format('SELECT %L;', md5(qname) || ' ' || relkind || ' '
 			       || replace(replace(qname, E'\n', '\n'), E'\t', '\t'))

@@ -98,7 +98,7 @@ assert_contains(const char *hay, const char *needle)
 enum variant {
 	V_OK,
 	V_HEADER_NOT_FIRST,
-	V_FORMAT_2,
+	V_FORMAT_NEXT,
 	V_BAD_COLUMNS,
 	V_EXTRA_LISTED,
 	V_MISSING_LISTED,
@@ -156,7 +156,7 @@ build_bundle(enum variant v, pv_buf *out, json_t **manifest)
 	w = pv_bw_new(&sink, MTIME, &o);
 	assert_non_null(w);
 
-	doc = json_pack("{s:i, s:s}", "format", v == V_FORMAT_2 ? 2 : 1, "database", "caf\xc3\xa9");
+	doc = json_pack("{s:i, s:s}", "format", v == V_FORMAT_NEXT ? PV_BUNDLE_FORMAT + 1 : 1, "database", "caf\xc3\xa9");
 	if (v == V_HEADER_NOT_FIRST)
 		assert_int_equal(pv_bw_add(w, "roles.json", "roles", NULL, "[]\n", 3), 0);
 	assert_int_equal(pv_bw_add_json(w, PV_MEMBER_HEADER, "header", doc), 0);
@@ -706,9 +706,9 @@ test_header_checks(void **state)
 	assert_contains(pv_errmsg(), "roles.json");
 	pv_buf_free(&b);
 
-	build_bundle(V_FORMAT_2, &b, NULL);
+	build_bundle(V_FORMAT_NEXT, &b, NULL);
 	assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
-	assert_contains(pv_errmsg(), "unsupported format 2");
+	assert_contains(pv_errmsg(), "unsupported format 3");
 	pv_buf_free(&b);
 
 	/* pgvault.json that is not JSON / has no format. */

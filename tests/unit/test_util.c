@@ -1,6 +1,7 @@
 /*
  * tests/unit/test_util.c — the utility layer: pv_buf and allocation helpers, file-name
- * encoding, timestamps and tags, SHA-256, and error messages with context.
+ * encoding, timestamps and tags, SHA-256, error messages with context, and the checked
+ * JSON helpers with the bundle text rule (UTF-8 checked, SQL_ASCII bytes mapped).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/hash.h"
+#include "util/json.h"
 #include "util/names.h"
 
 /* ---- buf ---------------------------------------------------------------------------- */
@@ -334,6 +336,86 @@ test_err(void **state)
 	assert_string_equal(pv_errmsg(), "unknown error");
 }
 
+/* ---- json ---------------------------------------------------------------------------- */
+
+static void
+test_json_setters(void **state)
+{
+	json_t *o = json_object();
+	assert_int_equal(pvj_set_str(o, "a", "x"), 0);
+	assert_int_equal(pvj_set_str(o, "sql", NULL), -1); /* json_string(NULL) used to vanish */
+	assert_string_equal(pv_errmsg(), "\"sql\": no value");
+	assert_null(json_object_get(o, "sql"));
+	assert_int_equal(pvj_set_str_or_null(o, "g", NULL), 0);
+	assert_true(json_is_null(json_object_get(o, "g")));
+	assert_int_equal(pvj_set(o, "n", NULL), -1);
+	assert_int_equal(pvj_append_str(o, "x"), -1); /* not an array */
+	assert_int_equal(pvj_set_int(json_array_get(o, 0), "k", 1), -1);
+	json_decref(o);
+	(void)state;
+}
+
+static void
+test_json_dumps_names_entry(void **state)
+{
+	json_t *a = json_array();
+	json_t *e = json_object();
+	pvj_set_str(e, "kind", "function");
+	pvj_set_str(e, "schema", "public");
+	pvj_set_str(e, "name", "f()");
+	pvj_set_str(e, "sql", "CREATE FUNCTION f() ... 'caf\xe9'"); /* LATIN1 bytes */
+	pvj_append(a, json_object());
+	pvj_append(a, e);
+	assert_null(pvj_dumps(a, 0, PVJ_UTF8, "member pre-data.json"));
+	assert_string_equal(pv_errmsg(),
+	    "member pre-data.json: [1].sql (function public.f()) is not valid UTF-8");
+	/* the same bytes as a SQL_ASCII bundle writes them, and back */
+	char *text = pvj_dumps(a, JSON_COMPACT, PVJ_LATIN1, "x");
+	assert_non_null(text);
+	assert_non_null(strstr(text, "caf\xc3\xa9"));
+	json_t *back = json_loads(text, 0, NULL);
+	json_t *bytes = pvj_map_bytes(back, "x");
+	assert_non_null(bytes);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(bytes, 1), "sql")),
+	                    "CREATE FUNCTION f() ... 'caf\xe9'");
+	assert_true(json_equal(a, bytes));
+	/* a character above U+00FF is no SQL_ASCII byte */
+	json_t *wide = json_pack("{s:s}", "k\xc3\xa9", "\xe2\x82\xac");
+	assert_null(pvj_map_bytes(wide, "y"));
+	assert_non_null(strstr(pv_errmsg(), "above U+00FF"));
+	json_decref(wide);
+	json_decref(bytes);
+	json_decref(back);
+	free(text);
+	json_decref(a);
+	(void)state;
+}
+
+static void
+test_json_all_bytes_round_trip(void **state)
+{
+	char raw[256];
+	for (int i = 1; i < 256; i++)
+		raw[i - 1] = (char)i;
+	raw[255] = '\0';
+	json_t *o = json_object();
+	pvj_set_str(o, raw, raw); /* a key and a value of every byte */
+	char *text = pvj_dumps(o, 0, PVJ_LATIN1, "x");
+	json_t *back = json_loads(text, 0, NULL);
+	assert_non_null(back);
+	json_t *bytes = pvj_map_bytes(back, "x");
+	assert_string_equal(json_string_value(json_object_get(bytes, raw)), raw);
+	json_t *server = pvj_loads_server("[\"a\xff\"]", PVJ_LATIN1, "z");
+	assert_string_equal(json_string_value(json_array_get(server, 0)), "a\xff");
+	assert_null(pvj_loads_server("[\"a\xff\"]", PVJ_UTF8, "z"));
+	json_decref(server);
+	json_decref(bytes);
+	json_decref(back);
+	free(text);
+	json_decref(o);
+	(void)state;
+}
+
 int
 main(void)
 {
@@ -347,6 +429,9 @@ main(void)
 		cmocka_unit_test(test_valid_tag),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_err),
+		cmocka_unit_test(test_json_setters),
+		cmocka_unit_test(test_json_dumps_names_entry),
+		cmocka_unit_test(test_json_all_bytes_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
