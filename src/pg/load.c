@@ -1139,6 +1139,33 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 	return pv_fail("%s: unexpected member %s", label, name);
 }
 
+/* "17.6 (Debian 17.6-1)" -> "17.6" */
+static char *
+short_version(const char *v)
+{
+	return v ? pv_strndup(v, strcspn(v, " ")) : pv_strdup("(unknown)");
+}
+
+/* A bundle restores into the same or a newer major version only: its DDL uses what its
+ * server had (e.g. 17's MAINTAIN privilege).  Checked before anything is created. */
+static int
+check_server_version(loader *L, const char *label)
+{
+	json_t *num = json_object_get(L->header, "server_version_num");
+	int from = (int)json_integer_value(num), to = PQserverVersion(L->maint);
+	if (!json_is_integer(num) || from <= 0)
+		return pv_fail("%s: the bundle header has no server version", label);
+	if (to / 10000 >= from / 10000)
+		return 0;
+	char *fv = short_version(jstr(L->header, "server_version"));
+	char *tv = short_version(PQparameterStatus(L->maint, "server_version"));
+	pv_fail("bundle from PostgreSQL %s cannot be restored into PostgreSQL %s: restoring into an "
+	        "older major version is not supported", fv, tv);
+	free(fv);
+	free(tv);
+	return -1;
+}
+
 static int
 read_members(loader *L, pv_bundle_reader *r, const char *label)
 {
@@ -1155,6 +1182,8 @@ read_members(loader *L, pv_bundle_reader *r, const char *label)
 				rc = pv_fail("%s is not a pgvault bundle (first member is %s)", label, mname);
 			else if (json_integer_value(json_object_get(L->header, "format")) != PV_BUNDLE_FORMAT)
 				rc = pv_fail("%s: unsupported bundle format", label);
+			else
+				rc = check_server_version(L, label);
 		} else if (strcmp(mname, PV_MEMBER_MANIFEST) == 0) {
 			manifest = pv_br_read_json(r, JSON_MEMBER_MAX);
 			rc = manifest ? check_manifest(L, manifest, label) : -1;
