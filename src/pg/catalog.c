@@ -51,8 +51,10 @@ read_database(reader *rd)
 	json_object_set_new(db, "ctype", json_string(pvc_val(r, 0, 3)));
 	json_object_set_new(db, "owner", json_string(pvc_val(r, 0, 4)));
 	json_object_set_new(db, "locale_provider", json_string(pvc_val(r, 0, 5)));
+	/* the provider's own locale: ICU (15+), builtin (17+: datlocprovider 'b') */
 	if (pvc_val(r, 0, 6))
-		json_object_set_new(db, "icu_locale", json_string(pvc_val(r, 0, 6)));
+		json_object_set_new(db, pvc_val(r, 0, 5)[0] == 'b' ? "builtin_locale" : "icu_locale",
+		                    json_string(pvc_val(r, 0, 6)));
 	if (pvc_val(r, 0, 7))
 		json_object_set_new(db, "comment", json_string(pvc_val(r, 0, 7)));
 	json_object_set_new(db, "server_version", json_string(pvc_val(r, 0, 8)));
@@ -540,7 +542,8 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 			const char *def = pvc_val(r, i, 9) ? pvc_val(r, i, 9) : pvc_val(r, i, 10);
 			if (def)
 				pv_buf_printf(&b, " DEFAULT %s", def);
-			if (pvc_bool(r, i, 8))
+			/* 17+: the NOT NULL is a named pg_constraint row (below) */
+			if (pvc_bool(r, i, 8) && rd->v < 170000)
 				pv_buf_puts(&b, " NOT NULL");
 			o->sql = pv_buf_detach(&b);
 			pvc_oids_add(domids, o->oid);
@@ -603,8 +606,16 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 		char *cn = pv_ident(rd->c, pvc_val(r, i, 2));
 		char *qn = pv_asprintf("%s ON DOMAIN %s", cn, strchr(d->owner_target, ' ') + 1);
 		pvc_target(rd, C_PG_CONSTRAINT, pvc_oid(r, i, 0), "CONSTRAINT", qn);
-		if (pvc_val(r, i, 5)[0] == 'n') {
-			/* 17+: named domain NOT NULL; typnotnull already printed it */
+		if (pvc_val(r, i, 5)[0] == 'n' && pvc_bool(r, i, 4)) {
+			/* 17+: a domain's NOT NULL is a named constraint; the name is given only when
+			 * it is not the one the server would choose (<domain>_not_null), as pg_dump */
+			char *dflt = pv_asprintf("%s_not_null", d->name);
+			char *s = strcmp(dflt, pvc_val(r, i, 2)) == 0 ? pv_asprintf("%s NOT NULL", d->sql)
+			          : pv_asprintf("%s CONSTRAINT %s NOT NULL", d->sql, cn);
+			free(dflt);
+			free(d->sql);
+			d->sql = s;
+			pv_graph_alias(g, C_PG_CONSTRAINT, pvc_oid(r, i, 0), d);
 		} else if (pvc_bool(r, i, 4)) {
 			char *in = pv_asprintf(" CONSTRAINT %s %s", cn, pvc_val(r, i, 3));
 			char *alter = pv_asprintf("ALTER DOMAIN %s ADD CONSTRAINT %s %s;",

@@ -338,6 +338,10 @@ create_database(loader *L)
 		pv_buf_puts(&b, " LOCALE_PROVIDER icu ");
 		pv_buf_puts(&b, v >= 170000 ? "LOCALE " : "ICU_LOCALE ");
 		pv_buf_literal(&b, L->maint, jstr(h, "icu_locale"));
+	} else if (prov && prov[0] == 'b' && jstr(h, "builtin_locale")) {
+		/* 17+ (an older target server was refused with the bundle header) */
+		pv_buf_puts(&b, " LOCALE_PROVIDER builtin BUILTIN_LOCALE ");
+		pv_buf_literal(&b, L->maint, jstr(h, "builtin_locale"));
 	}
 	int rc = pv_exec(L->maint, b.data);
 	pv_buf_free(&b);
