@@ -715,6 +715,8 @@ read_subscriptions(reader *rd)
 			pv_buf_puts(&b, ", streaming = on");
 		else if (stream && stream[0] == 'p')
 			pv_buf_puts(&b, ", streaming = parallel");
+		else /* always said: 18 changed the default from off to parallel (as pg_dump 18) */
+			pv_buf_puts(&b, ", streaming = off");
 		if (pvc_bool(r, i, 8))
 			pv_buf_puts(&b, ", two_phase = on");
 		if (pvc_bool(r, i, 9))

@@ -2,7 +2,8 @@
  * pg/catalog.c — catalog queries and DDL generation for each supported object kind,
  * building the object graph (see catalog.h).  Kinds handled here: schemas, extensions,
  * enum/composite types, domains, functions and procedures, tables (columns, defaults,
- * identity, generated columns, CHECK), sequences (serial ownership, values), views,
+ * identity, generated columns, CHECK, NOT NULL: on 18 named constraints with NO INHERIT and
+ * NOT VALID), sequences (serial ownership, values), views,
  * materialized views, PRIMARY KEY/UNIQUE/EXCLUDE/FOREIGN KEY constraints, indexes,
  * triggers, comments, owners and grants.  Everything else a database may hold is
  * reported by read_unsupported().
@@ -53,8 +54,10 @@ read_database(reader *rd)
 	bad |= pvj_set_str(db, "ctype", pvc_val(r, 0, 3));
 	bad |= pvj_set_str(db, "owner", pvc_val(r, 0, 4));
 	bad |= pvj_set_str(db, "locale_provider", pvc_val(r, 0, 5));
+	/* the provider's own locale: ICU (15+), builtin (17+: datlocprovider 'b') */
 	if (pvc_val(r, 0, 6))
-		bad |= pvj_set_str(db, "icu_locale", pvc_val(r, 0, 6));
+		bad |= pvj_set_str(db, pvc_val(r, 0, 5)[0] == 'b' ? "builtin_locale" : "icu_locale",
+		                   pvc_val(r, 0, 6));
 	if (pvc_val(r, 0, 7))
 		bad |= pvj_set_str(db, "comment", pvc_val(r, 0, 7));
 	bad |= pvj_set_str(db, "server_version", pvc_val(r, 0, 8));
@@ -547,7 +550,8 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 			const char *def = pvc_val(r, i, 9) ? pvc_val(r, i, 9) : pvc_val(r, i, 10);
 			if (def)
 				pv_buf_printf(&b, " DEFAULT %s", def);
-			if (pvc_bool(r, i, 8))
+			/* 17+: the NOT NULL is a named pg_constraint row (below) */
+			if (pvc_bool(r, i, 8) && rd->v < 170000)
 				pv_buf_puts(&b, " NOT NULL");
 			o->sql = pv_buf_detach(&b);
 			pvc_oids_add(domids, o->oid);
@@ -610,8 +614,16 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 		char *cn = pv_ident(rd->c, pvc_val(r, i, 2));
 		char *qn = pv_asprintf("%s ON DOMAIN %s", cn, strchr(d->owner_target, ' ') + 1);
 		pvc_target(rd, C_PG_CONSTRAINT, pvc_oid(r, i, 0), "CONSTRAINT", qn);
-		if (pvc_val(r, i, 5)[0] == 'n') {
-			/* 17+: named domain NOT NULL; typnotnull already printed it */
+		if (pvc_val(r, i, 5)[0] == 'n' && pvc_bool(r, i, 4)) {
+			/* 17+: a domain's NOT NULL is a named constraint; the name is given only when
+			 * it is not the one the server would choose (<domain>_not_null), as pg_dump */
+			char *dflt = pv_asprintf("%s_not_null", d->name);
+			char *s = strcmp(dflt, pvc_val(r, i, 2)) == 0 ? pv_asprintf("%s NOT NULL", d->sql)
+			          : pv_asprintf("%s CONSTRAINT %s NOT NULL", d->sql, cn);
+			free(dflt);
+			free(d->sql);
+			d->sql = s;
+			pv_graph_alias(g, C_PG_CONSTRAINT, pvc_oid(r, i, 0), d);
 		} else if (pvc_bool(r, i, 4)) {
 			char *in = pv_asprintf(" CONSTRAINT %s %s", cn, pvc_val(r, i, 3));
 			char *alter = pv_asprintf("ALTER DOMAIN %s ADD CONSTRAINT %s %s;",
@@ -970,11 +982,72 @@ add_composite_relids(reader *rd)
 	pvc_oids(&rd->relids);
 }
 
+/* Column r,i (read_columns) of ri has a valid NOT NULL: its clause in a column definition.
+ * 18+: named when the name is not the default <table>_<column>_not_null (as pg_dump). */
+static char *
+notnull_clause(reader *rd, relinfo *ri, PGresult *r, int i)
+{
+	const char *name = pvc_val(r, i, 20);
+	const char *noinh = pvc_bool(r, i, 21) ? " NO INHERIT" : "";
+	if (!name)
+		return pv_strdup(" NOT NULL");
+	char *dflt = pv_asprintf("%s_%s_not_null", ri->obj->name, pvc_val(r, i, 2));
+	int is_default = strcmp(dflt, name) == 0;
+	free(dflt);
+	if (is_default)
+		return pv_asprintf(" NOT NULL%s", noinh);
+	char *qn = pv_ident(rd->c, name);
+	char *s = pv_asprintf(" CONSTRAINT %s NOT NULL%s", qn, noinh);
+	free(qn);
+	return s;
+}
+
+/* The same NOT NULL added to a column that came from the parents (an inherited one of 18+
+ * with the same name is then marked local, as in the source). */
+static char *
+notnull_alter(reader *rd, relinfo *ri, PGresult *r, int i, const char *qcol)
+{
+	const char *name = pvc_val(r, i, 20);
+	char *dflt = name ? pv_asprintf("%s_%s_not_null", ri->obj->name, pvc_val(r, i, 2)) : NULL;
+	int plain = !name || (strcmp(dflt, name) == 0 && !pvc_bool(r, i, 21));
+	free(dflt);
+	if (plain)
+		return pv_asprintf("\nALTER TABLE ONLY %s ALTER COLUMN %s SET NOT NULL;", ri->qname, qcol);
+	char *qn = pv_ident(rd->c, name);
+	char *s = pv_asprintf("\nALTER TABLE ONLY %s ADD CONSTRAINT %s NOT NULL %s%s;", ri->qname, qn,
+	                      qcol, pvc_bool(r, i, 21) ? " NO INHERIT" : "");
+	free(qn);
+	return s;
+}
+
+/* b->data from start, without the spans [g0, g1) and [n0, n1) (n0 >= g1) */
+static char *
+col_text(const pv_buf *b, size_t start, size_t g0, size_t g1, size_t n0, size_t n1)
+{
+	pv_buf t = PV_BUF_INIT;
+	if (g1 > g0) {
+		pv_buf_add(&t, b->data + start, g0 - start);
+		start = g1;
+	}
+	pv_buf_add(&t, b->data + start, n0 - start);
+	pv_buf_puts(&t, b->data + n1);
+	return pv_buf_detach(&t);
+}
+
 static int
 read_columns(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
 	const char *compression = rd->v >= 140000 ? "a.attcompression::text" : "''::text";
+	/* 18+: a column's NOT NULL is a named pg_constraint row (NO INHERIT, NOT VALID, local
+	 * or inherited like a CHECK); before, only attnotnull */
+	const char *notnull = rd->v >= 180000
+	    ? "nn.conname, nn.connoinherit, nn.conislocal, nn.convalidated"
+	    : "NULL::pg_catalog.name, false, true, true";
+	const char *notnull_join = rd->v >= 180000
+	    ? " LEFT JOIN pg_catalog.pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n'"
+	      " AND nn.conkey = ARRAY[a.attnum]"
+	    : "";
 	char *sql = pv_asprintf(
 	    "SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
 	    " a.attnotnull, a.attidentity, a.attgenerated, a.attisdropped,"
@@ -986,14 +1059,14 @@ read_columns(reader *rd, rels *R)
 	    " CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,"
 	    " a.attislocal, ad.oid IS NOT NULL,"
 	    " (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(o.option_name) || ' ' || pg_catalog.quote_literal(o.option_value), ', ')"
-	    "   FROM pg_catalog.pg_options_to_table(a.attfdwoptions) o), a.attinhcount"
+	    "   FROM pg_catalog.pg_options_to_table(a.attfdwoptions) o), a.attinhcount, %s"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = s.relid"
 	    " LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
 	    " LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation"
 	    " LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace"
-	    " LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
-	    " WHERE a.attnum > 0 ORDER BY a.attrelid, a.attnum", compression);
+	    " LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum%s"
+	    " WHERE a.attnum > 0 ORDER BY a.attrelid, a.attnum", compression, notnull, notnull_join);
 	PGresult *r = pvc_query(rd, sql, rd->relids.data);
 	free(sql);
 	if (!r)
@@ -1050,8 +1123,15 @@ read_columns(reader *rd, rels *R)
 			const char *ident = pvc_val(r, i, 5);
 			if (ident && (ident[0] == 'a' || ident[0] == 'd'))
 				pv_buf_printf(b, " GENERATED %s AS IDENTITY", ident[0] == 'a' ? "ALWAYS" : "BY DEFAULT");
-			if (pvc_bool(r, i, 4))
-				pv_buf_puts(b, " NOT NULL");
+			/* NOT VALID ones are added after the data (read_constraints) */
+			int nn = pvc_bool(r, i, 4) && pvc_bool(r, i, 23);
+			int nn_local = nn && pvc_bool(r, i, 22);
+			char *nn_clause = nn ? notnull_clause(rd, ri, r, i) : NULL;
+			size_t nstart = b->len;
+			if (nn)
+				pv_buf_puts(b, nn_clause);
+			size_t nend = b->len;
+			char *nn_sql = nn_local ? notnull_alter(rd, ri, r, i, col) : NULL;
 			if (!(gen && gen[0]))
 				bad |= pvj_append_str(ri->copycols, name);
 			else
@@ -1060,15 +1140,17 @@ read_columns(reader *rd, rels *R)
 				/* local (or merged) column: also in CREATE TABLE ... INHERITS */
 				/* both forms: an inherited generated column takes its parent's expression
 				 * in CREATE TABLE ... INHERITS (decided once the parents are known) */
+				/* 18+: a NOT NULL only inherited is left to the parents there */
+				size_t ncut = nn_local ? nend : nstart;
 				json_t *lc = json_object();
 				bad |= pvj_set_str(lc, "name", name);
-				bad |= pvj_set_str(lc, "text", b->data + start);
+				char *text = col_text(b, start, 0, 0, ncut, nend);
+				bad |= pvj_set_str(lc, "text", text);
+				free(text);
 				if (atoi(pvc_val(r, i, 19)) > 0 && gend > gstart) {
-					pv_buf nogen = PV_BUF_INIT;
-					pv_buf_add(&nogen, b->data + start, gstart - start);
-					pv_buf_puts(&nogen, b->data + gend);
-					bad |= pvj_set_str(lc, "text_inherited", nogen.data);
-					pv_buf_free(&nogen);
+					text = col_text(b, start, gstart, gend, ncut, nend);
+					bad |= pvj_set_str(lc, "text_inherited", text);
+					free(text);
 				}
 				bad |= pvj_append(ri->lcols, lc);
 			}
@@ -1079,21 +1161,23 @@ read_columns(reader *rd, rels *R)
 				if (!pvc_bool(r, i, 17) && !(gen && gen[0]))
 					pv_buf_printf(&inh_sql, "\nALTER TABLE ONLY %s ALTER COLUMN %s DROP DEFAULT;",
 					              ri->qname, col);
-				if (pvc_bool(r, i, 4))
-					pv_buf_printf(&inh_sql, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET NOT NULL;",
-					              ri->qname, col);
+				if (nn_local)
+					pv_buf_puts(&inh_sql, nn_sql);
 				pv_buf_puts(&ri->inh_extra, inh_sql.len ? inh_sql.data : "");
 			}
 			json_t *ci = json_object();
 			bad |= pvj_set_str(ci, "name", name);
 			bad |= pvj_set_bool(ci, "local", pvc_bool(r, i, 16));
 			bad |= pvj_set_int(ci, "inh", atoi(pvc_val(r, i, 19)));
-			bad |= pvj_set_bool(ci, "notnull", pvc_bool(r, i, 4));
+			bad |= pvj_set_bool(ci, "notnull", nn);
 			bad |= pvj_set_bool(ci, "addable", !(gen && gen[0]) && !(ident && ident[0]));
 			bad |= pvj_set_bool(ci, "identity", ident && ident[0]);
 			bad |= pvj_set_str(ci, "inh_sql", inh_sql.len ? inh_sql.data : "");
+			bad |= pvj_set_str(ci, "nn_sql", nn_local ? nn_sql : "");
 			bad |= pvj_append(ri->colinfo, ci);
 			pv_buf_free(&inh_sql);
+			free(nn_sql);
+			free(nn_clause);
 		}
 		if (ri) {
 			/* per-column settings: tables and materialized views */
@@ -1369,9 +1453,19 @@ read_constraints(reader *rd, rels *R)
 		char *tq = pv_asprintf("%s ON %s", cn, ri->qname);
 		pvc_target(rd, C_PG_CONSTRAINT, coid, "CONSTRAINT", tq);
 		const char *def = pvc_val(r, i, 4);
-		if (type == 'c' && !pvc_bool(r, i, 6)) {
+		if ((type == 'c' || type == 'n') && !pvc_bool(r, i, 6)) {
 			/* inherited only: the parent's ALTER TABLE ADD CONSTRAINT reaches it */
 			pv_graph_alias(g, C_PG_CONSTRAINT, coid, ri->obj);
+		} else if (type == 'n' && pvc_bool(r, i, 5)) {
+			/* 18+: a valid NOT NULL is made with its column (read_columns) */
+			pv_graph_alias(g, C_PG_CONSTRAINT, coid, ri->obj);
+		} else if (type == 'n') {
+			/* 18+: NOT VALID, after the data (rows may be NULL); not ONLY, so that it
+			 * reaches the children as in the source */
+			pv_obj *o = pv_graph_add(g, K_CHECK_LATE, PV_POST, C_PG_CONSTRAINT, coid,
+			                         ri->obj->schema, pvc_val(r, i, 2));
+			o->sql = pv_asprintf("ALTER TABLE %s ADD CONSTRAINT %s %s;", ri->qname, cn, def);
+			pv_obj_dep(o, ri->obj);
 		} else if (type == 'f' && pvc_oid(r, i, 8) != coid) {
 			/* a foreign key cloned from a partitioned table's (or onto the partitions of a
 			 * referenced partitioned table): the root one creates it */
@@ -1860,11 +1954,9 @@ replay_family(reader *rd, rels *R, const int *mem, int n)
 			int i = plan.create_order[o2];
 			relinfo *ri = &R->v[mem[i]];
 			for (int j = plan.prefix[i]; j < t[i].ncols; j++)
-				if (!t[i].cols[j].local && t[i].cols[j].notnull) {
-					char *cq = pv_ident(rd->c, t[i].cols[j].name);
-					pv_buf_printf(&b, "\nALTER TABLE ONLY %s ALTER COLUMN %s SET NOT NULL;", ri->qname, cq);
-					free(cq);
-				}
+				if (!t[i].cols[j].local)
+					pv_buf_puts(&b, json_string_value(json_object_get(
+					                    json_array_get(ri->colinfo, (size_t)j), "nn_sql")));
 			pv_buf_puts(&b, ri->extra.len ? ri->extra.data : "");
 			ri->replay = o;
 			ri->prefix = plan.prefix[i];

@@ -18,7 +18,7 @@
 
 typedef struct pv_catalog {
 	pv_graph *g;
-	json_t *db;          /* name, encoding, collate, ctype, locale_provider, icu_locale,
+	json_t *db;          /* name, encoding, collate, ctype, locale_provider, icu_locale or builtin_locale,
 	                        owner, comment, settings, server_version(_num), snapshot_time */
 	json_t *roles;       /* object: role name -> attributes */
 	json_t *unsupported; /* array of {kind, description} */

@@ -368,6 +368,10 @@ create_database(loader *L)
 		pv_buf_puts(&b, " LOCALE_PROVIDER icu ");
 		pv_buf_puts(&b, v >= 170000 ? "LOCALE " : "ICU_LOCALE ");
 		pv_buf_literal(&b, L->maint, jstr(h, "icu_locale"));
+	} else if (prov && prov[0] == 'b' && jstr(h, "builtin_locale")) {
+		/* 17+ (an older target server was refused with the bundle header) */
+		pv_buf_puts(&b, " LOCALE_PROVIDER builtin BUILTIN_LOCALE ");
+		pv_buf_literal(&b, L->maint, jstr(h, "builtin_locale"));
 	}
 	int rc = pv_exec(L->maint, b.data);
 	pv_buf_free(&b);
@@ -1197,6 +1201,33 @@ read_header(loader *L, const char *label)
 	return 0;
 }
 
+/* "17.6 (Debian 17.6-1)" -> "17.6" */
+static char *
+short_version(const char *v)
+{
+	return v ? pv_strndup(v, strcspn(v, " ")) : pv_strdup("(unknown)");
+}
+
+/* A bundle restores into the same or a newer major version only: its DDL uses what its
+ * server had (e.g. 17's MAINTAIN privilege).  Checked before anything is created. */
+static int
+check_server_version(loader *L, const char *label)
+{
+	json_t *num = json_object_get(L->header, "server_version_num");
+	int from = (int)json_integer_value(num), to = PQserverVersion(L->maint);
+	if (!json_is_integer(num) || from <= 0)
+		return pv_fail("%s: the bundle header has no server version", label);
+	if (to / 10000 >= from / 10000)
+		return 0;
+	char *fv = short_version(jstr(L->header, "server_version"));
+	char *tv = short_version(PQparameterStatus(L->maint, "server_version"));
+	pv_fail("bundle from PostgreSQL %s cannot be restored into PostgreSQL %s: restoring into an "
+	        "older major version is not supported", fv, tv);
+	free(fv);
+	free(tv);
+	return -1;
+}
+
 static int
 read_members(loader *L, pv_bundle_reader *r, const char *label)
 {
@@ -1211,8 +1242,8 @@ read_members(loader *L, pv_bundle_reader *r, const char *label)
 		if (++idx == 1) {
 			if (strcmp(mname, PV_MEMBER_HEADER) != 0 || !(L->header = pv_br_read_json(r, JSON_MEMBER_MAX)))
 				rc = pv_fail("%s is not a pgvault bundle (first member is %s)", label, mname);
-			else
-				rc = read_header(L, label);
+			else if ((rc = read_header(L, label)) == 0)
+				rc = check_server_version(L, label);
 		} else if (strcmp(mname, PV_MEMBER_MANIFEST) == 0) {
 			manifest = pv_br_read_json(r, JSON_MEMBER_MAX);
 			rc = manifest ? check_manifest(L, manifest, label) : -1;

@@ -39,3 +39,11 @@ expect_err() {
 # Create a database (name passed as data, any characters) and load SQL files into it.
 createdb_q() { q -d postgres -c "CREATE DATABASE $(q -d postgres -c "SELECT quote_ident(\$pv\$$1\$pv\$)") TEMPLATE template0"; }
 dropdb_q() { q -d postgres -c "DROP DATABASE IF EXISTS $(q -d postgres -c "SELECT quote_ident(\$pv\$$1\$pv\$)") WITH (FORCE)"; }
+
+# The server's version number (e.g. 170006); skip_unless_version N WHY exits 77 (the suite
+# counts it as skipped) when the server is older than N.
+server_version_num() { q -d postgres -c "SHOW server_version_num"; }
+skip_unless_version() {
+	local v; v=$(server_version_num)
+	[ "$v" -ge "$1" ] || { echo "needs PostgreSQL $(($1 / 10000))+ ($2); server is $v"; exit 77; }
+}

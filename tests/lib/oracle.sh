@@ -127,7 +127,9 @@ oracle_schema() {
 			       'encoding: ' || pg_catalog.pg_encoding_to_char(d.encoding),
 			       'collate: ' || d.datcollate, 'ctype: ' || d.datctype,
 			       'locale provider: ' || coalesce(pg_catalog.to_jsonb(d) ->> 'datlocprovider', '(n/a)'),
-			       'icu locale: ' || coalesce(pg_catalog.to_jsonb(d) ->> 'daticulocale', '(none)'),
+			       -- the provider's locale: daticulocale (15, 16), datlocale (17+, also builtin)
+			       'provider locale: ' || coalesce(pg_catalog.to_jsonb(d) ->> 'daticulocale',
+			                                       pg_catalog.to_jsonb(d) ->> 'datlocale', '(none)'),
 			       'connection limit: ' || d.datconnlimit,
 			       'acl: ' || coalesce(d.datacl::text, '(default)'),
 			       'comment: ' || coalesce(pg_catalog.shobj_description(d.oid, 'pg_database'), '(none)')])

@@ -49,6 +49,8 @@ _seclabel_works() {
 
 seclabel_enable() {
 	_seclabel_works && return 0
+	# never change the configuration of a server the suite did not start
+	[ -z "${PV_EXTERNAL_SERVER:-}" ] || return 1
 	psql -X -q -d postgres -c "ALTER SYSTEM SET session_preload_libraries = 'dummy_seclabel'" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || return 1
 	sleep 0.5
 	_seclabel_works
