@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
 #include "util/err.h"
 #include "util/hash.h"
 #include "util/zstream.h"

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "util/err.h"
 #include "util/json.h"
 #include "util/hash.h"
