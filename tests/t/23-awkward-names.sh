@@ -4,9 +4,10 @@
 # tests/fixtures/names.sql (dots, double quotes, spaces, backslashes, non-ASCII in schemas,
 # tables, columns, indexes, constraints, sequences, identity columns, types, enums, domains,
 # functions, views, triggers, policies; a schema "a.b" with a clustered index; names that look
-# like the SQL around them) is backed up and restored, sequentially and with --jobs 2; the
-# restored database equals the source under the oracle (pg_dump --schema-only, sorted COPY),
-# and the catalog facts behind each such statement are compared directly.
+# like the SQL around them; an identity column of a child made with INHERITS) is backed up
+# and restored, sequentially and with --jobs 2; the restored database equals the source
+# under the oracle (pg_dump --schema-only, sorted COPY), and the catalog facts behind each
+# such statement are compared directly.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 db='aw.k "names"'; copy='aw.k copy'; copy2='aw.k copy2'
@@ -46,6 +47,7 @@ facts() { # the catalog state each name-bearing statement sets up (sorted)
 	SELECT 'rows', "i.d", "v.al", "k.ey", e, g, "I d", n FROM "a.b"."t.1 \ ü" ORDER BY 2;
 	SELECT 'sequence state', last_value, is_called FROM "a.b"."s2. AS IDENTITY";
 	SELECT 'sequence state', last_value, is_called FROM "x""y.z"."s.eq ""1""";
+	SELECT 'sequence state', last_value, is_called FROM "a.b"."in.h seq";
 	SQL
 }
 
