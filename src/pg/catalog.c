@@ -1134,7 +1134,7 @@ read_sequences(reader *rd, rels *R)
 				                       : ri->persistence == 'u' ? " UNLOGGED" : " LOGGED", opts.data);
 				json_object_set_new(j, "opts", json_string(io));
 				free(io);
-				/* remember on the sequence; read_identity() splices it in */
+				/* remember on the sequence; read_columns() writes it into the column */
 				o->extra = j;
 				pv_obj_dep(o, t->obj);
 			}
@@ -1836,7 +1836,7 @@ plan_inheritance(reader *rd, rels *R)
 		int root = uf_find(up, i);
 		if (ri->kind != 'r' || ri->ispartition || ri->oftype || !ri->colinfo)
 			bad[root] = 1;
-		/* identity columns: their sequence options are spliced into the full column list */
+		/* identity columns (with their sequences' names and options): not replayed */
 		size_t j;
 		json_t *c;
 		json_array_foreach(ri->colinfo, j, c)
