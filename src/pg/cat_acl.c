@@ -498,6 +498,7 @@ read_seclabels(reader *rd)
 			}
 			if (sql && (o->kind != K_EXTENSION || cls == C_PG_EXTENSION)) {
 				pv_obj_add_comment(o, sql);
+				pvc_loops_comment(o, cls, sub == 0 ? oid : 0, sql);
 			} else if (!pvc_bool(r, i, 7)) {
 				/* labels on extension members come with CREATE EXTENSION's objects */
 				char *d = pv_asprintf("security label on %s", pvc_val(r, i, 6));

@@ -99,6 +99,7 @@ pvc_loops_domain_check(pv_obj *d, pv_oid con, const char *name, const char *inli
 		(void)pvj_set_str(info, "base", d->sql);
 		(void)pvj_set(info, "own_deps", json_array());
 		(void)pvj_set(info, "checks", json_array());
+		(void)pvj_set(info, "comments", json_array());
 		set_repair(d, info);
 	}
 	json_t *c = json_object();
@@ -124,10 +125,15 @@ domain_check(json_t *info, pv_oid con)
 void
 pvc_loops_comment(pv_obj *o, pv_oid classid, pv_oid oid, const char *sql)
 {
-	json_t *info = repair_info(o), *c;
-	if (info && o->kind == K_DOMAIN && classid == C_PG_CONSTRAINT &&
-	    (c = domain_check(info, oid)) != NULL)
-		(void)pvj_set_str(c, "comment", sql);
+	json_t *info = repair_info(o);
+	if (!info || o->kind != K_DOMAIN)
+		return;
+	/* each statement of d->comments, with the CHECK it is about (0: the domain's own) */
+	json_int_t con = classid == C_PG_CONSTRAINT && domain_check(info, oid) ? (json_int_t)oid : 0;
+	json_t *c = json_object();
+	(void)pvj_set_int(c, "con", con);
+	(void)pvj_set_str(c, "sql", sql);
+	(void)pvj_append(json_object_get(info, "comments"), c);
 }
 
 void
@@ -204,21 +210,21 @@ split_domain_check(pv_graph *g, pv_obj *d, json_t *info, const pv_obj *next)
 			pv_obj_undep(d, id);
 	}
 	pv_obj_dep(k, d);
-	/* its comment follows it */
-	const char *cm = json_string_value(json_object_get(c, "comment"));
-	if (cm && d->comments) {
-		char *line = pv_asprintf("%s\n", cm);
-		char *at = strstr(d->comments, line);
-		if (at) {
-			memmove(at, at + strlen(line), strlen(at + strlen(line)) + 1);
-			if (!*d->comments) {
-				free(d->comments);
-				d->comments = NULL;
-			}
-			pv_obj_add_comment(k, cm);
-		}
-		free(line);
+	/* its comments and security labels follow it; the domain keeps the rest */
+	pv_oid con = (pv_oid)json_integer_value(json_object_get(c, "oid"));
+	pv_buf keep = PV_BUF_INIT;
+	json_array_foreach(json_object_get(info, "comments"), i, x) {
+		pv_oid about = (pv_oid)json_integer_value(json_object_get(x, "con"));
+		const char *sql = json_string_value(json_object_get(x, "sql"));
+		json_t *chk = about ? domain_check(info, about) : NULL;
+		if (about == con)
+			pv_obj_add_comment(k, sql);
+		else if (!chk || !json_is_true(json_object_get(chk, "split")))
+			pv_buf_printf(&keep, "%s\n", sql);
 	}
+	free(d->comments);
+	d->comments = keep.len ? pv_buf_detach(&keep) : NULL;
+	pv_buf_free(&keep);
 	/* CREATE DOMAIN with the CHECKs still inline */
 	pv_buf b = PV_BUF_INIT;
 	pv_buf_puts(&b, json_string_value(json_object_get(info, "base")));

@@ -208,16 +208,16 @@ read_opclasses(reader *rd)
 			free(f);
 		}
 		pv_buf_puts(&b, " AS");
-		if (pvc_val(r, i, 7))
-			pv_buf_printf(&b, "\n    STORAGE %s", pvc_val(r, i, 7));
 		/* "STORAGE <input type>" is the class without any member (normalised to no key
-		 * type by the server); dropped by read_opmembers() when a member follows */
-		else
-			pv_buf_printf(&b, "\n    STORAGE %s", pvc_val(r, i, 6));
-		o->sql = pv_buf_detach(&b);
+		 * type by the server); read_opmembers() starts again from `head` (the statement
+		 * without it) when a member follows */
+		o->extra = json_object(); /* into a new object, b.data never NULL: cannot fail */
+		(void)pvj_set_bool(o->extra, "nomembers", !pvc_val(r, i, 7));
+		(void)pvj_set_int(o->extra, "members", pvc_val(r, i, 7) ? 1 : 0);
+		(void)pvj_set_str(o->extra, "head", b.data);
 		/* STORAGE is the first item when there is a key type */
-		o->extra = json_pack("{s:b, s:i}", "nomembers", !pvc_val(r, i, 7), "members",
-		                     pvc_val(r, i, 7) ? 1 : 0);
+		pv_buf_printf(&b, "\n    STORAGE %s", pvc_val(r, i, 7) ? pvc_val(r, i, 7) : pvc_val(r, i, 6));
+		o->sql = pv_buf_detach(&b);
 		free(q);
 		free(am);
 		free(qu);
@@ -302,13 +302,9 @@ read_opmembers(reader *rd)
 
 		json_int_t n = json_integer_value(json_object_get(o->extra, "members"));
 		pv_buf b = PV_BUF_INIT;
-		pv_buf_puts(&b, o->sql);
-		if (n == 0 && json_is_true(json_object_get(o->extra, "nomembers"))) {
-			/* drop the placeholder "STORAGE <input type>" */
-			char *p = strrchr(b.data, '\n');
-			b.len = (size_t)(p - b.data);
-			b.data[b.len] = '\0';
-		}
+		/* without the placeholder "STORAGE <input type>" */
+		pv_buf_puts(&b, n == 0 && json_is_true(json_object_get(o->extra, "nomembers"))
+		                    ? json_string_value(json_object_get(o->extra, "head")) : o->sql);
 		pv_buf_puts(&b, n ? ",\n    " : "\n    ");
 		if (pvc_val(r, i, 0)[0] == 'o') {
 			pv_buf_printf(&b, "OPERATOR %s %s", pvc_val(r, i, 4), pvc_val(r, i, 5));

@@ -311,97 +311,205 @@ pvc_types_fix_deps(reader *rd)
 /* ---- search_path-dependent functions in expressions the restore evaluates ------------ */
 
 /* Functions in LANGUAGE sql or plpgsql, without SET search_path and without a BEGIN ATOMIC
- * body (which is parsed at creation, with its names bound), called directly by something
- * the restore evaluates under its empty search_path: CHECK constraints (while rows load),
- * defaults and generated columns, index expressions and predicates (while indexes build),
- * and materialized view queries (when refreshed).  Unqualified names in such a body would
- * not resolve under the restore's usual empty search_path (pg_dump's restores fail there and
- * it says nothing): the bundle header then carries restore_search_path (the functions'
- * schemas, then the database's default), which every restore session uses instead.  The
- * DDL itself is schema-qualified throughout, so only such bodies see the difference.  Each
- * use is a warning printed by the backup and kept in the bundle header. */
+ * body (which is parsed at creation, with its names bound), that something the restore
+ * evaluates calls: CHECK constraints (while rows load), defaults and generated columns,
+ * index expressions and predicates (while indexes build), materialized view queries (when
+ * refreshed) — directly, or through such functions named in the bodies of others.  A body
+ * depends on search_path only when it names a user object without its schema: a word of
+ * the body (not after a dot; a quoted one as written, others folded to lower case) that is
+ * the name of a relation, function or type in a schema other than pg_catalog.  Bodies that
+ * call only built-ins or schema-qualified names are left alone.
+ *
+ * For those functions the bundle header carries restore_search_path (their schemas, then
+ * the database's default search_path, each schema once): every restore session uses it
+ * instead of an empty one, and the restore gives each such function that search_path
+ * (ALTER FUNCTION ... SET search_path) from the end of pre-data until everything is built,
+ * then resets it (search_path_functions, pg/load.c) — PostgreSQL 17 and later build
+ * indexes and refresh materialized views with a fixed search_path of their own.  One
+ * warning per function, printed by the backup and kept in the bundle header. */
 
-int
-pvc_search_path_warnings(reader *rd)
+/* the user objects a body names without a schema, and what calls the function */
+#define SP_QUERY                                                                                  \
+	"WITH RECURSIVE cand AS ("                                                                    \
+	"  SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang" \
+	"  WHERE p.oid >= 16384 AND l.lanname IN ('sql', 'plpgsql') AND %s"                           \
+	"  AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) cfg(s)"                       \
+	"    WHERE cfg.s LIKE 'search\\_path=%%') AND" NOT_EXT("pg_proc", "p") "),"                    \
+	" words AS ("                                                                                 \
+	"  SELECT p.oid AS fn, m[1] IS NOT NULL AS qualified,"                                        \
+	"   CASE WHEN pg_catalog.left(m[2], 1) = '\"'"                                                \
+	"    THEN pg_catalog.replace(pg_catalog.substr(m[2], 2, pg_catalog.length(m[2]) - 2), '\"\"', '\"')" \
+	"    ELSE pg_catalog.translate(m[2], 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') END AS w" \
+	"  FROM cand JOIN pg_catalog.pg_proc p ON p.oid = cand.oid,"                                  \
+	"   pg_catalog.regexp_matches(p.prosrc, '(\\.\\s*)?(\"(?:[^\"]|\"\")+\"|[[:alpha:]_][[:alnum:]_$]*)', 'g') m)," \
+	" usernames AS ("                                                                             \
+	"  SELECT c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
+	"   WHERE c.relkind IN ('r', 'v', 'm', 'S', 'p', 'f') AND " USERNS                             \
+	"  UNION SELECT p.proname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace" \
+	"   WHERE " USERNS                                                                            \
+	"  UNION SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace" \
+	"   WHERE " USERNS "),"                                                                        \
+	" uses AS ("                                                                                  \
+	"  SELECT d.refobjid AS fn, d.classid, d.objid FROM pg_catalog.pg_depend d"                  \
+	"  WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype = 'n'"        \
+	"  AND d.refobjid IN (SELECT oid FROM cand)"                                                  \
+	"  AND (d.classid IN ('pg_catalog.pg_constraint'::pg_catalog.regclass,"                       \
+	"                     'pg_catalog.pg_attrdef'::pg_catalog.regclass)"                          \
+	"    OR (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"                          \
+	"        (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = d.objid) IN ('i', 'I'))"  \
+	"    OR (d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND"                        \
+	"        (SELECT c.relkind FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class" \
+	"         WHERE rw.oid = d.objid) = 'm'))),"                                                  \
+	/* functions reached from a used one through the names in bodies (qualified or not) */      \
+	" reach(fn, top) AS (SELECT DISTINCT fn, fn FROM uses"                                        \
+	"  UNION SELECT c.oid, r.top FROM reach r JOIN words w ON w.fn = r.fn"                        \
+	"   JOIN pg_catalog.pg_proc c ON c.proname = w.w JOIN cand ON cand.oid = c.oid),"              \
+	" hits AS (SELECT w.fn, pg_catalog.string_agg(DISTINCT pg_catalog.quote_ident(w.w), ', ') AS names" \
+	"  FROM words w WHERE NOT w.qualified AND w.w IN (SELECT name FROM usernames) GROUP BY w.fn)" \
+	" SELECT p.oid, p.oid::pg_catalog.regprocedure::pg_catalog.text, l.lanname, pn.nspname, p.proname," \
+	"  pg_catalog.pg_get_function_identity_arguments(p.oid), h.names, u.classid, u.objid,"        \
+	"  CASE WHEN u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                        \
+	"   THEN (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, 0)" \
+	"    FROM pg_catalog.pg_rewrite rw WHERE rw.oid = u.objid)"                                   \
+	"   ELSE pg_catalog.pg_describe_object(u.classid, u.objid, 0) END,"                           \
+	"  CASE WHEN r.top <> r.fn THEN r.top::pg_catalog.regprocedure::pg_catalog.text END"          \
+	" FROM hits h JOIN reach r ON r.fn = h.fn JOIN uses u ON u.fn = r.top"                       \
+	" JOIN pg_catalog.pg_proc p ON p.oid = h.fn JOIN pg_catalog.pg_language l ON l.oid = p.prolang" \
+	" JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace"                                 \
+	" ORDER BY 2, 1, 10, 11"
+
+#define USERNS                                                                                    \
+	"n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'"
+
+/* Appends the database's default search_path to schemas, each name once ("$user" as
+ * such): the database's own setting, else the server's built-in default (not this
+ * session's, which the client may have set).  The setting is a list of identifiers as
+ * SET writes it (quoted where needed), split and unquoted here as the server does. */
+static int
+default_path(reader *rd, json_t *schemas)
 {
-	char *sql = pv_asprintf(
-	    "SELECT DISTINCT p.oid::pg_catalog.regprocedure::pg_catalog.text, l.lanname,"
-	    " CASE WHEN d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-	    "  THEN (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, 0)"
-	    "   FROM pg_catalog.pg_rewrite rw WHERE rw.oid = d.objid)"
-	    "  ELSE pg_catalog.pg_describe_object(d.classid, d.objid, 0) END, d.classid, d.objid,"
-	    " pg_catalog.quote_ident(pn.nspname)"
-	    " FROM pg_catalog.pg_depend d"
-	    " JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid"
-	    " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
-	    " JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace"
-	    " WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype = 'n'"
-	    " AND (d.classid IN ('pg_catalog.pg_constraint'::pg_catalog.regclass,"
-	    "                    'pg_catalog.pg_attrdef'::pg_catalog.regclass)"
-	    "   OR (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
-	    "       (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = d.objid) IN ('i', 'I'))"
-	    "   OR (d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND"
-	    "       (SELECT c.relkind FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class"
-	    "        WHERE rw.oid = d.objid) = 'm'))"
-	    " AND p.oid >= 16384 AND l.lanname IN ('sql', 'plpgsql') AND %s"
-	    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) cfg(s)"
-	    "   WHERE cfg.s LIKE 'search\\_path=%%') AND" NOT_EXT("pg_proc", "p")
-	    " ORDER BY 1, 3",
-	    rd->v >= 140000 ? "p.prosqlbody IS NULL" : "true");
-	PGresult *r = pvc_query(rd, sql, NULL);
-	free(sql);
-	if (!r)
-		return pv_wrap("looking for search_path-dependent functions");
-	/* The restore then runs with the functions' schemas and this database's default
-	 * search_path (instead of an empty one), so that their bodies resolve names as here. */
-	json_t *schemas = json_array();
-	for (int i = 0; i < PQntuples(r); i++) {
-		pv_obj *user = pv_graph_lookup(rd->cat->g, pvc_oid(r, i, 3), pvc_oid(r, i, 4));
-		if (!user || !user->dump)
-			continue;
+	PGresult *d = pvc_query(rd,
+	    "SELECT CASE WHEN pg_catalog.left(m.e[1], 1) = '\"'"
+	    "  THEN pg_catalog.replace(pg_catalog.substr(m.e[1], 2, pg_catalog.length(m.e[1]) - 2), '\"\"', '\"')"
+	    "  ELSE pg_catalog.translate(m.e[1], 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') END"
+	    " FROM pg_catalog.regexp_matches(COALESCE("
+	    "  (SELECT pg_catalog.substr(c.s, 13) FROM pg_catalog.pg_db_role_setting s"
+	    "    JOIN pg_catalog.pg_database db ON db.oid = s.setdatabase, pg_catalog.unnest(s.setconfig) c(s)"
+	    "    WHERE db.datname = pg_catalog.current_database() AND s.setrole = 0 AND c.s LIKE 'search\\_path=%'),"
+	    "  (SELECT boot_val FROM pg_catalog.pg_settings WHERE name = 'search_path')),"
+	    "  '\\s*(\"(?:[^\"]|\"\")*\"|[^,\\s]+)\\s*(,|$)', 'g') WITH ORDINALITY m(e, k)"
+	    " ORDER BY m.k", NULL);
+	if (!d)
+		return pv_wrap("reading the default search_path");
+	for (int i = 0; i < PQntuples(d); i++) {
 		int seen = 0;
 		size_t k;
 		json_t *x;
 		json_array_foreach(schemas, k, x)
-			seen |= strcmp(json_string_value(x), pvc_val(r, i, 5)) == 0;
+			seen |= strcmp(json_string_value(x), PQgetvalue(d, i, 0)) == 0;
 		if (!seen)
-			(void)pvj_append_str(schemas, pvc_val(r, i, 5)); /* a schema name (never NULL): cannot fail */
+			(void)pvj_append_str(schemas, PQgetvalue(d, i, 0)); /* never NULL: cannot fail */
 	}
-	char *path = NULL;
-	if (json_array_size(schemas)) {
-		PGresult *d = pvc_query(rd, "SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'", NULL);
-		if (!d) {
-			json_decref(schemas);
-			PQclear(r);
-			return pv_wrap("reading the default search_path");
-		}
-		pv_buf b = PV_BUF_INIT;
-		size_t k;
-		json_t *x;
-		json_array_foreach(schemas, k, x)
-			pv_buf_printf(&b, "%s%s", k ? ", " : "", json_string_value(x));
-		if (PQntuples(d) == 1 && *PQgetvalue(d, 0, 0))
-			pv_buf_printf(&b, ", %s", PQgetvalue(d, 0, 0));
-		PQclear(d);
-		path = pv_buf_detach(&b);
-		(void)pvj_set_str(rd->cat->db, "restore_search_path", path); /* cannot fail */
-	}
-	json_decref(schemas);
-	for (int i = 0; i < PQntuples(r); i++) {
-		pv_obj *user = pv_graph_lookup(rd->cat->g, pvc_oid(r, i, 3), pvc_oid(r, i, 4));
+	PQclear(d);
+	return 0;
+}
+
+int
+pvc_search_path_warnings(reader *rd)
+{
+	char *sql = pv_asprintf(SP_QUERY, rd->v >= 140000 ? "p.prosqlbody IS NULL" : "true");
+	PGresult *r = pvc_query(rd, sql, NULL);
+	free(sql);
+	if (!r)
+		return pv_wrap("looking for search_path-dependent functions");
+	/* the functions (rows grouped by function) whose users are dumped, and their schemas */
+	json_t *schemas = json_array(), *fns = json_array();
+	int n = PQntuples(r);
+	for (int i = 0; i < n; i++) {
+		pv_obj *user = pv_graph_lookup(rd->cat->g, pvc_oid(r, i, 7), pvc_oid(r, i, 8));
 		if (!user || !user->dump)
 			continue;
+		json_t *f = json_array_size(fns) ? json_array_get(fns, json_array_size(fns) - 1) : NULL;
+		if (!f || (pv_oid)json_integer_value(json_object_get(f, "oid")) != pvc_oid(r, i, 0)) {
+			/* values of the query's rows (never NULL), into new containers: cannot fail */
+			f = json_object();
+			(void)pvj_set_int(f, "oid", (json_int_t)pvc_oid(r, i, 0));
+			(void)pvj_set_str(f, "label", pvc_val(r, i, 1));
+			(void)pvj_set_str(f, "language", pvc_val(r, i, 2));
+			(void)pvj_set_str(f, "schema", pvc_val(r, i, 3));
+			(void)pvj_set_str(f, "name", pvc_val(r, i, 4));
+			(void)pvj_set_str(f, "args", pvc_val(r, i, 5));
+			(void)pvj_set_str(f, "names", pvc_val(r, i, 6));
+			(void)pvj_set(f, "users", json_array());
+			(void)pvj_append(fns, f);
+		}
+		char *u = pvc_val(r, i, 10) ? pv_asprintf("%s (through %s)", pvc_val(r, i, 9), pvc_val(r, i, 10))
+		                            : pv_strdup(pvc_val(r, i, 9));
+		json_t *users = json_object_get(f, "users");
+		int seen = 0;
+		size_t k;
+		json_t *x;
+		json_array_foreach(users, k, x)
+			seen |= strcmp(json_string_value(x), u) == 0;
+		if (!seen)
+			(void)pvj_append_str(users, u);
+		free(u);
+		seen = 0;
+		json_array_foreach(schemas, k, x)
+			seen |= strcmp(json_string_value(x), pvc_val(r, i, 3)) == 0;
+		if (!seen)
+			(void)pvj_append_str(schemas, pvc_val(r, i, 3));
+	}
+	PQclear(r);
+	if (!json_array_size(fns)) {
+		json_decref(schemas);
+		json_decref(fns);
+		return 0;
+	}
+	if (default_path(rd, schemas) < 0) {
+		json_decref(schemas);
+		json_decref(fns);
+		return -1;
+	}
+	/* the path as a search_path setting: each schema name quoted */
+	pv_buf b = PV_BUF_INIT;
+	size_t k;
+	json_t *x;
+	json_array_foreach(schemas, k, x) {
+		if (k)
+			pv_buf_puts(&b, ", ");
+		pv_buf_ident(&b, rd->c, json_string_value(x));
+	}
+	(void)pvj_set_str(rd->cat->db, "restore_search_path", b.data); /* cannot fail */
+	(void)pvj_set(rd->cat->db, "restore_search_path_schemas", schemas);
+	json_t *list = json_array();
+	json_array_foreach(fns, k, x) {
+		json_t *fn = json_object();
+		(void)pvj_set_copy(fn, "schema", json_object_get(x, "schema"));
+		(void)pvj_set_copy(fn, "name", json_object_get(x, "name"));
+		(void)pvj_set_copy(fn, "args", json_object_get(x, "args"));
+		(void)pvj_append(list, fn);
+		pv_buf users = PV_BUF_INIT;
+		size_t j;
+		json_t *u;
+		json_array_foreach(json_object_get(x, "users"), j, u)
+			pv_buf_printf(&users, "%s%s", j ? ", " : "", json_string_value(u));
 		char *w = pv_asprintf(
-		    "function %s (LANGUAGE %s, no SET search_path) is used by %s: names its body does not "
-		    "schema-qualify resolve through search_path, so the restore of this bundle runs with "
-		    "search_path = %s instead of an empty one (to be independent of it, qualify them, or "
-		    "ALTER FUNCTION ... SET search_path)",
-		    pvc_val(r, i, 0), pvc_val(r, i, 1), pvc_val(r, i, 2), path);
+		    "function %s (LANGUAGE %s, no SET search_path) names %s without a schema and is used by "
+		    "%s: the restore runs with search_path = %s, and gives the function that search_path "
+		    "while it builds (ALTER FUNCTION ... SET search_path, reset at the end: PostgreSQL 17 "
+		    "and later build indexes and refresh materialized views with a search_path of their "
+		    "own); to be independent of it, schema-qualify those names or ALTER FUNCTION ... SET "
+		    "search_path",
+		    json_string_value(json_object_get(x, "label")), json_string_value(json_object_get(x, "language")),
+		    json_string_value(json_object_get(x, "names")), users.data, b.data);
 		pv_warn("%s", w);
 		(void)pvj_append_str(rd->cat->warnings, w); /* a string into an array: cannot fail */
 		free(w);
+		pv_buf_free(&users);
 	}
-	free(path);
-	PQclear(r);
+	(void)pvj_set(rd->cat->db, "search_path_functions", list);
+	json_decref(fns);
+	pv_buf_free(&b);
 	return 0;
 }

@@ -539,9 +539,12 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 		if (kind[0] == 'c') {
 			pv_graph_alias(g, C_PG_CLASS, pvc_oid(r, i, 5), o);
 			pvc_target(rd, C_PG_CLASS, pvc_oid(r, i, 5), "TYPE", q);
-			o->sql = pv_asprintf("CREATE TYPE %s AS (", q); /* columns added later */
+			/* its columns come with the relations' (read_columns) */
+			pvc_oids_add(&rd->relids, pvc_oid(r, i, 5));
+			rd->composites = pv_realloc(rd->composites, (size_t)(rd->ncomposites + 1) * sizeof *rd->composites);
+			rd->composites[rd->ncomposites++] = o;
 		} else if (kind[0] == 'e') {
-			o->sql = pv_asprintf("CREATE TYPE %s AS ENUM (", q);
+			/* CREATE TYPE once the labels are read */
 			pvc_oids_add(typids, o->oid);
 		} else {
 			pv_buf b = PV_BUF_INIT;
@@ -561,44 +564,31 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 	PQclear(r);
 
 	/* enum labels */
-	r = pvc_query(rd, "SELECT enumtypid, enumlabel FROM pg_catalog.pg_enum"
-	           " WHERE enumtypid = ANY ($1::pg_catalog.oid[]) ORDER BY enumtypid, enumsortorder",
+	r = pvc_query(rd, "SELECT t.oid, e.enumlabel FROM pg_catalog.unnest($1::pg_catalog.oid[]) t(oid)"
+	           " LEFT JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid ORDER BY t.oid, e.enumsortorder",
 	       pvc_oids(typids));
 	if (!r)
 		return pv_wrap("reading enum labels");
-	pv_oid prev = 0;
-	pv_obj *o = NULL;
 	pv_buf b = PV_BUF_INIT;
-	for (int i = 0; i <= PQntuples(r); i++) {
-		pv_oid t = i < PQntuples(r) ? pvc_oid(r, i, 0) : 0;
-		if (t != prev && o) {
-			pv_buf_puts(&b, ");");
-			free(o->sql);
-			o->sql = pv_buf_detach(&b);
-		}
-		if (i == PQntuples(r))
-			break;
-		if (t != prev) {
-			o = pv_graph_lookup(g, C_PG_TYPE, t);
-			pv_buf_puts(&b, o->sql);
-			prev = t;
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_oid t = pvc_oid(r, i, 0);
+		pv_obj *o = pv_graph_lookup(g, C_PG_TYPE, t);
+		if (i == 0 || t != pvc_oid(r, i - 1, 0)) {
+			char *q = pv_qualify(rd->c, o->schema, o->name);
+			pv_buf_printf(&b, "CREATE TYPE %s AS ENUM (", q);
+			free(q);
 		} else {
 			pv_buf_puts(&b, ", ");
 		}
-		pv_buf_literal(&b, rd->c, pvc_val(r, i, 1));
+		if (pvc_val(r, i, 1))
+			pv_buf_literal(&b, rd->c, pvc_val(r, i, 1));
+		if (i + 1 == PQntuples(r) || pvc_oid(r, i + 1, 0) != t) {
+			pv_buf_puts(&b, ");");
+			o->sql = pv_buf_detach(&b);
+		}
 	}
 	pv_buf_free(&b);
 	PQclear(r);
-	/* enums without labels */
-	for (int i = 0; i < pv_graph_count(g); i++) {
-		pv_obj *e = pv_graph_get(g, i);
-		if (e->kind == K_TYPE && e->sql && e->sql[strlen(e->sql) - 1] == '(' &&
-		    strstr(e->sql, " AS ENUM (")) {
-			char *s = pv_asprintf("%s);", e->sql);
-			free(e->sql);
-			e->sql = s;
-		}
-	}
 
 	/* domain constraints: validated CHECKs inline, NOT VALID ones after the data */
 	r = pvc_query(rd, "SELECT c.oid, c.contypid, c.conname, pg_catalog.pg_get_constraintdef(c.oid),"
@@ -612,7 +602,8 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 		if (!d)
 			continue;
 		char *cn = pv_ident(rd->c, pvc_val(r, i, 2));
-		char *qn = pv_asprintf("%s ON DOMAIN %s", cn, strchr(d->owner_target, ' ') + 1);
+		char *dq = pv_qualify(rd->c, d->schema, d->name);
+		char *qn = pv_asprintf("%s ON DOMAIN %s", cn, dq);
 		pvc_target(rd, C_PG_CONSTRAINT, pvc_oid(r, i, 0), "CONSTRAINT", qn);
 		if (pvc_val(r, i, 5)[0] == 'n' && pvc_bool(r, i, 4)) {
 			/* 17+: a domain's NOT NULL is a named constraint; the name is given only when
@@ -626,8 +617,7 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 			pv_graph_alias(g, C_PG_CONSTRAINT, pvc_oid(r, i, 0), d);
 		} else if (pvc_bool(r, i, 4)) {
 			char *in = pv_asprintf(" CONSTRAINT %s %s", cn, pvc_val(r, i, 3));
-			char *alter = pv_asprintf("ALTER DOMAIN %s ADD CONSTRAINT %s %s;",
-			                          strchr(d->owner_target, ' ') + 1, cn, pvc_val(r, i, 3));
+			char *alter = pv_asprintf("ALTER DOMAIN %s ADD CONSTRAINT %s %s;", dq, cn, pvc_val(r, i, 3));
 			pvc_loops_domain_check(d, pvc_oid(r, i, 0), pvc_val(r, i, 2), in, alter);
 			char *s = pv_asprintf("%s%s", d->sql, in);
 			free(d->sql);
@@ -638,11 +628,11 @@ read_types(reader *rd, pv_buf *typids, pv_buf *domids)
 		} else {
 			pv_obj *k = pv_graph_add(g, K_CHECK_LATE, PV_POST, C_PG_CONSTRAINT, pvc_oid(r, i, 0),
 			                         d->schema, pvc_val(r, i, 2));
-			k->sql = pv_asprintf("ALTER DOMAIN %s ADD CONSTRAINT %s %s;",
-			                     strchr(d->owner_target, ' ') + 1, cn, pvc_val(r, i, 3));
+			k->sql = pv_asprintf("ALTER DOMAIN %s ADD CONSTRAINT %s %s;", dq, cn, pvc_val(r, i, 3));
 			pv_obj_dep(k, d);
 		}
 		free(cn);
+		free(dq);
 		free(qn);
 	}
 	PQclear(r);
@@ -760,32 +750,28 @@ find_rel(rels *R, pv_oid oid)
 	return NULL;
 }
 
-/* WITH (...) from a reloptions text[] value; check_option is taken out for views. */
-static char *
-reloptions(reader *rd, const char *arr, char **check_option)
+/* Appends "k='v'" items (each key prefixed by `prefix`) from a reloptions text[] value to
+ * items; check_option is taken out for views.  0, or -1 with the error set. */
+static int
+reloptions(reader *rd, const char *arr, const char *prefix, pv_buf *items, char **check_option)
 {
 	if (!arr || strcmp(arr, "{}") == 0)
-		return NULL;
+		return 0;
 	PGresult *r = pvc_query(rd, "SELECT pg_catalog.split_part(o, '=', 1), pg_catalog.substr(o, pg_catalog.strpos(o, '=') + 1)"
 	                     " FROM pg_catalog.unnest($1::pg_catalog.text[]) o", arr);
 	if (!r)
-		return NULL;
-	pv_buf b = PV_BUF_INIT;
+		return pv_wrap("reading storage parameters");
 	for (int i = 0; i < PQntuples(r); i++) {
 		const char *k = pvc_val(r, i, 0), *v = pvc_val(r, i, 1);
 		if (check_option && strcmp(k, "check_option") == 0) {
 			*check_option = pv_strdup(v);
 			continue;
 		}
-		pv_buf_printf(&b, "%s%s=", b.len ? ", " : "", k);
-		pv_buf_literal(&b, rd->c, v);
+		pv_buf_printf(items, "%s%s%s=", items->len ? ", " : "", prefix, k);
+		pv_buf_literal(items, rd->c, v);
 	}
 	PQclear(r);
-	if (!b.len)
-		return NULL;
-	char *s = pv_asprintf("WITH (%s)", b.data);
-	pv_buf_free(&b);
-	return s;
+	return 0;
 }
 
 /* After the locks: how each table is built — inheritance parents, partition bounds and
@@ -897,25 +883,17 @@ read_relations(reader *rd, rels *R)
 			pvc_oids_add(&rd->tabids, ri->oid);
 		if (ri->kind == 'r' || ri->kind == 'p' || ri->kind == 'm' || ri->kind == 'v') {
 			char **co = ri->kind == 'v' ? &ri->check_option : NULL;
-			ri->withopts = reloptions(rd, pvc_val(r, i, 6), co);
-			if (pvc_val(r, i, 7) && strcmp(pvc_val(r, i, 7), "{}") != 0) {
-				/* toast.* options */
-				PGresult *t = pvc_query(rd, "SELECT pg_catalog.array_agg('toast.' || o) FROM pg_catalog.unnest($1::pg_catalog.text[]) o",
-				                 pvc_val(r, i, 7));
-				if (t) {
-					char *tw = reloptions(rd, pvc_val(t, 0, 0), NULL);
-					if (tw) {
-						char *m = ri->withopts
-						              ? pv_asprintf("%.*s, %s", (int)strlen(ri->withopts) - 1,
-						                            ri->withopts, tw + 6)
-						              : pv_strdup(tw);
-						free(ri->withopts);
-						ri->withopts = m;
-						free(tw);
-					}
-					PQclear(t);
-				}
+			pv_buf items = PV_BUF_INIT;
+			if (reloptions(rd, pvc_val(r, i, 6), "", &items, co) < 0 ||
+			    reloptions(rd, pvc_val(r, i, 7), "toast.", &items, NULL) < 0) {
+				pv_buf_free(&items);
+				pv_buf_free(&lock);
+				PQclear(r);
+				return pv_wrap("reading relation %s", ri->qname);
 			}
+			if (items.len)
+				ri->withopts = pv_asprintf("WITH (%s)", items.data);
+			pv_buf_free(&items);
 		}
 		if (ri->kind == 'r' || ri->kind == 'p') {
 			const char *ri_kind = pvc_val(r, i, 9);
@@ -963,23 +941,17 @@ read_relations(reader *rd, rels *R)
 	return read_table_shapes(rd, R);
 }
 
-/* Composite types' relids join the column query. */
-static void
-add_composite_relids(reader *rd)
+/* The sequence of an identity column (read by read_sequences), or NULL. */
+static const relinfo *
+identity_sequence(const rels *R, pv_oid table, int attnum)
 {
-	pv_graph *g = rd->cat->g;
-	for (int i = 0; i < pv_graph_count(g); i++) {
-		pv_obj *o = pv_graph_get(g, i);
-		if (o->kind == K_TYPE && o->sql && strstr(o->sql, " AS (")) {
-			/* find the relid aliasing this type: stored in targets */
-			for (size_t t = 0; t < rd->ntargets; t++)
-				if (rd->targets[t].classid == C_PG_CLASS &&
-				    pv_graph_lookup(g, C_PG_CLASS, rd->targets[t].oid) == o) {
-					pvc_oids_add(&rd->relids, rd->targets[t].oid);
-				}
-		}
+	for (int k = 0; k < R->n; k++) {
+		const relinfo *si = &R->v[k];
+		if (si->kind == 'S' && si->seq_deptype == 'i' && si->seq_owner_table == table &&
+		    si->seq_owner_col == attnum && si->obj->extra)
+			return si;
 	}
-	pvc_oids(&rd->relids);
+	return NULL;
 }
 
 /* Column r,i (read_columns) of ri has a valid NOT NULL: its clause in a column definition.
@@ -1037,7 +1009,6 @@ col_text(const pv_buf *b, size_t start, size_t g0, size_t g1, size_t n0, size_t 
 static int
 read_columns(reader *rd, rels *R)
 {
-	pv_graph *g = rd->cat->g;
 	const char *compression = rd->v >= 140000 ? "a.attcompression::text" : "''::text";
 	/* 18+: a column's NOT NULL is a named pg_constraint row (NO INHERIT, NOT VALID, local
 	 * or inherited like a CHECK); before, only attnotnull */
@@ -1090,9 +1061,9 @@ read_columns(reader *rd, rels *R)
 			free(col);
 			continue;
 		}
-		if (b == &tmp)
-			pv_buf_puts(b, comp->sql);
-		if (b->len && !(b == &tmp && b->data[b->len - 1] == '('))
+		if (b == &tmp && comp->sql)
+			pv_buf_puts(b, comp->sql); /* the columns so far */
+		if (b->len)
 			pv_buf_putc(b, ',');
 		size_t start = b->len;
 		pv_buf_printf(b, "\n    %s", col);
@@ -1121,8 +1092,13 @@ read_columns(reader *rd, rels *R)
 				pv_buf_printf(b, " GENERATED ALWAYS AS (%s) STORED", pvc_val(r, i, 15));
 			size_t gend = b->len;
 			const char *ident = pvc_val(r, i, 5);
-			if (ident && (ident[0] == 'a' || ident[0] == 'd'))
+			if (ident && (ident[0] == 'a' || ident[0] == 'd')) {
 				pv_buf_printf(b, " GENERATED %s AS IDENTITY", ident[0] == 'a' ? "ALWAYS" : "BY DEFAULT");
+				const relinfo *si = identity_sequence(R, ri->oid, atoi(pvc_val(r, i, 1)));
+				if (si)
+					pv_buf_printf(b, " (SEQUENCE NAME %s%s)", si->qname,
+					              json_string_value(json_object_get(si->obj->extra, "opts")));
+			}
 			/* NOT VALID ones are added after the data (read_constraints) */
 			int nn = pvc_bool(r, i, 4) && pvc_bool(r, i, 23);
 			int nn_local = nn && pvc_bool(r, i, 22);
@@ -1212,13 +1188,13 @@ read_columns(reader *rd, rels *R)
 	if (bad)
 		return pv_wrap("reading columns");
 	/* close composite type definitions */
-	for (int i = 0; i < pv_graph_count(g); i++) {
-		pv_obj *o = pv_graph_get(g, i);
-		if (o->kind == K_TYPE && o->sql && strstr(o->sql, " AS (") && o->sql[strlen(o->sql) - 1] != ';') {
-			char *s = pv_asprintf("%s\n);", o->sql);
-			free(o->sql);
-			o->sql = s;
-		}
+	for (int i = 0; i < rd->ncomposites; i++) {
+		pv_obj *o = rd->composites[i];
+		char *q = pv_qualify(rd->c, o->schema, o->name);
+		char *s = pv_asprintf("CREATE TYPE %s AS (%s\n);", q, o->sql ? o->sql : "");
+		free(q);
+		free(o->sql);
+		o->sql = s;
 	}
 	return 0;
 }
@@ -1239,9 +1215,9 @@ read_sequences(reader *rd, rels *R)
 		relinfo *ri = find_rel(R, pvc_oid(r, i, 0));
 		if (!ri)
 			continue;
-		pv_buf opts = PV_BUF_INIT;
-		if (strcmp(pvc_val(r, i, 1), "bigint") != 0)
-			pv_buf_printf(&opts, " AS %s", pvc_val(r, i, 1));
+		pv_buf opts = PV_BUF_INIT; /* all but AS type */
+		char *astype = strcmp(pvc_val(r, i, 1), "bigint") != 0 ? pv_asprintf(" AS %s", pvc_val(r, i, 1))
+		                                                         : pv_strdup("");
 		pv_buf_printf(&opts, " START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s",
 		              pvc_val(r, i, 2), pvc_val(r, i, 3), pvc_val(r, i, 5), pvc_val(r, i, 4), pvc_val(r, i, 6),
 		              pvc_bool(r, i, 7) ? " CYCLE" : "");
@@ -1254,18 +1230,17 @@ read_sequences(reader *rd, rels *R)
 				bad |= pvj_set_str(j, "seq", ri->qname);
 				/* AS type is implied by the column; persistence only when it differs
 				 * from the table's */
-				const char *noas = strstr(opts.data, " START");
 				char *io = pv_asprintf("%s%s", ri->persistence == t->persistence ? ""
-				                       : ri->persistence == 'u' ? " UNLOGGED" : " LOGGED", noas);
+				                       : ri->persistence == 'u' ? " UNLOGGED" : " LOGGED", opts.data);
 				bad |= pvj_set_str(j, "opts", io);
 				free(io);
-				/* remember on the sequence; read_identity() splices it in */
+				/* remember on the sequence; read_columns() writes it into the column */
 				o->extra = j;
 				pv_obj_dep(o, t->obj);
 			}
 		} else {
-			o->sql = pv_asprintf("CREATE %sSEQUENCE %s%s;", ri->persistence == 'u' ? "UNLOGGED " : "",
-			                     ri->qname, opts.data);
+			o->sql = pv_asprintf("CREATE %sSEQUENCE %s%s%s;", ri->persistence == 'u' ? "UNLOGGED " : "",
+			                     ri->qname, astype, opts.data);
 			if (ri->seq_deptype == 'a' && ri->seq_owner_col > 0) {
 				relinfo *t = find_rel(R, ri->seq_owner_table);
 				if (t) {
@@ -1281,6 +1256,7 @@ read_sequences(reader *rd, rels *R)
 			}
 		}
 		pv_buf_free(&opts);
+		free(astype);
 		/* its value, set in the data section */
 		pv_obj *sv = pv_graph_add(g, K_SEQ_SET, PV_DATA, 0, 0, o->schema, o->name);
 		ri->seq_set = sv;
@@ -1318,8 +1294,8 @@ read_sequences(reader *rd, rels *R)
 	return 0;
 }
 
-/* Identity sequence options go into the owning column's definition; OWNED BY entries get
- * their column names. */
+/* OWNED BY entries get their column names; identity sequences are done (read_columns()
+ * wrote their options into the owning column's definition). */
 static int
 finish_sequences(reader *rd, rels *R)
 {
@@ -1348,46 +1324,13 @@ finish_sequences(reader *rd, rels *R)
 		}
 	}
 	PQclear(r);
-	/* identity: "GENERATED ... AS IDENTITY" gets "(SEQUENCE NAME s START WITH ...)" */
+	/* identity: read_columns() put the sequence options into the column definition */
 	for (int k = 0; k < R->n; k++) {
 		relinfo *si = &R->v[k];
-		if (si->kind != 'S' || si->seq_deptype != 'i' || !si->obj->extra)
-			continue;
-		relinfo *ti = find_rel(R, si->seq_owner_table);
-		if (!ti)
-			continue;
-		const char *opts = json_string_value(json_object_get(si->obj->extra, "opts"));
-		char *needle = NULL;
-		PGresult *cn = NULL;
-		char oidbuf[16], colbuf[16];
-		snprintf(oidbuf, sizeof oidbuf, "%u", ti->oid);
-		snprintf(colbuf, sizeof colbuf, "%d", si->seq_owner_col);
-		const char *p[2] = {oidbuf, colbuf};
-		cn = pv_query_params(rd->c, "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::pg_catalog.oid AND attnum = $2::int2", 2, p);
-		if (!cn)
-			return pv_wrap("reading identity column");
-		if (PQntuples(cn) == 1) {
-			char *col = pv_ident(rd->c, PQgetvalue(cn, 0, 0));
-			needle = pv_asprintf("\n    %s ", col);
-			char *pos = strstr(ti->cols.data, needle);
-			char *idp = pos ? strstr(pos, " AS IDENTITY") : NULL;
-			if (idp) {
-				size_t off = (size_t)(idp - ti->cols.data) + strlen(" AS IDENTITY");
-				char *ins = pv_asprintf(" (SEQUENCE NAME %s%s)", si->qname, opts);
-				pv_buf nb = PV_BUF_INIT;
-				pv_buf_add(&nb, ti->cols.data, off);
-				pv_buf_puts(&nb, ins);
-				pv_buf_puts(&nb, ti->cols.data + off);
-				pv_buf_free(&ti->cols);
-				ti->cols = nb;
-				free(ins);
-			}
-			free(col);
+		if (si->kind == 'S' && si->seq_deptype == 'i' && si->obj->extra) {
+			json_decref(si->obj->extra);
+			si->obj->extra = NULL;
 		}
-		free(needle);
-		PQclear(cn);
-		json_decref(si->obj->extra);
-		si->obj->extra = NULL;
 	}
 	return 0;
 }
@@ -1520,7 +1463,7 @@ read_indexes(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading indexes");
 	int nidx = PQntuples(r);
-	struct { pv_oid oid, parent; char *qname; relinfo *rel; } *ix = pv_calloc((size_t)nidx + 1, sizeof *ix);
+	struct { pv_oid oid, parent; char *qname, *name; relinfo *rel; } *ix = pv_calloc((size_t)nidx + 1, sizeof *ix);
 	for (int i = 0; i < nidx; i++) {
 		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
@@ -1530,16 +1473,18 @@ read_indexes(reader *rd, rels *R)
 		ix[i].oid = ioid;
 		ix[i].parent = pvc_oid(r, i, 9);
 		ix[i].qname = pv_strdup(iq);
+		ix[i].name = pv_strdup(pvc_val(r, i, 3));
 		ix[i].rel = ri;
 		pvc_target(rd, C_PG_CLASS, ioid, "INDEX", iq);
 		pv_obj *owner = pv_graph_lookup(g, C_PG_CLASS, ioid); /* a constraint's index */
 		pv_buf extra = PV_BUF_INIT;
+		char *in = pv_ident(rd->c, pvc_val(r, i, 3)); /* unqualified: the table's schema */
 		if (pvc_bool(r, i, 5))
-			pv_buf_printf(&extra, "\nALTER TABLE %s CLUSTER ON %s;", ri->qname,
-			              strchr(iq, '.') + 1);
+			pv_buf_printf(&extra, "\nALTER TABLE %s CLUSTER ON %s;", ri->qname, in);
 		if (pvc_bool(r, i, 6))
 			pv_buf_printf(&extra, "\nALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s;",
-			              ri->qname, strchr(iq, '.') + 1);
+			              ri->qname, in);
+		free(in);
 		if (pvc_val(r, i, 8)) {
 			const char *p = pvc_val(r, i, 8);
 			while (*p) {
@@ -1588,7 +1533,7 @@ read_indexes(reader *rd, rels *R)
 			}
 		if (!child || !parent || !pq)
 			continue;
-		pv_obj *at = pv_graph_add(g, K_INDEX_ATTACH, PV_POST, 0, 0, child->schema, strchr(ix[i].qname, '.') + 1);
+		pv_obj *at = pv_graph_add(g, K_INDEX_ATTACH, PV_POST, 0, 0, child->schema, ix[i].name);
 		at->sql = pv_asprintf("ALTER INDEX %s ATTACH PARTITION %s;", pq, ix[i].qname);
 		pv_obj_dep(at, child);
 		pv_obj_dep(at, parent);
@@ -1596,8 +1541,10 @@ read_indexes(reader *rd, rels *R)
 		if (prel)
 			pv_obj_dep(at, prel->obj);
 	}
-	for (int i = 0; i < nidx; i++)
+	for (int i = 0; i < nidx; i++) {
 		free(ix[i].qname);
+		free(ix[i].name);
+	}
 	free(ix);
 	return 0;
 }
@@ -1610,15 +1557,16 @@ read_triggers(reader *rd, rels *R)
 	 * internal triggers) */
 	char *sql = pv_asprintf(
 	    "SELECT t.oid, t.tgrelid, t.tgname, pg_catalog.pg_get_triggerdef(t.oid, false), t.tgenabled,"
-	    " t.tgconstraint, %s"
+	    " t.tgconstraint, root.oid, root.en"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_trigger t ON t.tgrelid = s.relid"
+	    " LEFT JOIN LATERAL (%s) root ON true"
 	    " WHERE NOT t.tgisinternal ORDER BY t.oid",
 	    rd->v >= 130000
-	        ? "(WITH RECURSIVE up(oid, parent, en) AS (SELECT t.oid, t.tgparentid, t.tgenabled"
+	        ? "WITH RECURSIVE up(oid, parent, en) AS (SELECT t.oid, t.tgparentid, t.tgenabled"
 	          "  UNION ALL SELECT p.oid, p.tgparentid, p.tgenabled FROM up JOIN pg_catalog.pg_trigger p ON p.oid = up.parent)"
-	          "  SELECT up.oid::pg_catalog.text OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) up.en::pg_catalog.text FROM up WHERE up.parent = 0)"
-	        : "NULL::pg_catalog.text");
+	          "  SELECT up.oid, up.en FROM up WHERE up.parent = 0"
+	        : "SELECT NULL::pg_catalog.oid AS oid, NULL::pg_catalog.\"char\" AS en");
 	PGresult *r = pvc_query(rd, sql, rd->relids.data);
 	free(sql);
 	if (!r)
@@ -1627,11 +1575,11 @@ read_triggers(reader *rd, rels *R)
 		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
 			continue;
-		pv_oid root = pvc_val(r, i, 6) ? (pv_oid)strtoul(pvc_val(r, i, 6), NULL, 10) : 0;
+		pv_oid root = pvc_oid(r, i, 6);
 		if (root && root != pvc_oid(r, i, 0)) {
 			/* a clone: created by its root; only a different enabled state is its own */
 			pv_obj *ro = pv_graph_lookup(g, C_PG_TRIGGER, root);
-			char ren = strchr(pvc_val(r, i, 6), ' ')[1];
+			char ren = pvc_val(r, i, 7)[0];
 			const char *en = pvc_val(r, i, 4);
 			if (ro) {
 				pv_graph_alias(g, C_PG_TRIGGER, pvc_oid(r, i, 0), ro);
@@ -2001,7 +1949,7 @@ plan_inheritance(reader *rd, rels *R)
 		int root = uf_find(up, i);
 		if (ri->kind != 'r' || ri->ispartition || ri->oftype || !ri->colinfo)
 			bad[root] = 1;
-		/* identity columns: their sequence options are spliced into the full column list */
+		/* identity columns (with their sequences' names and options): not replayed */
 		size_t j;
 		json_t *c;
 		json_array_foreach(ri->colinfo, j, c)
@@ -2456,8 +2404,8 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	    read_relations(&rd, &R) < 0 ||
 	    read_types(&rd, &typids, &domids) < 0)
 		goto out;
-	add_composite_relids(&rd);
-	if (read_columns(&rd, &R) < 0 || read_functions(&rd) < 0 || read_sequences(&rd, &R) < 0 ||
+	pvc_oids(&rd.relids);
+	if (read_sequences(&rd, &R) < 0 || read_columns(&rd, &R) < 0 || read_functions(&rd) < 0 ||
 	    finish_sequences(&rd, &R) < 0 || read_defaults(&rd, &R) < 0 ||
 	    read_constraints(&rd, &R) < 0 || read_indexes(&rd, &R) < 0 || read_triggers(&rd, &R) < 0)
 		goto out;
@@ -2554,6 +2502,7 @@ out:
 		free(rd.targets[i].qname);
 	}
 	free(rd.targets);
+	free(rd.composites);
 	json_decref(rd.owners);
 	pv_buf_free(&rd.relids);
 	pv_buf_free(&rd.tabids);

@@ -50,6 +50,8 @@ typedef struct reader {
 	pv_buf tabids;  /* {oid,...} of dumped tables and matviews (data, indexes, ...) */
 	pv_obj *public_schema;
 	json_t *owners;  /* set of roles owning something (the database included) */
+	pv_obj **composites; /* composite types, their columns read with the relations' */
+	int ncomposites;
 } reader;
 
 

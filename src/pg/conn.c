@@ -15,6 +15,24 @@
 
 static PGconn *connect_once(const pv_connopts *o, const char *dbname, int *transient);
 
+/* A warning (or notice) the server sends while pgvault works goes out as pgvault's own
+ * warning (or information), saying where it came from, instead of libpq's raw
+ * "WARNING:  ..." line. */
+static void
+server_notice(void *arg, const PGresult *res)
+{
+	PGconn *c = arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+	const char *en = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	void (*say)(const char *, ...) = en && strcmp(en, "WARNING") == 0 ? pv_warn : pv_info;
+	say("the server sent a %s in database \"%s\" (pgvault goes on): %s%s%s%s%s",
+	    sev ? sev : "notice", PQdb(c), msg ? msg : PQresultErrorMessage(res),
+	    detail ? "; " : "", detail ? detail : "", hint ? "; hint: " : "", hint ? hint : "");
+}
+
 /* Transient failures (server unreachable, starting up, too many connections) are retried
  * with exponential backoff and jitter; authentication and missing databases are not. */
 PGconn *
@@ -79,6 +97,7 @@ connect_once(const pv_connopts *o, const char *dbname, int *transient)
 		PQfinish(c);
 		return NULL;
 	}
+	PQsetNoticeReceiver(c, server_notice, c);
 	return c;
 }
 

@@ -43,6 +43,7 @@ typedef struct loader {
 	json_t *lobs;     /* large objects being restored: blob_prefix -> state (pg/lob.h) */
 	int owner_super;  /* --owner names a superuser */
 	int text;         /* PVJ_LATIN1: the JSON members' strings stand for SQL_ASCII bytes */
+	int paths_set;    /* rows-only: function_search_paths() set, to be reset */
 } loader;
 
 static const char *
@@ -760,6 +761,66 @@ run_entries(loader *L, json_t *entries, const char *section)
 	return 0;
 }
 
+/* Functions whose bodies resolve names through search_path (the backup's warning, see
+ * pg/cat_types.c): set == 1 gives each the bundle's restore search_path (ALTER FUNCTION ...
+ * SET search_path), so that index builds and materialized view refreshes (which PostgreSQL
+ * 17 and later run with a fixed search_path of their own) resolve them as in the source;
+ * set == 0 takes it away again, leaving the functions as they were.  Rows-only restores go
+ * into a database of the user's, which may lack some of these functions: those are left
+ * alone there. */
+static int
+function_search_paths(loader *L, int set)
+{
+	json_t *fns = json_object_get(L->header, "search_path_functions");
+	json_t *schemas = json_object_get(L->header, "restore_search_path_schemas");
+	if (!json_array_size(fns) || !json_array_size(schemas))
+		return 0;
+	pv_buf b = PV_BUF_INIT, one = PV_BUF_INIT;
+	size_t i, k;
+	json_t *f, *x;
+	json_array_foreach(fns, i, f) {
+		if (!jstr(f, "schema") || !jstr(f, "name")) {
+			pv_buf_free(&b);
+			pv_buf_free(&one);
+			return pv_fail("bundle header: search_path_functions entry %zu has no schema or name", i);
+		}
+		pv_buf_reset(&one);
+		pv_buf_puts(&one, "ALTER FUNCTION ");
+		pv_buf_ident(&one, L->c, jstr(f, "schema"));
+		pv_buf_putc(&one, '.');
+		pv_buf_ident(&one, L->c, jstr(f, "name"));
+		/* the identity argument list as the server wrote it */
+		pv_buf_printf(&one, "(%s) ", jstr(f, "args") ? jstr(f, "args") : "");
+		if (set) {
+			pv_buf_puts(&one, "SET search_path TO ");
+			json_array_foreach(schemas, k, x) {
+				if (k)
+					pv_buf_puts(&one, ", ");
+				pv_buf_ident(&one, L->c, json_is_string(x) ? json_string_value(x) : "");
+			}
+		} else {
+			pv_buf_puts(&one, "RESET search_path");
+		}
+		if (L->rows_only) {
+			char *body = pv_asprintf("BEGIN %s; EXCEPTION WHEN undefined_function OR invalid_schema_name "
+			                         "OR undefined_object THEN NULL; END", one.data);
+			pv_buf_puts(&b, "DO ");
+			pv_buf_literal(&b, L->c, body);
+			pv_buf_puts(&b, ";\n");
+			free(body);
+		} else {
+			pv_buf_printf(&b, "%s;\n", one.data);
+		}
+	}
+	int rc = pv_exec(L->c, b.data);
+	pv_buf_free(&b);
+	pv_buf_free(&one);
+	if (rc < 0)
+		return pv_wrap(set ? "giving search_path-dependent functions the restore's search_path"
+		                   : "resetting the search_path of search_path-dependent functions");
+	return 0;
+}
+
 /* ---- rows ----------------------------------------------------------------------------- */
 
 static int
@@ -909,6 +970,14 @@ start_rows_only(loader *L)
 	if (pv_exec(L->c, "BEGIN") < 0)
 		goto out;
 	L->in_tx = 1;
+	/* 17+ rebuilds indexes (TRUNCATE) and refreshes materialized views with a search_path
+	 * of its own: the search_path-dependent functions get the restore's for the transaction
+	 * (undone with it on failure, reset before it commits) */
+	if (PQserverVersion(L->c) >= 170000) {
+		if (function_search_paths(L, 1) < 0)
+			goto out;
+		L->paths_set = 1;
+	}
 	/* every selected table must exist; none may be referenced from outside the selection */
 	const char *p[1] = {names.data};
 	PGresult *r = pv_query_params(L->c,
@@ -1132,6 +1201,8 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		json_t *entries = read_json(L, r, name);
 		int rc = entries && L->c ? run_entries(L, entries, name[1] == 'r' ? "pre-data" : "post-data") : -1;
 		json_decref(entries);
+		if (rc == 0 && name[1] == 'r')
+			rc = function_search_paths(L, 1); /* until everything is built */
 		return rc;
 	}
 	if (strcmp(name, "data.json") == 0) {
@@ -1305,6 +1376,8 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 			pv_wrap("refreshing materialized views");
 			goto out;
 		}
+		if (L.paths_set && function_search_paths(&L, 0) < 0)
+			goto out;
 		if (L.in_tx && pv_exec(L.c, "COMMIT") < 0)
 			goto out;
 		L.in_tx = 0;
@@ -1319,6 +1392,8 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 			pv_wrap("refreshing materialized views");
 			goto out;
 		}
+		if (function_search_paths(&L, 0) < 0)
+			goto out;
 		pv_cancel_unregister(L.c);
 		PQfinish(L.c);
 		L.c = NULL;
