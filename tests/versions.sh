@@ -62,7 +62,7 @@ snapshot() {
 }
 
 # residuals SRCDIR COPYDIR OUTPREFIX [OWNSCHEMA]: prints the number; OUTPREFIX.diff gets the
-# details.  Blank lines do not count.  OWNSCHEMA (upgrades): the source's schema as its own
+# details.  Blank lines do not count (diff -B, and a blank line paired with another).  OWNSCHEMA (upgrades): the source's schema as its own
 # version's pg_dump prints it; a whole statement present in the copy and there, but missing
 # from the newer pg_dump's view of the older server, is explained (listed, not counted).
 residuals() {
@@ -71,7 +71,7 @@ residuals() {
 	a, b, out, own = sys.argv[1:5]
 	d = subprocess.run(["diff", "-B", a + "/schema.sql", b + "/schema.sql"], capture_output=True,
 	                   text=True, errors="replace").stdout
-	lines = [l for l in d.splitlines() if l[:2] in ("< ", "> ") or l in ("<", ">")]
+	lines = [l for l in d.splitlines() if l[:2] in ("< ", "> ") and l[2:].strip()]
 	ownlines = set(open(own, encoding="utf-8", errors="replace").read().splitlines()) if own else set()
 	explained = [l for l in lines if l.startswith("> ") and l[2:] in ownlines
 	             and re.match(r"^[A-Z]+ .*;$", l[2:])]
