@@ -21,6 +21,7 @@
 #   PGVAULT_TREE_CACHE=DIR  where the trees are cached (default /var/cache/pgvault-test)
 #   PV_PORT_BASE=N          first port tried for the servers
 #   VERSIONS_KEEP=1         keep the work directory (kept anyway when a scenario fails)
+#   VERSIONS_FIXTURES="plain data"   only these fixture databases (a quicker run)
 set -u
 SRC="$(cd "${TOP_SRCDIR:-$(dirname "$0")/..}" && pwd)"
 BUILD="$(cd "${TOP_BUILDDIR:-$SRC}" && pwd)"
@@ -29,6 +30,7 @@ export PGVAULT="${PGVAULT:-$BUILD/pgvault}"
 . "$SRC/tests/lib/trees.sh"
 
 FIXTURES=(objects names data kinds_ops kinds_fdw kinds_acl kinds_types kinds_tables loops plain)
+if [ -n "${VERSIONS_FIXTURES:-}" ]; then read -r -a FIXTURES <<<"$VERSIONS_FIXTURES"; fi
 TREE_SUITE_17=trixie TREE_SUITE_18=sid
 
 # ============================================================== one scenario (child process)
