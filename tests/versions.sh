@@ -340,6 +340,7 @@ start_all=$(date +%s)
 cleanup() {
 	local v
 	for v in "${!TREEDIR[@]}"; do tree_pg_stop "${TREE[$v]}" "$v" "${TREEDIR[$v]}"; done
+	TREEDIR=()
 	pg_stop "$VX_W/pg$HOSTVER"
 }
 trap cleanup EXIT
@@ -438,6 +439,7 @@ while read -r s verdict; do
 	if [ "$verdict" = ok ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$s"); fi
 done <"$VX_W/verdicts"
 echo "time: trees and servers $((t_servers - start_all)) s, fixtures $((t_loaded - t_servers)) s, scenarios $((t_end - t_loaded)) s"
+cleanup; trap - EXIT   # the servers stop before their directories go
 if [ "$failed" != 0 ]; then echo "failed: ${failures[*]} (logs in $VX_W)"
 elif [ -z "${VERSIONS_KEEP:-}" ]; then rm -rf "$VX_W"; else echo "work directory: $VX_W"; fi
 echo "$passed passed, $failed failed"
