@@ -8,7 +8,9 @@
 #   - large objects: oid, owner, md5 of the contents;
 #   - determinism: the bundle restored twice gives the same pg_dump --schema-only.
 # Fails when pgvault's residual list is longer than pg_dump's, when any table's rows differ
-# or when the two restores differ.  Slow (the regression suite runs first, a few minutes);
+# or when the two restores differ.  PGVERSION=17 or 18 (`make check-regression PGVERSION=18`):
+# that version's server and regression suite inside its debootstrap tree (tests/lib/trees.sh,
+# tests/lib/regress-tree.sh: the suite comes from that version's Debian source package).  Slow (the regression suite runs first, a few minutes);
 # not part of `make check`.  Usage: contrib/check-regression.sh [WORKDIR]
 # (REGRESS_WORK=DIR reuses regression-db.sh's cache of sources and regress.so.)
 set -uo pipefail
@@ -18,30 +20,51 @@ export TOP_SRCDIR="$SRC" PGVAULT="${PGVAULT:-$BUILD/pgvault}"
 REGDB="$SRC/../shared/tools/regression-db.sh"
 [ -x "$PGVAULT" ] || { echo "no pgvault binary at $PGVAULT (build first)" >&2; exit 2; }
 [ -f "$REGDB" ] || { echo "missing $REGDB" >&2; exit 2; }
-W="${1:-${TMPDIR:-/tmp}/pgvault-regression}"
+W="${1:-${TMPDIR:-/tmp}/pgvault-regression${PGVERSION:+-$PGVERSION}}"
 mkdir -p "$W" && chmod 755 "$W"
 . "$SRC/tests/lib/pg.sh"
 export T="$W/t"; rm -rf "$T"; mkdir -p "$T"
 . "$SRC/tests/lib/common.sh"
 . "$SRC/tests/lib/oracle.sh"
-trap 'pg_stop "$W/pg"' EXIT
-rm -rf "$W/pg"
-pg_start "$W/pg" || exit 2
-echo "PostgreSQL $(q -d postgres -c 'SHOW server_version') on port $PGPORT"
-
-echo "== building the regression database (a few minutes)"
-PGUSER=postgres bash "$REGDB" "${REGRESS_WORK:-$W/regress}" regression >"$W/regression-db.log" 2>&1 ||
-	{ tail -20 "$W/regression-db.log"; echo "regression-db.sh failed" >&2; exit 2; }
+HOSTVER=$(basename "$(dirname "$PGBIN")")
+PGVERSION="${PGVERSION:-$HOSTVER}"
+if [ "$PGVERSION" = "$HOSTVER" ]; then
+	trap 'pg_stop "$W/pg"' EXIT
+	rm -rf "$W/pg"
+	pg_start "$W/pg" || exit 2
+	echo "PostgreSQL $(q -d postgres -c 'SHOW server_version') on port $PGPORT"
+	echo "== building the regression database (a few minutes)"
+	PGUSER=postgres bash "$REGDB" "${REGRESS_WORK:-$W/regress}" regression >"$W/regression-db.log" 2>&1 ||
+		{ tail -20 "$W/regression-db.log"; echo "regression-db.sh failed" >&2; exit 2; }
+else
+	# another version: its server, pg_dump and regression suite inside its debootstrap tree
+	. "$SRC/tests/lib/trees.sh"
+	. "$SRC/tests/lib/regress-tree.sh"
+	case "$PGVERSION" in 17) suite=trixie ;; 18) suite=sid ;;
+		*) echo "check-regression: PostgreSQL $PGVERSION: no Debian tree has it (17: trixie, 18: sid)" >&2; exit 2 ;; esac
+	TREE=$(tree_ensure "$suite" "$PGVERSION") || exit 2
+	TDIR=
+	trap 'tree_pg_stop "$TREE" "$PGVERSION" "$TDIR"' EXIT
+	port=$(pg_free_port) || exit 2
+	tree_pg_start "$TREE" "$PGVERSION" "$port" TDIR || exit 2
+	export PGHOST=127.0.0.1 PGPORT="$port" PGUSER=postgres PGDATABASE=postgres PGBIN="$W/bin$PGVERSION"
+	tree_bin_dir "$TREE" "$PGVERSION" "$PGBIN"
+	q -d postgres -c "ALTER SYSTEM SET jit = off" -c "SELECT pg_reload_conf()" >/dev/null
+	echo "PostgreSQL $(q -d postgres -c 'SHOW server_version') in $TREE on port $PGPORT"
+	echo "== building the regression database of $PGVERSION in the tree (the first time: tools and sources)"
+	regress_tree_prepare "$TREE" "$PGVERSION" "$suite" || exit 2
+	regress_tree_run "$TREE" "$PGVERSION" "$PGPORT" regression || exit 2
+fi
 lo_state() { q -d "$1" -c "SELECT oid, pg_get_userbyid(lomowner), lomacl, md5(lo_get(oid)),
 	obj_description(oid, 'pg_largeobject') FROM pg_largeobject_metadata ORDER BY oid"; }
 
 echo "== pgvault backup"
 st="$W/store"; rm -rf "$st"
+rc=0   # (common.sh set errexit: a failing backup must still be reported)
 /usr/bin/time -f "%e s, %M KiB peak" -o "$W/backup.time" "$PGVAULT" backup --storage "$st" --db regression ${ALLOW_UNSUPPORTED:+--allow-unsupported} \
-	>"$W/backup.out" 2>"$W/backup.err"
-rc=$?
+	>"$W/backup.out" 2>"$W/backup.err" || rc=$?
 if [ "$rc" != 0 ]; then
-	cat "$W/backup.err"
+	grep -v ': warning: ' "$W/backup.err" | cut -c1-2000
 	echo "pgvault backup failed (exit $rc)" >&2; exit 1
 fi
 id=$(head -1 "$W/backup.out")
@@ -59,8 +82,8 @@ restore "$id" regression_pv2
 echo "== pg_dump -Fc | pg_restore"
 pgbin=$(dirname "$(_oracle_bin pg_dump)")
 dropdb_q regression_pd >/dev/null 2>&1; createdb_q regression_pd
-"$pgbin/pg_dump" -Fc -f "$W/regression.dump" -d regression || { echo "pg_dump failed" >&2; exit 1; }
-"$pgbin/pg_restore" -d "$(oracle_conninfo regression_pd)" "$W/regression.dump" >"$W/pg_restore.log" 2>&1
+"$pgbin/pg_dump" -Fc -d regression >"$W/regression.dump" || { echo "pg_dump failed" >&2; exit 1; }
+"$pgbin/pg_restore" -d "$(oracle_conninfo regression_pd)" <"$W/regression.dump" >"$W/pg_restore.log" 2>&1
 echo "   pg_restore: $(grep -c '^pg_restore: error' "$W/pg_restore.log") error(s)"
 
 echo "== comparing"

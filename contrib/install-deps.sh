@@ -1,12 +1,13 @@
 #!/bin/sh
 # contrib/install-deps.sh — installs, with apt, what pgvault needs to build and to run its
-# test suite on Debian 12 (bookworm).  Needs root (or sudo).
+# test suite on Debian 12 (bookworm).  Needs root (or sudo).  debootstrap builds the Debian
+# trees holding PostgreSQL 17 and 18 for `make check-versions` (tests/lib/trees.sh).
 set -e
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 PKGS="build-essential autoconf automake pkg-config libpq-dev libzstd-dev libarchive-dev
 libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libcmocka-dev libxml2-dev zstd
 postgresql-15 postgresql-contrib postgresql-client-15 python3 time
-postgresql-server-dev-15 dpkg-dev"
+postgresql-server-dev-15 dpkg-dev debootstrap"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
