@@ -8,6 +8,9 @@
 #   A -> B  upgrade: the bundle of A restored into B;
 #   B -> A  downgrade: the restore must be refused before it creates anything, with a message
 #           naming both versions.
+# Then, on each server from a tree, the integration tests of what only newer versions have
+# (VERSION_TESTS below: 18's NOT NULL constraints, 17's domain NOT NULL and builtin locales),
+# through tests/run-all.sh with PV_EXTERNAL_SERVER; each counts as one test.
 # Each round trip and upgrade is compared with pg_dump's own: pg_dump -Fc of the target
 # version, then pg_restore of the same version (`pg_attver=` column options, which Debian's
 # 15 and 17 store and 18 rejects, are removed from its script).  The oracle, for both, is the
@@ -29,7 +32,7 @@ export TOP_SRCDIR="$SRC" TOP_BUILDDIR="$BUILD"
 export PGVAULT="${PGVAULT:-$BUILD/pgvault}"
 . "$SRC/tests/lib/trees.sh"
 
-FIXTURES=(objects names data kinds_ops kinds_fdw kinds_acl kinds_types kinds_tables loops plain)
+FIXTURES=(objects names data kinds_ops kinds_fdw kinds_acl kinds_types kinds_tables loops search_path plain)
 if [ -n "${VERSIONS_FIXTURES:-}" ]; then read -r -a FIXTURES <<<"$VERSIONS_FIXTURES"; fi
 TREE_SUITE_17=trixie TREE_SUITE_18=sid
 
@@ -432,6 +435,23 @@ for s in "${SCENARIOS[@]}"; do
 	echo "$s $? $(( $(date +%s) - t0 ))" >>"$VX_W/scenarios"
 done
 t_end=$(date +%s)
+
+# The version-specific integration tests (they skip, exit 77, where the version lacks what they
+# test) on every server from a tree.
+VERSION_TESTS=(19-pg17-domain-locale 19-pg18-notnull)
+for v in "${VERSIONS[@]}"; do
+	[ "$v" != "$HOSTVER" ] && [ -n "${UP[$v]:-}" ] || continue
+	args=(); for t in "${VERSION_TESTS[@]}"; do args+=("$SRC/tests/t/$t.sh"); done
+	PV_EXTERNAL_SERVER="127.0.0.1:$(eval echo "\$VX_PORT_$v")" PGBIN="$VX_W/bin$v" \
+		bash "$SRC/tests/run-all.sh" "${args[@]}" >"$VX_W/tests-$v.log" 2>&1
+	while read -r st name rest; do
+		case "$st" in
+		ok) passed=$((passed + 1)); echo "ok   PostgreSQL $v: $name $rest" ;;
+		FAIL) failed=$((failed + 1)); failures+=("$v:$name"); echo "FAIL PostgreSQL $v: $name" ;;
+		esac
+	done < <(grep -E '^(ok|FAIL) ' "$VX_W/tests-$v.log")
+	grep -q '^[0-9]* passed' "$VX_W/tests-$v.log" || { failed=$((failed + 1)); failures+=("$v:tests"); tail -20 "$VX_W/tests-$v.log"; }
+done
 
 print_table
 cat "$VX_W/table.txt"
