@@ -318,7 +318,9 @@ pvc_types_fix_deps(reader *rd)
  * it says nothing): the bundle header then carries restore_search_path (the functions'
  * schemas, then the database's default), which every restore session uses instead.  The
  * DDL itself is schema-qualified throughout, so only such bodies see the difference.  Each
- * use is a warning printed by the backup and kept in the bundle header. */
+ * use is a warning printed by the backup and kept in the bundle header, except for functions
+ * of extensions (earthdistance's ll_to_earth in a GiST index): those are not the user's to
+ * change, so their schema just joins the restore's search_path. */
 
 int
 pvc_search_path_warnings(reader *rd)
@@ -329,7 +331,7 @@ pvc_search_path_warnings(reader *rd)
 	    "  THEN (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, 0)"
 	    "   FROM pg_catalog.pg_rewrite rw WHERE rw.oid = d.objid)"
 	    "  ELSE pg_catalog.pg_describe_object(d.classid, d.objid, 0) END, d.classid, d.objid,"
-	    " pg_catalog.quote_ident(pn.nspname)"
+	    " pg_catalog.quote_ident(pn.nspname), p.oid"
 	    " FROM pg_catalog.pg_depend d"
 	    " JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid"
 	    " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
@@ -344,7 +346,7 @@ pvc_search_path_warnings(reader *rd)
 	    "        WHERE rw.oid = d.objid) = 'm'))"
 	    " AND p.oid >= 16384 AND l.lanname IN ('sql', 'plpgsql') AND %s"
 	    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) cfg(s)"
-	    "   WHERE cfg.s LIKE 'search\\_path=%%') AND" NOT_EXT("pg_proc", "p")
+	    "   WHERE cfg.s LIKE 'search\\_path=%%')"
 	    " ORDER BY 1, 3",
 	    rd->v >= 140000 ? "p.prosqlbody IS NULL" : "true");
 	PGresult *r = pvc_query(rd, sql, NULL);
@@ -388,7 +390,7 @@ pvc_search_path_warnings(reader *rd)
 	json_decref(schemas);
 	for (int i = 0; i < PQntuples(r); i++) {
 		pv_obj *user = pv_graph_lookup(rd->cat->g, pvc_oid(r, i, 3), pvc_oid(r, i, 4));
-		if (!user || !user->dump)
+		if (!user || !user->dump || pvc_ext_of(rd, C_PG_PROC, pvc_oid(r, i, 6)))
 			continue;
 		char *w = pv_asprintf(
 		    "function %s (LANGUAGE %s, no SET search_path) is used by %s: names its body does not "
