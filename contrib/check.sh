@@ -17,6 +17,8 @@ rm -rf _asan && mkdir _asan
 (cd _asan && ../configure --enable-werror -q \
 	CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	LDFLAGS="-fsanitize=address,undefined" && make -s -j2)
+# install-deps.sh installed PostGIS: tests/t/22-extensions.sh fails if it is missing
+export PV_REQUIRE_POSTGIS=1
 export ASAN_OPTIONS="detect_leaks=1:exitcode=99"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=98"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"

@@ -7,7 +7,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 PKGS="build-essential autoconf automake pkg-config libpq-dev libzstd-dev libarchive-dev
 libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libcmocka-dev libxml2-dev zstd
 postgresql-15 postgresql-contrib postgresql-client-15 python3 time
-postgresql-server-dev-15 dpkg-dev debootstrap"
+postgresql-server-dev-15 dpkg-dev debootstrap postgresql-15-postgis-3"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -387,50 +387,10 @@ read_ext_config(reader *rd)
 	return rc;
 }
 
-/*
- * Parts of an extension's tables and domains (constraints, defaults, indexes, triggers,
- * rules, policies) are not extension members themselves, but CREATE EXTENSION makes them:
- * they map to the extension, so the completeness check does not report them.
- */
-static int
-alias_ext_parts(reader *rd)
-{
-	PGresult *r = pvc_query(rd,
-	    "WITH m AS (SELECT d.classid, d.objid, d.refobjid AS ext FROM pg_catalog.pg_depend d"
-	    "  WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'"
-	    "  AND d.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass, 'pg_catalog.pg_type'::pg_catalog.regclass)),"
-	    " rel AS (SELECT objid, ext FROM m WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass)"
-	    " SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass::pg_catalog.oid, c.oid, rel.ext"
-	    "  FROM pg_catalog.pg_constraint c JOIN rel ON rel.objid = c.conrelid"
-	    " UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass::pg_catalog.oid, c.oid, m.ext"
-	    "  FROM pg_catalog.pg_constraint c JOIN m ON m.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND m.objid = c.contypid"
-	    " UNION ALL SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass::pg_catalog.oid, a.oid, rel.ext"
-	    "  FROM pg_catalog.pg_attrdef a JOIN rel ON rel.objid = a.adrelid"
-	    " UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, i.indexrelid, rel.ext"
-	    "  FROM pg_catalog.pg_index i JOIN rel ON rel.objid = i.indrelid"
-	    " UNION ALL SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass::pg_catalog.oid, t.oid, rel.ext"
-	    "  FROM pg_catalog.pg_trigger t JOIN rel ON rel.objid = t.tgrelid"
-	    " UNION ALL SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass::pg_catalog.oid, w.oid, rel.ext"
-	    "  FROM pg_catalog.pg_rewrite w JOIN rel ON rel.objid = w.ev_class"
-	    " UNION ALL SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass::pg_catalog.oid, p.oid, rel.ext"
-	    "  FROM pg_catalog.pg_policy p JOIN rel ON rel.objid = p.polrelid", NULL);
-	if (!r)
-		return pv_wrap("reading parts of extension members");
-	pv_graph *g = rd->cat->g;
-	for (int i = 0; i < PQntuples(r); i++) {
-		pv_obj *e = pv_graph_lookup(g, C_PG_EXTENSION, pvc_oid(r, i, 2));
-		if (e && !pv_graph_lookup(g, pvc_oid(r, i, 0), pvc_oid(r, i, 1)))
-			pv_graph_alias(g, pvc_oid(r, i, 0), pvc_oid(r, i, 1), e);
-	}
-	PQclear(r);
-	return 0;
-}
-
 int
 pvc_read_privileges(reader *rd)
 {
-	if (read_default_acls(rd) < 0 || read_init_privs(rd) < 0 || read_ext_config(rd) < 0 ||
-	    alias_ext_parts(rd) < 0)
+	if (read_default_acls(rd) < 0 || read_init_privs(rd) < 0 || read_ext_config(rd) < 0)
 		return -1;
 	return 0;
 }

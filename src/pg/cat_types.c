@@ -414,6 +414,50 @@ default_path(reader *rd, json_t *schemas)
 	return 0;
 }
 
+/* Functions of extensions (LANGUAGE sql/plpgsql, no SET search_path) that dumped CHECKs,
+ * defaults, indexes or materialized views call, e.g. earthdistance's ll_to_earth in a GiST
+ * index: not the user's to change, so no warning, but their schemas join the restore's
+ * search_path (their bodies resolve the extension's other members through it). */
+static int
+ext_function_schemas(reader *rd, json_t *schemas)
+{
+	PGresult *r = pvc_query(rd,
+	    "SELECT DISTINCT pn.nspname, d.classid, d.objid FROM pg_catalog.pg_depend d"
+	    " JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid"
+	    " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
+	    " JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace"
+	    " WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype = 'n'"
+	    " AND l.lanname IN ('sql', 'plpgsql')"
+	    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) cfg(s)"
+	    "   WHERE cfg.s LIKE 'search\\_path=%')"
+	    " AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+	    "   AND e.objid = p.oid AND e.deptype = 'e')"
+	    " AND (d.classid IN ('pg_catalog.pg_constraint'::pg_catalog.regclass,"
+	    "                    'pg_catalog.pg_attrdef'::pg_catalog.regclass)"
+	    "   OR (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
+	    "       (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = d.objid) IN ('i', 'I'))"
+	    "   OR (d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND"
+	    "       (SELECT c.relkind FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_class c ON c.oid = rw.ev_class"
+	    "        WHERE rw.oid = d.objid) = 'm'))"
+	    " ORDER BY 1", NULL);
+	if (!r)
+		return pv_wrap("looking for extension functions that resolve names through search_path");
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_obj *user = pv_graph_lookup(rd->cat->g, pvc_oid(r, i, 1), pvc_oid(r, i, 2));
+		if (!user || !user->dump)
+			continue;
+		int seen = 0;
+		size_t k;
+		json_t *x;
+		json_array_foreach(schemas, k, x)
+			seen |= strcmp(json_string_value(x), pvc_val(r, i, 0)) == 0;
+		if (!seen)
+			(void)pvj_append_str(schemas, pvc_val(r, i, 0)); /* never NULL: cannot fail */
+	}
+	PQclear(r);
+	return 0;
+}
+
 int
 pvc_search_path_warnings(reader *rd)
 {
@@ -461,7 +505,12 @@ pvc_search_path_warnings(reader *rd)
 			(void)pvj_append_str(schemas, pvc_val(r, i, 3));
 	}
 	PQclear(r);
-	if (!json_array_size(fns)) {
+	if (ext_function_schemas(rd, schemas) < 0) {
+		json_decref(schemas);
+		json_decref(fns);
+		return -1;
+	}
+	if (!json_array_size(fns) && !json_array_size(schemas)) {
 		json_decref(schemas);
 		json_decref(fns);
 		return 0;

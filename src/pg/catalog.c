@@ -166,11 +166,11 @@ read_roles(reader *rd)
 /* ---- completeness: every user object must be in the graph ------------------------------ */
 
 /*
- * Run after every reader: lists each object a user (not an extension) created, catalog by
- * catalog, and reports as unsupported any that no reader put into the graph (directly or as
- * an alias of the object whose DDL creates it).  A kind this version does not know therefore
- * never vanishes silently from a backup.  Properties that are not objects of their own
- * (inheritance, tablespaces, ...) are checked by the rows at the end.
+ * Run after every reader: lists each object of every catalog, and reports as unsupported any
+ * that no reader put into the graph (directly or as an alias of the object whose DDL creates
+ * it, extension members and their parts included: read_ext_members).  A kind this version
+ * does not know therefore never vanishes silently from a backup.  Properties that are not
+ * objects of their own (inheritance, tablespaces, ...) are checked by the rows at the end.
  */
 static int
 read_unsupported(reader *rd)
@@ -184,7 +184,7 @@ read_unsupported(reader *rd)
 	    "  ELSE CASE WHEN c.relispartition THEN 'partition' ELSE 'table' END END AS kind,"
 	    "  pg_catalog.pg_describe_object(x.classid, c.oid, 0) AS descr, x.classid, c.oid AS objid"
 	    "  FROM pg_catalog.pg_class c, (SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
-	    "  WHERE c.oid >= 16384 AND c.relkind <> 't' AND c.relnamespace <> 'pg_toast'::pg_catalog.regnamespace AND" NOT_EXT("pg_class", "c")
+	    "  WHERE c.oid >= 16384 AND c.relkind <> 't' AND c.relnamespace <> 'pg_toast'::pg_catalog.regnamespace"
 	    " UNION ALL SELECT CASE WHEN t.typtype = 'b' THEN 'base type' WHEN t.typtype = 'r' THEN 'range type'"
 	    "  WHEN t.typtype = 'p' THEN 'pseudo-type' WHEN NOT t.typisdefined THEN 'shell type' ELSE 'type' END,"
 	    "  pg_catalog.pg_describe_object(x.classid, t.oid, 0), x.classid, t.oid"
@@ -192,14 +192,13 @@ read_unsupported(reader *rd)
 	    "  WHERE t.oid >= 16384 AND t.typtype <> 'm'"
 	    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)"
 	    "  AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')"
-	    "  AND" NOT_EXT("pg_type", "t")
 	    " UNION ALL SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' WHEN 'p' THEN 'procedure' ELSE 'function' END,"
 	    "  pg_catalog.pg_describe_object(x.classid, p.oid, 0), x.classid, p.oid"
 	    "  FROM pg_catalog.pg_proc p, (SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
-	    "  WHERE p.oid >= 16384 AND" NOT_EXT("pg_proc", "p")
+	    "  WHERE p.oid >= 16384"
 	    " UNION ALL SELECT 'trigger', pg_catalog.pg_describe_object(x.classid, t.oid, 0), x.classid, t.oid"
 	    "  FROM pg_catalog.pg_trigger t, (SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
-	    "  WHERE t.oid >= 16384 AND NOT t.tgisinternal AND" NOT_EXT("pg_trigger", "t")
+	    "  WHERE t.oid >= 16384 AND NOT t.tgisinternal"
 	    " UNION ALL SELECT 'large object', 'large object ' || l.oid, x.classid, l.oid"
 	    "  FROM pg_catalog.pg_largeobject_metadata l, (SELECT 'pg_catalog.pg_largeobject_metadata'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
 	    /* the subscription reader needs subconninfo, a column only superusers may read */
@@ -228,8 +227,7 @@ read_unsupported(reader *rd)
 		pv_buf_printf(&q,
 		    " UNION ALL SELECT '%s', pg_catalog.pg_describe_object(x.classid, o.oid, 0), x.classid, o.oid"
 		    " FROM pg_catalog.%s o, (SELECT 'pg_catalog.%s'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
-		    " WHERE o.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
-		    " WHERE xd.classid = x.classid AND xd.objid = o.oid AND xd.deptype = 'e')",
+		    " WHERE o.oid >= 16384",
 		    simple[i].kind, simple[i].cat, simple[i].cat);
 	/* pg_user_mapping is readable by superusers only; the view lists the mappings to all */
 	pv_buf_puts(&q,
@@ -238,32 +236,28 @@ read_unsupported(reader *rd)
 	    "  THEN ' (reading user mappings needs a superuser)' ELSE '' END, x.classid, m.umid"
 	    " FROM pg_catalog.pg_user_mappings m,"
 	    " (SELECT 'pg_catalog.pg_user_mapping'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
-	    " WHERE m.umid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
-	    " WHERE xd.classid = x.classid AND xd.objid = m.umid AND xd.deptype = 'e')");
+	    " WHERE m.umid >= 16384");
 	pv_buf_puts(&q,
 	    " UNION ALL SELECT 'schema', pg_catalog.pg_describe_object(x.classid, n.oid, 0), x.classid, n.oid"
 	    " FROM pg_catalog.pg_namespace n, (SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
-	    " WHERE n.oid >= 16384 AND n.nspname NOT LIKE 'pg\\_%' AND" NOT_EXT("pg_namespace", "n"));
-	/* members of operator families belong to the extension of their family */
+	    " WHERE n.oid >= 16384 AND n.nspname NOT LIKE 'pg\\_%'");
 	pv_buf_puts(&q,
 	    " UNION ALL SELECT 'operator family member', pg_catalog.pg_describe_object(x.classid, o.oid, 0), x.classid, o.oid"
 	    " FROM pg_catalog.pg_amop o, (SELECT 'pg_catalog.pg_amop'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
-	    " WHERE o.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
-	    " WHERE xd.classid = 'pg_catalog.pg_opfamily'::pg_catalog.regclass AND xd.objid = o.amopfamily AND xd.deptype = 'e')"
+	    " WHERE o.oid >= 16384"
 	    " UNION ALL SELECT 'operator family member', pg_catalog.pg_describe_object(x.classid, o.oid, 0), x.classid, o.oid"
 	    " FROM pg_catalog.pg_amproc o, (SELECT 'pg_catalog.pg_amproc'::pg_catalog.regclass::pg_catalog.oid AS classid) x"
-	    " WHERE o.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd"
-	    " WHERE xd.classid = 'pg_catalog.pg_opfamily'::pg_catalog.regclass AND xd.objid = o.amprocfamily AND xd.deptype = 'e')");
+	    " WHERE o.oid >= 16384");
 	if (rd->v >= 150000)
 		pv_buf_puts(&q,
 		    " UNION ALL SELECT 'publication member', pg_catalog.pg_describe_object(x.classid, o.oid, 0), x.classid, o.oid"
 		    " FROM pg_catalog.pg_publication_namespace o,"
 		    " (SELECT 'pg_catalog.pg_publication_namespace'::pg_catalog.regclass::pg_catalog.oid AS classid) x");
-	/* properties that are not objects of their own */
+	/* properties that are not objects of their own: no classid, objid the relation */
 	pv_buf_puts(&q,
-	    " UNION ALL SELECT 'tablespace', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' in tablespace ' || t.spcname, 0, 0"
+	    " UNION ALL SELECT 'tablespace', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' in tablespace ' || t.spcname, 0, c.oid"
 	    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace"
-	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm', 'i', 'p') AND" NOT_EXT("pg_class", "c")
+	    "  WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm', 'i', 'p')"
 	    ") u ORDER BY 1, 2");
 	PGresult *r = pvc_query(rd, q.data, NULL);
 	pv_buf_free(&q);
@@ -272,7 +266,9 @@ read_unsupported(reader *rd)
 	for (int i = 0; i < PQntuples(r); i++) {
 		pv_oid cls = pvc_oid(r, i, 2);
 		if (cls && pv_graph_lookup(rd->cat->g, cls, pvc_oid(r, i, 3)))
-			continue;
+			continue; /* dumped, or part of what dumps it (an extension's members too) */
+		if (!cls && pvc_ext_of(rd, C_PG_CLASS, pvc_oid(r, i, 3)))
+			continue; /* a property of an extension's relation (objid) */
 		pvc_unsupported(rd, pvc_val(r, i, 0), pvc_val(r, i, 1));
 	}
 	PQclear(r);
@@ -320,6 +316,103 @@ read_schemas(reader *rd)
 	return 0;
 }
 
+/*
+ * Extension membership, read once as pg_dump's getExtensionMembership does: every catalog
+ * row CREATE EXTENSION makes, mapped in the graph to its extension.  That map is the one
+ * membership set the readers and the completeness check consult (pvc_ext_of).  Besides the
+ * members themselves (pg_depend deptype 'e'), it holds what comes with them, which
+ * PostgreSQL records no membership for: a composite type's relation (the membership is on
+ * its pg_type row), the row, array and multirange types of member relations and types, the
+ * constraints, defaults, indexes, triggers, rules, policies and statistics objects of member
+ * tables and domains (pg_dump dumps none of them either), and the operators and support
+ * functions of member operator families.
+ */
+static int
+read_ext_members(reader *rd)
+{
+	pv_graph *g = rd->cat->g;
+#define CAT(c) "'pg_catalog." c "'::pg_catalog.regclass::pg_catalog.oid"
+	char *sql = pv_asprintf(
+	    "WITH m AS (SELECT d.classid, d.objid, d.refobjid AS ext FROM pg_catalog.pg_depend d"
+	    "  WHERE d.refclassid = " CAT("pg_extension") " AND d.deptype = 'e'),"
+	    " rel AS (SELECT m.objid, m.ext FROM m WHERE m.classid = " CAT("pg_class")
+	    "  UNION SELECT t.typrelid, m.ext FROM m JOIN pg_catalog.pg_type t ON t.oid = m.objid"
+	    "   WHERE m.classid = " CAT("pg_type") " AND t.typrelid <> 0),"
+	    " typ AS (SELECT m.objid, m.ext FROM m WHERE m.classid = " CAT("pg_type")
+	    "  UNION SELECT c.reltype, rel.ext FROM rel JOIN pg_catalog.pg_class c ON c.oid = rel.objid"
+	    "   WHERE c.reltype <> 0%s),"
+	    " fam AS (SELECT m.objid, m.ext FROM m WHERE m.classid = " CAT("pg_opfamily") ")"
+	    " SELECT m.classid, m.objid, m.ext FROM m"
+	    " UNION ALL SELECT " CAT("pg_class") ", rel.objid, rel.ext FROM rel"
+	    " UNION ALL SELECT " CAT("pg_type") ", typ.objid, typ.ext FROM typ"
+	    " UNION ALL SELECT " CAT("pg_type") ", t.typarray, typ.ext"
+	    "  FROM typ JOIN pg_catalog.pg_type t ON t.oid = typ.objid WHERE t.typarray <> 0"
+	    " UNION ALL SELECT " CAT("pg_constraint") ", c.oid, rel.ext"
+	    "  FROM pg_catalog.pg_constraint c JOIN rel ON rel.objid = c.conrelid"
+	    " UNION ALL SELECT " CAT("pg_constraint") ", c.oid, typ.ext"
+	    "  FROM pg_catalog.pg_constraint c JOIN typ ON typ.objid = c.contypid"
+	    " UNION ALL SELECT " CAT("pg_attrdef") ", a.oid, rel.ext"
+	    "  FROM pg_catalog.pg_attrdef a JOIN rel ON rel.objid = a.adrelid"
+	    " UNION ALL SELECT " CAT("pg_class") ", i.indexrelid, rel.ext"
+	    "  FROM pg_catalog.pg_index i JOIN rel ON rel.objid = i.indrelid"
+	    " UNION ALL SELECT " CAT("pg_trigger") ", t.oid, rel.ext"
+	    "  FROM pg_catalog.pg_trigger t JOIN rel ON rel.objid = t.tgrelid"
+	    " UNION ALL SELECT " CAT("pg_rewrite") ", w.oid, rel.ext"
+	    "  FROM pg_catalog.pg_rewrite w JOIN rel ON rel.objid = w.ev_class"
+	    " UNION ALL SELECT " CAT("pg_policy") ", p.oid, rel.ext"
+	    "  FROM pg_catalog.pg_policy p JOIN rel ON rel.objid = p.polrelid"
+	    " UNION ALL SELECT " CAT("pg_statistic_ext") ", s.oid, rel.ext"
+	    "  FROM pg_catalog.pg_statistic_ext s JOIN rel ON rel.objid = s.stxrelid"
+	    " UNION ALL SELECT " CAT("pg_amop") ", o.oid, fam.ext"
+	    "  FROM pg_catalog.pg_amop o JOIN fam ON fam.objid = o.amopfamily"
+	    " UNION ALL SELECT " CAT("pg_amproc") ", o.oid, fam.ext"
+	    "  FROM pg_catalog.pg_amproc o JOIN fam ON fam.objid = o.amprocfamily",
+	    rd->v >= 140000 ? " UNION SELECT r.rngmultitypid, m.ext FROM m JOIN pg_catalog.pg_range r"
+	                      "  ON m.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND r.rngtypid = m.objid"
+	                    : "");
+#undef CAT
+	PGresult *r = pvc_query(rd, sql, NULL);
+	free(sql);
+	if (!r)
+		return pv_wrap("reading extension members");
+	for (int i = 0; i < PQntuples(r); i++) {
+		pv_obj *e = pv_graph_lookup(g, C_PG_EXTENSION, pvc_oid(r, i, 2));
+		if (e)
+			pv_graph_alias(g, pvc_oid(r, i, 0), pvc_oid(r, i, 1), e);
+	}
+	PQclear(r);
+	return 0;
+}
+
+pv_obj *
+pvc_ext_of(reader *rd, pv_oid classid, pv_oid oid)
+{
+	pv_obj *o = classid != C_PG_EXTENSION ? pv_graph_lookup(rd->cat->g, classid, oid) : NULL;
+	return o && o->kind == K_EXTENSION ? o : NULL;
+}
+
+/*
+ * Run after every reader: an object a reader registered under a catalog identity that
+ * belongs to an extension is never dumped on its own (CREATE EXTENSION makes it); what was
+ * mapped to it or ordered after it follows the extension instead.  The readers' queries leave members
+ * out already (NOT_EXT); this makes it hold for every kind, whatever a reader's query says.
+ */
+static void
+drop_ext_members(reader *rd)
+{
+	pv_graph *g = rd->cat->g;
+	int n = pv_graph_count(g);
+	for (int i = 0; i < n; i++) {
+		pv_obj *o = pv_graph_get(g, i);
+		pv_obj *e = o->classid && o->kind != K_EXTENSION ? pvc_ext_of(rd, o->classid, o->oid) : NULL;
+		if (!e)
+			continue;
+		pv_debug("%s belongs to extension %s: not dumped on its own", o->name, e->name);
+		pv_graph_fold(g, o, e);
+		o->classid = o->oid = 0; /* the extension's now, not an object of its own */
+	}
+}
+
 static int
 read_extensions(reader *rd)
 {
@@ -341,19 +434,7 @@ read_extensions(reader *rd)
 		free(s);
 	}
 	PQclear(r);
-	/* Members are created by CREATE EXTENSION: map them to their extension. */
-	r = pvc_query(rd,
-	    "SELECT d.classid, d.objid, d.refobjid FROM pg_catalog.pg_depend d"
-	    " WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'", NULL);
-	if (!r)
-		return pv_wrap("reading extension members");
-	for (int i = 0; i < PQntuples(r); i++) {
-		pv_obj *e = pv_graph_lookup(g, C_PG_EXTENSION, pvc_oid(r, i, 2));
-		if (e)
-			pv_graph_alias(g, pvc_oid(r, i, 0), pvc_oid(r, i, 1), e);
-	}
-	PQclear(r);
-	return 0;
+	return read_ext_members(rd);
 }
 
 /* ---- ACLs ----------------------------------------------------------------------------- */
@@ -2416,6 +2497,7 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 		goto out;
 	if (pvc_read_large_objects(&rd) < 0)
 		goto out;
+	drop_ext_members(&rd);
 	if (read_unsupported(&rd) < 0)
 		goto out;
 	qsort(rd.targets, rd.ntargets, sizeof *rd.targets, pvc_target_cmp);

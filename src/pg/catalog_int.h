@@ -29,7 +29,9 @@
 
 #define FIRST_NORMAL_OID 16384u
 
-/* "not a member of an extension" for catalog CAT and row alias A */
+/* "not a member of an extension" for catalog CAT and row alias A: the readers' server-side
+ * filter (membership recorded on the row itself); the whole membership set, with what comes
+ * with members, is read once by catalog.c (read_ext_members) and consulted with pvc_ext_of */
 #define NOT_EXT(cat, a)                                                                   \
 	" NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd WHERE xd.classid = "              \
 	"'pg_catalog." cat "'::pg_catalog.regclass AND xd.objid = " a ".oid AND xd.deptype = 'e') "
@@ -105,6 +107,9 @@ void pvc_oids_add(pv_buf *b, pv_oid oid);
 const char *pvc_oids(pv_buf *b);
 
 void pvc_unsupported(reader *rd, const char *kind, const char *descr);
+/* the extension (its graph object) that catalog row (classid, oid) belongs to, as a member
+ * or as a part of one (catalog.c, read_ext_members); NULL for everything else */
+pv_obj *pvc_ext_of(reader *rd, pv_oid classid, pv_oid oid);
 
 /* GRANT/REVOKE deltas: inner is a query over $1 (oid[]) giving (oid, acl, baseline) rows;
  * items are attached to the object of (classid, oid) if it has an acl_target. */

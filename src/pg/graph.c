@@ -152,6 +152,30 @@ pv_graph_alias(pv_graph *g, pv_oid classid, pv_oid oid, pv_obj *o)
 		map_put(g, classid, oid, o->id);
 }
 
+void
+pv_graph_fold(pv_graph *g, pv_obj *o, pv_obj *into)
+{
+	if (o == into)
+		return;
+	o->dump = 0;
+	for (size_t i = 0; i < g->mapcap; i++)
+		if (g->map[i].classid && g->map[i].obj == o->id)
+			g->map[i].obj = into->id;
+	for (int i = 0; i < g->n; i++) {
+		pv_obj *d = g->objs[i];
+		int k = 0;
+		for (int j = 0; j < d->ndeps; j++) {
+			int to = d->deps[j] == o->id ? into->id : d->deps[j];
+			int dup = to == d->id;
+			for (int m = 0; m < k && !dup; m++)
+				dup = d->deps[m] == to;
+			if (!dup)
+				d->deps[k++] = to;
+		}
+		d->ndeps = k;
+	}
+}
+
 pv_obj *
 pv_graph_add(pv_graph *g, pv_kind kind, pv_section sec, pv_oid classid, pv_oid oid,
              const char *schema, const char *name)

@@ -91,6 +91,9 @@ int pv_graph_count(pv_graph *g);
 /* Map a catalog identity to an object (the object's own identity is mapped by _add). */
 void pv_graph_alias(pv_graph *g, pv_oid classid, pv_oid oid, pv_obj *o);
 pv_obj *pv_graph_lookup(pv_graph *g, pv_oid classid, pv_oid oid);
+/* o is part of into (an extension's member): o is no longer dumped, and every identity and
+ * every dependency that led to o leads to into */
+void pv_graph_fold(pv_graph *g, pv_obj *o, pv_obj *into);
 void pv_obj_dep(pv_obj *o, pv_obj *on);
 /* Remove o's dependency on the object with id `on` (if any). */
 void pv_obj_undep(pv_obj *o, int on);

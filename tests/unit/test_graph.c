@@ -2,7 +2,7 @@
  * tests/unit/test_graph.c — the dependency sort of the object graph: order within and across
  * sections, the cycle handed to the loop repair rule (the cycle itself, in "depends on"
  * order, not every stuck object), the retry after a repair, and the messages when no rule
- * breaks a loop or a rule fails.
+ * breaks a loop or a rule fails; folding an object into another (extension members).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,6 +153,29 @@ test_repair_declines_or_fails(void **state)
 	pv_graph_free(g);
 }
 
+/* pv_graph_fold: an extension's member a reader registered follows its extension */
+static void
+test_fold(void **state)
+{
+	(void)state;
+	pv_graph *g = pv_graph_new();
+	pv_obj *e = pv_graph_add(g, K_EXTENSION, PV_PRE, 3079, 20000, NULL, "ext");
+	pv_obj *m = pv_graph_add(g, K_TYPE, PV_PRE, 1247, 20001, "s", "member");
+	pv_graph_alias(g, 1247, 20002, m);      /* its array type */
+	pv_obj *u = add(g, K_TABLE, PV_PRE, "user");
+	pv_obj_dep(u, m);
+	pv_obj_dep(u, e);
+	pv_obj_dep(m, e);
+	pv_graph_fold(g, m, e);
+	assert_int_equal(m->dump, 0);
+	assert_ptr_equal(pv_graph_lookup(g, 1247, 20001), e);
+	assert_ptr_equal(pv_graph_lookup(g, 1247, 20002), e);
+	assert_int_equal(u->ndeps, 1);          /* no duplicate edge to the extension */
+	assert_int_equal(u->deps[0], e->id);
+	assert_int_equal(e->ndeps, 0);
+	pv_graph_free(g);
+}
+
 int
 main(void)
 {
@@ -161,6 +184,7 @@ main(void)
 		cmocka_unit_test(test_unrepaired_names_cycle),
 		cmocka_unit_test(test_repair_retries),
 		cmocka_unit_test(test_repair_declines_or_fails),
+		cmocka_unit_test(test_fold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
