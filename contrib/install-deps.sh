@@ -2,9 +2,10 @@
 # contrib/install-deps.sh [--tests] — installs, with apt, what pgvault needs on Debian 12
 # (bookworm) or 13 (trixie).  Needs root (or sudo).
 #
-#   (no option)  what building pgvault and running it needs: the compiler and autotools, the
-#                libraries' headers, and a PostgreSQL server and client of the release (15 on
-#                Debian 12, 17 on 13) — what contrib/demo.sh uses.
+#   (no option)  what building pgvault and running it needs: the C compiler and autotools
+#                (not build-essential, which brings g++ and dpkg-dev), the libraries' headers,
+#                and a PostgreSQL server and client of the release (15 on Debian 12, 17 on
+#                13) — what contrib/demo.sh uses.
 #   --tests      also what the test suite needs (contrib/check.sh): cmocka, zstd, python3,
 #                time, the server's development files and dpkg-dev (the security label tests
 #                build a test module from PostgreSQL's source package, so a deb-src line is
@@ -39,7 +40,7 @@ if [ -z "$PGV" ]; then
 fi
 [ -n "$PGV" ] || { echo "install-deps: apt knows no PostgreSQL server package (apt-cache depends postgresql)" >&2; exit 1; }
 
-PKGS="build-essential autoconf automake pkg-config libpq-dev libzstd-dev libarchive-dev
+PKGS="gcc make libc6-dev autoconf automake pkg-config libpq-dev libzstd-dev libarchive-dev
 libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libxml2-dev
 postgresql-$PGV postgresql-client-$PGV"
 if [ "$TESTS" = yes ]; then
