@@ -1,8 +1,9 @@
 # tests/lib/s3.sh — a throwaway S3-compatible server for the tests, and a fault-injecting
 # proxy in front of it.
 #
-#   s3_start DIR     start @20minutes/s3rver 5.0.0 (installed with npm on first use into
-#                    $TOP_SRCDIR/tests/node_modules, or $S3RVER_PREFIX/node_modules) on a free
+#   s3_start DIR     start @20minutes/s3rver 5.0.0 (installed with npm ci on first use, with
+#                    the exact dependency versions of tests/lib/s3rver/package-lock.json,
+#                    into tests/lib/s3rver/node_modules or $S3RVER_PREFIX) on a free
 #                    port of 127.0.0.1, storing into DIR/data, with the bucket "pgvault-test";
 #                    exports S3_ENDPOINT, S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 #                    AWS_REGION (and clears AWS_SESSION_TOKEN).
@@ -21,28 +22,41 @@
 # own file store, behind s3rver's own signature check.  It also runs node with
 # --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with DES, which
 # OpenSSL 3 only offers in its legacy provider (without it, any listing of more than 1000
-# objects fails with 500 InternalError).
+# objects fails with 500 InternalError).  And it supplies Array.prototype.toReversed on
+# Node.js 18 (Debian 12's), which @koa/router 15 calls on every request.
 
 S3RVER_VERSION=5.0.0
 
-# Make sure the npm package is there; prints the directory of the package.
+# Make sure the npm packages are there; prints the directory of the s3rver package.
+# They are installed with `npm ci` from tests/lib/s3rver/package.json and its package-lock.json
+# (exact versions of every dependency, held so that the server runs on the Node.js that Debian
+# 12 ships, 18.x, as well as on newer ones), into tests/lib/s3rver/node_modules, or into
+# $S3RVER_PREFIX/node_modules when that is set (both files are copied there).  A stamp holding
+# the lock file's checksum says whether what is installed is what the lock file asks for.
 s3_install() {
-	local prefix="${S3RVER_PREFIX:-$TOP_SRCDIR/tests}"
-	local pkg="$prefix/node_modules/@20minutes/s3rver"
+	local spec="$TOP_SRCDIR/tests/lib/s3rver" prefix want
+	prefix="${S3RVER_PREFIX:-$spec}"
+	local pkg="$prefix/node_modules/@20minutes/s3rver" stamp="$prefix/node_modules/.pgvault-lock.sha256"
 	command -v node >/dev/null || { echo "s3_install: node is not installed" >&2; return 1; }
-	if ! grep -qs "\"version\": \"$S3RVER_VERSION\"" "$pkg/package.json"; then
+	want="$(sha256sum <"$spec/package-lock.json" | cut -d' ' -f1)" ||
+		{ echo "s3_install: cannot read $spec/package-lock.json" >&2; return 1; }
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 		command -v npm >/dev/null || { echo "s3_install: npm is not installed" >&2; return 1; }
 		mkdir -p "$prefix/node_modules"
 		# several tests may start at once: one installs, the others wait
 		(
 			flock 9
-			grep -qs "\"version\": \"$S3RVER_VERSION\"" "$pkg/package.json" ||
-				npm install --prefix "$prefix" "@20minutes/s3rver@$S3RVER_VERSION" \
-					--no-audit --no-fund --no-save --loglevel=error >&2
-		) 9>"$prefix/node_modules/.s3rver-install.lock" ||
-			{ echo "s3_install: npm install failed" >&2; return 1; }
+			[ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && exit 0
+			if [ "$prefix" != "$spec" ]; then
+				cp "$spec/package.json" "$spec/package-lock.json" "$prefix/" || exit 1
+			fi
+			# npm ci empties node_modules first (the lock file next to it survives)
+			npm ci --prefix "$prefix" --no-audit --no-fund --loglevel=error >&2 || exit 1
+			echo "$want" >"$stamp"
+		) 9>"$prefix/.s3rver-install.lock" ||
+			{ echo "s3_install: npm ci in $prefix failed" >&2; return 1; }
 		grep -qs "\"version\": \"$S3RVER_VERSION\"" "$pkg/package.json" ||
-			{ echo "s3_install: $pkg is missing after npm install" >&2; return 1; }
+			{ echo "s3_install: $pkg is missing after npm ci" >&2; return 1; }
 	fi
 	echo "$pkg"
 }
@@ -58,6 +72,16 @@ s3_start() {
 const fs = require('node:fs')
 const path = require('node:path')
 const [pkg, dataDir, portFile, bucket] = process.argv.slice(2)
+
+// @koa/router 15 (what s3rver 5.0.0 needs) calls Array.prototype.toReversed, new in Node.js 20;
+// Debian 12 ships Node.js 18, where every request would answer 500 without this.
+if (!Array.prototype.toReversed) {
+  Object.defineProperty(Array.prototype, 'toReversed', {
+    value: function toReversed() { return Array.prototype.slice.call(this).reverse() },
+    writable: true,
+    configurable: true,
+  })
+}
 const S3rver = require(pkg)
 const authentication = require(path.join(pkg, 'lib/middleware/authentication'))
 const S3Error = require(path.join(pkg, 'lib/models/error'))
