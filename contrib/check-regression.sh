@@ -68,7 +68,7 @@ if [ "$rc" != 0 ]; then
 	echo "pgvault backup failed (exit $rc)" >&2; exit 1
 fi
 id=$(head -1 "$W/backup.out")
-echo "   $id: $(cat "$W/backup.time"); warnings:"; grep -i warn "$W/backup.err" | sed 's/^/   /' | head -20
+echo "   $id: $(cat "$W/backup.time"); warnings: $(grep -ci warn "$W/backup.err" || true)"; { grep -i warn "$W/backup.err" || true; } | sed "s/^/   /" | head -20
 
 restore() { # id db
 	dropdb_q "$2" >/dev/null 2>&1
