@@ -80,6 +80,9 @@ inside() {
 		ROOT="$ROOT" GITDIR="$GITDIR" CACHE="$cache" CMD="$1" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 		bash -c '
 		set -e
+		# the tree itself a mount point: inside, "/" can then be made private again by the
+		# harness'"'"'s own unshare -m (tests/lib/trees.sh), which fails on a plain chroot
+		mount --bind "$ROOT" "$ROOT"
 		mount -t proc proc "$ROOT/proc"
 		mount -t sysfs sysfs "$ROOT/sys"
 		mount --rbind /dev "$ROOT/dev"
