@@ -2153,6 +2153,11 @@ build_tables(reader *rd, rels *R)
 				if (pi && json_object_get(pi->generated, cn))
 					parent_generates = 1;
 			}
+			/* up to 15 a child cannot give an inherited generated column an expression of
+			 * its own: it takes the parent's; from 16 on it may (and must, when two parents
+			 * disagree), so the child's own expression is kept */
+			if (rd->v >= 160000)
+				parent_generates = 0;
 			json_t *t = parent_generates && json_object_get(lc, "text_inherited")
 			                ? json_object_get(lc, "text_inherited") : json_object_get(lc, "text");
 			pv_buf_printf(&lcols, "%s%s", nl++ ? "," : "", json_string_value(t));
