@@ -1449,6 +1449,92 @@ read_defaults(reader *rd, rels *R)
 	return 0;
 }
 
+/* A CHECK or (18+) NOT NULL constraint a table has only from its parents. */
+typedef struct {
+	pv_oid oid;
+	relinfo *rel;
+	int valid;
+	const char *name;
+	const char *parents; /* the parents' constraints of that name: "oid oid ..." or NULL */
+	int done;
+} inh_con;
+
+/* The object that creates the parent constraint oid p: NULL while p is itself an inherited
+ * one not resolved yet (*wait set), or when nothing creates it (not dumped). */
+static pv_obj *
+parent_con_obj(pv_graph *g, const inh_con *inh, int ninh, pv_oid p, int *wait, int *valid)
+{
+	for (int k = 0; k < ninh; k++)
+		if (inh[k].oid == p) {
+			if (!inh[k].done)
+				*wait = 1;
+			*valid &= inh[k].valid;
+			return inh[k].done ? pv_graph_lookup(g, C_PG_CONSTRAINT, p) : NULL;
+		}
+	pv_obj *o = pv_graph_lookup(g, C_PG_CONSTRAINT, p);
+	if (o && o->kind == K_CHECK_LATE)
+		*valid = 0; /* added NOT VALID */
+	return o;
+}
+
+/* An inherited constraint exists once its table and one parent's constraint do.  When every
+ * parent's comes with the parent's CREATE TABLE (an inline NOT NULL) the child's table
+ * stands for it; otherwise it is an object of its own after the parents' constraint objects,
+ * so that its comment follows them — and when the source validated it on the child while a
+ * parent's stays NOT VALID, that object validates it there (18's regression database). */
+static int
+resolve_inherited(reader *rd, inh_con *inh, int ninh)
+{
+	pv_graph *g = rd->cat->g;
+	int left = ninh, progress = 1;
+	while (left && progress) {
+		progress = 0;
+		for (int i = 0; i < ninh; i++) {
+			if (inh[i].done)
+				continue;
+			pv_obj *ps[64];
+			int np = 0, wait = 0, valid = 1, own = 0;
+			for (const char *s = inh[i].parents; s && *s;) {
+				char *end;
+				pv_oid p = (pv_oid)strtoul(s, &end, 10);
+				if (end == s)
+					break;
+				s = end;
+				pv_obj *o = parent_con_obj(g, inh, ninh, p, &wait, &valid);
+				if (o && np < 64) {
+					ps[np++] = o;
+					own |= o->classid == C_PG_CONSTRAINT;
+				}
+			}
+			if (wait)
+				continue;
+			relinfo *ri = inh[i].rel;
+			int validate = inh[i].valid && !valid;
+			if (!own && !validate) {
+				pv_graph_alias(g, C_PG_CONSTRAINT, inh[i].oid, ri->obj);
+			} else {
+				pv_obj *o = pv_graph_add(g, validate ? K_CHECK_LATE : K_CHECK, validate ? PV_POST : PV_PRE,
+				                         C_PG_CONSTRAINT, inh[i].oid, ri->obj->schema, inh[i].name);
+				if (validate) {
+					char *cn = pv_ident(rd->c, inh[i].name);
+					/* not ONLY: the source's children are valid too (validating recurses) */
+					o->sql = pv_asprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", ri->qname, cn);
+					free(cn);
+				}
+				pv_obj_dep(o, ri->obj);
+				for (int k = 0; k < np; k++)
+					pv_obj_dep(o, ps[k]);
+			}
+			inh[i].done = 1;
+			left--;
+			progress = 1;
+		}
+	}
+	if (left)
+		return pv_fail("reading constraints: %d inherited constraint(s) whose parents form a loop", left);
+	return 0;
+}
+
 static int
 read_constraints(reader *rd, rels *R)
 {
@@ -1461,12 +1547,19 @@ read_constraints(reader *rd, rels *R)
 	    /* the root of a foreign key cloned onto partitions */
 	    " (WITH RECURSIVE up(oid, parent) AS (SELECT c.oid, c.conparentid"
 	    "   UNION ALL SELECT p.oid, p.conparentid FROM up JOIN pg_catalog.pg_constraint p ON p.oid = up.parent)"
-	    "   SELECT up.oid FROM up WHERE up.parent = 0)"
+	    "   SELECT up.oid FROM up WHERE up.parent = 0),"
+	    /* an inherited CHECK / NOT NULL: the same constraint of the parents */
+	    " (SELECT pg_catalog.string_agg(p.oid::pg_catalog.text, ' ' ORDER BY h.inhseqno)"
+	    "   FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_constraint p ON p.conrelid = h.inhparent"
+	    "   AND p.conname = c.conname AND p.contype = c.contype"
+	    "   WHERE h.inhrelid = c.conrelid AND NOT c.conislocal AND c.contype IN ('c', 'n'))"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_constraint c ON c.conrelid = s.relid"
 	    " ORDER BY c.conrelid, c.conname", rd->tabids.data);
 	if (!r)
 		return pv_wrap("reading constraints");
+	inh_con *inh = pv_calloc((size_t)PQntuples(r) + 1, sizeof *inh);
+	int ninh = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		relinfo *ri = find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
@@ -1478,8 +1571,12 @@ read_constraints(reader *rd, rels *R)
 		pvc_target(rd, C_PG_CONSTRAINT, coid, "CONSTRAINT", tq);
 		const char *def = pvc_val(r, i, 4);
 		if ((type == 'c' || type == 'n') && !pvc_bool(r, i, 6)) {
-			/* inherited only: the parent's ALTER TABLE ADD CONSTRAINT reaches it */
-			pv_graph_alias(g, C_PG_CONSTRAINT, coid, ri->obj);
+			/* inherited only: the parents' constraint reaches it (resolved below) */
+			inh[ninh].oid = coid;
+			inh[ninh].rel = ri;
+			inh[ninh].valid = pvc_bool(r, i, 5);
+			inh[ninh].name = pvc_val(r, i, 2);
+			inh[ninh++].parents = pvc_val(r, i, 9);
 		} else if (type == 'n' && pvc_bool(r, i, 5)) {
 			/* 18+: a valid NOT NULL is made with its column (read_columns) */
 			pv_graph_alias(g, C_PG_CONSTRAINT, coid, ri->obj);
@@ -1516,7 +1613,11 @@ read_constraints(reader *rd, rels *R)
 		free(cn);
 		free(tq);
 	}
+	int rc = resolve_inherited(rd, inh, ninh);
+	free(inh);
 	PQclear(r);
+	if (rc)
+		return rc;
 	for (int i = 0; i < nclones; i++) {
 		pv_obj *root = pv_graph_lookup(g, C_PG_CONSTRAINT, clones[i].root);
 		if (root)

@@ -25,7 +25,8 @@ facts() { # what pg_dump's text does not show
 	  WHERE n.nspname IN ('part', 'inh') AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') ORDER BY 2, 3;
 	SELECT 'constraint', c.relname, k.conname, k.contype, k.conislocal, k.coninhcount,
 	         -- (like pg_dump's, a partition's key made then attached says NO INHERIT)
-	         k.connoinherit AND k.contype NOT IN ('p', 'u', 'x'), k.conparentid <> 0
+	         k.connoinherit AND k.contype NOT IN ('p', 'u', 'x'), k.conparentid <> 0,
+	         k.convalidated, obj_description(k.oid, 'pg_constraint')
 	  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 	  WHERE n.nspname IN ('part', 'inh') ORDER BY 2, 3;
 	SELECT 'trigger', c.relname, t.tgname, t.tgenabled, t.tgparentid <> 0 FROM pg_trigger t
@@ -47,6 +48,13 @@ id=$(cat "$T/out")
 pv restore --storage "$T/st" "$id" --as "$copy"; expect_rc 0 restore
 oracle_compare "$db" "$copy" || fail "restored database differs"
 diff <(facts "$db" | grep -v '^routing') <(facts "$copy" | grep -v '^routing') || fail "catalog facts differ"
+facts "$copy" >"$T/facts.copy"
+for want in 'constraint|vc_child|vc_pos|c|f|1|f|f|t|validated on the child' \
+	'constraint|vc_grandchild|vc_pos|c|f|1|f|f|t|and so on the grandchild' \
+	'constraint|vc_parent|vc_pos|c|t|0|f|f|f|not valid on the parent' \
+	'constraint|puppy|animal_legs_check|c|f|1|f|f|t|inherited twice, commented'; do
+	grep -qxF -- "$want" "$T/facts.copy" || fail "restored copy lacks: $want"
+done
 [ "$(q -d "$copy" -c "SELECT count(*) FROM part.events")" = 3000 ] || fail "partition rows lost"
 # the replayed family: late columns at the children's ends, inherited (not local)
 [ "$(q -d "$copy" -c "SELECT string_agg(attname || ':' || attislocal || attinhcount, ',' ORDER BY attnum)

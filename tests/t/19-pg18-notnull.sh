@@ -43,6 +43,8 @@ for want in \
 	'"nn sch".items|qty_nn|NOT NULL qty NO INHERIT|t|0|t|t|-' \
 	'"nn sch".legacy|maybe_later|NOT NULL maybe NOT VALID|t|0|f|f|not valid yet' \
 	'"nn sch".vchild|vparent_x_nv|NOT NULL x NOT VALID|f|1|f|f|-' \
+	'"nn sch".vchild2|vparent2_a_not_null|NOT NULL a|f|1|f|t|validated on the child' \
+	'"nn sch".vparent2|vparent2_a_not_null|NOT NULL a NOT VALID|t|0|f|f|not valid on the parent' \
 	'"nn sch".child|parent_a_named|NOT NULL a|f|1|f|t|-' \
 	'"nn sch".child_local|parent_a_named|NOT NULL a|t|1|f|t|-' \
 	'"nn sch".child_noinh|child_noinh_c|NOT NULL c NO INHERIT|t|0|t|t|-' \
