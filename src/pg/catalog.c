@@ -779,6 +779,8 @@ typedef struct relinfo {
 	                    text_inherited (without GENERATED)}] */
 	json_t *generated; /* names of generated columns */
 	pv_buf inh_extra; /* ALTERs needed only after CREATE TABLE ... INHERITS */
+	pv_buf inh_items; /* table constraints of CREATE TABLE ... INHERITS (18+: a named NOT
+	                     NULL of its own on a column from the parents) */
 	pv_buf extra;    /* ALTERs after CREATE */
 	json_t *colnames; /* every live column, in attnum order */
 	json_t *colinfo;  /* tables: [{name, local, inh, notnull, addable, inh_sql}] per column */
@@ -1218,9 +1220,21 @@ read_columns(reader *rd, rels *R)
 				if (!pvc_bool(r, i, 17) && !(gen && gen[0]))
 					pv_buf_printf(&inh_sql, "\nALTER TABLE ONLY %s ALTER COLUMN %s DROP DEFAULT;",
 					              ri->qname, col);
+				size_t before_nn = inh_sql.len;
 				if (nn_local)
 					pv_buf_puts(&inh_sql, nn_sql);
-				pv_buf_puts(&ri->inh_extra, inh_sql.len ? inh_sql.data : "");
+				/* 18+: a named one is a table constraint of CREATE TABLE ... INHERITS, which
+				 * merges it with the parents' under its own name (added after, it would be
+				 * a second NOT NULL on the column); a replayed column only has the ALTER */
+				if (nn_local && pvc_val(r, i, 20)) {
+					char *qn = pv_ident(rd->c, pvc_val(r, i, 20));
+					pv_buf_printf(&ri->inh_items, ",\n    CONSTRAINT %s NOT NULL %s%s", qn, col,
+					              pvc_bool(r, i, 21) ? " NO INHERIT" : "");
+					free(qn);
+					if (before_nn)
+						pv_buf_add(&ri->inh_extra, inh_sql.data, before_nn);
+				} else
+					pv_buf_puts(&ri->inh_extra, inh_sql.len ? inh_sql.data : "");
 			}
 			json_t *ci = json_object();
 			bad |= pvj_set_str(ci, "name", name);
@@ -2263,6 +2277,9 @@ build_tables(reader *rd, rels *R)
 			                ? json_object_get(lc, "text_inherited") : json_object_get(lc, "text");
 			pv_buf_printf(&lcols, "%s%s", nl++ ? "," : "", json_string_value(t));
 		}
+		if (use_inherits && !ri->replay && ri->inh_items.len)
+			/* the items start with ",": after the columns, or alone */
+			pv_buf_puts(&lcols, ri->inh_items.data + (lcols.len ? 0 : 1));
 		json_decref(prefix);
 		pv_buf *cols = use_inherits || ri->replay ? &lcols : &ri->cols;
 		pv_buf_printf(&b, "CREATE %sTABLE %s (", ri->kind == 'f' ? "FOREIGN " : ri->persistence == 'u' ? "UNLOGGED " : "",
@@ -2669,6 +2686,7 @@ out:
 		json_decref(R.v[i].lcols);
 		json_decref(R.v[i].generated);
 		pv_buf_free(&R.v[i].inh_extra);
+		pv_buf_free(&R.v[i].inh_items);
 		json_decref(R.v[i].colnames);
 		json_decref(R.v[i].colinfo);
 		free(R.v[i].parents);

@@ -46,6 +46,9 @@ for want in \
 	'"nn sch".vchild2|vparent2_a_not_null|NOT NULL a|f|1|f|t|validated on the child' \
 	'"nn sch".vparent2|vparent2_a_not_null|NOT NULL a NOT VALID|t|0|f|f|not valid on the parent' \
 	'"nn sch".child|parent_a_named|NOT NULL a|f|1|f|t|-' \
+	'"nn sch".pk_child|a_nn|NOT NULL a|t|1|f|t|-' \
+	'"nn sch".plain_child|own a|NOT NULL a|t|0|f|t|-' \
+	'"nn sch".plain_child|own_b|NOT NULL b NO INHERIT|t|0|t|t|-' \
 	'"nn sch".child_local|parent_a_named|NOT NULL a|t|1|f|t|-' \
 	'"nn sch".child_noinh|child_noinh_c|NOT NULL c NO INHERIT|t|0|t|t|-' \
 	'"nn sch".dom_named|dom_named_must_be_set|NOT NULL|t|0|f|t|domain NOT NULL' \
