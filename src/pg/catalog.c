@@ -1175,9 +1175,14 @@ read_columns(reader *rd, rels *R)
 				pv_buf_printf(b, " GENERATED ALWAYS AS (%s) STORED", pvc_val(r, i, 15));
 			size_t gend = b->len;
 			const char *ident = pvc_val(r, i, 5);
+			const relinfo *si = ident && ident[0] ? identity_sequence(R, ri->oid, atoi(pvc_val(r, i, 1))) : NULL;
+			/* 17+: a partition's identity column without a sequence of its own is the
+			 * partitioned table's, which ATTACH PARTITION gives it (and refuses one made
+			 * before) */
+			if (ri->ispartition && !si && rd->v >= 170000)
+				ident = NULL;
 			if (ident && (ident[0] == 'a' || ident[0] == 'd')) {
 				pv_buf_printf(b, " GENERATED %s AS IDENTITY", ident[0] == 'a' ? "ALWAYS" : "BY DEFAULT");
-				const relinfo *si = identity_sequence(R, ri->oid, atoi(pvc_val(r, i, 1)));
 				if (si)
 					pv_buf_printf(b, " (SEQUENCE NAME %s%s)", si->qname,
 					              json_string_value(json_object_get(si->obj->extra, "opts")));
