@@ -1171,8 +1171,9 @@ read_columns(reader *rd, rels *R)
 		if (ri && IS_TABLE(ri->kind)) {
 			const char *gen = pvc_val(r, i, 6);
 			size_t gstart = b->len;
-			if (gen && gen[0] == 's')
-				pv_buf_printf(b, " GENERATED ALWAYS AS (%s) STORED", pvc_val(r, i, 15));
+			if (gen && (gen[0] == 's' || gen[0] == 'v')) /* 18+: virtual */
+				pv_buf_printf(b, " GENERATED ALWAYS AS (%s) %s", pvc_val(r, i, 15),
+				              gen[0] == 's' ? "STORED" : "VIRTUAL");
 			size_t gend = b->len;
 			const char *ident = pvc_val(r, i, 5);
 			const relinfo *si = ident && ident[0] ? identity_sequence(R, ri->oid, atoi(pvc_val(r, i, 1))) : NULL;

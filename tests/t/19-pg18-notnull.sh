@@ -3,7 +3,7 @@
 # implies too) as a named pg_constraint row.  A database full of them backs up without
 # --allow-unsupported and restores with every name (default and user-chosen), comment,
 # NO INHERIT, NOT VALID (over rows that are NULL: added after the data) and the inherited /
-# local state of each kept (tests/fixtures/notnull18.sql).  Skipped before 18: run the suite
+# local state of each kept (tests/fixtures/notnull18.sql); 18's virtual generated columns too.  Skipped before 18: run the suite
 # against an 18 server (PV_EXTERNAL_SERVER, tests/run-all.sh).
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
@@ -23,6 +23,9 @@ facts() { # every NOT NULL constraint, as the catalog has it
 	  FROM pg_constraint c WHERE c.contype = 'n' AND c.connamespace = '"nn sch"'::regnamespace
 	  ORDER BY CASE WHEN c.conrelid <> 0 THEN c.conrelid::regclass::text ELSE c.contypid::regtype::text END COLLATE "C", c.conname COLLATE "C";
 	SELECT 'legacy', id, coalesce(maybe, '<null>'), coalesce(other, '<null>') FROM "nn sch".legacy ORDER BY 2;
+	SELECT 'virtual', attrelid::regclass, attname, attgenerated, attnotnull FROM pg_attribute
+	  WHERE attrelid IN ('"virt sch".g'::regclass, '"virt sch".g_child'::regclass) AND attnum > 0 ORDER BY 2::text, attnum;
+	SELECT 'virtual rows', a, b, c, s FROM "virt sch".g ORDER BY a;
 	SQL
 }
 
@@ -52,7 +55,8 @@ for want in \
 	'"nn sch".child_local|parent_a_named|NOT NULL a|t|1|f|t|-' \
 	'"nn sch".child_noinh|child_noinh_c|NOT NULL c NO INHERIT|t|0|t|t|-' \
 	'"nn sch".dom_named|dom_named_must_be_set|NOT NULL|t|0|f|t|domain NOT NULL' \
-	'legacy|1|<null>|x' 'legacy|2|set|<null>'; do
+	'legacy|1|<null>|x' 'legacy|2|set|<null>' 'virtual|"virt sch".g_child|b|v|f' 'virtual|"virt sch".g|c|v|t' \
+	'virtual rows|3|6|3|4'; do
 	grep -qxF -- "$want" "$T/facts.copy" || { cat "$T/facts.copy" >&2; fail "restored copy lacks: $want"; }
 done
 echo "all good"
