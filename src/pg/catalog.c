@@ -1475,12 +1475,14 @@ typedef struct {
 	relinfo *rel;
 	int valid;
 	const char *name;
-	const char *parents; /* the parents' constraints of that name: "oid oid ..." or NULL */
+	const char *parents; /* the parents' constraints: "oid oid ..." or NULL */
+	int same_name;       /* all of them have its name */
 	int done;
 } inh_con;
 
 /* The object that creates the parent constraint oid p: NULL while p is itself an inherited
- * one not resolved yet (*wait set), or when nothing creates it (not dumped). */
+ * one not resolved yet (*wait set), or when nothing creates it (not dumped).  *valid is set
+ * when the restore makes p valid (a child is valid when one of its parents' is). */
 static pv_obj *
 parent_con_obj(pv_graph *g, const inh_con *inh, int ninh, pv_oid p, int *wait, int *valid)
 {
@@ -1488,20 +1490,20 @@ parent_con_obj(pv_graph *g, const inh_con *inh, int ninh, pv_oid p, int *wait, i
 		if (inh[k].oid == p) {
 			if (!inh[k].done)
 				*wait = 1;
-			*valid &= inh[k].valid;
+			*valid |= inh[k].valid;
 			return inh[k].done ? pv_graph_lookup(g, C_PG_CONSTRAINT, p) : NULL;
 		}
 	pv_obj *o = pv_graph_lookup(g, C_PG_CONSTRAINT, p);
-	if (o && o->kind == K_CHECK_LATE)
-		*valid = 0; /* added NOT VALID */
+	if (o && o->kind != K_CHECK_LATE)
+		*valid = 1; /* not added NOT VALID */
 	return o;
 }
 
 /* An inherited constraint exists once its table and one parent's constraint do.  When every
  * parent's comes with the parent's CREATE TABLE (an inline NOT NULL) the child's table
  * stands for it; otherwise it is an object of its own after the parents' constraint objects,
- * so that its comment follows them — and when the source validated it on the child while a
- * parent's stays NOT VALID, that object validates it there (18's regression database). */
+ * so that its comment follows them — and when the source validated it on the child while all its
+ * parents' stay NOT VALID, that object validates it there (18's regression database). */
 static int
 resolve_inherited(reader *rd, inh_con *inh, int ninh)
 {
@@ -1513,7 +1515,7 @@ resolve_inherited(reader *rd, inh_con *inh, int ninh)
 			if (inh[i].done)
 				continue;
 			pv_obj *ps[64];
-			int np = 0, wait = 0, valid = 1, own = 0;
+			int np = 0, wait = 0, valid = 0, own = 0;
 			for (const char *s = inh[i].parents; s && *s;) {
 				char *end;
 				pv_oid p = (pv_oid)strtoul(s, &end, 10);
@@ -1529,7 +1531,8 @@ resolve_inherited(reader *rd, inh_con *inh, int ninh)
 			if (wait)
 				continue;
 			relinfo *ri = inh[i].rel;
-			int validate = inh[i].valid && !valid;
+			/* (by its name: the one the restore gives it when all parents' have it) */
+			int validate = inh[i].valid && !valid && np && inh[i].same_name;
 			if (!own && !validate) {
 				pv_graph_alias(g, C_PG_CONSTRAINT, inh[i].oid, ri->obj);
 			} else {
@@ -1568,13 +1571,20 @@ read_constraints(reader *rd, rels *R)
 	    " (WITH RECURSIVE up(oid, parent) AS (SELECT c.oid, c.conparentid"
 	    "   UNION ALL SELECT p.oid, p.conparentid FROM up JOIN pg_catalog.pg_constraint p ON p.oid = up.parent)"
 	    "   SELECT up.oid FROM up WHERE up.parent = 0),"
-	    /* an inherited CHECK / NOT NULL: the same constraint of the parents */
-	    " (SELECT pg_catalog.string_agg(p.oid::pg_catalog.text, ' ' ORDER BY h.inhseqno)"
-	    "   FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_constraint p ON p.conrelid = h.inhparent"
-	    "   AND p.conname = c.conname AND p.contype = c.contype"
-	    "   WHERE h.inhrelid = c.conrelid AND NOT c.conislocal AND c.contype IN ('c', 'n'))"
+	    " inh.parents, inh.same_name"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
 	    " JOIN pg_catalog.pg_constraint c ON c.conrelid = s.relid"
+	    /* an inherited CHECK / NOT NULL: the parents' (a CHECK of the same name, a NOT NULL
+	     * on the same column, whatever its name) */
+	    " LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(p.oid::pg_catalog.text, ' ' ORDER BY h.inhseqno),"
+	    "   pg_catalog.bool_and(p.conname = c.conname)"
+	    "   FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_constraint p ON p.conrelid = h.inhparent"
+	    "   AND p.contype = c.contype"
+	    "   WHERE h.inhrelid = c.conrelid AND NOT c.conislocal AND c.contype IN ('c', 'n')"
+	    "   AND CASE WHEN c.contype = 'c' THEN p.conname = c.conname"
+	    "     ELSE (SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = p.conrelid AND a.attnum = p.conkey[1])"
+	    "        = (SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = c.conkey[1]) END"
+	    " ) inh(parents, same_name) ON true"
 	    " ORDER BY c.conrelid, c.conname", rd->tabids.data);
 	if (!r)
 		return pv_wrap("reading constraints");
@@ -1596,6 +1606,7 @@ read_constraints(reader *rd, rels *R)
 			inh[ninh].rel = ri;
 			inh[ninh].valid = pvc_bool(r, i, 5);
 			inh[ninh].name = pvc_val(r, i, 2);
+			inh[ninh].same_name = pvc_bool(r, i, 10);
 			inh[ninh++].parents = pvc_val(r, i, 9);
 		} else if (type == 'n' && pvc_bool(r, i, 5)) {
 			/* 18+: a valid NOT NULL is made with its column (read_columns) */
