@@ -402,13 +402,7 @@ default_path(reader *rd, json_t *schemas)
 	if (!d)
 		return pv_wrap("reading the default search_path");
 	for (int i = 0; i < PQntuples(d); i++) {
-		int seen = 0;
-		size_t k;
-		json_t *x;
-		json_array_foreach(schemas, k, x)
-			seen |= strcmp(json_string_value(x), PQgetvalue(d, i, 0)) == 0;
-		if (!seen)
-			(void)pvj_append_str(schemas, PQgetvalue(d, i, 0)); /* never NULL: cannot fail */
+		(void)pvj_append_str_unique(schemas, PQgetvalue(d, i, 0)); /* never NULL: cannot fail */
 	}
 	PQclear(d);
 	return 0;
@@ -446,13 +440,7 @@ ext_function_schemas(reader *rd, json_t *schemas)
 		pv_obj *user = pv_graph_lookup(rd->cat->g, pvc_oid(r, i, 1), pvc_oid(r, i, 2));
 		if (!user || !user->dump)
 			continue;
-		int seen = 0;
-		size_t k;
-		json_t *x;
-		json_array_foreach(schemas, k, x)
-			seen |= strcmp(json_string_value(x), pvc_val(r, i, 0)) == 0;
-		if (!seen)
-			(void)pvj_append_str(schemas, pvc_val(r, i, 0)); /* never NULL: cannot fail */
+		(void)pvj_append_str_unique(schemas, pvc_val(r, i, 0)); /* never NULL: cannot fail */
 	}
 	PQclear(r);
 	return 0;
@@ -490,19 +478,9 @@ pvc_search_path_warnings(reader *rd)
 		char *u = pvc_val(r, i, 10) ? pv_asprintf("%s (through %s)", pvc_val(r, i, 9), pvc_val(r, i, 10))
 		                            : pv_strdup(pvc_val(r, i, 9));
 		json_t *users = json_object_get(f, "users");
-		int seen = 0;
-		size_t k;
-		json_t *x;
-		json_array_foreach(users, k, x)
-			seen |= strcmp(json_string_value(x), u) == 0;
-		if (!seen)
-			(void)pvj_append_str(users, u);
+		(void)pvj_append_str_unique(users, u);
 		free(u);
-		seen = 0;
-		json_array_foreach(schemas, k, x)
-			seen |= strcmp(json_string_value(x), pvc_val(r, i, 3)) == 0;
-		if (!seen)
-			(void)pvj_append_str(schemas, pvc_val(r, i, 3));
+		(void)pvj_append_str_unique(schemas, pvc_val(r, i, 3));
 	}
 	PQclear(r);
 	if (ext_function_schemas(rd, schemas) < 0) {

@@ -93,6 +93,17 @@ pvj_append_str(json_t *a, const char *s)
 }
 
 int
+pvj_append_str_unique(json_t *a, const char *s)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(a, i, x)
+		if (json_is_string(x) && strcmp(json_string_value(x), s) == 0)
+			return 0;
+	return pvj_append_str(a, s);
+}
+
+int
 pvj_append_int(json_t *a, json_int_t v)
 {
 	return pvj_append(a, json_integer(v));

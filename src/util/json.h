@@ -43,6 +43,7 @@ int pvj_set_bool(json_t *o, const char *key, int v);
 int pvj_append(json_t *a, json_t *v);                      /* steals v */
 int pvj_append_copy(json_t *a, json_t *v);
 int pvj_append_str(json_t *a, const char *s);
+int pvj_append_str_unique(json_t *a, const char *s);     /* unless a has it already */
 int pvj_append_int(json_t *a, json_int_t v);
 /* Every member of other into o; 0 or -1. */
 int pvj_update(json_t *o, json_t *other);
