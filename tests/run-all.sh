@@ -64,6 +64,8 @@ for t in "${tests[@]}"; do
 	fi
 	record "$name" "$st"
 	[ "$st" = 0 ] || sed 's/^/     /' "$T.log" | tail -40
+	# what a test measured ("figure: ..." lines), shown whatever its outcome
+	[ "$st" != 0 ] || grep '^figure: ' "$T.log" | sed 's/^/     /' || true
 done
 
 if [ "$failed" != 0 ]; then echo "failed: ${failures[*]} (logs in $WORK)"; fi

@@ -52,10 +52,14 @@ typedef struct pv_source pv_source;
 struct pv_source {
 	/* Bytes read (0 at end), or -1 with pv_fail() on error. */
 	ssize_t (*read)(pv_source *s, void *buf, size_t len);
+	/* Back to the first byte, 0 or -1 with pv_fail(); NULL when the source cannot (a pipe):
+	 * then a reader gets one pass only. */
+	int (*rewind)(pv_source *s);
 	void *ctx;
 };
 
-/* A pv_source over a file descriptor (not closed by the source). */
+/* A pv_source over a file descriptor (not closed by the source); rewindable when the
+ * descriptor is seekable. */
 void pv_source_fd(pv_source *s, int *fd);
 
 /* ---- writing ------------------------------------------------------------------------ */

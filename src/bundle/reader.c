@@ -60,10 +60,19 @@ fd_read(pv_source *s, void *buf, size_t len)
 	}
 }
 
+static int
+fd_rewind(pv_source *s)
+{
+	if (lseek(*(int *)s->ctx, 0, SEEK_SET) < 0)
+		return pv_fail("seek: %s", strerror(errno));
+	return 0;
+}
+
 void
 pv_source_fd(pv_source *s, int *fd)
 {
 	s->read = fd_read;
+	s->rewind = lseek(*fd, 0, SEEK_CUR) >= 0 ? fd_rewind : NULL;
 	s->ctx = fd;
 }
 

@@ -21,8 +21,10 @@ static const char usage[] =
     "\n"
     "Restore a bundle.  BUNDLE is an id, a path, DB@latest or DB@TIMESTAMP (the newest\n"
     "verified bundle at or before it, e.g. mydb@2026-11-22T02:00:00Z).  By default a new\n"
-    "database is created; an existing one is never overwritten.  On any failure nothing is\n"
-    "left behind: a partly restored database is dropped, a replaced one is untouched.\n"
+    "database is created; an existing one is never overwritten.  The whole bundle is\n"
+    "verified (every member's SHA-256 against the manifest, every row) before anything is\n"
+    "created or run.  On any failure nothing is left behind: a partly restored database is\n"
+    "dropped, a replaced one is untouched.\n"
     "\n"
     "Target:\n"
     "      --as NAME                restore under another database name\n"
@@ -50,7 +52,7 @@ static const char usage[] =
     "      --from-remote            BUNDLE is in the [s3] storage (an id, DB@latest or\n"
     "                               DB@TIMESTAMP); it is downloaded to a temporary file in\n"
     "                               the storage directory first (so a dropped connection can\n"
-    "                               resume), checked while it is restored, and removed\n"
+    "                               resume), verified, restored, and removed\n"
     "Exit status: 0 ok, 1 failure, 2 usage error.\n";
 
 enum {

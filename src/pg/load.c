@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +46,7 @@ typedef struct loader {
 	int owner_super;  /* --owner names a superuser */
 	int text;         /* PVJ_LATIN1: the JSON members' strings stand for SQL_ASCII bytes */
 	int paths_set;    /* rows-only: function_search_paths() set, to be reset */
+	json_t *new_roles; /* roles this restore created: dropped if it fails */
 } loader;
 
 static const char *
@@ -108,6 +111,8 @@ create_role(loader *L, const char *role, int login, const char *password)
 	pv_buf_free(&b);
 	if (rc < 0)
 		return pv_wrap("creating role \"%s\"", role);
+	if (pvj_append_str(L->new_roles, role) < 0)
+		return -1;
 	pv_info("created role \"%s\" (%s)", role, login ? "LOGIN" : "NOLOGIN");
 	return 0;
 }
@@ -299,27 +304,54 @@ drop_subscriptions_in(loader *L, const char *dbname)
 	free(saved);
 }
 
-/* A temporary database's comment says who builds it, so that a later run on the same host
- * can drop it once that process is gone (killed with SIGKILL). */
+/* A temporary database says who builds it, so that a later run on the same host can drop
+ * it once that process is gone (killed with SIGKILL): its name ends in the process id and a
+ * hash of the host name (pgvault_restore_STAMP_PID_HOST), which holds from the CREATE
+ * DATABASE on; its comment says the same in words. */
 #define TMP_PREFIX "pgvault_restore_"
 #define TMP_MARK "pgvault restore in progress: host %s pid %ld"
+
+/* FNV-1a of this host's name, as 8 hex digits */
+static void
+host_tag(char out[9])
+{
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)host; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	snprintf(out, 9, "%08x", (unsigned)h);
+}
+
+/* A temporary database's maker, from its name (or, for those of older versions, its
+ * comment): 1 when it was a process of this host that is gone. */
+static int
+stale_temporary(const char *name, const char *comment)
+{
+	char host[256] = "", h[256], tag[9], want[9];
+	long pid;
+	gethostname(host, sizeof host - 1);
+	host_tag(want);
+	if (sscanf(name, TMP_PREFIX "%*16[0-9TZ]_%ld_%8[0-9a-f]", &pid, tag) == 2 && strlen(name) ==
+	        strlen(TMP_PREFIX) + 16 + 1 + (size_t)snprintf(NULL, 0, "%ld", pid) + 1 + 8) {
+		if (strcmp(tag, want) != 0)
+			return 0;
+	} else if (sscanf(comment, "pgvault restore in progress: host %255s pid %ld", h, &pid) != 2 ||
+	           strcmp(h, host) != 0)
+		return 0;
+	return pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
 
 static void
 drop_stale_temporaries(loader *L)
 {
-	char host[256] = "";
-	gethostname(host, sizeof host - 1);
 	PGresult *r = pv_query(L->maint,
 	    "SELECT datname, pg_catalog.shobj_description(oid, 'pg_database') FROM pg_catalog.pg_database"
 	    " WHERE datname LIKE 'pgvault\\_restore\\_%'");
 	if (!r)
 		return;
 	for (int i = 0; i < PQntuples(r); i++) {
-		char h[256];
-		long pid;
-		const char *c = PQgetvalue(r, i, 1);
-		if (sscanf(c, "pgvault restore in progress: host %255s pid %ld", h, &pid) != 2 ||
-		    strcmp(h, host) != 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (!stale_temporary(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)))
 			continue;
 		drop_subscriptions_in(L, PQgetvalue(r, i, 0));
 		char *q = pv_ident(L->maint, PQgetvalue(r, i, 0));
@@ -477,11 +509,32 @@ prepare_target(loader *L)
 	drop_stale_temporaries(L);
 	char stamp[17];
 	pv_stamp(time(NULL), stamp);
-	L->dbname = pv_asprintf(TMP_PREFIX "%s_%ld", stamp, (long)getpid());
+	char tag[9];
+	host_tag(tag);
+	L->dbname = pv_asprintf(TMP_PREFIX "%s_%ld_%s", stamp, (long)getpid(), tag);
 	return 0;
 }
 
-/* The complete new database takes its name; with --replace the old one moves aside. */
+/* The rename of the old database aside (--replace), the new one's into its name and its
+ * real comment, in one transaction: whenever the process dies, the name holds either the old
+ * database or the new one, and both stay connectable (nothing is closed to connections).  A
+ * database is renamed only without sessions: with --terminate-connections they are ended,
+ * again while clients reconnect (a few seconds at most); otherwise any session refuses. */
+static void
+swap_sql(loader *L, pv_buf *b, const char *qt, const char *qn, const char *qo)
+{
+	pv_buf_reset(b);
+	pv_buf_puts(b, "BEGIN;");
+	if (qo)
+		pv_buf_printf(b, "ALTER DATABASE %s RENAME TO %s;", qt, qo);
+	pv_buf_printf(b, "ALTER DATABASE %s RENAME TO %s;COMMENT ON DATABASE %s IS ", qn, qt, qt);
+	if (jstr(L->header, "comment"))
+		pv_buf_literal(b, L->maint, jstr(L->header, "comment"));
+	else
+		pv_buf_puts(b, "NULL");
+	pv_buf_puts(b, ";COMMIT;");
+}
+
 static int
 swap_in(loader *L, char **kept_as)
 {
@@ -493,7 +546,7 @@ swap_in(loader *L, char **kept_as)
 	char *qt = pv_ident(L->maint, L->target), *qn = pv_ident(L->maint, L->dbname);
 	char *old = NULL, *qo = NULL;
 	pv_buf b = PV_BUF_INIT;
-	int rc = -1, renamed = 0;
+	int rc = -1;
 
 	if (exists) {
 		/* NAME_pre_restore_STAMP[-N], cut to 63 bytes on a UTF-8 boundary */
@@ -517,65 +570,41 @@ swap_in(loader *L, char **kept_as)
 				break;
 		}
 		qo = pv_ident(L->maint, old);
-		/* no new sessions while we swap */
-		pv_buf_printf(&b, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS false", qt);
-		if (pv_exec(L->maint, b.data) < 0)
-			goto out;
-		char *s = NULL;
-		if (sessions_on(L, L->target, L->o->terminate, &s) < 0)
-			goto reopen;
-		if (s && !L->o->terminate) {
-			pv_fail("database \"%s\" has open sessions: %s (stop them, or use --terminate-connections)",
-			        L->target, s);
-			free(s);
-			goto reopen;
-		}
-		free(s);
-		for (int i = 0; i < 100; i++) {
-			if (sessions_on(L, L->target, 0, &s) < 0)
-				goto reopen;
-			if (!s)
-				break;
-			free(s);
-			usleep(100000);
-		}
-		pv_buf_reset(&b);
-		pv_buf_printf(&b, "ALTER DATABASE %s RENAME TO %s", qt, qo);
-		if (pv_exec(L->maint, b.data) < 0)
-			goto reopen;
-		renamed = 1;
 	}
-	pv_buf_reset(&b);
-	pv_buf_printf(&b, "ALTER DATABASE %s RENAME TO %s", qn, qt);
-	if (pv_exec(L->maint, b.data) < 0) {
-		if (renamed) {
-			pv_buf_reset(&b);
-			pv_buf_printf(&b, "ALTER DATABASE %s RENAME TO %s", qo, qt);
-			PQclear(PQexec(L->maint, b.data));
-			renamed = 0;
+	swap_sql(L, &b, qt, qn, qo);
+	for (int attempt = 0;; attempt++) {
+		if (exists) {
+			char *s = NULL;
+			if (sessions_on(L, L->target, L->o->terminate, &s) < 0)
+				goto out;
+			if (s && !L->o->terminate) {
+				pv_fail("database \"%s\" has open sessions: %s (stop them, or use --terminate-connections)",
+				        L->target, s);
+				free(s);
+				goto out;
+			}
+			free(s);
 		}
-		goto reopen;
+		PGresult *res = PQexec(L->maint, b.data);
+		int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* 55006: a session (re)connected meanwhile, or a terminated one is still leaving */
+		int busy = !ok && state && strcmp(state, "55006") == 0;
+		if (!ok)
+			pv_fail("%s", PQresultErrorMessage(res));
+		PQclear(res);
+		if (ok)
+			break;
+		PQclear(PQexec(L->maint, "ROLLBACK"));
+		if (!busy || attempt >= 100)
+			goto out;
+		usleep(100000);
 	}
 	free(L->dbname);
 	L->dbname = pv_strdup(L->target);
 	L->created = 0; /* it is the live database now */
 	rc = 0;
-	/* its real comment replaces the in-progress mark */
-	pv_buf_reset(&b);
-	pv_buf_printf(&b, "COMMENT ON DATABASE %s IS ", qt);
-	if (jstr(L->header, "comment"))
-		pv_buf_literal(&b, L->maint, jstr(L->header, "comment"));
-	else
-		pv_buf_puts(&b, "NULL");
-	if (pv_exec(L->maint, b.data) < 0)
-		pv_warn("could not set the comment of database %s: %s", qt, pv_errmsg());
-reopen:
-	if (exists) {
-		pv_buf_reset(&b);
-		pv_buf_printf(&b, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS true", renamed ? qo : qt);
-		PQclear(PQexec(L->maint, b.data));
-	}
-	if (rc == 0 && renamed) {
+	if (qo) {
 		if (L->o->drop_old) {
 			pv_buf_reset(&b);
 			pv_buf_printf(&b, "DROP DATABASE %s", qo);
@@ -1354,12 +1383,22 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 	L.o = o;
 	L.rows_only = o->ntables > 0 || o->data_only;
 	L.seen = json_array();
+	L.new_roles = json_array();
 	*dbname = NULL;
 	*kept_as = NULL;
 	int rc = -1;
 
 	pv_cleanup_pending++;
-	pv_bundle_reader *r = pv_br_new(src, label);
+	pv_bundle_reader *r = NULL;
+	/* Nothing from a bundle runs before all of it verified: a first pass when the source
+	 * can be read twice (a local or downloaded file), else the checks of the one pass
+	 * (the manifest is compared at the end; a failure then drops what was made). */
+	if (src->rewind) {
+		if (pv_bundle_verify(src, label, NULL) < 0 || src->rewind(src) < 0)
+			goto out;
+		pv_debug("verified %s", label);
+	}
+	r = pv_br_new(src, label);
 	if (!r)
 		goto out;
 	L.maint = pv_connect(co, NULL);
@@ -1415,6 +1454,28 @@ out:
 		PQfinish(L.c);
 	}
 	pv_cancel_unregister(L.maint);
+	PGresult *ping = NULL;
+	if (rc < 0 && (L.created || json_array_size(L.new_roles)) && L.maint &&
+	    (PQstatus(L.maint) != CONNECTION_OK ||
+	     PQresultStatus(ping = PQexec(L.maint, "SELECT 1")) != PGRES_TUPLES_OK)) {
+		/* the server restarted, or ended our session: a new one to clean up with (the
+		 * error stays the one that stopped the restore) */
+		char *why = pv_strdup(pv_errmsg());
+		int code = pv_errcode();
+		PQfinish(L.maint);
+		L.maint = NULL;
+		for (int i = 0; i < 10 && !L.maint; i++) {
+			if (i)
+				sleep(1);
+			L.maint = pv_connect(co, NULL);
+		}
+		pv_fail_code(code, "%s", why);
+		free(why);
+		if (!L.maint)
+			pv_warn("could not reconnect to drop what the failed restore made (the next restore "
+			        "drops a temporary database left behind)");
+	}
+	PQclear(ping);
 	if (rc < 0 && L.created && L.maint) {
 		/* never leave a half-restored database behind */
 		drop_subscriptions_in(&L, L.dbname);
@@ -1430,8 +1491,27 @@ out:
 		free(q);
 		free(sql);
 	}
+	if (rc < 0 && L.maint) {
+		/* nor the roles made for it */
+		size_t i;
+		json_t *role;
+		json_array_foreach(L.new_roles, i, role) {
+			char *q = pv_ident(L.maint, json_string_value(role));
+			char *sql = pv_asprintf("DROP ROLE %s", q);
+			PGresult *res = PQexec(L.maint, sql);
+			if (PQresultStatus(res) != PGRES_COMMAND_OK)
+				pv_warn("could not drop role %s, created for the failed restore: %s", q,
+				        PQresultErrorMessage(res));
+			else
+				pv_info("dropped role %s, created for the failed restore", q);
+			PQclear(res);
+			free(q);
+			free(sql);
+		}
+	}
 	if (L.maint)
 		PQfinish(L.maint);
+	json_decref(L.new_roles);
 	pv_br_free(r);
 	json_decref(L.header);
 	json_decref(L.roles);

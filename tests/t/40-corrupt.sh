@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/t/40-corrupt.sh — verify detects a flipped byte inside a data member (naming the
-# member) and a truncated bundle; restore of a damaged bundle fails and leaves no database.
+# member) and a truncated bundle; restore of a damaged bundle fails and leaves no database;
+# restore verifies the whole bundle before it creates anything or runs any of its SQL.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 
@@ -75,6 +76,47 @@ flip_byte "$T/schema-flip.pgv" $((SOFF + SSIZE / 2))
 pv verify --storage "$ST" "$T/schema-flip.pgv"
 expect_rc 1 "verify of a bundle with a corrupted $SMEMBER"
 expect_err "$SMEMBER"
+
+# ---------------------------------------------------------------- nothing runs before all verified
+# pre-data.json rewritten (valid JSON, one more entry that would create a role), the manifest
+# left as it was: restore refuses before it creates a database or runs any SQL; likewise a
+# bundle whose only damage is in its last data member
+python3 - "$T/intact.pgv" "$T/tampered.pgv" <<'EOF'
+import io, json, sys, tarfile
+src, dst = sys.argv[1], sys.argv[2]
+with tarfile.open(src, "r:") as tin, tarfile.open(dst, "w:", format=tarfile.PAX_FORMAT) as tout:
+    for m in tin.getmembers():
+        data = tin.extractfile(m).read() if m.isfile() else None
+        if m.name == "pre-data.json":
+            entries = json.loads(data)
+            entries.insert(0, {"id": 99999, "kind": "schema", "name": "evil",
+                               "sql": "CREATE ROLE pvt40_evil; CREATE SCHEMA evil;", "deps": []})
+            data = json.dumps(entries).encode()
+            m.size = len(data)
+        tout.addfile(m, io.BytesIO(data) if data is not None else None)
+EOF
+q -d postgres -c "DROP ROLE IF EXISTS pvt40_evil" >/dev/null 2>&1
+pv restore --storage "$ST" "$T/tampered.pgv" --as "${DB}_r3"
+expect_rc 1 "restore of a bundle whose pre-data.json does not match the manifest"
+expect_err "pre-data.json"
+! db_exists "${DB}_r3" || fail "a restore of a tampered bundle left the database ${DB}_r3 behind"
+[ -z "$(q -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = 'pvt40_evil'")" ] ||
+	fail "SQL of a bundle that does not verify ran (role pvt40_evil exists)"
+grep -q "dropped the partly restored" "$T/err" && fail "the restore created a database before verifying"
+cp "$T/intact.pgv" "$T/lastflip.pgv"
+read -r LMEMBER LOFF LSIZE < <(python3 - "$T/lastflip.pgv" <<'EOF'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "r:") as tf:
+    m = [m for m in tf.getmembers() if m.isfile() and m.name.startswith("data/") and m.size > 1][-1]
+print(m.name, m.offset_data, m.size)
+EOF
+)
+flip_byte "$T/lastflip.pgv" $((LOFF + LSIZE / 2))
+pv restore --storage "$ST" "$T/lastflip.pgv" --as "${DB}_r3"
+expect_rc 1 "restore of a bundle with its last data member damaged"
+expect_err "$LMEMBER"
+grep -q "dropped the partly restored" "$T/err" && fail "the restore created a database before verifying ($LMEMBER)"
+! db_exists "${DB}_r3" || fail "database ${DB}_r3 left behind"
 
 # ---------------------------------------------------------------- truncated bundles
 size=$(stat -c %s "$T/intact.pgv")
