@@ -50,6 +50,11 @@ pv_usage_error(const char *cmd, const char *fmt, ...)
 int
 pv_setup(pv_global *g)
 {
+	/* every user on the machine reads a process's arguments (ps) */
+	if (!g->cfg && g->conn.maintdb && pv_conninfo_has_password(g->conn.maintdb))
+		return pv_usage_error(NULL, "--maintenance-db holds a password, which every user of this "
+		                      "machine can read in the process list; put it in a password file "
+		                      "(PGPASSFILE) or the configuration file's [connection] password");
 	if (!g->cfg) {
 		g->cfg = pv_config_load(g->config);
 		if (!g->cfg) {

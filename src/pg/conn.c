@@ -35,6 +35,24 @@ server_notice(void *arg, const PGresult *res)
 
 /* Transient failures (server unreachable, starting up, too many connections) are retried
  * with exponential backoff and jitter; authentication and missing databases are not. */
+int
+pv_conninfo_has_password(const char *s)
+{
+	if (!s || (!strchr(s, '=') && strncmp(s, "postgres://", 11) != 0 && strncmp(s, "postgresql://", 13) != 0))
+		return 0;
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(s, &err);
+	int has = 0;
+	if (opts) {
+		for (PQconninfoOption *o = opts; o->keyword; o++)
+			if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+				has = 1;
+		PQconninfoFree(opts);
+	}
+	PQfreemem(err);
+	return has;
+}
+
 PGconn *
 pv_connect(const pv_connopts *o, const char *dbname)
 {

@@ -25,6 +25,9 @@ typedef struct pv_connopts {
  * does not exist (the password never appears in it). */
 PGconn *pv_connect(const pv_connopts *o, const char *dbname);
 
+/* 1 when s is a connection string (key=value or URI) that holds a password. */
+int pv_conninfo_has_password(const char *s);
+
 /* A command; 0 or -1 with the server's message. */
 int pv_exec(PGconn *c, const char *sql);
 /* A query returning rows; NULL with the server's message. */

@@ -316,4 +316,17 @@ sample_keys() {
 }
 check "every documented key of the sample loads when uncommented" sample_keys
 
+# a password on the command line is readable by every user (ps): refused, and not echoed
+maint_password() {
+	local m ok=0
+	for m in "host=127.0.0.1 dbname=postgres password=Sekr1t-77" "postgresql://u:Sekr1t-77@127.0.0.1/postgres"; do
+		pv --maintenance-db "$m" --storage "$T/st" list
+		[ "$rc" = 2 ] && grep -q "process list" "$T/err" && ! grep -q "Sekr1t-77" "$T/err" "$T/out" || { show; ok=1; }
+	done
+	pv --maintenance-db "host=127.0.0.1 dbname=postgres" --storage "$T/st" list
+	[ "$rc" = 0 ] || { show; ok=1; }
+	return "$ok"
+}
+check "--maintenance-db with a password is refused (ps shows it)" maint_password
+
 [ "$failures" = 0 ] || fail "$failures check(s) failed"
