@@ -4,6 +4,7 @@
 #include "ops/notify.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -306,17 +307,19 @@ pv_metrics_write(const char *path, const pv_run *r)
 		free(old[i].db);
 	}
 	free(old);
-	/* atomically, so the node exporter never reads half a file */
+	/* atomically, so the node exporter never reads half a file; a new file of our own (not
+	 * a link someone put there), readable by the directory's group (the exporter's) only */
 	char *tmp = pv_asprintf("%s.tmp.%ld", path, (long)getpid());
 	int rc = 0;
-	FILE *f = fopen(tmp, "w");
-	if (!f || fwrite(b.data, 1, b.len, f) != b.len || fclose(f) != 0 || rename(tmp, path) != 0) {
-		pv_warn("cannot write the metrics file %s", path);
-		if (f)
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	int written = fd >= 0 && write(fd, b.data, b.len) == (ssize_t)b.len && fchmod(fd, 0640) == 0;
+	if (fd >= 0 && close(fd) != 0)
+		written = 0;
+	if (!written || rename(tmp, path) != 0) {
+		pv_warn("cannot write the metrics file %s: %s", path, strerror(errno));
+		if (fd >= 0)
 			unlink(tmp);
 		rc = -1;
-	} else {
-		chmod(path, 0644);
 	}
 	free(tmp);
 	pv_buf_free(&b);

@@ -371,9 +371,10 @@ metrics_runs() {
 		{ cat "$prom" >&2; echo "pgvault_last_run_success: expected 1 for $a, 0 for the failed one" >&2; return 1; }
 	[ "$(jq_py "$T/prom.json" 'j["types"].get("pgvault_backup_failures_total")')" = counter ] ||
 		{ echo "pgvault_backup_failures_total is not typed counter" >&2; return 1; }
+	[ "$(stat -c %a "$prom")" = 640 ] || { echo "metrics file mode $(stat -c %a "$prom"), expected 640" >&2; return 1; }
 	cp "$T/prom.json" "$T/prom1.json"
 }
-check "metrics after a good and a failed run: strict format, success time, failure count" metrics_runs
+check "metrics after a good and a failed run: strict format, success time, failure count, mode 0640" metrics_runs
 metrics_accumulate() {
 	pv --config "$T/metrics.conf" backup --db "$weird"; [ "$rc" = 1 ] || { show; return 1; }
 	parse_prom || return 1
@@ -383,7 +384,7 @@ metrics_accumulate() {
 print([s[2] for s in j["samples"] if s[0] == "pgvault_last_success_timestamp_seconds" and s[1] == {"database": sys.argv[2]}][0])' "$T/prom1.json" "$a")
 	[ "$(metric pgvault_last_success_timestamp_seconds "$a")" = "$before" ] ||
 		{ cat "$prom" >&2; echo "the last success time of $a was lost or changed by another database's run" >&2; return 1; }
-	[ "$(stat -c %a "$prom")" = 644 ] || { echo "metrics file mode $(stat -c %a "$prom")" >&2; return 1; }
+	[ "$(stat -c %a "$prom")" = 640 ] || { echo "metrics file mode $(stat -c %a "$prom")" >&2; return 1; }
 	[ -z "$(find "$mdir" -name '*.tmp*')" ] || { ls -la "$mdir" >&2; echo "temporary metrics files remain" >&2; return 1; }
 }
 check "metrics: the failure counter increments, other databases' values are kept" metrics_accumulate
