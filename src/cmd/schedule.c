@@ -21,7 +21,7 @@
 #define CRON_D "/etc/cron.d/pgvault"
 
 static const char usage[] =
-    "Usage: pgvault schedule show|install|remove [--file FILE]\n"
+    "Usage: pgvault schedule show|install|remove [--file FILE | --crontab]\n"
     "\n"
     "Write the cron entries that [schedule] describes (backup, prune, verify = a cron\n"
     "expression).  As root they go to " CRON_D " (with a user field), otherwise into\n"
@@ -30,9 +30,10 @@ static const char usage[] =
     "  show           print the entries\n"
     "  install        install them (again: idempotent)\n"
     "  remove         remove them\n"
-    "      --file F   operate on this file instead (same format as the default target)\n";
+    "      --file F   operate on this file instead (same format as the default target)\n"
+    "      --crontab  root too: root's crontab (crontab -l / crontab -), no user field\n";
 
-enum { OPT_FILE = OPT_CMD_BASE };
+enum { OPT_FILE = OPT_CMD_BASE, OPT_CRONTAB };
 
 static char *
 self_path(void)
@@ -116,8 +117,32 @@ read_target(const char *file)
 	}
 	while (fgets(line, sizeof line, p))
 		pv_buf_puts(&b, line);
-	pclose(p); /* "no crontab for user" is an empty one */
-	return pv_buf_detach(&b);
+	int st = pclose(p);
+	if (st == 0)
+		return pv_buf_detach(&b);
+	pv_buf_free(&b);
+	/* only "no crontab for USER" is an empty crontab: any other failure (permissions, a
+	 * spool that cannot be read) must not become an install over an empty one, which
+	 * would wipe the user's entries */
+	p = popen("LC_ALL=C crontab -l 2>&1 >/dev/null", "r");
+	if (!p) {
+		pv_fail("cannot run crontab: %s", strerror(errno));
+		return NULL;
+	}
+	pv_buf err = PV_BUF_INIT;
+	while (fgets(line, sizeof line, p))
+		pv_buf_puts(&err, line);
+	pclose(p);
+	if (err.len && strstr(err.data, "no crontab for")) {
+		pv_buf_free(&err);
+		return pv_strdup("");
+	}
+	while (err.len && (err.data[err.len - 1] == '\n' || err.data[err.len - 1] == '\r'))
+		err.data[--err.len] = '\0';
+	pv_fail("crontab -l failed (exit %d%s%s); the crontab is left as it is",
+	        WIFEXITED(st) ? WEXITSTATUS(st) : -1, err.len ? ": " : "", err.len ? err.data : "");
+	pv_buf_free(&err);
+	return NULL;
 }
 
 static int
@@ -175,13 +200,16 @@ int
 cmd_schedule(pv_global *g, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"file", required_argument, NULL, OPT_FILE}, PV_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
+	    {"file", required_argument, NULL, OPT_FILE}, {"crontab", no_argument, NULL, OPT_CRONTAB},
+	    PV_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
 	const char *file = NULL;
-	int opt;
+	int opt, use_crontab = 0;
 	optind = 0; /* GNU getopt: full re-initialisation */
 	while ((opt = getopt_long(argc, argv, PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
 		if (opt == OPT_FILE)
 			file = optarg;
+		else if (opt == OPT_CRONTAB)
+			use_crontab = 1;
 		else if (opt == OPT_HELP) {
 			fputs(usage, stdout);
 			return 0;
@@ -190,13 +218,15 @@ cmd_schedule(pv_global *g, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return pv_usage_error("schedule", "say show, install or remove");
+	if (file && use_crontab)
+		return pv_usage_error("schedule", "--file and --crontab name two different targets");
 	const char *action = argv[optind];
 	if (strcmp(action, "show") && strcmp(action, "install") && strcmp(action, "remove"))
 		return pv_usage_error("schedule", "unknown action \"%s\" (show, install or remove)", action);
 	int rc = pv_setup(g);
 	if (rc != PV_EXIT_OK)
 		return rc;
-	int root = geteuid() == 0;
+	int root = geteuid() == 0 && !use_crontab; /* the cron.d format, with a user field */
 	if (!file && root)
 		file = CRON_D;
 	char *mine = entries(g, root);

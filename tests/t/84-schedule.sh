@@ -145,4 +145,32 @@ new_file() {
 }
 check "install into a new file and remove again" new_file
 
+# the user's crontab through the crontab command (a stand-in on PATH): a failing
+# `crontab -l` is no empty crontab; "no crontab for" is
+fake_crontab() {
+	mkdir -p "$T/bin"
+	cat >"$T/bin/crontab" <<EOF
+#!/bin/sh
+case "\$1" in
+-l) $1 ;;
+-) cat >"$T/crontab-written" ;;
+esac
+EOF
+	chmod +x "$T/bin/crontab"
+	rm -f "$T/crontab-written"
+}
+crontab_failing() {
+	write_conf '[schedule]' 'backup = @daily'
+	fake_crontab 'echo "crontab: cannot open spool: Permission denied" >&2; exit 1'
+	PATH="$T/bin:$PATH" pv --config "$cfg" schedule install --crontab
+	[ "$rc" = 1 ] || { show; echo "install over a crontab -l that failed: exit $rc" >&2; return 1; }
+	[ ! -e "$T/crontab-written" ] || { echo "install wrote a crontab although crontab -l failed" >&2; return 1; }
+	grep -q "Permission denied" "$T/err" || { show; return 1; }
+	fake_crontab 'echo "no crontab for $(id -un)" >&2; exit 1'
+	PATH="$T/bin:$PATH" pv --config "$cfg" schedule install --crontab
+	[ "$rc" = 0 ] && grep -q '^@daily .*pgvault-managed' "$T/crontab-written" &&
+		! grep -q '^@daily root ' "$T/crontab-written" || { show; cat "$T/crontab-written" >&2; return 1; }
+}
+check "install: a failing crontab -l leaves the crontab alone; 'no crontab' installs" crontab_failing
+
 [ "$failures" = 0 ] || fail "$failures check(s) failed"
