@@ -166,14 +166,25 @@ pv_query_params(PGconn *c, const char *sql, int n, const char *const *values)
 	return r;
 }
 
+/* A name or value libpq cannot quote (bytes that are no text in the session's encoding,
+ * e.g. from an argument): said once, and "" in its place, which no statement accepts (a
+ * zero-length delimited identifier), so the statement fails rather than pgvault. */
+static char *
+unquotable(PGconn *c, const char *what, const char *s)
+{
+	json_t *shown = pvj_shown(s);
+	pv_error("cannot quote %s \"%s\": %s", what, shown ? json_string_value(shown) : "?",
+	         PQerrorMessage(c));
+	json_decref(shown);
+	return pv_strdup("\"\"");
+}
+
 char *
 pv_ident(PGconn *c, const char *name)
 {
 	char *q = PQescapeIdentifier(c, name, strlen(name));
-	if (!q) {
-		fprintf(stderr, "pgvault: cannot quote identifier: %s", PQerrorMessage(c));
-		abort();
-	}
+	if (!q)
+		return unquotable(c, "identifier", name);
 	char *r = pv_strdup(q);
 	PQfreemem(q);
 	return r;
@@ -183,10 +194,8 @@ char *
 pv_literal(PGconn *c, const char *value)
 {
 	char *q = PQescapeLiteral(c, value, strlen(value));
-	if (!q) {
-		fprintf(stderr, "pgvault: cannot quote literal: %s", PQerrorMessage(c));
-		abort();
-	}
+	if (!q)
+		return unquotable(c, "literal", value);
 	char *r = pv_strdup(q);
 	PQfreemem(q);
 	return r;

@@ -131,6 +131,13 @@ expect_err "already exists"
 oracle_snapshot "$DB" "$T/db-after"
 oracle_diff "$T/db-before" "$T/db-after" || fail "the source database was changed"
 
+# names that are no text in the session's encoding: a clear failure, never a crash
+pv restore --storage "$OK" "$ID" --as $'pvt50_bad\xff\xfe'
+failed 1 "restore --as a name with bytes that are not UTF-8"
+pv restore --storage "$OK" "$ID" --as pvt50_nb --owner $'bad\xffowner' --create-role
+failed 1 "restore --owner a name with bytes that are not UTF-8"
+! db_exists pvt50_nb || fail "a failed restore left pvt50_nb"
+
 # (a control: the same bundle restores fine under a free name)
 pv restore --storage "$OK" "$ID" --as pvt50_restore_target
 expect_rc 0 "restore under a free name"
