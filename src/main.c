@@ -1,6 +1,7 @@
 /*
  * main.c — pgvault's entry point: global options, then one command (src/cmd/).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "config.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "util/sigsafe.h"
 
 static const char usage[] =
     "pgvault " PACKAGE_VERSION " - PostgreSQL backup and retention over libpq\n"
@@ -48,13 +50,31 @@ static const char usage[] =
 static void
 on_signal(int sig)
 {
+	int saved = errno;
+	pv_signal_enter();
 	pv_interrupted = sig;
 	pv_store_signal_cleanup();
 	pv_cancel_all();
-	if (pv_cleanup_pending)
-		return;
-	signal(sig, SIG_DFL);
-	raise(sig);
+	pv_signal_leave();
+	if (!pv_cleanup_pending) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	errno = saved;
+}
+
+static void
+catch_signal(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* one handler at a time: the others wait while it runs */
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGHUP);
+	sigaction(sig, &sa, NULL);
 }
 
 static int
@@ -80,9 +100,9 @@ main(int argc, char **argv)
 	memset(&g, 0, sizeof g);
 	pvj_init();
 	umask(077);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	catch_signal(SIGINT);
+	catch_signal(SIGTERM);
+	catch_signal(SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* "+": stop at the command name; the rest is the command's */

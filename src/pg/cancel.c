@@ -4,17 +4,20 @@
 #include "pg/cancel.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "util/err.h"
+#include "util/sigsafe.h"
 
 #define SLOTS 80
 
 volatile sig_atomic_t pv_interrupted = 0;
 volatile sig_atomic_t pv_cleanup_pending = 0;
 
+/* conns and the mutex: registering threads only; cancels: read by the signal handler too */
 static PGconn *conns[SLOTS];
-static PGcancel *volatile cancels[SLOTS];
+static _Atomic(PGcancel *) cancels[SLOTS];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 void
@@ -29,7 +32,7 @@ pv_cancel_register(PGconn *c)
 	for (int i = 0; i < SLOTS; i++)
 		if (!conns[i]) {
 			conns[i] = c;
-			cancels[i] = k;
+			atomic_store(&cancels[i], k);
 			k = NULL;
 			break;
 		}
@@ -46,9 +49,9 @@ pv_cancel_unregister(PGconn *c)
 	pthread_mutex_lock(&mu);
 	for (int i = 0; i < SLOTS; i++)
 		if (conns[i] == c) {
-			PGcancel *k = cancels[i];
-			cancels[i] = NULL;
+			PGcancel *k = atomic_exchange(&cancels[i], NULL);
 			conns[i] = NULL;
+			pv_signal_quiesce(); /* no handler still uses k */
 			PQfreeCancel(k);
 		}
 	pthread_mutex_unlock(&mu);
@@ -59,7 +62,7 @@ pv_cancel_all(void)
 {
 	char buf[256];
 	for (int i = 0; i < SLOTS; i++) {
-		PGcancel *k = cancels[i];
+		PGcancel *k = atomic_load(&cancels[i]);
 		if (k)
 			PQcancel(k, buf, sizeof buf);
 	}

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,15 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
+#include "util/sigsafe.h"
 
 struct pv_store {
 	char *dir;
 };
 
 /* The temporary file being written, for pv_store_signal_cleanup() (one at a time). */
-static char signal_tmp[4096];
+static char signal_tmp_buf[4096];
+static _Atomic(const char *) signal_tmp; /* signal_tmp_buf, or NULL (util/sigsafe.h) */
 
 struct pv_bundle_out {
 	pv_store *store;
@@ -224,8 +227,12 @@ pv_store_create(pv_store *s, const char *db, time_t when, const char *tag)
 	}
 	o->sink.write = sink_write;
 	o->sink.ctx = o;
-	if (strlen(o->tmp) < sizeof signal_tmp)
-		memcpy(signal_tmp, o->tmp, strlen(o->tmp) + 1);
+	atomic_store(&signal_tmp, NULL);
+	pv_signal_quiesce();
+	if (strlen(o->tmp) < sizeof signal_tmp_buf) {
+		memcpy(signal_tmp_buf, o->tmp, strlen(o->tmp) + 1);
+		atomic_store(&signal_tmp, signal_tmp_buf);
+	}
 	return o;
 }
 
@@ -363,8 +370,9 @@ pv_out_commit(pv_bundle_out *o, json_t *sidecar)
 void
 pv_store_signal_cleanup(void)
 {
-	if (signal_tmp[0])
-		unlink(signal_tmp);
+	const char *p = atomic_load(&signal_tmp);
+	if (p)
+		unlink(p);
 }
 
 void
@@ -372,7 +380,7 @@ pv_out_free(pv_bundle_out *o)
 {
 	if (!o)
 		return;
-	signal_tmp[0] = '\0';
+	atomic_store(&signal_tmp, NULL);
 	if (o->fd >= 0)
 		close(o->fd);
 	if (!o->committed && o->tmp)
