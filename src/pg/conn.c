@@ -33,8 +33,6 @@ server_notice(void *arg, const PGresult *res)
 	    detail ? "; " : "", detail ? detail : "", hint ? "; hint: " : "", hint ? hint : "");
 }
 
-/* Transient failures (server unreachable, starting up, too many connections) are retried
- * with exponential backoff and jitter; authentication and missing databases are not. */
 int
 pv_conninfo_has_password(const char *s)
 {
@@ -53,6 +51,9 @@ pv_conninfo_has_password(const char *s)
 	return has;
 }
 
+/* Transient failures (server unreachable, starting up, shutting down, in recovery, too many
+ * connections) are retried with exponential backoff and jitter; authentication and missing
+ * databases are not. */
 PGconn *
 pv_connect(const pv_connopts *o, const char *dbname)
 {
@@ -97,20 +98,23 @@ connect_once(const pv_connopts *o, const char *dbname, int *transient)
 	if (PQstatus(c) != CONNECTION_OK) {
 		const char *m = PQerrorMessage(c);
 		const char *what = "cannot connect to the server";
-		*transient = 0;
-		if (strstr(m, "does not exist") && strstr(m, "database"))
+		/* Whether to retry comes from libpq's own classification, not from message text
+		 * (the server's messages are in its lc_messages): no answer at all, or a server
+		 * that answers "cannot connect now" (starting up, shutting down, in recovery). */
+		PGPing ping = PQpingParams(kw, val, 1);
+		*transient = ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT;
+		if (ping == PQPING_NO_RESPONSE)
+			what = "server unreachable";
+		else if (ping == PQPING_REJECT)
+			what = "server not accepting connections yet";
+		else if (PQconnectionNeedsPassword(c))
+			what = "authentication failed (the server wants a password and none was found)";
+		else if (strstr(m, "does not exist") && strstr(m, "database"))
 			what = "database does not exist";
 		else if (strstr(m, "authentication failed") || strstr(m, "password"))
 			what = "authentication failed";
-		else if (strstr(m, "Connection refused") || strstr(m, "No such file") ||
-		         strstr(m, "could not translate") || strstr(m, "timeout") ||
-		         strstr(m, "Network is unreachable")) {
-			what = "server unreachable";
-			*transient = 1;
-		} else if (strstr(m, "starting up") || strstr(m, "shutting down") ||
-		           strstr(m, "too many clients") || strstr(m, "in recovery mode")) {
-			*transient = 1;
-		}
+		else if (strstr(m, "too many clients"))
+			*transient = 1; /* (English servers only: the slots are full for now) */
 		pv_fail("%s: %s", what, m);
 		PQfinish(c);
 		return NULL;
