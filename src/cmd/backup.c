@@ -237,6 +237,8 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		pv_lock *l = lpath ? pv_lock_take(lpath, 1, lock_timeout, what) : NULL;
 		free(lpath);
 		free(what);
+		if (l)
+			pv_store_cleanup(st, dbs[i]); /* what killed runs left (under the lock) */
 		int ok = l && pv_dump_database(&g->conn, st, dbs[i], &o, &id, &size) == 0;
 		pv_lock_release(l);
 		rd->seconds = now_seconds() - t0;

@@ -146,6 +146,21 @@ cleanup_dir(const char *dir)
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		long pid;
+		size_t n = strlen(e->d_name), sl = strlen(".manifest.json");
+		if (e->d_name[0] != '.' && n > sl && strcmp(e->d_name + n - sl, ".manifest.json") == 0) {
+			/* a sidecar whose bundle is gone (a prune killed between the two deletions; a
+			 * commit renames the bundle first, so no sidecar ever waits for its bundle) */
+			char *side = pv_asprintf("%s/%s", dir, e->d_name);
+			char *bundle = pv_asprintf("%s/%.*s.pgv", dir, (int)(n - sl), e->d_name);
+			struct stat st;
+			if (stat(bundle, &st) < 0 && errno == ENOENT && unlink(side) == 0) {
+				removed++;
+				pv_info("removed %s, whose bundle was deleted by an interrupted run", side);
+			}
+			free(side);
+			free(bundle);
+			continue;
+		}
 		if (!is_tmp_name(e->d_name, &pid))
 			continue;
 		if (pid == (long)getpid() || (kill((pid_t)pid, 0) == 0 || errno == EPERM))

@@ -33,7 +33,7 @@ h = 2166136261
 for b in socket.gethostname().encode():
     h = ((h ^ b) * 16777619) & 0xFFFFFFFF
 print("%08x" % h)')
-sleep 30 & dead=$!; kill "$dead"; wait "$dead" 2>/dev/null || true  # a pid that is gone
+dead=$(sh -c 'echo $$') # a pid that is gone
 unmarked="pgvault_restore_20260101T000000Z_${dead}_$tag"
 other_host="pgvault_restore_20260101T000000Z_${dead}_00000000"
 alive="pgvault_restore_20260101T000000Z_$$_$tag"
