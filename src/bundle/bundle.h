@@ -37,6 +37,8 @@
 #define PV_BUNDLE_FORMAT 2
 #define PV_BUNDLE_FORMAT_MIN 1
 #define PV_MEMBER_HEADER "pgvault.json"
+/* The largest JSON member a reader loads (verify and restore alike). */
+#define PV_JSON_MEMBER_MAX ((size_t)512 << 20)
 #define PV_MEMBER_MANIFEST "manifest.json"
 
 /* Where a bundle's bytes go (a local temp file, later an S3 multipart upload). */

@@ -1,6 +1,7 @@
 /*
  * bundle/verify.c — full verification of a bundle stream in one pass: tar structure,
- * header first and manifest last, every member's size and SHA-256, every data member
+ * header first and manifest last, only the members the format has in the order restore
+ * reads them, the schema members' shape, every member's size and SHA-256, every data member
  * decompressed and its COPY text checked against data.json, every large object member
  * decompressed and counted against the object's size in data.json, then the whole list
  * compared with manifest.json.
@@ -13,7 +14,6 @@
 #include "util/err.h"
 #include "util/json.h"
 
-#define JSON_MAX ((size_t)256 << 20)
 #define DATA_PREFIX "data/"
 #define DATA_SUFFIX ".copy.zst"
 #define BLOB_PREFIX "blobs/"
@@ -342,6 +342,66 @@ compare(const char *label, json_t *seen, json_t *manifest)
 	return 0;
 }
 
+/* Where a member may stand: 0 the header, 1 roles.json, 2 pre-data.json, 3 data.json,
+ * 4 rows and large objects, 5 post-data.json; -1 a name the format does not have (the
+ * order restore reads them in, so that verify accepts exactly what restore can use). */
+static int
+member_rank(const char *name)
+{
+	static const char *const fixed[] = {PV_MEMBER_HEADER, "roles.json", "pre-data.json", "data.json"};
+	for (int i = 0; i < 4; i++)
+		if (strcmp(name, fixed[i]) == 0)
+			return i;
+	if (strcmp(name, "post-data.json") == 0)
+		return 5;
+	char *p = member_prefix(name, DATA_SUFFIX, NULL);
+	if (!p)
+		p = member_prefix(name, BLOB_SUFFIX, NULL);
+	int rank = p && (is_member_of(name, DATA_PREFIX, DATA_SUFFIX) || is_member_of(name, BLOB_PREFIX, BLOB_SUFFIX)) ? 4 : -1;
+	free(p);
+	return rank;
+}
+
+/* roles.json: an object of objects; pre-data.json and post-data.json: arrays of entries
+ * whose fields restore reads have the types it reads them as. */
+static int
+check_schema_member(const char *label, const char *name, json_t *doc)
+{
+	if (strcmp(name, "roles.json") == 0) {
+		const char *k;
+		json_t *v;
+		if (!json_is_object(doc))
+			return pv_fail("bundle %s: member %s: not a JSON object", label, name);
+		json_object_foreach(doc, k, v)
+			if (!json_is_object(v))
+				return pv_fail("bundle %s: member %s: role %s: not a JSON object", label, name, k);
+		return 0;
+	}
+	static const char *const strs[] = {"kind", "name", "schema", "sql", "comments", "owner",
+	                                   "owner_target", "acl_target"};
+	size_t i;
+	json_t *e;
+	if (!json_is_array(doc))
+		return pv_fail("bundle %s: member %s: not a JSON array", label, name);
+	json_array_foreach(doc, i, e) {
+		if (!json_is_object(e) || !json_is_string(json_object_get(e, "kind")) ||
+		    !json_is_string(json_object_get(e, "name")))
+			return pv_fail("bundle %s: member %s: entry %zu is not an object with a kind and a name",
+			               label, name, i + 1);
+		for (size_t k = 0; k < sizeof strs / sizeof *strs; k++) {
+			json_t *f = json_object_get(e, strs[k]);
+			if (f && !json_is_string(f) && !json_is_null(f))
+				return pv_fail("bundle %s: member %s: entry %zu: \"%s\" is not a string", label,
+				               name, i + 1, strs[k]);
+		}
+		json_t *acl = json_object_get(e, "acl"), *deps = json_object_get(e, "deps");
+		if ((acl && !json_is_array(acl)) || (deps && !json_is_array(deps)))
+			return pv_fail("bundle %s: member %s: entry %zu: \"acl\" or \"deps\" is not a list",
+			               label, name, i + 1);
+	}
+	return 0;
+}
+
 static int
 valid_utf8(const char *s)
 {
@@ -361,7 +421,7 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 	json_t *manifest = NULL;
 	const char *name;
 	int64_t size, index = 0;
-	int rc, ret = -1;
+	int rc, ret = -1, last_rank = 0;
 
 	while ((rc = pv_br_next(r, &name, &size)) > 0) {
 		json_t *m = NULL, *doc = NULL;
@@ -386,11 +446,23 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 			pv_fail("bundle %s: member %s appears twice", label, name);
 			goto out;
 		}
+		if (strcmp(name, PV_MEMBER_MANIFEST) != 0) {
+			int rank = member_rank(name);
+			if (rank < 0) {
+				pv_fail("bundle %s: unexpected member %s", label, name);
+				goto out;
+			}
+			if (rank < last_rank || (rank == 0) != (index == 1)) {
+				pv_fail("bundle %s: member %s out of order", label, name);
+				goto out;
+			}
+			last_rank = rank;
+		}
 		if (pvj_set_bool(names, name, 1) < 0)
 			goto out;
 
 		if (strcmp(name, PV_MEMBER_MANIFEST) == 0) {
-			manifest = pv_br_read_json(r, JSON_MAX);
+			manifest = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
 			if (!manifest)
 				goto out;
 			if (!json_is_object(manifest)) {
@@ -407,7 +479,7 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 		    pvj_set_int(m, "size", size) < 0)
 			goto out;
 		if (index == 1 || strcmp(name, "data.json") == 0) {
-			doc = pv_br_read_json(r, JSON_MAX);
+			doc = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
 			if (!doc) {
 				if (index == 1) {
 					char *why = pv_strdup(pv_errmsg());
@@ -420,6 +492,13 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 				rc = check_header(label, doc);
 			else if ((counts = column_counts(label, doc, blobs)) == NULL)
 				rc = -1;
+			json_decref(doc);
+			if (rc < 0)
+				goto out;
+		} else if (strcmp(name, "roles.json") == 0 || strcmp(name, "pre-data.json") == 0 ||
+		           strcmp(name, "post-data.json") == 0) {
+			doc = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
+			rc = doc ? check_schema_member(label, name, doc) : -1;
 			json_decref(doc);
 			if (rc < 0)
 				goto out;

@@ -21,7 +21,6 @@
 #include "util/log.h"
 #include "util/names.h"
 
-#define JSON_MEMBER_MAX (512u * 1024 * 1024)
 
 typedef struct loader {
 	const pv_connopts *co;
@@ -69,7 +68,7 @@ text_encoding(loader *L)
 static json_t *
 read_json(loader *L, pv_bundle_reader *r, const char *name)
 {
-	json_t *j = pv_br_read_json(r, JSON_MEMBER_MAX);
+	json_t *j = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
 	if (!j || L->text != PVJ_LATIN1)
 		return j;
 	json_t *bytes = pvj_map_bytes(j, name);
@@ -902,7 +901,7 @@ load_member(loader *L, pv_bundle_reader *r, const char *name)
 	if (L->pool) {
 		/* the member's compressed bytes go to a worker (bounded: one member each) */
 		pv_buf z = PV_BUF_INIT;
-		int rc = pv_br_read_all(r, &z, JSON_MEMBER_MAX);
+		int rc = pv_br_read_all(r, &z, PV_JSON_MEMBER_MAX);
 		char *label = pv_asprintf("member %s: table %s", name, jstr(e, "table"));
 		if (rc == 0) {
 			size_t len = z.len;
@@ -1340,12 +1339,12 @@ read_members(loader *L, pv_bundle_reader *r, const char *label)
 	while (rc == 0 && pv_check_interrupt() == 0 && (k = pv_br_next(r, &name, &size)) > 0) {
 		char *mname = pv_strdup(name);
 		if (++idx == 1) {
-			if (strcmp(mname, PV_MEMBER_HEADER) != 0 || !(L->header = pv_br_read_json(r, JSON_MEMBER_MAX)))
+			if (strcmp(mname, PV_MEMBER_HEADER) != 0 || !(L->header = pv_br_read_json(r, PV_JSON_MEMBER_MAX)))
 				rc = pv_fail("%s is not a pgvault bundle (first member is %s)", label, mname);
 			else if ((rc = read_header(L, label)) == 0)
 				rc = check_server_version(L, label);
 		} else if (strcmp(mname, PV_MEMBER_MANIFEST) == 0) {
-			manifest = pv_br_read_json(r, JSON_MEMBER_MAX);
+			manifest = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
 			rc = manifest ? check_manifest(L, manifest, label) : -1;
 			free(mname);
 			break;

@@ -80,7 +80,7 @@ static int
 verify_mem(const char *data, size_t len, json_t **manifest)
 {
 	memsrc m = {data, len, 0, 1000, 0};
-	pv_source src = {mem_read, &m};
+	pv_source src = {.read = mem_read, .ctx = &m};
 
 	pv_err_clear();
 	return pv_bundle_verify(&src, "/x/test.pgv", manifest);
@@ -158,10 +158,10 @@ build_bundle(enum variant v, pv_buf *out, json_t **manifest)
 
 	doc = json_pack("{s:i, s:s}", "format", v == V_FORMAT_NEXT ? PV_BUNDLE_FORMAT + 1 : 1, "database", "caf\xc3\xa9");
 	if (v == V_HEADER_NOT_FIRST)
-		assert_int_equal(pv_bw_add(w, "roles.json", "roles", NULL, "[]\n", 3), 0);
+		assert_int_equal(pv_bw_add(w, "roles.json", "roles", NULL, "{}\n", 3), 0);
 	assert_int_equal(pv_bw_add_json(w, PV_MEMBER_HEADER, "header", doc), 0);
 	if (v != V_HEADER_NOT_FIRST)
-		assert_int_equal(pv_bw_add(w, "roles.json", "roles", NULL, "[]\n", 3), 0);
+		assert_int_equal(pv_bw_add(w, "roles.json", "roles", NULL, "{}\n", 3), 0);
 	assert_int_equal(pv_bw_add(w, "pre-data.json", "schema", NULL, "[]\n", 3), 0);
 
 	toc = json_array();
@@ -439,7 +439,7 @@ test_listing_and_sha(void **state)
 	pv_buf b;
 	json_t *man, *names = expected_names(), *members;
 	memsrc ms;
-	pv_source src = {mem_read, &ms};
+	pv_source src = {.read = mem_read, .ctx = &ms};
 	pv_bundle_reader *r;
 	const char *name;
 	int64_t size;
@@ -532,7 +532,7 @@ test_decompress_rows(void **state)
 	pv_buf b, big = PV_BUF_INIT, esc = PV_BUF_INIT, nocols = PV_BUF_INIT, want = PV_BUF_INIT;
 	json_t *man, *members;
 	memsrc ms;
-	pv_source src = {mem_read, &ms};
+	pv_source src = {.read = mem_read, .ctx = &ms};
 	pv_bundle_reader *r;
 	const char *name;
 	int64_t size;
@@ -612,12 +612,16 @@ test_flip_byte(void **state)
 			b.data[off + where[k]] ^= 0x20;
 		}
 	}
-	/* roles.json is "[]\n": turning it into "{]\n"-like bytes is only caught by the SHA. */
+	/* roles.json is "{}\n": "{{\n" is no JSON (named as such), "{}}" is caught by the SHA */
 	long off = member_offset(&b, "roles.json");
-	b.data[off + 1] = '[';
+	b.data[off + 1] = '{';
+	assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
+	assert_contains(pv_errmsg(), "roles.json");
+	b.data[off + 1] = '}';
+	b.data[off + 2] = ' ';
 	assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
 	assert_contains(pv_errmsg(), "member roles.json: SHA-256 mismatch");
-	b.data[off + 1] = ']';
+	b.data[off + 2] = '\n';
 	assert_int_equal(verify_mem(b.data, b.len, NULL), 0);
 
 	json_decref(man);
@@ -641,7 +645,7 @@ test_truncated(void **state)
 		assert_int_equal(verify_mem(b.data, cut, NULL), -1);
 	/* A reader cut short reports it at the end too. */
 	memsrc ms = {b.data, b.len - 1024 * 9, 0, 0, 0};
-	pv_source src = {mem_read, &ms};
+	pv_source src = {.read = mem_read, .ctx = &ms};
 	pv_bundle_reader *r = pv_br_new(&src, "/x/test.pgv");
 	const char *name;
 	int rc;
@@ -659,7 +663,7 @@ test_source_error(void **state)
 
 	build_bundle(V_OK, &b, NULL);
 	memsrc ms = {b.data, b.len, 0, 1000, 5000};
-	pv_source src = {mem_read, &ms};
+	pv_source src = {.read = mem_read, .ctx = &ms};
 	pv_err_clear();
 	assert_int_equal(pv_bundle_verify(&src, "/x/test.pgv", NULL), -1);
 	assert_contains(pv_errmsg(), "network unplugged");
@@ -687,7 +691,7 @@ test_not_a_bundle(void **state)
 
 	/* The reader on its own says the same. */
 	memsrc ms = {"hello world", 11, 0, 0, 0};
-	pv_source src = {mem_read, &ms};
+	pv_source src = {.read = mem_read, .ctx = &ms};
 	pv_bundle_reader *r = pv_br_new(&src, "hello.txt");
 	const char *name;
 	assert_int_equal(pv_br_next(r, &name, NULL), -1);
@@ -727,6 +731,58 @@ test_header_checks(void **state)
 		assert_contains(pv_errmsg(), "not a pgvault bundle");
 		pv_buf_free(&m.buf);
 	}
+}
+
+/* A bundle of the given members (name, content), in order, with a manifest of them. */
+static int
+verify_members(const char *const *members, size_t n)
+{
+	memsink m = {PV_BUF_INIT, 0, 0, 0};
+	pv_sink sink = {mem_write, &m};
+	pv_bundle_writer *w = pv_bw_new(&sink, MTIME, NULL);
+	json_t *man = json_object();
+	for (size_t i = 0; i < n; i += 2)
+		assert_int_equal(pv_bw_add(w, members[i], "schema", NULL, members[i + 1], strlen(members[i + 1])), 0);
+	assert_int_equal(pv_bw_finish(w, man), 0);
+	pv_bw_free(w);
+	json_decref(man);
+	int rc = verify_mem(m.buf.data, m.buf.len, NULL);
+	pv_buf_free(&m.buf);
+	return rc;
+}
+
+/* verify accepts what restore reads: only the format's members, in restore's order, and
+ * schema members of the shape restore reads (each fails, naming what is wrong) */
+static void
+test_format_checks(void **state)
+{
+	const char *hdr = "{\"format\": 1}";
+	const char *ok[] = {PV_MEMBER_HEADER, hdr, "roles.json", "{}", "pre-data.json", "[]",
+	                    "data.json", "[]", "post-data.json", "[]"};
+	assert_int_equal(verify_members(ok, 10), 0);
+	const char *extra[] = {PV_MEMBER_HEADER, hdr, "roles.json", "{}", "run-me.sh", "echo",
+	                       "pre-data.json", "[]"};
+	assert_int_equal(verify_members(extra, 8), -1);
+	assert_contains(pv_errmsg(), "unexpected member run-me.sh");
+	const char *order[] = {PV_MEMBER_HEADER, hdr, "pre-data.json", "[]", "roles.json", "{}"};
+	assert_int_equal(verify_members(order, 6), -1);
+	assert_contains(pv_errmsg(), "member roles.json out of order");
+	const char *odd_data[] = {PV_MEMBER_HEADER, hdr, "data.json", "[]", "data/../x.copy.zst", ""};
+	assert_int_equal(verify_members(odd_data, 6), -1);
+	assert_contains(pv_errmsg(), "unexpected member data/../x.copy.zst");
+	const char *roles[] = {PV_MEMBER_HEADER, hdr, "roles.json", "[]"};
+	assert_int_equal(verify_members(roles, 4), -1);
+	assert_contains(pv_errmsg(), "member roles.json: not a JSON object");
+	const char *entry[] = {PV_MEMBER_HEADER, hdr, "pre-data.json", "[{\"kind\": \"table\", \"name\": \"t\", \"sql\": 1}]"};
+	assert_int_equal(verify_members(entry, 4), -1);
+	assert_contains(pv_errmsg(), "member pre-data.json: entry 1: \"sql\" is not a string");
+	const char *noname[] = {PV_MEMBER_HEADER, hdr, "post-data.json", "[{\"kind\": \"index\"}]"};
+	assert_int_equal(verify_members(noname, 4), -1);
+	assert_contains(pv_errmsg(), "member post-data.json: entry 1 is not an object with a kind and a name");
+	const char *notjson[] = {PV_MEMBER_HEADER, hdr, "pre-data.json", "[{"};
+	assert_int_equal(verify_members(notjson, 4), -1);
+	assert_contains(pv_errmsg(), "pre-data.json");
+	(void)state;
 }
 
 static void
@@ -857,7 +913,7 @@ test_bad_zstd(void **state)
 	assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
 	assert_contains(pv_errmsg(), "member data/1.1.copy.zst: the manifest has no rows");
 	memsrc ms = {b.data, b.len, 0, 0, 0};
-	pv_source src = {mem_read, &ms};
+	pv_source src = {.read = mem_read, .ctx = &ms};
 	pv_bundle_reader *r = pv_br_new(&src, "/x/test.pgv");
 	const char *name;
 	while (pv_br_next(r, &name, NULL) > 0 && strcmp(name, "data/1.1.copy.zst") != 0)
@@ -1054,6 +1110,7 @@ main(void)
 		cmocka_unit_test(test_source_error),
 		cmocka_unit_test(test_not_a_bundle),
 		cmocka_unit_test(test_header_checks),
+	    cmocka_unit_test(test_format_checks),
 		cmocka_unit_test(test_bad_columns),
 		cmocka_unit_test(test_manifest_mismatch),
 		cmocka_unit_test(test_bad_zstd),

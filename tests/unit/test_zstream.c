@@ -588,7 +588,7 @@ static int
 read_back(const pv_buf *b, size_t step, int pool_path, pv_buf *got, int *nmembers)
 {
 	memsrc ms = {b->data, b->len, 0, step};
-	pv_source src = {mem_read, &ms};
+	pv_source src = {.read = mem_read, .ctx = &ms};
 	pv_bundle_reader *r = pv_br_new(&src, "prop.pgv");
 	pv_zdec *z = pool_path ? pv_zdec_new() : NULL;
 	const char *name;
@@ -648,7 +648,7 @@ run_case(uint64_t seed, long idx, int big)
 		fail_msg("write: %s\n%s", pv_errmsg(), describe(&c, seed, idx));
 	{
 		memsrc ms = {bundle.data, bundle.len, 0, c.step};
-		pv_source src = {mem_read, &ms};
+		pv_source src = {.read = mem_read, .ctx = &ms};
 		if (pv_bundle_verify(&src, "prop.pgv", &man) < 0)
 			fail_msg("verify: %s\n%s", pv_errmsg(), describe(&c, seed, idx));
 		if (c.on_comp) {
@@ -757,7 +757,7 @@ test_issue_sizes(void **state)
 		pv_err_clear();
 		assert_int_equal(write_bundle(&c, raw, &bundle), 0);
 		memsrc ms = {bundle.data, bundle.len, 0, 0};
-		pv_source src = {mem_read, &ms};
+		pv_source src = {.read = mem_read, .ctx = &ms};
 		if (pv_bundle_verify(&src, "prop.pgv", &man) < 0)
 			fail_msg("%s of %zu bytes, content %d: %s", c.blob ? "large object" : "table",
 			         c.size, c.mode, pv_errmsg());
