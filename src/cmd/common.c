@@ -234,6 +234,8 @@ pv_remote_fetch(pv_global *g, pv_s3 *s3, json_t *entry, int *fd)
 	*fd = -1;
 	pv_store *st = pv_open_store(g);
 	char *lock = pv_store_lock_path(st, NULL); /* creates the directory */
+	if (lock)
+		pv_store_cleanup(st, NULL); /* what killed runs left, downloads too */
 	pv_store_free(st);
 	if (!lock)
 		return NULL;

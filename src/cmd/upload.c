@@ -50,7 +50,18 @@ upload_one(pv_s3 *s3, json_t *side)
 	int rc = -1;
 	int h = pv_s3_head(s3, key, &rsize, etag);
 	if (h == 0 && rsize == lsize) {
-		pv_info("%s is in the S3 storage already", id);
+		/* a run killed between the bundle and its sidecar left the bundle unlisted: the
+		 * sidecar completes it */
+		char *skey = pv_asprintf("%s.manifest.json", base);
+		int64_t ssize;
+		int sh = pv_s3_head(s3, skey, &ssize, etag);
+		free(skey);
+		if (sh < 0 || (sh > 0 && pv_s3_put_sidecar(s3, base, side) < 0))
+			goto out;
+		if (sh > 0)
+			pv_info("%s: the S3 storage had the bundle without its sidecar manifest; uploaded it", id);
+		else
+			pv_info("%s is in the S3 storage already", id);
 		printf("%s\n", id);
 		rc = 0;
 		goto out;

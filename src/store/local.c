@@ -179,18 +179,19 @@ cleanup_dir(const char *dir)
 int
 pv_store_cleanup(pv_store *s, const char *db)
 {
+	/* the storage directory itself: downloads of dead restores (.download.ID.tmp.PID) */
+	int n = cleanup_dir(s->dir);
 	if (db) {
 		char *fs = pv_fsname(db);
 		char *dir = pv_asprintf("%s/%s", s->dir, fs);
-		int n = cleanup_dir(dir);
+		n += cleanup_dir(dir);
 		free(fs);
 		free(dir);
 		return n;
 	}
 	DIR *d = opendir(s->dir);
 	if (!d)
-		return 0;
-	int n = 0;
+		return n;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')

@@ -40,9 +40,10 @@ char *pv_store_lock_path(pv_store *s, const char *db);
 /* Async-signal-safe: removes the temporary bundle being written, if any. */
 void pv_store_signal_cleanup(void);
 
-/* Remove temporary files of runs that are no longer alive, and sidecars whose bundle is
- * gone (all databases if db is NULL); returns how many were removed.  Under the database's
- * lock (backup) or the storage lock (prune). */
+/* Remove temporary files of runs that are no longer alive (downloads too), and sidecars
+ * whose bundle is gone (all databases if db is NULL); returns how many were removed.  Safe
+ * beside running pgvaults: a temporary file is a live process's while its pid lives, and a
+ * commit renames the bundle before its sidecar. */
 int pv_store_cleanup(pv_store *s, const char *db);
 
 /* Sidecar manifests (with "id", "path", "sidecar" added), sorted by database then time;

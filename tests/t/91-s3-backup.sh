@@ -48,6 +48,12 @@ cmp -s "$T/remote.pgv" "$T/st/$fs/$ID.pgv" || fail "the uploaded bundle differs 
 pv --config "$T/c.conf" restore "$DB@latest" --from-remote --as "$NEW"; expect_rc 0 "restore --from-remote"
 oracle_compare "$DB" "$NEW" || fail "restored from S3 differs from the source"
 [ -z "$(find "$T/st" -name '.download.*')" ] || fail "the download's temporary file stayed"
+# a download a killed restore left (its pid gone) is removed by the next restore
+dead=$(sh -c 'echo $$')
+echo partial >"$T/st/.download.${ID}.tmp.$dead"
+dropdb_q "$NEW"
+pv --config "$T/c.conf" restore "$DB@latest" --from-remote --as "$NEW"; expect_rc 0 "restore --from-remote, again"
+[ -z "$(find "$T/st" -name '.download.*')" ] || fail "a killed restore's download stayed: $(find "$T/st" -name '.download.*')"
 
 # a wrong secret: clear message, nothing left anywhere
 before=$(find "$D/data" -type f | wc -l)
@@ -67,6 +73,15 @@ pv --config "$T/c.conf" upload "$LID"; expect_rc 0 "upload"
 grep -qx "$LID" "$T/out" || fail "upload did not print the id"
 pv --config "$T/c.conf" upload "$LID"; expect_rc 0 "second upload"
 expect_err "already"
+# a bundle whose sidecar never arrived (upload killed between the two): not listed; the next
+# upload adds the sidecar
+"$S3CHECK" --prefix backups/ delete "$fs/$LID.manifest.json" >/dev/null || fail "delete the sidecar"
+pv --config "$T/c.conf" list --remote --json; expect_rc 0 "list --remote"
+python3 -c 'import json, sys; sys.exit(any(r["id"] == sys.argv[2] and r["location"] == "s3" for r in json.load(open(sys.argv[1]))))' \
+	"$T/out" "$LID" || fail "a remote bundle without its sidecar is listed"
+pv --config "$T/c.conf" upload "$LID"; expect_rc 0 "upload completing a bundle without its sidecar"
+expect_err "without its sidecar"
+"$S3CHECK" --prefix backups/ head "$fs/$LID.manifest.json" >/dev/null || fail "the sidecar was not uploaded"
 pv --config "$T/c.conf" verify --remote "$LID"; expect_rc 0 "verify --remote"
 grep -q "ok $LID" "$T/out" || fail "verify --remote did not report $LID"
 
