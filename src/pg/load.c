@@ -370,13 +370,50 @@ set_clause(pv_buf *s, PGconn *c, const char *kv)
 	if (!eq)
 		return;
 	char *name = pv_strndup(kv, (size_t)(eq - kv));
-	pv_buf_printf(s, "SET %s TO ", name);
-	/* list-valued settings are stored already quoted */
+	pv_buf_puts(s, "SET ");
+	pv_buf_ident(s, c, name);
+	pv_buf_puts(s, " TO ");
+	/* list-valued settings are stored as lists of (double-quoted where needed) elements:
+	 * each element becomes a literal of its own, so that nothing in a bundle's value is
+	 * ever SQL text */
 	if (strcmp(name, "search_path") == 0 || strcmp(name, "temp_tablespaces") == 0 ||
-	    strstr(name, "preload_libraries"))
-		pv_buf_puts(s, eq + 1);
-	else
+	    strstr(name, "preload_libraries")) {
+		const char *p = eq + 1;
+		int n = 0;
+		pv_buf el = PV_BUF_INIT;
+		while (*p) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			pv_buf_reset(&el);
+			if (*p == '"') {
+				for (p++; *p && !(*p == '"' && p[1] != '"'); p++) {
+					if (*p == '"')
+						p++; /* "" stands for " */
+					pv_buf_putc(&el, *p);
+				}
+				if (*p == '"')
+					p++;
+				while (*p && *p != ',')
+					p++;
+			} else {
+				const char *end = p + strcspn(p, ",");
+				const char *t = end;
+				while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+					t--;
+				pv_buf_add(&el, p, (size_t)(t - p));
+				p = end;
+			}
+			if (*p == ',')
+				p++;
+			pv_buf_puts(s, n++ ? ", " : "");
+			pv_buf_literal(s, c, el.len ? el.data : "");
+		}
+		pv_buf_free(&el);
+		if (!n)
+			pv_buf_puts(s, "''");
+	} else {
 		pv_buf_literal(s, c, eq + 1);
+	}
 	pv_buf_puts(s, ";");
 	free(name);
 }

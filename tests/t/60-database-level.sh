@@ -1,6 +1,7 @@
 # Database-level state travels with the bundle: grants on the database (as deltas from the
 # default, e.g. REVOKE CONNECT FROM PUBLIC), its comment, ALTER DATABASE SET and
-# ALTER ROLE ... IN DATABASE SET.  Privileges changed on a built-in function are reproduced
+# ALTER ROLE ... IN DATABASE SET (names quoted, list elements each a literal: a value is
+# never SQL text).  Privileges changed on a built-in function are reproduced
 # as deltas against pg_init_privs.  An acl equal to the default but explicit stays explicit.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 db=dblevel_src; copy=dblevel_copy
@@ -11,7 +12,9 @@ DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pvt_dbuser'
 REVOKE CONNECT, TEMPORARY ON DATABASE $db FROM PUBLIC;
 GRANT CONNECT ON DATABASE $db TO pvt_dbuser WITH GRANT OPTION;
 COMMENT ON DATABASE $db IS 'bot''s database';
-ALTER DATABASE $db SET search_path = app, public;
+ALTER DATABASE $db SET search_path = app, "we ird", "a,""b", public, "\$user";
+ALTER ROLE pvt_dbuser IN DATABASE $db SET temp_tablespaces = '';
+ALTER DATABASE $db SET "pgvault_test.note" = 'it''s; DROP TABLE x; --';
 ALTER DATABASE $db SET statement_timeout = '5s';
 ALTER ROLE pvt_dbuser IN DATABASE $db SET work_mem = '8MB';
 SQL
@@ -24,6 +27,8 @@ pv backup --storage "$T/st" --db "$db"; expect_rc 0 backup
 id=$(cat "$T/out")
 pv restore --storage "$T/st" "$id" --as "$copy"; expect_rc 0 restore
 diff <(state "$db") <(state "$copy") || fail "database-level state differs"
+state "$copy" | grep -qF 'we ird' && state "$copy" | grep -qF 'DROP TABLE x' ||
+	{ state "$copy" >&2; fail "settings of the fixture missing (the comparison above is empty?)"; }
 s=$(state "$copy"); case "$s" in *"pvt_dbuser=c*/postgres"*) ;; *) fail "grant with grant option lost: $s" ;; esac
 
 q -d "$db" -c "GRANT EXECUTE ON FUNCTION pg_catalog.pg_sleep(double precision) TO pvt_dbuser" 2>/dev/null || true
