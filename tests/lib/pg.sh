@@ -5,6 +5,7 @@
 #
 # pg_start DIR [PORT]   creates DIR/data, starts the server, exports PGHOST PGPORT PGUSER
 # pg_stop DIR           stops it (safe to call twice)
+# pg_restart DIR        kills it (immediate shutdown) and starts it again, same port
 # PV_PORT_BASE=N        first port pg_free_port tries (parallel suites on one machine)
 
 PGBIN="${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}"
@@ -46,11 +47,21 @@ pg_start() {
 	# the security label provider of the tests (tests/lib/seclabel.sh), when installed
 	local preload=""
 	[ -f "$PGBIN/../lib/dummy_seclabel.so" ] && preload=" -c shared_preload_libraries=dummy_seclabel"
+	echo "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60$preload" \
+		>"$dir/options"
 	pg_as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log/server.log" -w -t 60 \
-		-o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60$preload" \
-		start >/dev/null || { cat "$dir/log/server.log" >&2; return 1; }
+		-o "$(cat "$dir/options")" start >/dev/null || { cat "$dir/log/server.log" >&2; return 1; }
 	export PGHOST="$dir/sock" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
 	unset PGPASSWORD PGSERVICE PGOPTIONS
+}
+
+# pg_restart DIR: the server of pg_start DIR dies (immediate shutdown: sessions are cut as
+# in a crash) and starts again on the same port
+pg_restart() {
+	local dir="$1"
+	pg_as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null &&
+		pg_as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log/server.log" -w -t 60 \
+			-o "$(cat "$dir/options")" start >/dev/null
 }
 
 pg_stop() {

@@ -12,11 +12,6 @@
 cleanup() { pg_stop "$T/pg2"; }
 trap cleanup EXIT
 pg_start "$T/pg2" >/dev/null
-restart() {
-	pg_as_owner "$PGBIN/pg_ctl" -D "$T/pg2/data" -m immediate -w stop >/dev/null
-	pg_as_owner "$PGBIN/pg_ctl" -D "$T/pg2/data" -l "$T/pg2/log/server.log" -w \
-		-o "-p $PGPORT -k $PGHOST -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-}
 DB=pvt77
 temps() { q -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'pgvault\_restore\_%' ORDER BY 1"; }
 role_exists() { [ -n "$(q -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = 'pvt77_owner'")" ]; }
@@ -59,7 +54,7 @@ echo "figure: restore whose session is terminated mid-COPY: 0 databases, 0 roles
 "$PGVAULT" restore --storage "$T/st" "$ID" --as "$DB" --create-missing-roles >"$T/b.out" 2>"$T/b.err" &
 pid=$!
 wait_copy "$pid" >/dev/null || { cat "$T/b.err" >&2; fail "restore ended before the restart"; }
-restart
+pg_restart "$T/pg2"
 set +e; wait "$pid"; st=$?; set -e
 [ "$st" = 1 ] || { cat "$T/b.err" >&2; fail "restore across a server restart: exit $st, expected 1"; }
 [ -z "$(temps)" ] || { cat "$T/b.err" >&2; fail "temporary database left after a server restart: $(temps)"; }

@@ -9,11 +9,6 @@
 cleanup() { pg_stop "$T/pg2"; }
 trap cleanup EXIT
 pg_start "$T/pg2" >/dev/null
-restart() {
-	pg_as_owner "$PGBIN/pg_ctl" -D "$T/pg2/data" -m immediate -w stop >/dev/null
-	pg_as_owner "$PGBIN/pg_ctl" -D "$T/pg2/data" -l "$T/pg2/log/server.log" -w \
-		-o "-p $PGPORT -k $PGHOST -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-}
 for d in pvt89_a pvt89_big pvt89_z; do createdb_q "$d"; done
 q -d pvt89_a -c "CREATE TABLE t AS SELECT i FROM generate_series(1, 1000) i" >/dev/null
 q -d pvt89_z -c "CREATE TABLE t AS SELECT i FROM generate_series(1, 1000) i" >/dev/null
@@ -51,7 +46,7 @@ rm -rf "$T/st"
 "$PGVAULT" --config "$T/c.conf" backup --storage "$T/st" --db pvt89_a --db pvt89_big --db pvt89_z >"$T/b.out" 2>"$T/b.err" &
 pid=$!
 wait_copy "$pid" >/dev/null || { cat "$T/b.err" >&2; fail "the backup ended before the restart"; }
-restart
+pg_restart "$T/pg2"
 set +e; wait "$pid"; st=$?; set -e
 check_run "server restart" "$st" "$T/b.err"
 echo "figure: server restarted during one database's COPY: exit 3, that database failed, the next one backed up after reconnecting, 0 temporary files"
