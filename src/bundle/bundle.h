@@ -18,6 +18,10 @@
  *   manifest.json         the header fields plus "members": every member above (not itself)
  *                         with name, kind, object, size, sha256, for data members rows and
  *                         raw_size, for blob members raw_size
+ *   manifest.sig          (format 3, when the operator signs bundles) {"algorithm":
+ *                         "HMAC-SHA256", "key_id", "hmac"}: the HMAC of manifest.json's bytes
+ *                         under the operator's key; the manifest holds every member's SHA-256,
+ *                         so the signature covers the whole bundle
  * The same manifest (plus verification state) is stored beside the bundle as a sidecar.
  * Member names are data: readers never use them as paths.
  */
@@ -33,8 +37,11 @@
 
 /* Format 2 adds the header's "text_encoding" (the client encoding of every text in the
  * bundle; with SQL_ASCII, JSON strings hold each byte 0x80-0xFF as U+0080-U+00FF: see
- * util/json.h).  Bundles of UTF8 databases are still written as format 1, which they fit. */
-#define PV_BUNDLE_FORMAT 2
+ * util/json.h).  Bundles of UTF8 databases are still written as format 1, which they fit.
+ * Format 3 adds manifest.sig; only signed bundles are written as format 3. */
+#define PV_BUNDLE_FORMAT 3
+#define PV_BUNDLE_FORMAT_TEXT 2
+#define PV_MEMBER_SIGNATURE "manifest.sig"
 #define PV_BUNDLE_FORMAT_MIN 1
 #define PV_MEMBER_HEADER "pgvault.json"
 /* The largest JSON member a reader loads (verify and restore alike). */
@@ -106,7 +113,12 @@ void pv_dw_abort(pv_data_writer *d);
 
 /* Members written so far (borrowed; array of objects as in manifest.json). */
 json_t *pv_bw_members(pv_bundle_writer *w);
-/* Adds "members" to `manifest` (borrowed), writes it as the last member, ends the archive. */
+/* Sign the bundle with this key (copied): pv_bw_finish adds manifest.sig. */
+void pv_bw_set_key(pv_bundle_writer *w, const void *key, size_t len);
+/* The key id of a signing key (the first 16 hex digits of its SHA-256), for messages. */
+void pv_key_id(const void *key, size_t len, char out[17]);
+/* Adds "members" to `manifest` (borrowed), writes it as the last member (then the
+ * signature), ends the archive. */
 int pv_bw_finish(pv_bundle_writer *w, json_t *manifest);
 void pv_bw_free(pv_bundle_writer *w);
 
@@ -125,6 +137,8 @@ ssize_t pv_br_read(pv_bundle_reader *r, void *buf, size_t len);
 int pv_br_read_all(pv_bundle_reader *r, pv_buf *out, size_t max);
 /* Read the rest of the current member as JSON. */
 json_t *pv_br_read_json(pv_bundle_reader *r, size_t max);
+/* The same, keeping its bytes in *raw too (not NULL). */
+json_t *pv_br_read_json_raw(pv_bundle_reader *r, size_t max, pv_buf *raw);
 /* Decompress the rest of the current (zstd) member, passing decompressed bytes to cb in
  * pieces of any size; *raw_size gets the total.  cb returns 0 or -1 (with pv_fail). */
 int pv_br_decompress(pv_bundle_reader *r, int (*cb)(void *arg, const char *data, size_t len),
@@ -143,5 +157,9 @@ void pv_br_free(pv_bundle_reader *r);
  * object adding up to its size in data.json.  On success *manifest (if not NULL)
  * gets the manifest.  On failure the message names the bad member. */
 int pv_bundle_verify(pv_source *src, const char *label, json_t **manifest);
+/* From now on pv_bundle_verify (and so restore) accepts only bundles signed with this key
+ * (copied; the operator's [security] signing_key_file).  Without it a signature is not
+ * checked. */
+void pv_bundle_require_signature(const void *key, size_t len);
 
 #endif

@@ -308,21 +308,26 @@ pv_br_read_all(pv_bundle_reader *r, pv_buf *out, size_t max)
 }
 
 json_t *
-pv_br_read_json(pv_bundle_reader *r, size_t max)
+pv_br_read_json_raw(pv_bundle_reader *r, size_t max, pv_buf *b)
 {
-	pv_buf b = PV_BUF_INIT;
 	json_error_t jerr;
 	json_t *doc;
 
-	if (pv_br_read_all(r, &b, max) < 0) {
-		pv_buf_free(&b);
+	if (pv_br_read_all(r, b, max) < 0)
 		return NULL;
-	}
-	doc = json_loadb(b.data ? b.data : "", b.len, JSON_REJECT_DUPLICATES, &jerr);
-	pv_buf_free(&b);
+	doc = json_loadb(b->data ? b->data : "", b->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc)
 		pv_fail("bundle %s: member %s: invalid JSON at line %d: %s", r->label, r->name,
 		        jerr.line, jerr.text);
+	return doc;
+}
+
+json_t *
+pv_br_read_json(pv_bundle_reader *r, size_t max)
+{
+	pv_buf b = PV_BUF_INIT;
+	json_t *doc = pv_br_read_json_raw(r, max, &b);
+	pv_buf_free(&b);
 	return doc;
 }
 

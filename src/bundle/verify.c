@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/hash.h"
 #include "util/json.h"
 
 #define DATA_PREFIX "data/"
@@ -411,10 +412,11 @@ valid_utf8(const char *s)
 	return j != NULL;
 }
 
-/* Read every member; on success *manifestp gets manifest.json. */
+/* Read every member; on success *manifestp gets manifest.json, manifest_raw its bytes and
+ * *sigp manifest.sig (NULL when there is none). */
 static int
 read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
-         json_t **manifestp)
+         json_t **manifestp, pv_buf *manifest_raw, json_t **sigp)
 {
 	json_t *names = json_object(); /* set of member names seen */
 	json_t *counts = NULL;         /* from data.json */
@@ -428,9 +430,16 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 		char sha[65];
 
 		index++;
+		if (manifest && strcmp(name, PV_MEMBER_SIGNATURE) == 0 && !*sigp) {
+			/* the signature of the manifest: checked once the whole bundle is read */
+			*sigp = pv_br_read_json(r, 4096);
+			if (!*sigp || pv_br_member_sha(r, sha) < 0)
+				goto out;
+			continue;
+		}
 		if (manifest) {
 			pv_fail("bundle %s: unexpected member %s after %s", label, name,
-			        PV_MEMBER_MANIFEST);
+			        *sigp ? PV_MEMBER_SIGNATURE : PV_MEMBER_MANIFEST);
 			goto out;
 		}
 		if (index == 1 && strcmp(name, PV_MEMBER_HEADER) != 0) {
@@ -462,7 +471,7 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 			goto out;
 
 		if (strcmp(name, PV_MEMBER_MANIFEST) == 0) {
-			manifest = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
+			manifest = pv_br_read_json_raw(r, PV_JSON_MEMBER_MAX, manifest_raw);
 			if (!manifest)
 				goto out;
 			if (!json_is_object(manifest)) {
@@ -532,6 +541,43 @@ out:
 	return ret;
 }
 
+static pv_buf trust_key; /* pv_bundle_require_signature */
+
+void
+pv_bundle_require_signature(const void *key, size_t len)
+{
+	pv_buf_reset(&trust_key);
+	pv_buf_add(&trust_key, key, len);
+}
+
+/* With a key required: the bundle is signed, with that key, over exactly its manifest. */
+static int
+check_signature(const char *label, const pv_buf *manifest, json_t *sig)
+{
+	if (!trust_key.len)
+		return 0;
+	if (!sig)
+		return pv_fail("bundle %s is not signed, and a signing key is configured: only bundles "
+		               "signed with it are accepted", label);
+	const char *alg = json_string_value(json_object_get(sig, "algorithm"));
+	const char *mac = json_string_value(json_object_get(sig, "hmac"));
+	const char *id = json_string_value(json_object_get(sig, "key_id"));
+	if (!alg || strcmp(alg, "HMAC-SHA256") != 0 || !mac)
+		return pv_fail("bundle %s: member %s: not an HMAC-SHA256 signature", label, PV_MEMBER_SIGNATURE);
+	char want[65], mine[17];
+	if (pv_hmac_sha256_hex(trust_key.data, trust_key.len, manifest->data ? manifest->data : "",
+	                       manifest->len, want) < 0)
+		return -1;
+	if (pv_equal_secret(mac, want))
+		return 0;
+	pv_key_id(trust_key.data, trust_key.len, mine);
+	if (id && strcmp(id, mine) != 0)
+		return pv_fail("bundle %s is signed with another key (key id %s; the configured key's "
+		               "id is %s)", label, id, mine);
+	return pv_fail("bundle %s: the signature does not match its manifest (altered after signing)",
+	               label);
+}
+
 int
 pv_bundle_verify(pv_source *src, const char *label, json_t **manifestp)
 {
@@ -544,11 +590,17 @@ pv_bundle_verify(pv_source *src, const char *label, json_t **manifestp)
 		label = "(bundle)";
 	r = pv_br_new(src, label);
 	seen = json_array();
-	rc = read_all(r, label, seen, blobs, &manifest);
+	pv_buf raw = PV_BUF_INIT;
+	json_t *sig = NULL;
+	rc = read_all(r, label, seen, blobs, &manifest, &raw, &sig);
 	if (rc == 0)
 		rc = compare(label, seen, manifest);
 	if (rc == 0)
 		rc = check_blob_sizes(label, blobs);
+	if (rc == 0)
+		rc = check_signature(label, &raw, sig);
+	pv_buf_free(&raw);
+	json_decref(sig);
 	pv_br_free(r);
 	json_decref(seen);
 	json_decref(blobs);

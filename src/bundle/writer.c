@@ -31,6 +31,7 @@ struct pv_bundle_writer {
 	int finished;      /* pv_bw_finish succeeded */
 	int discard;       /* being freed: swallow whatever libarchive still writes */
 	int text;          /* how strings become JSON text: PVJ_UTF8 or PVJ_LATIN1 */
+	pv_buf key;        /* signing key, or empty */
 };
 
 struct pv_data_writer {
@@ -270,6 +271,46 @@ pv_bw_members(pv_bundle_writer *w)
 	return w->members;
 }
 
+void
+pv_bw_set_key(pv_bundle_writer *w, const void *key, size_t len)
+{
+	pv_buf_reset(&w->key);
+	pv_buf_add(&w->key, key, len);
+}
+
+void
+pv_key_id(const void *key, size_t len, char out[17])
+{
+	char hex[65];
+	pv_sha256 h;
+	pv_sha256_init(&h);
+	pv_sha256_update(&h, key, len);
+	pv_sha256_final_hex(&h, hex);
+	memcpy(out, hex, 16);
+	out[16] = '\0';
+}
+
+/* manifest.sig: the HMAC of the manifest's bytes as written */
+static int
+write_signature(pv_bundle_writer *w, const char *manifest)
+{
+	char mac[65], id[17];
+	if (pv_hmac_sha256_hex(w->key.data, w->key.len, manifest, strlen(manifest), mac) < 0)
+		return pv_wrap("member %s", PV_MEMBER_SIGNATURE);
+	pv_key_id(w->key.data, w->key.len, id);
+	json_t *sig = json_object();
+	int bad = pvj_set_str(sig, "algorithm", "HMAC-SHA256");
+	bad |= pvj_set_str(sig, "key_id", id);
+	bad |= pvj_set_str(sig, "hmac", mac);
+	char *text = bad ? NULL : dump_json(w, sig, PV_MEMBER_SIGNATURE);
+	json_decref(sig);
+	if (!text)
+		return bad ? pv_wrap("member %s", PV_MEMBER_SIGNATURE) : -1;
+	int rc = write_member(w, PV_MEMBER_SIGNATURE, "signature", NULL, text, strlen(text), -1, 0, 0);
+	free(text);
+	return rc;
+}
+
 int
 pv_bw_finish(pv_bundle_writer *w, json_t *manifest)
 {
@@ -288,6 +329,8 @@ pv_bw_finish(pv_bundle_writer *w, json_t *manifest)
 	if (!s)
 		return -1;
 	rc = write_member(w, PV_MEMBER_MANIFEST, "manifest", NULL, s, strlen(s), -1, 0, 0);
+	if (rc == 0 && w->key.len)
+		rc = write_signature(w, s);
 	free(s);
 	if (rc < 0)
 		return -1;
@@ -313,6 +356,9 @@ pv_bw_free(pv_bundle_writer *w)
 	}
 	pv_zenc_free(w->zenc);
 	json_decref(w->members);
+	if (w->key.data)
+		memset(w->key.data, 0, w->key.len);
+	pv_buf_free(&w->key);
 	free(w);
 }
 

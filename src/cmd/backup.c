@@ -122,7 +122,7 @@ cmd_backup(pv_global *g, int argc, char **argv)
 	int ndb = 0, nexcl = 0, all = 0, opt, allow_cli = 0, no_prune = 0, upload = 0;
 	pv_s3 *s3 = NULL;
 	long lock_timeout = -1;
-	pv_dump_opts o = {NULL, 0, NULL};
+	pv_dump_opts o = {.tag = NULL};
 	int rc = PV_EXIT_OK;
 	char **owned = NULL;
 	int nowned = 0;
@@ -232,6 +232,8 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		if (!allow)
 			pv_config_bool(g->cfg, dbs[i], "backup", "allow_unsupported", 0, &allow);
 		o.allow_unsupported = allow;
+		o.sign_key = g->sign_key.data;
+		o.sign_key_len = g->sign_key.len;
 		char *lpath = pv_store_lock_path(st, dbs[i]);
 		char *what = pv_asprintf("database \"%s\"", dbs[i]);
 		pv_lock *l = lpath ? pv_lock_take(lpath, 1, lock_timeout, what) : NULL;

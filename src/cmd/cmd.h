@@ -17,6 +17,7 @@ typedef struct pv_global {
 	const char *storage;   /* --storage */
 	pv_connopts conn;      /* -h -p -U --maintenance-db */
 	pv_config *cfg;        /* loaded by pv_setup() */
+	pv_buf sign_key;       /* [security] signing_key_file's key, or empty (pv_setup) */
 } pv_global;
 
 #define PV_DEFAULT_STORAGE "/var/lib/pgvault"

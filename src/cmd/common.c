@@ -7,10 +7,12 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
 #include <stdlib.h>
 
+#include "bundle/bundle.h"
 #include "cmd/cmd.h"
 #include "store/s3.h"
 #include "util/names.h"
@@ -47,6 +49,44 @@ pv_usage_error(const char *cmd, const char *fmt, ...)
 	return PV_EXIT_USAGE;
 }
 
+/* [security] signing_key_file: a file only its owner can read (the key signs bundles and
+ * restores trust it), at least 16 bytes (a trailing newline is not part of the key). */
+static int
+load_signing_key(pv_global *g)
+{
+	const char *path = pv_config_get(g->cfg, NULL, "security", "signing_key_file");
+	if (!path || g->sign_key.len)
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		pv_fail("signing key file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		close(fd);
+		return pv_fail("signing key file %s can be read or written by others (mode %03o): "
+		               "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+	}
+	char buf[4097];
+	ssize_t n = read(fd, buf, sizeof buf);
+	close(fd);
+	if (n < 0)
+		return pv_fail("signing key file %s: %s", path, strerror(errno));
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n < 16 || n >= (ssize_t)sizeof buf - 1) {
+		memset(buf, 0, sizeof buf);
+		return pv_fail("signing key file %s: the key must have 16 to 4096 bytes", path);
+	}
+	pv_buf_add(&g->sign_key, buf, (size_t)n);
+	memset(buf, 0, sizeof buf);
+	pv_bundle_require_signature(g->sign_key.data, g->sign_key.len);
+	return 0;
+}
+
 int
 pv_setup(pv_global *g)
 {
@@ -81,6 +121,10 @@ pv_setup(pv_global *g)
 		g->storage = pv_config_get(c, NULL, "storage", "dir");
 	if (!g->storage)
 		g->storage = PV_DEFAULT_STORAGE;
+	if (load_signing_key(g) < 0) {
+		pv_error("%s", pv_errmsg());
+		return PV_EXIT_USAGE;
+	}
 	return PV_EXIT_OK;
 }
 

@@ -70,6 +70,7 @@ static const keydef keys[] = {
 	{"s3", "session_token", T_STR, 0, 0, NULL, 1, NULL},
 	{"s3", "ca_file", T_STR, 0, 0, NULL, 0, NULL},
 	{"s3", "upload", T_ENUM, 0, 0, NULL, 0, "always|never"},
+	{"security", "signing_key_file", T_STR, 0, 0, "PGVAULT_SIGNING_KEY_FILE", 0, NULL},
 	/* [db:NAME] overrides */
 	{"db", "keep_days", T_INT, 0, 100000, NULL, 0, NULL},
 	{"db", "keep_min", T_INT, 1, 100000, NULL, 0, NULL},

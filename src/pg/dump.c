@@ -290,7 +290,7 @@ finish_upload(pv_s3 *s3, pv_s3_upload **up, const char *key_base, json_t *sideca
 /* The header, or NULL (error set).  text_encoding is the client encoding of the dump session:
  * every text of the bundle (names, bodies, comments, rows) is in it. */
 static json_t *
-make_header(pv_catalog *cat, const char *id, const char *tag, const char *text_encoding)
+make_header(pv_catalog *cat, const char *id, const char *tag, const char *text_encoding, int signed_)
 {
 	json_t *h = pvj_copy(cat->db);
 	char iso[21];
@@ -301,8 +301,9 @@ make_header(pv_catalog *cat, const char *id, const char *tag, const char *text_e
 	/* format 1 says nothing of the text's encoding: readers took the database's.  That holds
 	 * for a UTF8 database, whose bundles stay readable by older versions; any other says so
 	 * in format 2 (an older reader refuses it rather than mistake UTF-8 for LATIN1). */
-	rc |= pvj_set_int(h, "format", enc && strcmp(enc, "UTF8") == 0 && strcmp(text_encoding, "UTF8") == 0
-	                                   ? 1 : PV_BUNDLE_FORMAT);
+	rc |= pvj_set_int(h, "format", signed_ ? PV_BUNDLE_FORMAT /* ends with manifest.sig */
+	                               : enc && strcmp(enc, "UTF8") == 0 && strcmp(text_encoding, "UTF8") == 0
+	                               ? 1 : PV_BUNDLE_FORMAT_TEXT);
 	rc |= pvj_set_str(h, "text_encoding", text_encoding);
 	rc |= pvj_set_str(h, "pgvault_version", PACKAGE_VERSION);
 	rc |= pvj_set_copy(h, "database", json_object_get(cat->db, "name"));
@@ -376,7 +377,7 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 	out = pv_store_create(st, db, snap, o->tag);
 	if (!out)
 		goto out;
-	header = make_header(&cat, pv_out_id(out), o->tag, pv_session_encoding(c));
+	header = make_header(&cat, pv_out_id(out), o->tag, pv_session_encoding(c), o->sign_key_len > 0);
 	manifest = header ? pvj_copy(header) : NULL;
 	if (!manifest)
 		goto out;
@@ -404,6 +405,8 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 	w = pv_bw_new(sink, snap, &copts);
 	if (w)
 		pv_bw_set_text(w, pv_session_text(c));
+	if (w && o->sign_key_len)
+		pv_bw_set_key(w, o->sign_key, o->sign_key_len);
 	if (!w || write_bundle(c, &cat, w, header, manifest) < 0)
 		goto out;
 	/* the snapshot is no longer needed */

@@ -24,6 +24,8 @@ typedef struct pv_dump_opts {
 	const char *tag;
 	int allow_unsupported;
 	struct pv_s3 *s3;   /* also upload to S3 while writing (completed once verified) */
+	const void *sign_key; /* sign the bundle (manifest.sig) with this key, when sign_key_len */
+	size_t sign_key_len;
 } pv_dump_opts;
 
 /* On success *id (malloc'd) is the new bundle's id and *size its size in bytes. */

@@ -304,6 +304,9 @@ sample_keys() {
 		sec=$(head -n "$n" "$sample" | grep -nE '^#?[[:space:]]*\[[^]]+\][[:space:]]*$' | tail -1 | cut -d: -f1)
 		cp "$sample" "$copy"; chmod 600 "$copy"
 		sed -i -e "${n}s/^#[[:space:]]\{0,1\}//" "$copy"
+		# the sample's key file, made for real (its path is an example)
+		printf 'a-key-for-the-sample-test-0123456789\n' >"$T/sample.key"; chmod 600 "$T/sample.key"
+		sed -i -e "${n}s|/etc/pgvault/signing.key|$T/sample.key|" "$copy"
 		[ -n "$sec" ] && sed -i -e "${sec}s/^#[[:space:]]*//" "$copy"
 		pv --config "$copy" prune --dry-run --storage "$empty"
 		if [ "$rc" != 0 ]; then

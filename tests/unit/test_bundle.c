@@ -712,7 +712,7 @@ test_header_checks(void **state)
 
 	build_bundle(V_FORMAT_NEXT, &b, NULL);
 	assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
-	assert_contains(pv_errmsg(), "unsupported format 3");
+	assert_contains(pv_errmsg(), "unsupported format 4");
 	pv_buf_free(&b);
 
 	/* pgvault.json that is not JSON / has no format. */
