@@ -138,7 +138,7 @@ main(int argc, char **argv)
 			v[n++] = cargv[i];
 		v[n] = NULL;
 		int rc = cmd_list(&g, n, v);
-		pv_config_free(g.cfg);
+		pv_global_free(&g);
 		return finish(rc);
 	}
 	if (cargc == 0)
@@ -147,7 +147,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(cmd, cmds[i].name) == 0) {
 			int rc = cmds[i].fn(&g, cargc, cargv);
-			pv_config_free(g.cfg);
+			pv_global_free(&g);
 			return finish(rc);
 		}
 	if (strcmp(cmd, "help") == 0) {

@@ -44,6 +44,8 @@ int pv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
 /* After a command parsed its options: loads the configuration and fills what the command
  * line left unset (connection, storage).  PV_EXIT_OK or an exit code (message printed). */
 int pv_setup(pv_global *g);
+/* What pv_setup loaded (the configuration, the signing key: wiped). */
+void pv_global_free(pv_global *g);
 pv_store *pv_open_store(pv_global *g);
 /* The [s3] storage; NULL with a printed error when it is not configured or unusable. */
 struct pv_s3 *pv_open_s3(pv_global *g);

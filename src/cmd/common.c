@@ -87,6 +87,16 @@ load_signing_key(pv_global *g)
 	return 0;
 }
 
+void
+pv_global_free(pv_global *g)
+{
+	pv_config_free(g->cfg);
+	g->cfg = NULL;
+	if (g->sign_key.data)
+		memset(g->sign_key.data, 0, g->sign_key.len);
+	pv_buf_free(&g->sign_key);
+}
+
 int
 pv_setup(pv_global *g)
 {
