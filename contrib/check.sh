@@ -2,8 +2,9 @@
 # contrib/check.sh — install what is needed (Debian 12 or 13, apt: install-deps.sh --tests),
 # build pgvault with warnings as errors, then build it again under AddressSanitizer +
 # UndefinedBehaviorSanitizer and run the whole test suite (`make check`: unit tests, then
-# integration tests against a throwaway PostgreSQL started by the suite), then the PostgreSQL
-# version matrix (`make check-versions`: 15/17/18).
+# integration tests against a throwaway PostgreSQL started by the suite), then the libFuzzer
+# targets for 60 s each (tests/fuzz), then the PostgreSQL version matrix (`make
+# check-versions`: 15/17/18).
 # Run from the source tree, as root or with sudo available.  .ci/run runs exactly this.
 #
 # The run is a list of parts (part NAME COMMAND...).  Each part's output is shown as it
@@ -75,7 +76,16 @@ suite() {
 	cd _asan && make -s check
 }
 
-# 3) the PostgreSQL version matrix (make check-versions: 15 here, 17 and 18 in cached
+# 3) the libFuzzer targets (tests/fuzz), 60 s each, two at a time, in a clang build
+fuzz() {
+	rm -rf _fuzz && mkdir _fuzz && cd _fuzz &&
+	../configure -q --enable-fuzz --disable-unit-tests CC=clang \
+		CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+		LDFLAGS="-fsanitize=address,undefined" && make -s -j2 &&
+	make -s fuzz FUZZ_SECONDS=60 FUZZ_JOBS=2
+}
+
+# 4) the PostgreSQL version matrix (make check-versions: 15 here, 17 and 18 in cached
 # debootstrap trees) with the ordinary build
 versions() { cd _build && make -s check-versions; }
 # The trees are built (once per machine; mostly waiting on the network) while the builds and
@@ -94,5 +104,6 @@ if part "build (ASan+UBSan)" asan_build; then
 else
 	skipped "test suite (ASan)" "its build failed"
 fi
+part "fuzz (60 s each)" fuzz
 part "version matrix" versions
 finish

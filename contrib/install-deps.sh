@@ -7,7 +7,7 @@
 #                and a PostgreSQL server and client of the release (15 on Debian 12, 17 on
 #                13) — what contrib/demo.sh uses.
 #   --tests      also what the test suite needs (contrib/check.sh): cmocka, zstd, python3,
-#                time, the server's development files and dpkg-dev (the security label tests
+#                time, clang and its libFuzzer runtime (tests/fuzz), the server's development files and dpkg-dev (the security label tests
 #                build a test module from PostgreSQL's source package, so a deb-src line is
 #                added, copied from the machine's own apt sources), and Node.js with npm for
 #                the S3 test server (Debian's, when the machine has no node), PostGIS
@@ -47,7 +47,7 @@ libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libxml2-dev
 postgresql-$PGV postgresql-client-$PGV"
 if [ "$TESTS" = yes ]; then
 	PKGS="$PKGS libcmocka-dev zstd python3 time postgresql-server-dev-$PGV dpkg-dev
-postgresql-$PGV-postgis-3 debootstrap"
+postgresql-$PGV-postgis-3 debootstrap clang"
 	# The S3 tests run s3rver on Node.js (tests/lib/s3.sh installs it with npm); Debian's
 	# nodejs when the machine has none.
 	command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
@@ -62,6 +62,14 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 [ "$TESTS" = yes ] || exit 0
+
+# libFuzzer (tests/fuzz) is in the runtime package of the clang version the "clang" package
+# brought.
+CLANGV="$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -1)"
+if [ -n "$CLANGV" ] && [ "$(dpkg-query -W -f='${Status}' "libclang-rt-$CLANGV-dev" 2>/dev/null)" != "install ok installed" ]; then
+	apt_update
+	$SUDO apt-get install -y -qq --no-install-recommends "libclang-rt-$CLANGV-dev" >/dev/null
+fi
 
 # Source packages (tests/lib/seclabel.sh runs apt-get source postgresql-$PGV): when apt has no
 # deb-src entry, add one for each deb entry of the machine's own sources — same archive

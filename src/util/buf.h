@@ -34,7 +34,7 @@ void pv_buf_add(pv_buf *b, const void *data, size_t len);
 void pv_buf_puts(pv_buf *b, const char *s);
 void pv_buf_putc(pv_buf *b, char c);
 void pv_buf_printf(pv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void pv_buf_vprintf(pv_buf *b, const char *fmt, va_list ap);
+void pv_buf_vprintf(pv_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Take ownership of the contents (never NULL); the buffer is reset. */
 char *pv_buf_detach(pv_buf *b);
 

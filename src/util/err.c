@@ -12,7 +12,7 @@
 static _Thread_local char errbuf[PV_ERR_MAX];
 static _Thread_local int errcode = PV_EXIT_OK;
 
-static void
+static void __attribute__((format(printf, 1, 0)))
 set_msg(const char *fmt, va_list ap)
 {
 	/* format into a copy: callers may pass pv_errmsg() itself as an argument */

@@ -22,7 +22,7 @@ pv_log_level(void)
 	return level;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 emit(const char *tag, const char *fmt, va_list ap)
 {
 	char line[8192];
