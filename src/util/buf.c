@@ -101,6 +101,9 @@ pv_buf_reserve(pv_buf *b, size_t extra)
 		cap *= 2;
 	b->data = pv_realloc(b->data, cap);
 	b->cap = cap;
+	/* the first allocation has no terminator yet: a buffer reserved and then detached (or
+	 * read) without a byte added must still be "" */
+	b->data[b->len] = '\0';
 }
 
 void

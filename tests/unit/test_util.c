@@ -56,6 +56,14 @@ test_buf_growth(void **state)
 	pv_buf_free(&b);
 	assert_null(b.data);
 	assert_int_equal(b.cap, 0);
+
+	/* a buffer only reserved is "" (the first allocation is terminated too) */
+	pv_buf_reserve(&b, 10);
+	assert_non_null(b.data);
+	assert_int_equal(b.data[0], '\0');
+	char *empty = pv_buf_detach(&b);
+	assert_string_equal(empty, "");
+	free(empty);
 }
 
 static void
