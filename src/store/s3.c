@@ -1,7 +1,7 @@
 /*
  * store/s3.c — the S3-compatible object storage client (see s3.h): URL building and key
- * encoding, one signed request with retries (libcurl's AWS SigV4), S3 XML answers parsed
- * with libxml2, single-object operations, listings, and streaming multipart uploads.
+ * encoding, one signed request with retries (libcurl's AWS SigV4), single-object operations,
+ * listings, and streaming multipart uploads.  The XML answers are read by s3_xml.c.
  *
  * Notes on libcurl's SigV4 (checked with 7.88): it signs the request path and query exactly
  * as they appear in the URL, so this file writes them in canonical form itself: every byte
@@ -11,6 +11,7 @@
  * header-removal ("Name:"), and x-amz-content-sha256 is always set: S3 requires it.
  */
 #include "store/s3.h"
+#include "store/s3_xml.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -18,7 +19,6 @@
 #include <inttypes.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,37 +91,6 @@ pct_encode(pv_buf *b, const char *s, int keep_slash)
 	}
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode a key of a listing made with encoding-type=url ('+' is a space). */
-static char *
-url_decode(const char *s)
-{
-	pv_buf b = PV_BUF_INIT;
-	pv_buf_reserve(&b, strlen(s));
-	for (const char *p = s; *p; p++) {
-		if (*p == '+') {
-			pv_buf_putc(&b, ' ');
-		} else if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-			pv_buf_putc(&b, (char)(hexval(p[1]) * 16 + hexval(p[2])));
-			p += 2;
-		} else {
-			pv_buf_putc(&b, *p);
-		}
-	}
-	return pv_buf_detach(&b);
-}
-
 /* A copy of text from a server fit for a message: printable, one line, bounded. */
 static char *
 sanitize(const char *s, size_t max)
@@ -130,20 +99,6 @@ sanitize(const char *s, size_t max)
 	for (const unsigned char *p = (const unsigned char *)s; *p && b.len < max; p++)
 		pv_buf_putc(&b, (*p < 0x20 || *p == 0x7f) ? ' ' : (char)*p);
 	return pv_buf_detach(&b);
-}
-
-static void
-strip_quotes(const char *in, char *out, size_t size)
-{
-	size_t n = strlen(in);
-	if (n >= 2 && in[0] == '"' && in[n - 1] == '"') {
-		in++;
-		n -= 2;
-	}
-	if (n >= size)
-		n = size - 1;
-	memcpy(out, in, n);
-	out[n] = '\0';
 }
 
 /* A key (or prefix) path: no empty, "." or ".." segments (curl would rewrite the last two). */
@@ -431,68 +386,6 @@ pv_s3_url(pv_s3 *s, const char *key)
 	return request_url(s, key, NULL);
 }
 
-/* ---- XML ----------------------------------------------------------------------------- */
-
-static xmlDoc *
-xml_parse(const char *data, size_t len)
-{
-	if (len == 0 || len > INT_MAX)
-		return NULL;
-	/* no network, no entity expansion (libxml2's default), no messages on stderr */
-	return xmlReadMemory(data, (int)len, "s3-answer.xml", NULL,
-	                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-}
-
-/* Element names are compared without their namespace: servers differ in the one they use. */
-static int
-is_elem(const xmlNode *n, const char *name)
-{
-	return n && n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST name) == 0;
-}
-
-static xmlNode *
-xml_child(xmlNode *parent, const char *name)
-{
-	for (xmlNode *c = parent ? parent->children : NULL; c; c = c->next)
-		if (is_elem(c, name))
-			return c;
-	return NULL;
-}
-
-/* Text of the child element name (malloc'd), or NULL if there is no such child. */
-static char *
-xml_text(xmlNode *parent, const char *name)
-{
-	xmlNode *c = xml_child(parent, name);
-	if (!c)
-		return NULL;
-	xmlChar *t = xmlNodeGetContent(c);
-	char *r = pv_strdup(t ? (const char *)t : "");
-	xmlFree(t);
-	return r;
-}
-
-/* An S3 <Error> document: 1 with its code (and message, malloc'd), else 0. */
-static int
-parse_error(const char *body, size_t len, char code[64], char **message)
-{
-	xmlDoc *doc = xml_parse(body, len);
-	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	int found = 0;
-	*message = NULL;
-	if (is_elem(root, "Error")) {
-		char *c = xml_text(root, "Code");
-		if (c && *c) {
-			snprintf(code, 64, "%s", c);
-			*message = xml_text(root, "Message");
-			found = 1;
-		}
-		free(c);
-	}
-	xmlFreeDoc(doc);
-	return found;
-}
-
 /* ---- one request, with retries -------------------------------------------------------- */
 
 enum {
@@ -621,8 +514,8 @@ on_body(char *p, size_t size, size_t n, void *arg)
 		if (x->resume_from > 0) {
 			/* the rest of the same object, or all of it again (skip what we have) */
 			char a[128], b[128];
-			strip_quotes(r->etag, a, sizeof a);
-			strip_quotes(x->etag, b, sizeof b);
+			pv_s3x_strip_quotes(r->etag, a, sizeof a);
+			pv_s3x_strip_quotes(x->etag, b, sizeof b);
 			if (*a && *b && strcmp(a, b) != 0) {
 				x->etag_changed = 1;
 				return 0;
@@ -913,7 +806,7 @@ s3_request(pv_s3 *s, s3_req *r)
 		} else if (x.status >= 200 && x.status < 300) {
 			char *msg = NULL;
 			if (r->body_may_be_error && r->out &&
-			    parse_error(r->out->data + out_start, r->out->len - out_start, r->code, &msg)) {
+			    pv_s3x_error(r->out->data + out_start, r->out->len - out_start, r->code, &msg)) {
 				/* "200 OK" whose body is an error: the operation did not happen */
 				retry = answer_retryable(x.status, r->code, r->retry);
 				fail_answer(op, desc, x.status, r->code, msg);
@@ -925,7 +818,7 @@ s3_request(pv_s3 *s, s3_req *r)
 			}
 		} else {
 			char *msg = NULL;
-			if (!parse_error(x.err.data ? x.err.data : "", x.err.len, r->code, &msg))
+			if (!pv_s3x_error(x.err.data ? x.err.data : "", x.err.len, r->code, &msg))
 				r->code[0] = '\0';
 			if (x.status == 404 && r->ok_404) {
 				rc = 1;
@@ -1032,7 +925,7 @@ pv_s3_head(pv_s3 *s, const char *key, int64_t *size, char etag[128])
 	if (size)
 		*size = r.length;
 	if (etag)
-		strip_quotes(r.etag, etag, 128);
+		pv_s3x_strip_quotes(r.etag, etag, 128);
 	return 0;
 }
 
@@ -1047,74 +940,32 @@ pv_s3_delete(pv_s3 *s, const char *key)
 
 /* ---- listings ------------------------------------------------------------------------ */
 
-/* GET on the bucket with a query; the parsed answer, whose root must be root_name. */
-static xmlDoc *
-get_xml(pv_s3 *s, const char *op, const char *query, const char *root_name, xmlNode **root)
+/* GET on the bucket with a query: the answer's body into body; 0 or -1 with pv_fail. */
+static int
+get_xml(pv_s3 *s, const char *op, const char *query, pv_buf *body)
 {
-	pv_buf body = PV_BUF_INIT;
 	s3_req r;
 	req_init(&r, "GET", NULL);
 	r.op = op;
 	r.query = query;
-	r.out = &body;
+	r.out = body;
 	r.out_max = MAX_XML_ANSWER;
-	if (s3_request(s, &r) < 0) {
-		pv_buf_free(&body);
-		return NULL;
-	}
-	xmlDoc *doc = xml_parse(body.data ? body.data : "", body.len);
-	pv_buf_free(&body);
-	*root = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (!is_elem(*root, root_name)) {
-		char *desc = pv_s3_describe(s, NULL);
-		pv_fail("S3 %s %s: the answer is not a %s document", op, desc, root_name);
-		free(desc);
-		xmlFreeDoc(doc);
-		return NULL;
-	}
-	return doc;
-}
-
-static int
-is_true(const char *v)
-{
-	return v && strcmp(v, "true") == 0;
-}
-
-/* A key of a listing, relative to the prefix (malloc'd), or NULL with pv_fail. */
-static char *
-listed_key(pv_s3 *s, xmlNode *parent, int url_encoded)
-{
-	char *raw = xml_text(parent, "Key");
-	if (!raw) {
-		pv_fail("S3 listing of %s: an entry has no Key", s->bucket);
-		return NULL;
-	}
-	char *key = url_encoded ? url_decode(raw) : pv_strdup(raw);
-	free(raw);
-	size_t n = strlen(s->prefix);
-	if (strncmp(key, s->prefix, n) != 0) {
-		pv_fail("S3 listing of s3://%s/%s returned the key \"%s\" outside that prefix",
-		        s->bucket, s->prefix, key);
-		free(key);
-		return NULL;
-	}
-	memmove(key, key + n, strlen(key + n) + 1);
-	return key;
+	return s3_request(s, &r) < 0 ? -1 : 0;
 }
 
 json_t *
 pv_s3_list(pv_s3 *s, const char *sub)
 {
 	char *want = pv_asprintf("%s%s", s->prefix, sub ? sub : "");
+	pv_s3x_scope sc = {s->bucket, s->prefix, want};
 	json_t *arr = json_array();
 	char *token = NULL;
-	pv_buf q = PV_BUF_INIT;
+	pv_buf q = PV_BUF_INIT, body = PV_BUF_INIT;
 	int ok = 0;
 
 	for (;;) {
-		xmlNode *root;
 		pv_buf_reset(&q);
+		pv_buf_reset(&body);
 		/* parameters in canonical (sorted) order */
 		if (token) {
 			pv_buf_puts(&q, "continuation-token=");
@@ -1123,49 +974,14 @@ pv_s3_list(pv_s3 *s, const char *sub)
 		}
 		pv_buf_puts(&q, "encoding-type=url&list-type=2&prefix=");
 		pct_encode(&q, want, 0);
-		xmlDoc *doc = get_xml(s, "list", q.data, "ListBucketResult", &root);
-		if (!doc)
+		if (get_xml(s, "list", q.data, &body) < 0)
 			goto out;
-		char *enc = xml_text(root, "EncodingType");
-		int url_encoded = enc && strcmp(enc, "url") == 0;
-		free(enc);
-		int bad = 0;
-		for (xmlNode *c = root->children; c && !bad; c = c->next) {
-			if (!is_elem(c, "Contents"))
-				continue;
-			char *key = listed_key(s, c, url_encoded);
-			if (!key) {
-				bad = 1;
-				break;
-			}
-			char *size = xml_text(c, "Size"), *etag = xml_text(c, "ETag");
-			char *mod = xml_text(c, "LastModified");
-			char e[128];
-			strip_quotes(etag ? etag : "", e, sizeof e);
-			if (pvj_append(arr, json_pack("{s:s, s:I, s:s, s:s}", "key", key, "size",
-			                              (json_int_t)(size ? strtoll(size, NULL, 10) : 0),
-			                              "etag", e, "last_modified", mod ? mod : "")) < 0) {
-				pv_fail("S3 listing of s3://%s/%s: key %s is not UTF-8", s->bucket, want, key);
-				bad = 1;
-			}
-			free(key);
-			free(size);
-			free(etag);
-			free(mod);
-		}
-		char *trunc = xml_text(root, "IsTruncated");
-		char *next = xml_text(root, "NextContinuationToken");
-		xmlFreeDoc(doc);
-		int more = is_true(trunc);
-		free(trunc);
-		if (bad) {
-			free(next);
+		int more;
+		char *next;
+		if (pv_s3x_list_page(body.data, body.len, &sc, arr, &more, &next) < 0)
 			goto out;
-		}
-		if (!more) {
-			free(next);
+		if (!more)
 			break;
-		}
 		if (!next || !*next || (token && strcmp(next, token) == 0)) {
 			pv_fail("S3 listing of s3://%s/%s: a truncated page without a new continuation token",
 			        s->bucket, want);
@@ -1180,6 +996,7 @@ out:
 	free(want);
 	free(token);
 	pv_buf_free(&q);
+	pv_buf_free(&body);
 	if (!ok) {
 		json_decref(arr);
 		return NULL;
@@ -1192,14 +1009,15 @@ static json_t *
 list_uploads(pv_s3 *s, const char *sub)
 {
 	char *want = pv_asprintf("%s%s", s->prefix, sub ? sub : "");
+	pv_s3x_scope sc = {s->bucket, s->prefix, want};
 	json_t *arr = json_array();
 	char *key_marker = NULL, *id_marker = NULL;
-	pv_buf q = PV_BUF_INIT;
+	pv_buf q = PV_BUF_INIT, body = PV_BUF_INIT;
 	int ok = 0;
 
 	for (;;) {
-		xmlNode *root;
 		pv_buf_reset(&q);
+		pv_buf_reset(&body);
 		pv_buf_puts(&q, "encoding-type=url&");
 		if (key_marker) {
 			pv_buf_puts(&q, "key-marker=");
@@ -1213,54 +1031,14 @@ list_uploads(pv_s3 *s, const char *sub)
 			pct_encode(&q, id_marker, 0);
 		}
 		pv_buf_puts(&q, "&uploads=");
-		xmlDoc *doc = get_xml(s, "list multipart uploads", q.data, "ListMultipartUploadsResult",
-		                      &root);
-		if (!doc)
+		if (get_xml(s, "list multipart uploads", q.data, &body) < 0)
 			goto out;
-		char *enc = xml_text(root, "EncodingType");
-		int url_encoded = enc && strcmp(enc, "url") == 0;
-		free(enc);
-		int bad = 0;
-		for (xmlNode *c = root->children; c; c = c->next) {
-			if (!is_elem(c, "Upload"))
-				continue;
-			char *key = listed_key(s, c, url_encoded);
-			if (!key) {
-				bad = 1;
-				break;
-			}
-			char *id = xml_text(c, "UploadId"), *at = xml_text(c, "Initiated");
-			if (pvj_append(arr, json_pack("{s:s, s:s, s:s}", "key", key, "upload_id",
-			                              id ? id : "", "initiated", at ? at : "")) < 0) {
-				pv_fail("S3 listing of s3://%s/%s: key %s is not UTF-8", s->bucket, want, key);
-				bad = 1;
-			}
-			free(key);
-			free(id);
-			free(at);
-		}
-		char *trunc = xml_text(root, "IsTruncated");
-		char *nk = xml_text(root, "NextKeyMarker"), *ni = xml_text(root, "NextUploadIdMarker");
-		xmlFreeDoc(doc);
-		int more = is_true(trunc);
-		free(trunc);
-		if (!bad && more && (!nk || !*nk)) {
-			pv_fail("S3 listing of multipart uploads in s3://%s/%s: a truncated page without "
-			        "a next marker", s->bucket, s->prefix);
-			bad = 1;
-		}
-		if (bad || !more) {
-			free(nk);
-			free(ni);
-			if (bad)
-				goto out;
+		int more;
+		char *nk, *ni;
+		if (pv_s3x_uploads_page(body.data, body.len, &sc, arr, &more, &nk, &ni) < 0)
+			goto out;
+		if (!more)
 			break;
-		}
-		if (url_encoded) {
-			char *d = url_decode(nk);
-			free(nk);
-			nk = d;
-		}
 		if (key_marker && strcmp(nk, key_marker) == 0 && ni && id_marker &&
 		    strcmp(ni, id_marker) == 0) {
 			pv_fail("S3 listing of multipart uploads: the server repeats the same page");
@@ -1281,6 +1059,7 @@ out:
 	free(key_marker);
 	free(id_marker);
 	pv_buf_free(&q);
+	pv_buf_free(&body);
 	if (!ok) {
 		json_decref(arr);
 		return NULL;
@@ -1470,16 +1249,12 @@ pv_s3_upload_begin(pv_s3 *s, const char *key)
 		pv_buf_free(&body);
 		return NULL;
 	}
-	xmlDoc *doc = xml_parse(body.data ? body.data : "", body.len);
-	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	char *id = is_elem(root, "InitiateMultipartUploadResult") ? xml_text(root, "UploadId") : NULL;
-	xmlFreeDoc(doc);
+	char *id = pv_s3x_upload_id(body.data, body.len);
 	pv_buf_free(&body);
-	if (!id || !*id) {
+	if (!id) {
 		char *desc = pv_s3_describe(s, key);
 		pv_fail("S3 start multipart upload of %s: the answer has no UploadId", desc);
 		free(desc);
-		free(id);
 		return NULL;
 	}
 	pv_s3_upload *u = pv_calloc(1, sizeof *u);
@@ -1604,14 +1379,9 @@ pv_s3_upload_complete(pv_s3_upload *u, int64_t *size)
 		}
 		free(xml);
 		pv_buf_free(&q);
-		if (st == 0) {
-			xmlDoc *doc = xml_parse(answer.data ? answer.data : "", answer.len);
-			xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-			if (!is_elem(root, "CompleteMultipartUploadResult")) {
-				pv_fail("S3 complete multipart upload of %s: unexpected answer", desc);
-				st = -1;
-			}
-			xmlFreeDoc(doc);
+		if (st == 0 && !pv_s3x_complete_ok(answer.data, answer.len)) {
+			pv_fail("S3 complete multipart upload of %s: unexpected answer", desc);
+			st = -1;
 		}
 		pv_buf_free(&answer);
 		if (st < 0 && !maybe_done) {
