@@ -154,8 +154,11 @@ void pv_br_free(pv_bundle_reader *r);
  * member decompressed (zstd checksum, raw size, row count) and its COPY text well formed
  * (rows end in newline, column count from data.json), every blob member decompressed
  * (zstd checksum, raw size), numbered 1..N in order, and the raw sizes of each large
- * object adding up to its size in data.json.  On success *manifest (if not NULL)
- * gets the manifest.  On failure the message names the bad member. */
+ * object adding up to its size in data.json.  What no checksum covers is held to the
+ * writer's layout: the tar framing (see reader.c) and the manifest itself (the header's
+ * fields, counts that match the members, each entry's kind and object, and its bytes the
+ * writer's serialisation), so that a change of any single byte is detected.  On success
+ * *manifest (if not NULL) gets the manifest.  On failure the message names the bad member. */
 int pv_bundle_verify(pv_source *src, const char *label, json_t **manifest);
 /* From now on pv_bundle_verify (and so restore) accepts only bundles signed with this key
  * (copied; the operator's [security] signing_key_file).  Without it a signature is not

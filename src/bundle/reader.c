@@ -3,12 +3,22 @@
  * only) pulled from a pv_source, the SHA-256 of each member's stored bytes as they are
  * read, streaming decompression of data members (util/zstream), and the file-descriptor
  * pv_source.
+ *
+ * The archive's framing is held to the layout pgvault's writer produces, so that no byte of
+ * a bundle can change unnoticed: libarchive parses the headers and checks their checksums;
+ * this file checks what libarchive does not look at — each member is one 512-byte ustar
+ * header (no extended or other extra headers) with its checksum field in the writer's form,
+ * mode 0600, owner 0:0 and the same mtime as the first member; the padding after each member
+ * and the two end-of-archive blocks are zero; nothing but zeros (at most a tar record)
+ * follows them.  Source blocks are read
+ * whole (a multiple of 512 bytes), so a header always lies within the last block read.
  */
 #include "bundle/bundle.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +29,7 @@
 
 #define SRC_BUF (64 * 1024)
 #define TAR_BLOCK 512
+#define TAR_RECORD 10240
 
 struct pv_bundle_reader {
 	pv_source *src;
@@ -35,6 +46,12 @@ struct pv_bundle_reader {
 	int at_end;        /* end of archive seen and checked */
 	uint64_t src_bytes;  /* bytes read from the source */
 	uint64_t zero_tail;  /* how many of them at the end are zero */
+	uint64_t blk_off;    /* stream offset of srcbuf's first byte ... */
+	size_t blk_len;      /* ... and how many bytes it holds */
+	uint64_t next_hpos;  /* where the next header must start (after the last one's padding) */
+	uint64_t zero_from, zero_to; /* padding not yet read, which must be zero */
+	int zero_bad;        /* a padding byte was not zero */
+	time_t mtime;        /* the first member's */
 	int64_t nmembers;  /* headers read */
 	char *name;        /* current member (owned) */
 	char *last;        /* the member before it, for messages */
@@ -76,29 +93,50 @@ pv_source_fd(pv_source *s, int *fd)
 	s->ctx = fd;
 }
 
-/* Read from the source, keeping count of the bytes and of the zero bytes at the end. */
-static ssize_t
-src_read(pv_bundle_reader *r, void *buf, size_t len)
+/* The part of [from, to) inside the block that starts at offset off (len bytes) is zero;
+ * the range shrinks by what was checked. */
+static int
+zero_in(const char *blk, uint64_t off, size_t len, uint64_t *from, uint64_t to)
 {
-	ssize_t n;
-	size_t z = 0;
+	uint64_t a = *from > off ? *from : off, b = to < off + len ? to : off + len;
+	for (uint64_t i = a; i < b; i++)
+		if (blk[i - off] != 0)
+			return -1;
+	if (b > a && a == *from)
+		*from = b;
+	return 0;
+}
 
-	if (r->src_eof)
-		return 0;
-	n = r->src->read(r->src, buf, len);
-	if (n < 0) {
-		r->src_failed = 1;
-		return -1;
+/* Read a whole block (len bytes, or what is left before the end of the source) into buf,
+ * keeping count of the bytes and of the zero bytes at the end, and checking the padding
+ * it holds. */
+static ssize_t
+src_read(pv_bundle_reader *r, char *buf, size_t len)
+{
+	size_t got = 0, z = 0;
+
+	while (got < len && !r->src_eof) {
+		ssize_t n = r->src->read(r->src, buf + got, len - got);
+		if (n < 0) {
+			r->src_failed = 1;
+			return -1;
+		}
+		if (n == 0)
+			r->src_eof = 1;
+		got += (size_t)n;
 	}
-	if (n == 0) {
-		r->src_eof = 1;
+	if (got == 0)
 		return 0;
-	}
-	while (z < (size_t)n && ((const char *)buf)[n - 1 - z] == 0)
+	while (z < got && buf[got - 1 - z] == 0)
 		z++;
-	r->zero_tail = z == (size_t)n ? r->zero_tail + z : z;
-	r->src_bytes += (uint64_t)n;
-	return n;
+	r->zero_tail = z == got ? r->zero_tail + z : z;
+	r->blk_off = r->src_bytes;
+	r->blk_len = got;
+	r->src_bytes += got;
+	if (r->zero_from < r->zero_to &&
+	    zero_in(buf, r->blk_off, got, &r->zero_from, r->zero_to) < 0)
+		r->zero_bad = 1;
+	return (ssize_t)got;
 }
 
 static la_ssize_t
@@ -169,13 +207,73 @@ check_end(pv_bundle_reader *r)
 		r->failed = 1;
 		return pv_wrap("bundle %s: after the last member", r->label);
 	}
-	/* A tar ends in two zero blocks; a stream cut inside them (or inside the padding
-	 * before them) is shorter than that or not a whole number of blocks. */
-	if (r->src_bytes % TAR_BLOCK != 0 || r->zero_tail < 2 * TAR_BLOCK) {
+	/* The archive ends in two zero blocks right after the last member's padding (pgvault
+	 * writes nothing after them; other tar writers pad to a 10240-byte record): a stream cut
+	 * inside them is shorter, one with garbage after them not zero or longer. */
+	if (r->zero_bad) {
+		r->failed = 1;
+		return pv_fail("bundle %s: after member %s: the padding is not zero", r->label,
+		               r->last);
+	}
+	uint64_t tail = r->src_bytes - r->next_hpos;
+	if (r->src_bytes < r->next_hpos + 2 * TAR_BLOCK || r->src_bytes % TAR_BLOCK != 0 ||
+	    tail > 2 * TAR_BLOCK + TAR_RECORD || r->zero_tail < tail) {
 		r->failed = 1;
 		return pv_fail("bundle %s: after member %s: no end-of-archive marker "
 		               "(truncated, or garbage at the end)", r->label, r->last);
 	}
+	return 0;
+}
+
+static int
+empty(const char *s)
+{
+	return !s || !*s;
+}
+
+/* The header of the member just read (r->name, r->size) as the writer lays it out; the
+ * padding after it registered to be checked as it is read. */
+static int
+check_framing(pv_bundle_reader *r, struct archive_entry *e)
+{
+	/* where its headers start, and where its data starts (what libarchive consumed) */
+	la_int64_t hpos = archive_read_header_position(r->a), dpos = archive_filter_bytes(r->a, 0);
+	uint64_t padded = ((uint64_t)r->size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+
+	if (r->zero_bad || r->zero_from < r->zero_to)
+		return pv_fail("bundle %s: after member %s: the padding is not zero", r->label,
+		               r->last ? r->last : "(none)");
+	/* one 512-byte header right after the previous member: no extended headers */
+	if (hpos < 0 || (uint64_t)hpos != r->next_hpos || dpos != hpos + TAR_BLOCK)
+		return pv_fail("bundle %s: member %s: extra tar headers before it (at offset %llu; "
+		               "pgvault writes one header per member)", r->label, r->name,
+		               (unsigned long long)r->next_hpos);
+	if ((uint64_t)hpos < r->blk_off || (uint64_t)hpos + TAR_BLOCK > r->blk_off + r->blk_len)
+		return pv_fail("bundle %s: member %s: header at offset %lld not in the block read",
+		               r->label, r->name, (long long)hpos);
+	/* libarchive checked the header's checksum against the other 504 bytes; the checksum
+	 * field itself is six octal digits, NUL, space */
+	const unsigned char *h = (const unsigned char *)r->srcbuf + ((uint64_t)hpos - r->blk_off);
+	unsigned sum = 0;
+	for (int i = 0; i < TAR_BLOCK; i++)
+		sum += i >= 148 && i < 156 ? ' ' : h[i];
+	char want[9];
+	snprintf(want, sizeof want, "%06o", sum & 0777777);
+	if (memcmp(h + 148, want, 6) != 0 || h[154] != 0 || h[155] != ' ')
+		return pv_fail("bundle %s: member %s: the tar header's checksum field is not the one "
+		               "pgvault writes", r->label, r->name);
+	if (archive_entry_perm(e) != 0600 || archive_entry_uid(e) != 0 ||
+	    archive_entry_gid(e) != 0 || !empty(archive_entry_uname(e)) || !empty(archive_entry_gname(e)) ||
+	    archive_entry_mtime_nsec(e) != 0 || (r->nmembers > 1 && archive_entry_mtime(e) != r->mtime))
+		return pv_fail("bundle %s: member %s: the tar header's mode, owner or time is not "
+		               "what pgvault writes (0600, 0:0, the bundle's time)", r->label, r->name);
+	r->mtime = archive_entry_mtime(e);
+	/* the padding: the part already read now, the rest as it arrives */
+	r->zero_from = (uint64_t)hpos + TAR_BLOCK + (uint64_t)r->size;
+	r->zero_to = (uint64_t)hpos + TAR_BLOCK + padded;
+	if (zero_in(r->srcbuf, r->blk_off, r->blk_len, &r->zero_from, r->zero_to) < 0)
+		r->zero_bad = 1;
+	r->next_hpos = r->zero_to;
 	return 0;
 }
 
@@ -250,6 +348,15 @@ pv_br_next(pv_bundle_reader *r, const char **name, int64_t *size)
 		return pv_fail("bundle %s: member %s has no size", r->label, r->name);
 	}
 	r->size = archive_entry_size(e);
+	if (check_framing(r, e) < 0) {
+		r->failed = 1;
+		if (r->nmembers == 1) { /* another tar file */
+			char *why = pv_strdup(pv_errmsg());
+			pv_fail("%s is not a pgvault bundle (%s)", r->label, why);
+			free(why);
+		}
+		return -1;
+	}
 	pv_sha256_init(&r->sha);
 
 	if (name)

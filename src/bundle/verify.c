@@ -8,6 +8,7 @@
  */
 #include "bundle/bundle.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@
 #define DATA_SUFFIX ".copy.zst"
 #define BLOB_PREFIX "blobs/"
 #define BLOB_SUFFIX ".bin.zst"
+
+static int canonical(json_t *doc, const pv_buf *raw);
 
 /* Row state of the data member being decompressed. */
 typedef struct rowcheck {
@@ -88,6 +91,111 @@ is_member_of(const char *name, const char *prefix, const char *suffix)
 	       strcmp(name + n - sl, suffix) == 0;
 }
 
+/* ---- the fields restore reads, with the types it reads them as ---------------------- */
+
+enum { F_STR = 1, F_INT, F_ARR, F_STRS, F_ACL, F_OBJS_SETTINGS, F_FUNCS };
+typedef struct field {
+	const char *name;
+	int type;     /* F_*: F_STRS an array of strings, F_ACL of privilege objects, ... */
+	int required; /* else it may be absent or null */
+} field;
+
+static int fields_ok(json_t *o, const field *f, const char **bad);
+
+/* An array of objects whose listed fields are strings (or null). */
+static int
+objects_ok(json_t *a, const field *f)
+{
+	size_t i;
+	json_t *e;
+	const char *bad;
+	if (!json_is_array(a))
+		return 0;
+	json_array_foreach(a, i, e)
+		if (!json_is_object(e) || !fields_ok(e, f, &bad))
+			return 0;
+	return 1;
+}
+
+static const field acl_fields[] = {{"grantor", F_STR, 0}, {"grantee", F_STR, 0},
+                                   {"privs", F_STR, 0}, {"columns", F_STR, 0},
+                                   {"role", F_STR, 0}, {NULL, 0, 0}};
+static const field role_setting_fields[] = {{"role", F_STR, 1}, {"settings", F_STRS, 0},
+                                            {NULL, 0, 0}};
+static const field func_fields[] = {{"schema", F_STR, 1}, {"name", F_STR, 1},
+                                    {"args", F_STR, 0}, {NULL, 0, 0}};
+
+static const char *const type_names[] = {"", "a string", "an integer", "a list",
+                                         "a list of strings", "a list of privileges",
+                                         "a list of role settings", "a list of functions"};
+
+/* Every field of f in o has its type (a required one is there); else 0 and *bad says which
+ * ("\"sql\" is not a string", "\"database\" is missing": static or in a static buffer). */
+static int
+fields_ok(json_t *o, const field *f, const char **bad)
+{
+	static _Thread_local char why[128];
+	for (; f->name; f++) {
+		json_t *v = json_object_get(o, f->name);
+		int ok;
+		*bad = why;
+		if (!v || json_is_null(v)) {
+			snprintf(why, sizeof why, "\"%s\" is missing", f->name);
+			if (f->required)
+				return 0;
+			continue;
+		}
+		switch (f->type) {
+		case F_STR: ok = json_is_string(v); break;
+		case F_INT: ok = json_is_integer(v); break;
+		case F_ARR: ok = json_is_array(v); break;
+		case F_STRS: {
+			size_t i;
+			json_t *e;
+			ok = json_is_array(v);
+			json_array_foreach(v, i, e)
+				ok = ok && json_is_string(e);
+			break;
+		}
+		case F_ACL: ok = objects_ok(v, acl_fields); break;
+		case F_OBJS_SETTINGS: ok = objects_ok(v, role_setting_fields); break;
+		case F_FUNCS: ok = objects_ok(v, func_fields); break;
+		default: ok = 0;
+		}
+		if (!ok) { /* (an inner check may have written why) */
+			snprintf(why, sizeof why, "\"%s\" is not %s", f->name, type_names[f->type]);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The header: what restore reads to create the database and its session. */
+static const field header_fields[] = {
+    {"database", F_STR, 1}, {"encoding", F_STR, 1}, {"collate", F_STR, 0}, {"ctype", F_STR, 0},
+    {"locale_provider", F_STR, 0}, {"icu_locale", F_STR, 0}, {"builtin_locale", F_STR, 0},
+    {"owner", F_STR, 0}, {"comment", F_STR, 0}, {"restore_search_path", F_STR, 0},
+    {"text_encoding", F_STR, 0}, {"server_version", F_STR, 0}, {"server_version_num", F_INT, 0},
+    {"settings", F_STRS, 0}, {"role_settings", F_OBJS_SETTINGS, 0}, {"acl", F_ACL, 0},
+    {"restore_search_path_schemas", F_STRS, 0}, {"search_path_functions", F_FUNCS, 0},
+    {"subscriptions", F_ARR, 0}, {NULL, 0, 0}};
+/* data.json: a table's rows, a statement of the data section, a large object. */
+static const field table_fields[] = {
+    {"member_prefix", F_STR, 1}, {"table", F_STR, 1}, {"column_list", F_STR, 0},
+    {"columns", F_STRS, 1}, {"load_via", F_STR, 0}, {"schema", F_STR, 0}, {"name", F_STR, 0},
+    {"kind", F_STR, 0}, {"owner", F_STR, 0}, {"acl", F_ACL, 0}, {NULL, 0, 0}};
+static const field statement_fields[] = {{"sql", F_STR, 1}, {"owned_by", F_STR, 0},
+                                         {"kind", F_STR, 0}, {"name", F_STR, 0},
+                                         {"schema", F_STR, 0}, {NULL, 0, 0}};
+static const field lob_fields[] = {{"owner", F_STR, 0}, {"comments", F_STR, 0},
+                                   {"acl", F_ACL, 0}, {NULL, 0, 0}};
+/* pre-data.json, post-data.json */
+static const field schema_fields[] = {
+    {"kind", F_STR, 1}, {"name", F_STR, 1}, {"schema", F_STR, 0}, {"sql", F_STR, 0},
+    {"comments", F_STR, 0}, {"owner", F_STR, 0}, {"owner_target", F_STR, 0},
+    {"acl_target", F_STR, 0}, {"acl", F_ACL, 0}, {"deps", F_ARR, 0}, {"locks", F_ARR, 0},
+    {NULL, 0, 0}};
+
 /* A large object entry of data.json: {"kind": "large object", "oid", "size",
  * "blob_prefix": "blobs/OID"}; its state goes into blobs[prefix] = {size, next, raw}. */
 static int
@@ -114,10 +222,14 @@ blob_entry(const char *label, json_t *entry, size_t i, json_t *blobs)
 	return 0;
 }
 
-/* data.json -> object {member_prefix: number of columns}; large objects into blobs. */
+/* data.json -> object {member_prefix: number of columns}; large objects into blobs; into
+ * facts: "tables" and "large_objects" (how many), "objects" {member prefix: the name its
+ * members carry in the manifest}. */
 static json_t *
-column_counts(const char *label, json_t *toc, json_t *blobs)
+column_counts(const char *label, json_t *toc, json_t *blobs, json_t *facts)
 {
+	json_t *names = json_object_get(facts, "names");
+	json_int_t tables = 0, lobs = 0;
 	json_t *counts, *entry;
 	size_t i;
 
@@ -129,6 +241,15 @@ column_counts(const char *label, json_t *toc, json_t *blobs)
 	json_array_foreach(toc, i, entry) {
 		json_t *prefix = json_object_get(entry, "member_prefix");
 		json_t *cols = json_object_get(entry, "columns");
+		const char *bad = "not an object";
+		int lob = json_is_string(json_object_get(entry, "kind")) &&
+		          strcmp(json_string_value(json_object_get(entry, "kind")), "large object") == 0;
+		if (!json_is_object(entry) ||
+		    !fields_ok(entry, prefix ? table_fields : lob ? lob_fields : statement_fields, &bad)) {
+			pv_fail("bundle %s: member data.json: entry %zu: %s", label, i + 1, bad);
+			json_decref(counts);
+			return NULL;
+		}
 		if (!prefix && json_is_string(json_object_get(entry, "sql")))
 			continue; /* a statement of the data section (sequence value), no rows */
 		if (!prefix && json_is_string(json_object_get(entry, "kind")) &&
@@ -137,6 +258,15 @@ column_counts(const char *label, json_t *toc, json_t *blobs)
 				json_decref(counts);
 				return NULL;
 			}
+			const char *bp = json_string_value(json_object_get(entry, "blob_prefix"));
+			char *object = pv_asprintf("large object %s", bp + strlen(BLOB_PREFIX));
+			int set = pvj_set_str(names, bp, object);
+			free(object);
+			if (set < 0) {
+				json_decref(counts);
+				return NULL;
+			}
+			lobs++;
 			continue;
 		}
 		if (!json_is_string(prefix) || !json_is_array(cols)) {
@@ -151,11 +281,17 @@ column_counts(const char *label, json_t *toc, json_t *blobs)
 			json_decref(counts);
 			return NULL;
 		}
-		if (pvj_set_int(counts, json_string_value(prefix), (json_int_t)json_array_size(cols)) < 0) {
+		if (pvj_set_int(counts, json_string_value(prefix), (json_int_t)json_array_size(cols)) < 0 ||
+		    pvj_set_copy(names, json_string_value(prefix), json_object_get(entry, "table")) < 0) {
 			pv_wrap("bundle %s: member data.json: entry %zu", label, i + 1);
 			json_decref(counts);
 			return NULL;
 		}
+		tables++;
+	}
+	if (pvj_set_int(facts, "tables", tables) < 0 || pvj_set_int(facts, "large_objects", lobs) < 0) {
+		json_decref(counts);
+		return NULL;
 	}
 	return counts;
 }
@@ -175,6 +311,9 @@ check_header(const char *label, json_t *hdr)
 		return pv_fail("bundle %s: unsupported format %lld (this pgvault reads formats %d to %d)",
 		               label, (long long)json_integer_value(format), PV_BUNDLE_FORMAT_MIN,
 		               PV_BUNDLE_FORMAT);
+	const char *bad;
+	if (!fields_ok(hdr, header_fields, &bad))
+		return pv_fail("bundle %s: member %s: %s", label, PV_MEMBER_HEADER, bad);
 	return 0;
 }
 
@@ -287,9 +426,101 @@ mismatch(const char *label, const char *name, const char *what, json_t *got, jso
 	               (long long)json_integer_value(got), (long long)json_integer_value(want));
 }
 
+/* The kind the writer gives a member of this name. */
+static const char *
+member_kind(const char *name)
+{
+	if (strcmp(name, PV_MEMBER_HEADER) == 0)
+		return "header";
+	if (strcmp(name, "roles.json") == 0)
+		return "roles";
+	if (strcmp(name, "data.json") == 0)
+		return "data-toc";
+	if (is_member_of(name, DATA_PREFIX, DATA_SUFFIX))
+		return "data";
+	if (is_member_of(name, BLOB_PREFIX, BLOB_SUFFIX))
+		return "blob";
+	return "schema";
+}
+
+/* A manifest entry has the fields the writer gives it and no others: kind, object (the
+ * table or large object of a data member, else null), rows for data members, raw_size for
+ * data and large object members.  (seen: what was read of it.) */
+static int
+check_entry(const char *label, const char *name, json_t *l, json_t *s, json_t *names)
+{
+	const char *kind = json_string_value(json_object_get(l, "kind"));
+	json_t *object = json_object_get(l, "object"), *want = json_null();
+	size_t fields = 5 + (json_object_get(s, "rows") ? 1 : 0) + (json_object_get(s, "raw_size") ? 1 : 0);
+	char *prefix = NULL;
+	int rc = 0;
+
+	if (!kind || strcmp(kind, member_kind(name)) != 0)
+		return pv_fail("bundle %s: member %s: kind %s in the manifest, expected %s", label,
+		               name, kind ? kind : "(none)", member_kind(name));
+	if (strcmp(kind, "data") == 0 || strcmp(kind, "blob") == 0) {
+		prefix = member_prefix(name, strcmp(kind, "data") == 0 ? DATA_SUFFIX : BLOB_SUFFIX, NULL);
+		want = prefix ? json_object_get(names, prefix) : NULL;
+	}
+	if (!object || !want || !json_equal(object, want))
+		rc = pv_fail("bundle %s: member %s: the manifest names it for another object", label, name);
+	else if (json_object_size(l) != fields)
+		rc = pv_fail("bundle %s: member %s: the manifest's entry has fields pgvault does not "
+		             "write", label, name);
+	free(prefix);
+	return rc;
+}
+
+/* The manifest is the header's fields, the members and the counts, as the writer wrote
+ * them: each field of it a header field with the same value, or a count equal to what the
+ * members read hold, or the members; and its bytes the serialisation the writer makes of it
+ * (sorted keys, indent 1, a final newline) — so that not even a byte of white space in it
+ * can change unnoticed. */
+static int
+check_manifest(const char *label, json_t *manifest, const pv_buf *raw, json_t *facts,
+               json_t *seen, int signed_)
+{
+	json_t *hdr = json_object_get(facts, "header");
+	const char *k;
+	json_t *v;
+	json_int_t rows = 0;
+	size_t i;
+
+	json_array_foreach(seen, i, v)
+		rows += json_integer_value(json_object_get(v, "rows"));
+	if (pvj_set_int(facts, "rows", rows) < 0)
+		return -1;
+	json_object_foreach(manifest, k, v) {
+		if (strcmp(k, "members") == 0)
+			continue;
+		if (json_object_get(hdr, k)) {
+			if (!json_equal(v, json_object_get(hdr, k)))
+				return pv_fail("bundle %s: member %s: \"%s\" differs from %s's", label,
+				               PV_MEMBER_MANIFEST, k, PV_MEMBER_HEADER);
+			continue;
+		}
+		if (strcmp(k, "tables") != 0 && strcmp(k, "rows") != 0 && strcmp(k, "objects") != 0 &&
+		    strcmp(k, "large_objects") != 0)
+			return pv_fail("bundle %s: member %s: unexpected field \"%s\"", label,
+			               PV_MEMBER_MANIFEST, k);
+		if (!same_int(v, json_object_get(facts, k)))
+			return pv_fail("bundle %s: member %s: \"%s\" is %s, the members hold %lld", label,
+			               PV_MEMBER_MANIFEST, k, json_is_integer(v) ? "another number" : "not a number",
+			               (long long)json_integer_value(json_object_get(facts, k)));
+	}
+	if ((json_integer_value(json_object_get(hdr, "format")) >= 3) != signed_)
+		return pv_fail("bundle %s: format %lld %s %s", label,
+		               (long long)json_integer_value(json_object_get(hdr, "format")),
+		               signed_ ? "has no" : "must end with", PV_MEMBER_SIGNATURE);
+	if (!canonical(manifest, raw))
+		return pv_fail("bundle %s: member %s: not laid out as pgvault writes it (changed after "
+		               "it was written)", label, PV_MEMBER_MANIFEST);
+	return 0;
+}
+
 /* Compare the members read with the manifest's list. */
 static int
-compare(const char *label, json_t *seen, json_t *manifest)
+compare(const char *label, json_t *seen, json_t *manifest, json_t *names)
 {
 	json_t *listed = json_object_get(manifest, "members");
 	size_t i, ns, nl;
@@ -339,6 +570,8 @@ compare(const char *label, json_t *seen, json_t *manifest)
 		    !same_int(json_object_get(s, "raw_size"), json_object_get(l, "raw_size")))
 			return mismatch(label, sname, "raw_size", json_object_get(s, "raw_size"),
 			                json_object_get(l, "raw_size"));
+		if (check_entry(label, sname, l, s, names) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -378,8 +611,6 @@ check_schema_member(const char *label, const char *name, json_t *doc)
 				return pv_fail("bundle %s: member %s: role %s: not a JSON object", label, name, k);
 		return 0;
 	}
-	static const char *const strs[] = {"kind", "name", "schema", "sql", "comments", "owner",
-	                                   "owner_target", "acl_target"};
 	size_t i;
 	json_t *e;
 	if (!json_is_array(doc))
@@ -389,17 +620,47 @@ check_schema_member(const char *label, const char *name, json_t *doc)
 		    !json_is_string(json_object_get(e, "name")))
 			return pv_fail("bundle %s: member %s: entry %zu is not an object with a kind and a name",
 			               label, name, i + 1);
-		for (size_t k = 0; k < sizeof strs / sizeof *strs; k++) {
-			json_t *f = json_object_get(e, strs[k]);
-			if (f && !json_is_string(f) && !json_is_null(f))
-				return pv_fail("bundle %s: member %s: entry %zu: \"%s\" is not a string", label,
-				               name, i + 1, strs[k]);
-		}
-		json_t *acl = json_object_get(e, "acl"), *deps = json_object_get(e, "deps");
-		if ((acl && !json_is_array(acl)) || (deps && !json_is_array(deps)))
-			return pv_fail("bundle %s: member %s: entry %zu: \"acl\" or \"deps\" is not a list",
-			               label, name, i + 1);
+		const char *bad;
+		if (!fields_ok(e, schema_fields, &bad))
+			return pv_fail("bundle %s: member %s: entry %zu: %s", label, name, i + 1, bad);
 	}
+	return 0;
+}
+
+/* The text of doc is exactly the writer's serialisation of it. */
+static int
+canonical(json_t *doc, const pv_buf *raw)
+{
+	char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+	int same = text && raw->len == strlen(text) + 1 && memcmp(raw->data, text, raw->len - 1) == 0 &&
+	           raw->data[raw->len - 1] == '\n';
+	free(text);
+	return same;
+}
+
+static int
+is_hex(const char *s, size_t len)
+{
+	if (!s || strlen(s) != len)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* manifest.sig as the writer makes it: {"algorithm": "HMAC-SHA256", "hmac": 64 hex digits,
+ * "key_id": 16}; whether the HMAC is right only a holder of the key can tell. */
+static int
+check_signature_member(const char *label, json_t *sig, const pv_buf *raw)
+{
+	const char *alg = json_string_value(json_object_get(sig, "algorithm"));
+	if (!json_is_object(sig) || json_object_size(sig) != 3 || !alg ||
+	    strcmp(alg, "HMAC-SHA256") != 0 ||
+	    !is_hex(json_string_value(json_object_get(sig, "hmac")), 64) ||
+	    !is_hex(json_string_value(json_object_get(sig, "key_id")), 16) || !canonical(sig, raw))
+		return pv_fail("bundle %s: member %s: not an HMAC-SHA256 signature as pgvault writes it",
+		               label, PV_MEMBER_SIGNATURE);
 	return 0;
 }
 
@@ -415,7 +676,7 @@ valid_utf8(const char *s)
 /* Read every member; on success *manifestp gets manifest.json, manifest_raw its bytes and
  * *sigp manifest.sig (NULL when there is none). */
 static int
-read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
+read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs, json_t *facts,
          json_t **manifestp, pv_buf *manifest_raw, json_t **sigp)
 {
 	json_t *names = json_object(); /* set of member names seen */
@@ -432,8 +693,11 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 		index++;
 		if (manifest && strcmp(name, PV_MEMBER_SIGNATURE) == 0 && !*sigp) {
 			/* the signature of the manifest: checked once the whole bundle is read */
-			*sigp = pv_br_read_json(r, 4096);
-			if (!*sigp || pv_br_member_sha(r, sha) < 0)
+			pv_buf sraw = PV_BUF_INIT;
+			*sigp = pv_br_read_json_raw(r, 4096, &sraw);
+			rc = *sigp ? check_signature_member(label, *sigp, &sraw) : -1;
+			pv_buf_free(&sraw);
+			if (rc < 0 || pv_br_member_sha(r, sha) < 0)
 				goto out;
 			continue;
 		}
@@ -498,8 +762,8 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 				goto out;
 			}
 			if (index == 1)
-				rc = check_header(label, doc);
-			else if ((counts = column_counts(label, doc, blobs)) == NULL)
+				rc = check_header(label, doc) < 0 ? -1 : pvj_set_copy(facts, "header", doc);
+			else if ((counts = column_counts(label, doc, blobs, facts)) == NULL)
 				rc = -1;
 			json_decref(doc);
 			if (rc < 0)
@@ -508,6 +772,10 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs,
 		           strcmp(name, "post-data.json") == 0) {
 			doc = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
 			rc = doc ? check_schema_member(label, name, doc) : -1;
+			if (rc == 0 && json_is_array(doc))
+				rc = pvj_set_int(facts, "objects",
+				                 json_integer_value(json_object_get(facts, "objects")) +
+				                     (json_int_t)json_array_size(doc));
 			json_decref(doc);
 			if (rc < 0)
 				goto out;
@@ -592,14 +860,18 @@ pv_bundle_verify(pv_source *src, const char *label, json_t **manifestp)
 	seen = json_array();
 	pv_buf raw = PV_BUF_INIT;
 	json_t *sig = NULL;
-	rc = read_all(r, label, seen, blobs, &manifest, &raw, &sig);
+	json_t *facts = json_pack("{s:{}, s:I}", "names", "objects", (json_int_t)0);
+	rc = read_all(r, label, seen, blobs, facts, &manifest, &raw, &sig);
 	if (rc == 0)
-		rc = compare(label, seen, manifest);
+		rc = compare(label, seen, manifest, json_object_get(facts, "names"));
+	if (rc == 0)
+		rc = check_manifest(label, manifest, &raw, facts, seen, sig != NULL);
 	if (rc == 0)
 		rc = check_blob_sizes(label, blobs);
 	if (rc == 0)
 		rc = check_signature(label, &raw, sig);
 	pv_buf_free(&raw);
+	json_decref(facts);
 	json_decref(sig);
 	pv_br_free(r);
 	json_decref(seen);

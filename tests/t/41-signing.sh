@@ -37,7 +37,8 @@ pv --config "$T/signed.conf" restore "$UID_" --as "$COPY"; expect_rc 1 "restore 
 expect_err "not signed"
 ! db_exists "$COPY" || fail "an unsigned bundle was restored"
 
-# altered after signing: pre-data.json gains an entry, the manifest its new SHA-256 and size
+# altered after signing: pre-data.json gains an entry, the manifest its new SHA-256, size and
+# objects count, laid out as pgvault writes it
 python3 - "$bundle" "$T/altered.pgv" <<'EOF'
 import hashlib, io, json, sys, tarfile
 src, dst = sys.argv[1], sys.argv[2]
@@ -57,7 +58,8 @@ for i, (m, data) in enumerate(out):
         for e in man["members"]:
             if e["name"] == "pre-data.json":
                 e["sha256"], e["size"] = new_sha, new_size
-        out[i] = (m, json.dumps(man, indent=1, sort_keys=True).encode())
+        man["objects"] += 1
+        out[i] = (m, (json.dumps(man, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode())
 with tarfile.open(dst, "w:", format=tarfile.PAX_FORMAT) as tout:
     for m, data in out:
         if data is not None:

@@ -156,7 +156,7 @@ build_bundle(enum variant v, pv_buf *out, json_t **manifest)
 	w = pv_bw_new(&sink, MTIME, &o);
 	assert_non_null(w);
 
-	doc = json_pack("{s:i, s:s}", "format", v == V_FORMAT_NEXT ? PV_BUNDLE_FORMAT + 1 : 1, "database", "caf\xc3\xa9");
+	doc = json_pack("{s:i, s:s, s:s}", "format", v == V_FORMAT_NEXT ? PV_BUNDLE_FORMAT + 1 : 1, "database", "caf\xc3\xa9", "encoding", "UTF8");
 	if (v == V_HEADER_NOT_FIRST)
 		assert_int_equal(pv_bw_add(w, "roles.json", "roles", NULL, "{}\n", 3), 0);
 	assert_int_equal(pv_bw_add_json(w, PV_MEMBER_HEADER, "header", doc), 0);
@@ -232,7 +232,7 @@ build_bundle(enum variant v, pv_buf *out, json_t **manifest)
 		                                       json_object_get(first, "rows"))));
 	}
 
-	man = json_pack("{s:i, s:s}", "format", 1, "database", "caf\xc3\xa9");
+	man = json_pack("{s:i, s:s, s:s}", "format", 1, "database", "caf\xc3\xa9", "encoding", "UTF8");
 	assert_int_equal(pv_bw_finish(w, man), 0);
 	assert_true(json_is_array(json_object_get(man, "members")));
 	pv_bw_free(w);
@@ -503,7 +503,7 @@ test_listing_and_sha(void **state)
 	pv_buf hdr = PV_BUF_INIT;
 	assert_int_equal(pv_br_read_all(r, &hdr, 1 << 20), 0);
 	/* UTF-8 kept, keys sorted, indent 1, trailing newline. */
-	assert_string_equal(hdr.data, "{\n \"database\": \"caf\xc3\xa9\",\n \"format\": 1\n}\n");
+	assert_string_equal(hdr.data, "{\n \"database\": \"caf\xc3\xa9\",\n \"encoding\": \"UTF8\",\n \"format\": 1\n}\n");
 	pv_buf_free(&hdr);
 	assert_int_equal(pv_br_next(r, &name, &size), 1);
 	assert_string_equal(name, "roles.json");
@@ -741,8 +741,13 @@ verify_members(const char *const *members, size_t n)
 	pv_sink sink = {mem_write, &m};
 	pv_bundle_writer *w = pv_bw_new(&sink, MTIME, NULL);
 	json_t *man = json_object();
-	for (size_t i = 0; i < n; i += 2)
-		assert_int_equal(pv_bw_add(w, members[i], "schema", NULL, members[i + 1], strlen(members[i + 1])), 0);
+	for (size_t i = 0; i < n; i += 2) {
+		/* the kind the writer gives each member (verify checks it) */
+		const char *kind = strcmp(members[i], PV_MEMBER_HEADER) == 0 ? "header"
+		                   : strcmp(members[i], "roles.json") == 0 ? "roles"
+		                   : strcmp(members[i], "data.json") == 0 ? "data-toc" : "schema";
+		assert_int_equal(pv_bw_add(w, members[i], kind, NULL, members[i + 1], strlen(members[i + 1])), 0);
+	}
 	assert_int_equal(pv_bw_finish(w, man), 0);
 	pv_bw_free(w);
 	json_decref(man);
@@ -756,7 +761,7 @@ verify_members(const char *const *members, size_t n)
 static void
 test_format_checks(void **state)
 {
-	const char *hdr = "{\"format\": 1}";
+	const char *hdr = "{\"format\": 1, \"database\": \"d\", \"encoding\": \"UTF8\"}";
 	const char *ok[] = {PV_MEMBER_HEADER, hdr, "roles.json", "{}", "pre-data.json", "[]",
 	                    "data.json", "[]", "post-data.json", "[]"};
 	assert_int_equal(verify_members(ok, 10), 0);
@@ -835,7 +840,7 @@ raw_data_bundle(pv_buf *out, const void *member, size_t len)
 	memsink m = {PV_BUF_INIT, 0, 0, 0};
 	pv_sink sink = {mem_write, &m};
 	pv_bundle_writer *w = pv_bw_new(&sink, MTIME, NULL);
-	json_t *hdr = json_pack("{s:i}", "format", 1);
+	json_t *hdr = json_pack("{s:i, s:s, s:s}", "format", 1, "database", "d", "encoding", "UTF8");
 	json_t *toc = json_pack("[{s:i, s:s, s:[ss], s:s}]", "id", 1, "table", "t", "columns",
 	                        "a", "b", "member_prefix", "data/1");
 	json_t *man = json_object();
@@ -934,7 +939,7 @@ test_not_regular(void **state)
 	struct archive_entry *e = archive_entry_new();
 	static char buf[64 * 1024];
 	size_t used = 0;
-	const char *hdr = "{\"format\": 1}\n";
+	const char *hdr = "{\"format\": 1, \"database\": \"d\", \"encoding\": \"UTF8\"}\n";
 
 	archive_write_set_format_pax(a);
 	assert_int_equal(archive_write_open_memory(a, buf, sizeof buf, &used), ARCHIVE_OK);
@@ -964,7 +969,7 @@ test_comp_limit(void **state)
 	pv_sink sink = {mem_write, &m};
 	pv_chunk_opts o = {(size_t)1 << 30, 2000, 1};
 	pv_bundle_writer *w = pv_bw_new(&sink, MTIME, &o);
-	json_t *hdr = json_pack("{s:i}", "format", 1);
+	json_t *hdr = json_pack("{s:i, s:s, s:s}", "format", 1, "database", "d", "encoding", "UTF8");
 	json_t *toc = json_pack("[{s:i, s:s, s:[s], s:s}]", "id", 7, "table", "t", "columns",
 	                        "a", "member_prefix", "data/7");
 	json_t *man = json_object(), *e, *got = NULL;

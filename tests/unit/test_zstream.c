@@ -530,7 +530,7 @@ write_bundle(const pcase *c, const char *raw, pv_buf *out)
 	pv_sink sink = {mem_write, &m};
 	pv_bundle_writer *w = pv_bw_new(&sink, MTIME, &c->opts);
 	pv_data_writer *d;
-	json_t *hdr = json_pack("{s:i}", "format", PV_BUNDLE_FORMAT), *toc, *man;
+	json_t *hdr = json_pack("{s:i, s:s, s:s}", "format", PV_BUNDLE_FORMAT_TEXT, "database", "d", "encoding", "UTF8"), *toc, *man;
 	int64_t total = -1;
 	int rc = -1;
 
@@ -572,7 +572,7 @@ write_bundle(const pcase *c, const char *raw, pv_buf *out)
 	rc = pv_dw_end(d, &total);
 	if (rc < 0)
 		goto out;
-	man = json_pack("{s:i}", "format", PV_BUNDLE_FORMAT);
+	man = json_pack("{s:i, s:s, s:s}", "format", PV_BUNDLE_FORMAT_TEXT, "database", "d", "encoding", "UTF8");
 	rc = pv_bw_finish(w, man);
 	json_decref(man);
 out:
