@@ -47,6 +47,15 @@ int pv_setup(pv_global *g);
 /* What pv_setup loaded (the configuration, the signing key: wiped). */
 void pv_global_free(pv_global *g);
 pv_store *pv_open_store(pv_global *g);
+/* Open a local bundle (path, id, DB@latest, DB@TIMESTAMP) for reading, under the storage
+ * location's lock shared (as backups take it): a prune, which takes it alone, cannot delete
+ * the bundle between its choice and its opening; once open, reading goes on whatever prune
+ * does.  Waits for a running prune up to [backup] lock_timeout, at least 60 s.  The
+ * descriptor, with the path (malloc'd) and sidecar (may be NULL) in *path and *side; -1 with
+ * the error set. */
+int pv_open_bundle(pv_global *g, pv_store *st, const char *arg, char **path, json_t **side);
+/* That shared lock of the storage location, taken as pv_open_bundle takes it. */
+struct pv_lock *pv_read_lock(pv_global *g, pv_store *st);
 /* The [s3] storage; NULL with a printed error when it is not configured or unusable. */
 struct pv_s3 *pv_open_s3(pv_global *g);
 /* Remote bundles: sidecar manifests read from S3 (each with id, path, size, location). */

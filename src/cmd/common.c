@@ -14,6 +14,7 @@
 
 #include "bundle/bundle.h"
 #include "cmd/cmd.h"
+#include "ops/lock.h"
 #include "store/s3.h"
 #include "util/names.h"
 #include "util/err.h"
@@ -142,6 +143,41 @@ pv_store *
 pv_open_store(pv_global *g)
 {
 	return pv_store_local(g->storage ? g->storage : PV_DEFAULT_STORAGE);
+}
+
+pv_lock *
+pv_read_lock(pv_global *g, pv_store *st)
+{
+	long timeout = 0;
+	pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &timeout);
+	char *lpath = pv_store_lock_path(st, NULL);
+	pv_lock *l = lpath ? pv_lock_take(lpath, 0, timeout > 60 ? timeout : 60, "the storage location") : NULL;
+	free(lpath);
+	return l;
+}
+
+int
+pv_open_bundle(pv_global *g, pv_store *st, const char *arg, char **path, json_t **side)
+{
+	/* a file named by its path is the caller's; a storage that does not exist has nothing
+	 * to lock (and is not created by a read) */
+	size_t n = strlen(arg);
+	struct stat sst;
+	int in_store = !strchr(arg, '/') && !(n > 4 && strcmp(arg + n - 4, ".pgv") == 0) &&
+	               stat(g->storage ? g->storage : PV_DEFAULT_STORAGE, &sst) == 0;
+	pv_lock *l = NULL;
+	if (in_store && (l = pv_read_lock(g, st)) == NULL)
+		return -1;
+	int fd = -1;
+	*path = NULL;
+	*side = NULL;
+	if (pv_store_resolve(st, arg, path, side) == 0) {
+		fd = open(*path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			pv_fail("%s: %s", *path, strerror(errno));
+	}
+	pv_lock_release(l);
+	return fd;
 }
 
 pv_s3 *

@@ -197,14 +197,8 @@ cmd_restore(pv_global *g, int argc, char **argv)
 		pv_s3_free(s3);
 		if (!downloaded)
 			goto fail;
-	} else if (pv_store_resolve(st, argv[optind], &path, &side) < 0)
+	} else if ((fd = pv_open_bundle(g, st, argv[optind], &path, &side)) < 0)
 		goto fail;
-	if (fd < 0)
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		pv_fail("%s: %s", path, strerror(errno));
-		goto fail;
-	}
 	pv_source src;
 	pv_source_fd(&src, &fd);
 	if (pv_restore_bundle(&g->conn, &src, path, &o, &db, &kept) < 0)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "ops/lock.h"
 #include "store/s3.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -28,11 +29,8 @@ static const char usage[] =
     "Exit status: 0 all good, 1 a bundle failed (the message names the bad member).\n";
 
 static int
-verify_one(const char *path, const char *label)
+verify_fd(int fd, const char *label)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pv_fail("%s: %s", path, strerror(errno));
 	pv_source src;
 	pv_source_fd(&src, &fd);
 	json_t *m = NULL;
@@ -133,7 +131,19 @@ cmd_verify(pv_global *g, int argc, char **argv)
 		json_array_foreach(list, i, e) {
 			const char *id = json_string_value(json_object_get(e, "id"));
 			pv_err_clear();
-			if (verify_one(json_string_value(json_object_get(e, "path")), id) < 0) {
+			/* opened under the shared lock: a prune may have removed it since the listing */
+			const char *p = json_string_value(json_object_get(e, "path"));
+			struct pv_lock *l = pv_read_lock(g, st);
+			int fd = l ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+			int gone = l && fd < 0 && errno == ENOENT;
+			if (l && fd < 0 && !gone)
+				pv_fail("%s: %s", p, strerror(errno));
+			pv_lock_release(l);
+			if (gone) {
+				pv_info("%s: removed by prune since the listing", id);
+				continue;
+			}
+			if (fd < 0 || verify_fd(fd, id) < 0) {
 				pv_error("%s", pv_errmsg());
 				bad++;
 			} else {
@@ -147,7 +157,8 @@ cmd_verify(pv_global *g, int argc, char **argv)
 		char *path = NULL;
 		json_t *side = NULL;
 		pv_err_clear();
-		if (pv_store_resolve(st, argv[i], &path, &side) < 0 || verify_one(path, argv[i]) < 0) {
+		int fd = pv_open_bundle(g, st, argv[i], &path, &side);
+		if (fd < 0 || verify_fd(fd, argv[i]) < 0) {
 			pv_error("%s", pv_errmsg());
 			bad++;
 		} else {
