@@ -3,8 +3,8 @@
 # build pgvault with warnings as errors, then build it again under AddressSanitizer +
 # UndefinedBehaviorSanitizer and run the whole test suite (`make check`: unit tests, then
 # integration tests against a throwaway PostgreSQL started by the suite), then the libFuzzer
-# targets for 60 s each (tests/fuzz), then the PostgreSQL version matrix (`make
-# check-versions`: 15/17/18).
+# targets for 60 s each (tests/fuzz), valgrind memcheck on a round trip, then the PostgreSQL
+# version matrix (`make check-versions`: 15/17/18).
 # Run from the source tree, as root or with sudo available.  .ci/run runs exactly this.
 #
 # The run is a list of parts (part NAME COMMAND...).  Each part's output is shown as it
@@ -85,7 +85,10 @@ fuzz() {
 	make -s fuzz FUZZ_SECONDS=60 FUZZ_JOBS=2
 }
 
-# 4) the PostgreSQL version matrix (make check-versions: 15 here, 17 and 18 in cached
+# 4) valgrind memcheck on a round trip, with the ordinary build
+valgrind_check() { cd _build && make -s check-valgrind; }
+
+# 5) the PostgreSQL version matrix (make check-versions: 15 here, 17 and 18 in cached
 # debootstrap trees) with the ordinary build
 versions() { cd _build && make -s check-versions; }
 # The trees are built (once per machine; mostly waiting on the network) while the builds and
@@ -105,5 +108,6 @@ else
 	skipped "test suite (ASan)" "its build failed"
 fi
 part "fuzz (60 s each)" fuzz
+part "valgrind round trip" valgrind_check
 part "version matrix" versions
 finish

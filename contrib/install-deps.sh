@@ -7,9 +7,10 @@
 #                and a PostgreSQL server and client of the release (15 on Debian 12, 17 on
 #                13) — what contrib/demo.sh uses.
 #   --tests      also what the test suite needs (contrib/check.sh): cmocka, zstd, python3,
-#                time, clang and its libFuzzer runtime (tests/fuzz), the server's development files and dpkg-dev (the security label tests
-#                build a test module from PostgreSQL's source package, so a deb-src line is
-#                added, copied from the machine's own apt sources), and Node.js with npm for
+#                time, valgrind, clang and its libFuzzer runtime (tests/fuzz), the server's
+#                development files and dpkg-dev (the security label tests build a test
+#                module from PostgreSQL's source package, so a deb-src line is added, copied
+#                from the machine's own apt sources), and Node.js with npm for
 #                the S3 test server (Debian's, when the machine has no node), PostGIS
 #                (tests/t/22-extensions.sh), and debootstrap, which builds the Debian trees
 #                holding PostgreSQL 17 and 18 for `make check-versions` (tests/lib/trees.sh).
@@ -47,7 +48,7 @@ libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libxml2-dev
 postgresql-$PGV postgresql-client-$PGV"
 if [ "$TESTS" = yes ]; then
 	PKGS="$PKGS libcmocka-dev zstd python3 time postgresql-server-dev-$PGV dpkg-dev
-postgresql-$PGV-postgis-3 debootstrap clang"
+postgresql-$PGV-postgis-3 debootstrap clang valgrind"
 	# The S3 tests run s3rver on Node.js (tests/lib/s3.sh installs it with npm); Debian's
 	# nodejs when the machine has none.
 	command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
