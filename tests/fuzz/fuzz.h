@@ -47,6 +47,8 @@ int fz_finish(const fz_bundle *b, const char *rows_member, int64_t rows, int64_t
 int fz_replaced(const char *name, const void *data, size_t len, pv_buf *out);
 /* Tar stream of the members of b, in order, as pgvault's writer lays them out. */
 int fz_tar(const fz_bundle *b, pv_buf *out);
+/* pv_bundle_verify over a tar stream in memory. */
+void fz_verify(const pv_buf *tar);
 /* End of one input: with FZ_DEBUG set, the error it left is printed; then cleared. */
 void fz_done(void);
 /* When the environment names a directory in FZ_WRITE_SEEDS, targets write their seed

@@ -290,6 +290,17 @@ fz_replaced(const char *name, const void *data, size_t len, pv_buf *out)
 }
 
 void
+fz_verify(const pv_buf *tar)
+{
+	fz_mem m;
+	pv_source src;
+	json_t *man = NULL;
+	fz_source(&src, &m, tar->data, tar->len);
+	if (pv_bundle_verify(&src, "fuzz", &man) == 0)
+		json_decref(man);
+}
+
+void
 fz_done(void)
 {
 	static int debug = -1;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ops/config.h"
@@ -52,7 +53,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		} else
 			e++;
 	fd = memfd_create("pgvault-fuzz.conf", 0);
-	if (fd < 0)
+	if (fd < 0 || fchmod(fd, 0600) < 0) /* (a file others can read must not hold secrets) */
 		abort();
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	return 0;
