@@ -296,6 +296,63 @@ member_offset(const pv_buf *b, const char *name)
 
 /* ---- tests -------------------------------------------------------------------------- */
 
+/* What no member checksum covers is held to the writer's layout: the header's checksum
+ * field, the padding, the end of the archive, the manifest's bytes (each one changed must
+ * fail, naming why). */
+static void
+test_strict_layout(void **state)
+{
+	pv_buf b;
+	json_t *man;
+	build_bundle(V_OK, &b, &man);
+	json_decref(man);
+	assert_int_equal(verify_mem(b.data, b.len, NULL), 0);
+
+	/* the checksum field of the second header: six digits, NUL, space */
+	long roles = member_offset(&b, "roles.json") - 512;
+	assert_true(roles > 0);
+	b.data[roles + 155] = '\0';
+	assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
+	assert_contains(pv_errmsg(), "checksum field");
+	b.data[roles + 155] = ' ';
+
+	/* the padding after the header member (pgvault.json is not a multiple of 512) */
+	long hdr = member_offset(&b, PV_MEMBER_HEADER);
+	long pad = roles - 1;
+	assert_true(pad > hdr && b.data[pad] == 0);
+	b.data[pad] = 'x';
+	assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
+	assert_contains(pv_errmsg(), "padding is not zero");
+	b.data[pad] = 0;
+
+	/* the end: a flip in the zero blocks, garbage after them, zeros up to a record */
+	b.data[b.len - 700] = 1;
+	assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
+	b.data[b.len - 700] = 0;
+	pv_buf c = PV_BUF_INIT;
+	pv_buf_add(&c, b.data, b.len);
+	pv_buf_add(&c, "garbage", 7);
+	assert_int_equal(verify_mem(c.data, c.len, NULL), -1);
+	assert_contains(pv_errmsg(), "end-of-archive");
+	c.len = b.len;
+	static const char zeros[10240];
+	pv_buf_add(&c, zeros, sizeof zeros);
+	assert_int_equal(verify_mem(c.data, c.len, NULL), 0);
+	pv_buf_add(&c, zeros, 512);
+	assert_int_equal(verify_mem(c.data, c.len, NULL), -1);
+	pv_buf_free(&c);
+
+	/* the manifest's white space: an indentation space made a tab is the same JSON */
+	long mo = member_offset(&b, PV_MEMBER_MANIFEST);
+	assert_true(mo > 0 && b.data[mo + 2] == ' ');
+	b.data[mo + 2] = '\t';
+	assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
+	assert_contains(pv_errmsg(), "not laid out as pgvault writes it");
+	b.data[mo + 2] = ' ';
+	assert_int_equal(verify_mem(b.data, b.len, NULL), 0);
+	pv_buf_free(&b);
+}
+
 static void
 test_chunk_opts(void **state)
 {
@@ -1120,6 +1177,7 @@ main(void)
 		cmocka_unit_test(test_manifest_mismatch),
 		cmocka_unit_test(test_bad_zstd),
 		cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_strict_layout),
 		cmocka_unit_test(test_comp_limit),
 		cmocka_unit_test(test_writer_errors),
 	};
