@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,8 @@ pv_parse_duration(const char *s)
 	else
 		return -1;
 	if (*end && end[1] != '\0')
+		return -1;
+	if (v > LONG_MAX / mul) /* (found by tests/fuzz/fuzz_config: "4444444444444444444h") */
 		return -1;
 	return v * mul;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/config.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/hash.h"
@@ -424,6 +425,26 @@ test_json_all_bytes_round_trip(void **state)
 	(void)state;
 }
 
+/* Durations: units, and values whose seconds do not fit refused (fuzz_config found the
+ * overflow of "4444444444444444444h"). */
+static void
+test_durations(void **state)
+{
+	assert_int_equal(pv_parse_duration("90"), 90);
+	assert_int_equal(pv_parse_duration("90s"), 90);
+	assert_int_equal(pv_parse_duration("15m"), 900);
+	assert_int_equal(pv_parse_duration("26h"), 93600);
+	assert_int_equal(pv_parse_duration("7d"), 604800);
+	assert_int_equal(pv_parse_duration("2 w"), 1209600);
+	assert_int_equal(pv_parse_duration("1x"), -1);
+	assert_int_equal(pv_parse_duration("-5"), -1);
+	assert_int_equal(pv_parse_duration("4444444444444444444h"), -1);
+	assert_int_equal(pv_parse_duration("15250284452472w"), -1);
+	assert_int_equal(pv_parse_duration("15250284452471w"), 9223372036854460800L);
+	assert_int_equal(pv_parse_duration("9223372036854775807"), 9223372036854775807L);
+	assert_int_equal(pv_parse_duration("99999999999999999999"), -1);
+}
+
 int
 main(void)
 {
@@ -435,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_time_round_trip),
 		cmocka_unit_test(test_time_rejects),
 		cmocka_unit_test(test_valid_tag),
+		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_err),
 		cmocka_unit_test(test_json_setters),
