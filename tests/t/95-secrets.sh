@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/t/95-secrets.sh — a known database password (in the configuration file) and a
-# notification URL holding a token are never shown: grepped for in `ps` samples taken while
-# pgvault runs, in the stdout and stderr of every command (successes and failures), in every
+# notification URL holding a token are never shown: grepped for in the command lines of
+# every process (what `ps` shows, from /proc) sampled while pgvault
+# runs, in the stdout and stderr of every command (successes and failures), in every
 # file of the storage (bundles with their members decompressed, sidecars), in the metrics
 # file and in the notification bodies a real HTTP listener received.  Roles in a bundle carry
 # no password hash.
@@ -84,13 +85,23 @@ run() { # run NAME ARGS...: pgvault with its output kept for the grep
 	rc=$?
 	set -e
 }
-# ps samples while a backup runs
-( for _ in $(seq 200); do ps -eo args >>"$T/ps"; sleep 0.02; done ) &
+# samples of every process's command line while a backup runs (what ps shows, read from
+# /proc: a fresh Debian has no procps); a session holding the table for 3 s keeps the backup
+# running long enough to be seen
+q -d "$DB" -c "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT" >/dev/null &
+holder=$!
+sleep 0.5
+( for _ in $(seq 200); do
+	for c in /proc/[0-9]*/cmdline; do { tr '\0' ' ' <"$c"; } 2>/dev/null || true; echo; done >>"$T/ps"
+	sleep 0.02
+done ) &
 sampler=$!
 run backup --config "$T/good.conf" backup --db "$DB"
 [ "$rc" = 0 ] || { cat "$T/run$n.err" >&2; fail "backup: exit $rc"; }
 ID=$(head -1 "$T/run$n.out")
 wait "$sampler"
+wait "$holder"
+grep -q -- "backup --db $DB" "$T/ps" || fail "the samples never caught the running backup"
 run list --config "$T/good.conf" list --json
 run status --config "$T/good.conf" status
 run verify --config "$T/good.conf" verify "$ID"
@@ -114,4 +125,4 @@ files=$(find "$T"/run*.out "$T"/run*.err "$T/ps" "$T/bodies" "$T/metrics.prom" "
 hits=$(grep -rlaF -e "$PW" -e "$TOKEN" "$T"/run*.out "$T"/run*.err "$T/ps" "$T/bodies" "$T/metrics.prom" "$ST" "$T/members" || true)
 [ -z "$hits" ] || fail "a secret appears in: $hits"
 ! grep -rqa 'SCRAM-SHA-256\$\|md5[0-9a-f]\{32\}' "$T/members/roles.json" || fail "roles.json holds a password hash"
-echo "figure: secrets: a known password (configuration file) and a notification URL token: 0 occurrences in $files files ($n runs' stdout and stderr, two of them failures; $(wc -l <"$T/ps") ps lines sampled during a backup; bundle members decompressed, sidecars, metrics, $(grep -c . "$T/bodies") notification bodies); no password hash in roles.json"
+echo "figure: secrets: a known password (configuration file) and a notification URL token: 0 occurrences in $files files ($n runs' stdout and stderr, two of them failures; $(wc -l <"$T/ps") process command lines sampled during a backup; bundle members decompressed, sidecars, metrics, $(grep -c . "$T/bodies") notification bodies); no password hash in roles.json"
