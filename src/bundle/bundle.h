@@ -44,6 +44,9 @@
 #define PV_MEMBER_SIGNATURE "manifest.sig"
 #define PV_BUNDLE_FORMAT_MIN 1
 #define PV_MEMBER_HEADER "pgvault.json"
+/* How the writer serialises JSON members (then a final newline); verify holds the manifest
+ * to exactly this form. */
+#define PV_BUNDLE_JSON_FLAGS (JSON_INDENT(1) | JSON_SORT_KEYS)
 /* The largest JSON member a reader loads (verify and restore alike). */
 #define PV_JSON_MEMBER_MAX ((size_t)512 << 20)
 #define PV_MEMBER_MANIFEST "manifest.json"

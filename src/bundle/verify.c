@@ -631,7 +631,7 @@ check_schema_member(const char *label, const char *name, json_t *doc)
 static int
 canonical(json_t *doc, const pv_buf *raw)
 {
-	char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *text = json_dumps(doc, PV_BUNDLE_JSON_FLAGS);
 	int same = text && raw->len == strlen(text) + 1 && memcmp(raw->data, text, raw->len - 1) == 0 &&
 	           raw->data[raw->len - 1] == '\n';
 	free(text);

@@ -241,7 +241,7 @@ static char *
 dump_json(pv_bundle_writer *w, json_t *doc, const char *name)
 {
 	char *what = pv_asprintf("member %s", name);
-	char *s = pvj_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS, w->text, what);
+	char *s = pvj_dumps(doc, PV_BUNDLE_JSON_FLAGS, w->text, what);
 	char *out;
 
 	free(what);

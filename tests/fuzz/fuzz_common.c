@@ -266,7 +266,7 @@ fz_finish(const fz_bundle *in, const char *rows_member, int64_t rows, int64_t ra
 			total += json_integer_value(json_object_get(e, "rows"));
 		}
 		pvj_set_int(man, "rows", total);
-		char *s = json_dumps(man, JSON_INDENT(1) | JSON_SORT_KEYS);
+		char *s = json_dumps(man, PV_BUNDLE_JSON_FLAGS);
 		if (!s)
 			goto out;
 		pv_buf_puts(&manifest, s);
