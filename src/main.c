@@ -53,7 +53,7 @@ on_signal(int sig)
 	int saved = errno;
 	pv_signal_enter();
 	pv_interrupted = sig;
-	pv_store_signal_cleanup();
+	pv_repo_signal_cleanup();
 	pv_cancel_all();
 	pv_signal_leave();
 	if (!pv_cleanup_pending) {

@@ -6,10 +6,10 @@
  *   pgvault.json          header: format, versions, database, encoding, locale, snapshot,
  *                         text_encoding (the client encoding every stored text is in)
  *   roles.json            roles the database references (no password hashes)
- *   pre-data.json         schema entries run before the data (see pg/dump.h for the shape)
+ *   pre-data.json         schema entries run before the data (see engine/backup.h for the shape)
  *   data.json             one entry per table with rows: columns, COPY statement, member
  *                         prefix; sequence values; one entry per large object: oid, size,
- *                         blob_prefix, owner, comments, acl (see pg/dump.h)
+ *                         blob_prefix, owner, comments, acl (see engine/backup.h)
  *   data/ID.N.copy.zst    rows of data entry ID, chunk N (1-based): text COPY format, one
  *                         zstd frame (with content checksum) per member, split at row boundaries
  *   blobs/OID.N.bin.zst   contents of large object OID, chunk N (1-based): raw bytes, one zstd

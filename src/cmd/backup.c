@@ -8,11 +8,9 @@
 #include <sys/time.h>
 
 #include "cmd/cmd.h"
-#include "ops/lock.h"
 #include "ops/notify.h"
 #include "ops/prune.h"
-#include "pg/dump.h"
-#include "store/s3.h"
+#include "engine/backup.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -120,7 +118,7 @@ cmd_backup(pv_global *g, int argc, char **argv)
 	char **dbs = pv_calloc((size_t)argc + 1, sizeof *dbs);
 	char **excl = pv_calloc((size_t)argc + 1, sizeof *excl);
 	int ndb = 0, nexcl = 0, all = 0, opt, allow_cli = 0, no_prune = 0, upload = 0;
-	pv_s3 *s3 = NULL;
+	pv_repo *copy = NULL, *st = NULL;
 	long lock_timeout = -1;
 	pv_dump_opts o = {.tag = NULL};
 	int rc = PV_EXIT_OK;
@@ -201,26 +199,25 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		if (always && strcmp(always, "always") == 0)
 			upload = 1;
 	}
-	if (upload && !(s3 = pv_open_s3(g))) {
+	if (upload && !(copy = pv_open_repo(g, 1))) {
 		rc = PV_EXIT_USAGE;
 		goto report;
 	}
-	o.s3 = s3;
-	if (s3)
-		pv_remote_cleanup(s3, g);
+	o.copy_to = copy;
 
-	pv_store *st = pv_open_store(g);
+	st = pv_open_repo(g, 0);
 	int failed = 0, locked = 0;
-	/* backups share the storage location; prune takes it alone */
-	char *slock = pv_store_lock_path(st, NULL);
-	pv_lock *storage_lock = slock ? pv_lock_take(slock, 0, lock_timeout, "the storage location") : NULL;
-	free(slock);
-	if (!storage_lock) {
+	/* backups share each storage; prune takes it alone */
+	pv_lock *storage_lock = pv_repo_lock(st, NULL, 0, lock_timeout);
+	pv_lock *copy_lock = storage_lock && copy ? pv_repo_lock(copy, NULL, 0, lock_timeout) : NULL;
+	if (!storage_lock || (copy && !copy_lock)) {
 		pv_error("%s", pv_errmsg());
 		rc = pv_errcode();
-		pv_store_free(st);
+		pv_lock_release(storage_lock);
 		goto report;
 	}
+	if (copy)
+		pv_repo_cleanup(copy, NULL); /* uploads that killed runs left */
 	for (int i = 0; i < ndb; i++) {
 		char *id = NULL;
 		long long size = 0;
@@ -234,13 +231,9 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		o.allow_unsupported = allow;
 		o.sign_key = g->sign_key.data;
 		o.sign_key_len = g->sign_key.len;
-		char *lpath = pv_store_lock_path(st, dbs[i]);
-		char *what = pv_asprintf("database \"%s\"", dbs[i]);
-		pv_lock *l = lpath ? pv_lock_take(lpath, 1, lock_timeout, what) : NULL;
-		free(lpath);
-		free(what);
+		pv_lock *l = pv_repo_lock(st, dbs[i], 1, lock_timeout);
 		if (l)
-			pv_store_cleanup(st, dbs[i]); /* what killed runs left (under the lock) */
+			pv_repo_cleanup(st, dbs[i]); /* what killed runs left (under the lock) */
 		int ok = l && pv_dump_database(&g->conn, st, dbs[i], &o, &id, &size) == 0;
 		pv_lock_release(l);
 		rd->seconds = now_seconds() - t0;
@@ -260,6 +253,7 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		pv_info("database \"%s\": bundle %s (%lld bytes, %.1fs)", dbs[i], id, size, rd->seconds);
 		free(id);
 	}
+	pv_lock_release(copy_lock);
 	pv_lock_release(storage_lock);
 	if (failed)
 		rc = failed == locked ? PV_EXIT_LOCK : failed == ndb ? PV_EXIT_FAIL : PV_EXIT_PARTIAL;
@@ -267,9 +261,7 @@ cmd_backup(pv_global *g, int argc, char **argv)
 	pv_config_bool(g->cfg, NULL, "retention", "prune_after_backup", 0, &prune_after);
 	if (prune_after && !no_prune && rc == PV_EXIT_OK) {
 		/* only after a fully successful run: a failed run must never cost an old bundle */
-		char *lp = pv_store_lock_path(st, NULL);
-		pv_lock *pl = lp ? pv_lock_take(lp, 1, lock_timeout, "the storage location") : NULL;
-		free(lp);
+		pv_lock *pl = pv_repo_lock(st, NULL, 1, lock_timeout);
 		for (int i = 0; pl && i < ndb; i++) {
 			int deleted = 0;
 			if (pv_prune(g->cfg, st, dbs[i], 0, NULL, &deleted) < 0) {
@@ -286,7 +278,6 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		}
 		pv_lock_release(pl);
 	}
-	pv_store_free(st);
 report:
 	run.finished = time(NULL);
 	run.exit_code = rc;
@@ -297,7 +288,8 @@ report:
 		pv_notify(g->cfg, &run);
 	}
 done:
-	pv_s3_free(s3);
+	pv_repo_free(st);
+	pv_repo_free(copy);
 	pv_run_free(&run);
 	if (owned) {
 		for (int i = 0; owned[i]; i++)

@@ -10,7 +10,7 @@
 
 #include "ops/config.h"
 #include "pg/conn.h"
-#include "store/store.h"
+#include "store/repo.h"
 
 typedef struct pv_global {
 	const char *config;    /* --config */
@@ -46,27 +46,19 @@ int pv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
 int pv_setup(pv_global *g);
 /* What pv_setup loaded (the configuration, the signing key: wiped). */
 void pv_global_free(pv_global *g);
-pv_store *pv_open_store(pv_global *g);
-/* Open a local bundle (path, id, DB@latest, DB@TIMESTAMP) for reading, under the storage
- * location's lock shared (as backups take it): a prune, which takes it alone, cannot delete
- * the bundle between its choice and its opening; once open, reading goes on whatever prune
- * does.  Waits for a running prune up to [backup] lock_timeout, at least 60 s.  The
- * descriptor, with the path (malloc'd) and sidecar (may be NULL) in *path and *side; -1 with
- * the error set. */
-int pv_open_bundle(pv_global *g, pv_store *st, const char *arg, char **path, json_t **side);
-/* That shared lock of the storage location, taken as pv_open_bundle takes it. */
-struct pv_lock *pv_read_lock(pv_global *g, pv_store *st);
-/* The [s3] storage; NULL with a printed error when it is not configured or unusable. */
-struct pv_s3 *pv_open_s3(pv_global *g);
-/* Remote bundles: sidecar manifests read from S3 (each with id, path, size, location). */
-json_t *pv_remote_list(struct pv_s3 *s3, const char *db);
-/* Abort multipart uploads left by killed runs: those whose bundle has no temporary file of
- * a live pgvault process in the local storage. */
-void pv_remote_cleanup(struct pv_s3 *s3, pv_global *g);
+/* The repository a command works on: the local storage directory, or (remote) the [s3]
+ * storage.  NULL with the error printed (PV_EXIT_USAGE: S3 not configured or unusable). */
+pv_repo *pv_open_repo(pv_global *g, int remote);
+/* The repository's lock, shared, as reads take it: waits for a running prune up to [backup]
+ * lock_timeout, at least 60 s. */
+pv_lock *pv_read_lock(pv_global *g, pv_repo *r);
+/* Open a bundle (a path, or an id, DB@latest, DB@TIMESTAMP of the repository) for reading.
+ * Chosen and opened under the repository's shared lock, as backups take it, so a prune
+ * (which takes it alone) cannot delete it in between; once open, reading goes on whatever
+ * prune does.  A path, or a local storage that does not exist, takes no lock (and creates
+ * nothing).  NULL with the error set. */
+pv_repo_reader *pv_open_bundle(pv_global *g, pv_repo *r, const char *arg);
 int cmd_upload(pv_global *g, int argc, char **argv);
-/* Download a remote bundle (an entry of pv_remote_list) to a temporary file in the storage
- * directory; *fd is open on it at offset 0.  The path (malloc'd) must be unlinked. */
-char *pv_remote_fetch(pv_global *g, struct pv_s3 *s3, json_t *entry, int *fd);
 
 int cmd_backup(pv_global *g, int argc, char **argv);
 int cmd_restore(pv_global *g, int argc, char **argv);

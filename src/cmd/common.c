@@ -1,10 +1,9 @@
 /*
- * cmd/common.c — what the commands share: global options, usage errors, the store.
+ * cmd/common.c — what the commands share: global options, usage errors, the configuration,
+ * the repository a command works on, and opening a bundle under its lock.
  */
 #include <stdarg.h>
-#include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -14,7 +13,7 @@
 
 #include "bundle/bundle.h"
 #include "cmd/cmd.h"
-#include "ops/lock.h"
+#include "util/lock.h"
 #include "store/s3.h"
 #include "util/names.h"
 #include "util/err.h"
@@ -139,49 +138,14 @@ pv_setup(pv_global *g)
 	return PV_EXIT_OK;
 }
 
-pv_store *
-pv_open_store(pv_global *g)
+static const char *
+storage_dir(pv_global *g)
 {
-	return pv_store_local(g->storage ? g->storage : PV_DEFAULT_STORAGE);
+	return g->storage ? g->storage : PV_DEFAULT_STORAGE;
 }
 
-pv_lock *
-pv_read_lock(pv_global *g, pv_store *st)
-{
-	long timeout = 0;
-	pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &timeout);
-	char *lpath = pv_store_lock_path(st, NULL);
-	pv_lock *l = lpath ? pv_lock_take(lpath, 0, timeout > 60 ? timeout : 60, "the storage location") : NULL;
-	free(lpath);
-	return l;
-}
-
-int
-pv_open_bundle(pv_global *g, pv_store *st, const char *arg, char **path, json_t **side)
-{
-	/* a file named by its path is the caller's; a storage that does not exist has nothing
-	 * to lock (and is not created by a read) */
-	size_t n = strlen(arg);
-	struct stat sst;
-	int in_store = !strchr(arg, '/') && !(n > 4 && strcmp(arg + n - 4, ".pgv") == 0) &&
-	               stat(g->storage ? g->storage : PV_DEFAULT_STORAGE, &sst) == 0;
-	pv_lock *l = NULL;
-	if (in_store && (l = pv_read_lock(g, st)) == NULL)
-		return -1;
-	int fd = -1;
-	*path = NULL;
-	*side = NULL;
-	if (pv_store_resolve(st, arg, path, side) == 0) {
-		fd = open(*path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			pv_fail("%s: %s", *path, strerror(errno));
-	}
-	pv_lock_release(l);
-	return fd;
-}
-
-pv_s3 *
-pv_open_s3(pv_global *g)
+static pv_s3 *
+open_s3(pv_global *g)
 {
 	pv_config *c = g->cfg;
 	const char *bucket = pv_config_get(c, NULL, "s3", "bucket");
@@ -220,130 +184,52 @@ pv_open_s3(pv_global *g)
 	return s3;
 }
 
-json_t *
-pv_remote_list(pv_s3 *s3, const char *db)
+pv_repo *
+pv_open_repo(pv_global *g, int remote)
 {
-	char *sub = NULL;
-	if (db) {
-		char *fs = pv_fsname(db);
-		sub = pv_asprintf("%s/", fs);
-		free(fs);
-	}
-	json_t *objs = pv_s3_list(s3, sub);
-	free(sub);
-	if (!objs)
-		return NULL;
-	json_t *out = json_array();
-	const char *suf = ".manifest.json";
-	size_t sl = strlen(suf), i;
-	json_t *o;
-	int bad = 0;
-	json_array_foreach(objs, i, o) {
-		const char *key = json_string_value(json_object_get(o, "key"));
-		size_t n = strlen(key);
-		if (n <= sl || strcmp(key + n - sl, suf) != 0)
-			continue;
-		char *bkey = pv_asprintf("%.*s.pgv", (int)(n - sl), key);
-		json_t *bundle = NULL;
-		size_t k;
-		json_t *b;
-		json_array_foreach(objs, k, b)
-			if (strcmp(json_string_value(json_object_get(b, "key")), bkey) == 0)
-				bundle = b;
-		pv_buf text = PV_BUF_INIT;
-		json_t *side = NULL;
-		if (bundle && pv_s3_get(s3, key, &text, 16u << 20) == 0)
-			side = json_loads(text.data ? text.data : "", 0, NULL);
-		pv_buf_free(&text);
-		if (side && json_is_object(side)) {
-			const char *slash = strrchr(bkey, '/');
-			char *id = pv_strndup(slash ? slash + 1 : bkey, strlen(slash ? slash + 1 : bkey) - 4);
-			char *url = pv_s3_describe(s3, bkey);
-			bad |= pvj_set_str(side, "id", id);
-			bad |= pvj_set_str(side, "path", url);
-			bad |= pvj_set_str(side, "key", bkey);
-			bad |= pvj_set_copy(side, "size", json_object_get(bundle, "size"));
-			bad |= pvj_set_str(side, "location", "s3");
-			bad |= pvj_append_copy(out, side);
-			free(id);
-			free(url);
-		}
-		json_decref(side);
-		free(bkey);
-	}
-	json_decref(objs);
-	if (bad) {
-		json_decref(out);
-		pv_wrap("listing the remote bundles");
-		return NULL;
-	}
-	return out;
+	if (!remote)
+		return pv_repo_local(storage_dir(g));
+	pv_s3 *s3 = open_s3(g);
+	return s3 ? pv_repo_s3(s3, storage_dir(g)) : NULL;
 }
 
-void
-pv_remote_cleanup(pv_s3 *s3, pv_global *g)
+pv_lock *
+pv_read_lock(pv_global *g, pv_repo *r)
 {
-	json_t *ups = pv_s3_list_uploads(s3);
-	size_t i;
-	json_t *u;
-	json_array_foreach(ups, i, u) {
-		const char *key = json_string_value(json_object_get(u, "key"));
-		const char *slash = key ? strrchr(key, '/') : NULL;
-		size_t n = key ? strlen(key) : 0;
-		if (!slash || n < 5 || strcmp(key + n - 4, ".pgv") != 0)
-			continue;
-		/* DIR/<db>/.<id>.pgv.tmp.<pid> of a live process means the upload is in progress */
-		char *pattern = pv_asprintf("%s/%.*s/.%s.tmp.", g->storage, (int)(slash - key), key, slash + 1);
-		char *dir = pv_asprintf("%s/%.*s", g->storage, (int)(slash - key), key);
-		int live = 0;
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL) {
-			char *full = pv_asprintf("%s/%s", dir, e->d_name);
-			size_t pl = strlen(pattern);
-			if (strncmp(full, pattern, pl) == 0) {
-				long pid = strtol(full + pl, NULL, 10);
-				if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
-					live = 1;
-			}
-			free(full);
-		}
-		if (d)
-			closedir(d);
-		if (!live && pv_s3_abort_upload(s3, key, json_string_value(json_object_get(u, "upload_id"))) == 0)
-			pv_info("aborted the incomplete upload of %s, left by an interrupted run", key);
-		free(pattern);
-		free(dir);
-	}
-	json_decref(ups);
+	long timeout = 0;
+	pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &timeout);
+	return pv_repo_lock(r, NULL, 0, timeout > 60 ? timeout : 60);
 }
 
-char *
-pv_remote_fetch(pv_global *g, pv_s3 *s3, json_t *entry, int *fd)
+pv_repo_reader *
+pv_open_bundle(pv_global *g, pv_repo *r, const char *arg)
 {
-	*fd = -1;
-	pv_store *st = pv_open_store(g);
-	char *lock = pv_store_lock_path(st, NULL); /* creates the directory */
-	if (lock)
-		pv_store_cleanup(st, NULL); /* what killed runs left, downloads too */
-	pv_store_free(st);
-	if (!lock)
-		return NULL;
-	free(lock);
-	char *path = pv_asprintf("%s/.download.%s.tmp.%ld", g->storage,
-	                         json_string_value(json_object_get(entry, "id")), (long)getpid());
-	*fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int64_t got = 0;
-	if (*fd < 0) {
-		pv_fail("cannot create %s: %s", path, strerror(errno));
-	} else if (pv_s3_get_to_fd(s3, json_string_value(json_object_get(entry, "key")), *fd, &got) == 0 &&
-	           lseek(*fd, 0, SEEK_SET) == 0) {
-		return path;
+	size_t n = strlen(arg);
+	if (strchr(arg, '/') || (n > 4 && strcmp(arg + n - 4, PV_BUNDLE_SUFFIX) == 0)) {
+		struct stat st;
+		if (stat(arg, &st) < 0) {
+			pv_fail("%s: %s", arg, strerror(errno));
+			return NULL;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			pv_fail("%s is not a pgvault bundle (not a regular file)", arg);
+			return NULL;
+		}
+		return pv_repo_open_file(arg);
 	}
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-	unlink(path);
-	free(path);
-	return NULL;
+	/* a local storage that does not exist has nothing to lock, and is not created by a read */
+	struct stat sst;
+	int lock = strcmp(pv_repo_kind(r), "local") != 0 || stat(storage_dir(g), &sst) == 0;
+	pv_lock *l = NULL;
+	if (lock && (l = pv_read_lock(g, r)) == NULL)
+		return NULL;
+	pv_entries all;
+	pv_repo_reader *rd = NULL;
+	if (pv_repo_list(r, NULL, &all) == 0) {
+		const pv_entry *e = pv_entries_pick(&all, arg, pv_repo_describe(r));
+		rd = e ? pv_repo_open(r, e) : NULL;
+		pv_entries_free(&all);
+	}
+	pv_lock_release(l);
+	return rd;
 }

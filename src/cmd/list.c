@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "store/s3.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -42,12 +41,42 @@ s(json_t *o, const char *k)
 	return v ? v : "";
 }
 
-/* a member of a sidecar, JSON null when absent */
 static json_t *
-field(json_t *e, const char *k)
+str_or_null(const char *v)
 {
-	json_t *v = json_object_get(e, k);
-	return v ? v : json_null();
+	return v ? json_string(v) : json_null();
+}
+
+static json_t *
+int_or_null(int64_t v)
+{
+	return v >= 0 ? json_integer((json_int_t)v) : json_null();
+}
+
+/* One bundle as `list --json` shows it (NULL when out of memory). */
+static json_t *
+row(const pv_entry *e)
+{
+	json_t *r = json_object();
+	int bad = 0;
+	bad |= pvj_set_str(r, "id", e->id);
+	bad |= pvj_set(r, "database", json_string(e->database));
+	bad |= pvj_set(r, "time", str_or_null(e->snapshot_time));
+	bad |= pvj_set(r, "tag", str_or_null(e->tag));
+	bad |= pvj_set_int(r, "size", e->size);
+	bad |= pvj_set_int(r, "raw_size", e->raw_size);
+	bad |= pvj_set(r, "ratio", json_real(e->size ? (double)e->raw_size / (double)e->size : 0));
+	bad |= pvj_set_bool(r, "verified", e->verified);
+	bad |= pvj_set(r, "verified_at", str_or_null(e->verified_at));
+	bad |= pvj_set_str(r, "location", e->location);
+	bad |= pvj_set_str(r, "path", e->where);
+	bad |= pvj_set(r, "tables", int_or_null(e->tables));
+	bad |= pvj_set(r, "rows", int_or_null(e->rows));
+	if (bad) {
+		json_decref(r);
+		return NULL;
+	}
+	return r;
 }
 
 int
@@ -80,64 +109,31 @@ cmd_list(pv_global *g, int argc, char **argv)
 	int src = pv_setup(g);
 	if (src != PV_EXIT_OK)
 		return src;
-	pv_store *st = pv_open_store(g);
-	json_t *all = pv_store_list(st, db);
-	pv_store_free(st);
-	if (!all) {
-		pv_error("%s", pv_errmsg());
-		return PV_EXIT_FAIL;
-	}
-	if (remote) {
-		pv_s3 *s3 = pv_open_s3(g);
-		json_t *r = s3 ? pv_remote_list(s3, db) : NULL;
-		if (s3 && !r)
-			pv_error("%s", pv_errmsg());
-		pv_s3_free(s3);
-		if (!r) {
-			json_decref(all);
-			return PV_EXIT_FAIL;
-		}
-		int rc = json_array_extend(all, r);
-		json_decref(r);
-		if (rc < 0) {
-			json_decref(all);
-			pv_error("cannot merge the remote list");
-			return PV_EXIT_FAIL;
-		}
-	}
+	/* the local storage, and with --remote the S3 one after it */
 	json_t *out = json_array();
-	size_t i;
-	json_t *e;
 	int bad = 0;
-	json_array_foreach(all, i, e) {
-		json_t *r = json_object();
-		json_int_t raw = 0;
-		size_t k;
-		json_t *m;
-		json_array_foreach(json_object_get(e, "members"), k, m)
-			raw += json_integer_value(json_object_get(m, "raw_size")) ? json_integer_value(json_object_get(m, "raw_size"))
-			                                                         : json_integer_value(json_object_get(m, "size"));
-		json_int_t size = json_integer_value(json_object_get(e, "size"));
-		bad |= pvj_set_copy(r, "id", field(e, "id"));
-		bad |= pvj_set_copy(r, "database", field(e, "database"));
-		bad |= pvj_set_copy(r, "time", field(e, "snapshot_time"));
-		bad |= pvj_set_copy(r, "tag", field(e, "tag"));
-		bad |= pvj_set_int(r, "size", size);
-		bad |= pvj_set_int(r, "raw_size", raw);
-		bad |= pvj_set(r, "ratio", json_real(size ? (double)raw / (double)size : 0));
-		bad |= pvj_set_bool(r, "verified", json_is_true(json_object_get(e, "verified")));
-		bad |= pvj_set_copy(r, "verified_at", field(e, "verified_at"));
-		bad |= pvj_set_str(r, "location", json_object_get(e, "location") ? json_string_value(json_object_get(e, "location")) : "local");
-		bad |= pvj_set_copy(r, "path", field(e, "path"));
-		bad |= pvj_set_copy(r, "tables", field(e, "tables"));
-		bad |= pvj_set_copy(r, "rows", field(e, "rows"));
-		bad |= pvj_append(out, r);
+	for (int k = 0; k <= remote; k++) {
+		pv_repo *r = pv_open_repo(g, k);
+		pv_entries all;
+		if (!r) {
+			json_decref(out);
+			return PV_EXIT_FAIL;
+		}
+		if (pv_repo_list(r, db, &all) < 0) {
+			pv_error("%s", pv_errmsg());
+			pv_repo_free(r);
+			json_decref(out);
+			return PV_EXIT_FAIL;
+		}
+		for (size_t i = 0; i < all.n; i++)
+			bad |= pvj_append(out, row(&all.v[i]));
+		pv_entries_free(&all);
+		pv_repo_free(r);
 	}
 	char *text = NULL;
 	if (bad || (json && !(text = pvj_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER, PVJ_UTF8, "the list")))) {
 		pv_error("%s", pv_errmsg());
 		json_decref(out);
-		json_decref(all);
 		return PV_EXIT_FAIL;
 	}
 	if (json) {
@@ -148,6 +144,8 @@ cmd_list(pv_global *g, int argc, char **argv)
 	} else {
 		printf("%-20s %-20s %-10s %10s %6s %-8s %-5s %s\n", "DATABASE", "TIME (UTC)", "TAG", "SIZE",
 		       "RATIO", "VERIFIED", "WHERE", "ID");
+		size_t i;
+		json_t *e;
 		json_array_foreach(out, i, e) {
 			char sz[32];
 			human_size(json_integer_value(json_object_get(e, "size")), sz, sizeof sz);
@@ -158,6 +156,5 @@ cmd_list(pv_global *g, int argc, char **argv)
 		}
 	}
 	json_decref(out);
-	json_decref(all);
 	return PV_EXIT_OK;
 }

@@ -6,9 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "ops/lock.h"
 #include "ops/prune.h"
-#include "store/s3.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -32,18 +30,6 @@ static const char usage[] =
     "4 locked.\n";
 
 enum { OPT_LOCK_TIMEOUT = OPT_CMD_BASE, OPT_REMOTE };
-
-/* remote bundles: the bundle object first, then its sidecar */
-static int
-delete_remote(void *arg, json_t *e)
-{
-	pv_s3 *s3 = arg;
-	const char *key = json_string_value(json_object_get(e, "key"));
-	char *side = pv_asprintf("%.*s.manifest.json", (int)strlen(key) - 4, key);
-	int rc = pv_s3_delete(s3, key) < 0 || pv_s3_delete(s3, side) < 0 ? -1 : 0;
-	free(side);
-	return rc;
-}
 
 int
 cmd_prune(pv_global *g, int argc, char **argv)
@@ -82,35 +68,21 @@ cmd_prune(pv_global *g, int argc, char **argv)
 		return rc;
 	if (lock_timeout < 0)
 		pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &lock_timeout);
-	pv_store *st = pv_open_store(g);
-	char *lpath = dry ? NULL : pv_store_lock_path(st, NULL);
-	pv_lock *l = lpath ? pv_lock_take(lpath, 1, lock_timeout, "the storage location") : NULL;
-	free(lpath);
+	pv_repo *r = pv_open_repo(g, remote);
+	if (!r)
+		return PV_EXIT_USAGE;
+	pv_lock *l = dry ? NULL : pv_repo_lock(r, NULL, 1, lock_timeout);
 	int deleted = 0;
-	pv_s3 *s3 = NULL;
-	json_t *rlist = NULL;
 	if (!dry && !l) {
 		pv_error("%s", pv_errmsg());
 		rc = pv_errcode();
-	} else if (remote) {
-		if (!(s3 = pv_open_s3(g)))
-			rc = PV_EXIT_USAGE;
-		else if (!(rlist = pv_remote_list(s3, db)) ||
-		         pv_prune_list(g->cfg, rlist, db, dry, stdout, &deleted, delete_remote, s3) < 0) {
-			pv_error("%s", pv_errmsg());
-			rc = pv_errcode();
-		} else {
-			pv_info("%s %d remote bundle(s)", dry ? "would delete" : "deleted", deleted);
-		}
-	} else if (pv_prune(g->cfg, st, db, dry, stdout, &deleted) < 0) {
+	} else if (pv_prune(g->cfg, r, db, dry, stdout, &deleted) < 0) {
 		pv_error("%s", pv_errmsg());
 		rc = pv_errcode();
 	} else {
-		pv_info("%s %d bundle(s)", dry ? "would delete" : "deleted", deleted);
+		pv_info("%s %d bundle(s) in %s", dry ? "would delete" : "deleted", deleted, pv_repo_describe(r));
 	}
-	json_decref(rlist);
-	pv_s3_free(s3);
 	pv_lock_release(l);
-	pv_store_free(st);
+	pv_repo_free(r);
 	return rc;
 }

@@ -12,7 +12,6 @@
 
 #include "cmd/cmd.h"
 #include "pg/load.h"
-#include "store/s3.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -183,45 +182,29 @@ cmd_restore(pv_global *g, int argc, char **argv)
 		        "--role-password-file): role \"%s\" will not be able to log in with a password", o.owner);
 	o.role_password = password;
 
-	pv_store *st = pv_open_store(g);
-	char *path = NULL, *db = NULL, *kept = NULL;
-	json_t *side = NULL;
-	int fd = -1, downloaded = 0;
-	if (from_remote) {
-		pv_s3 *s3 = pv_open_s3(g);
-		json_t *list = s3 ? pv_remote_list(s3, NULL) : NULL;
-		json_t *pick = list ? pv_pick_bundle(list, argv[optind], "the S3 storage") : NULL;
-		if (pick && (path = pv_remote_fetch(g, s3, pick, &fd)) != NULL)
-			downloaded = 1;
-		json_decref(list);
-		pv_s3_free(s3);
-		if (!downloaded)
-			goto fail;
-	} else if ((fd = pv_open_bundle(g, st, argv[optind], &path, &side)) < 0)
-		goto fail;
+	char *db = NULL, *kept = NULL;
+	pv_repo *r = pv_open_repo(g, from_remote);
+	pv_repo_reader *rd = r ? pv_open_bundle(g, r, argv[optind]) : NULL;
+	if (!r) {
+		rc = PV_EXIT_USAGE;
+		goto done;
+	}
+	int fd = rd ? pv_reader_fd(rd) : -1;
 	pv_source src;
 	pv_source_fd(&src, &fd);
-	if (pv_restore_bundle(&g->conn, &src, path, &o, &db, &kept) < 0)
-		goto fail;
-	if (kept)
+	if (!rd || pv_restore_bundle(&g->conn, &src, pv_reader_where(rd), &o, &db, &kept) < 0) {
+		pv_error("%s", pv_errmsg());
+		rc = pv_errcode();
+	} else if (kept) {
 		pv_info("restored %s into database \"%s\"; the database it replaced is kept as \"%s\"",
 		        argv[optind], db, kept);
-	else
+	} else {
 		pv_info("restored %s into database \"%s\"", argv[optind], db);
-	goto out;
-fail:
-	pv_error("%s", pv_errmsg());
-	rc = pv_errcode();
-out:
-	if (fd >= 0)
-		close(fd);
-	if (downloaded)
-		unlink(path);
-	free(path);
+	}
+	pv_reader_close(rd);
+	pv_repo_free(r);
 	free(db);
 	free(kept);
-	json_decref(side);
-	pv_store_free(st);
 done:
 	if (password) {
 		memset(password, 0, strlen(password));

@@ -140,10 +140,11 @@ cmd_status(pv_global *g, int argc, char **argv)
 		rc = PV_EXIT_FAIL;
 		goto done;
 	}
-	pv_store *st = pv_open_store(g);
-	json_t *bundles = pv_store_list(st, NULL);
-	pv_store_free(st);
-	if (!bundles) {
+	pv_repo *repo = pv_open_repo(g, 0);
+	pv_entries bundles;
+	int listed = pv_repo_list(repo, NULL, &bundles);
+	pv_repo_free(repo);
+	if (listed < 0) {
 		json_decref(set);
 		pv_error("%s", pv_errmsg());
 		rc = PV_EXIT_FAIL;
@@ -158,14 +159,10 @@ cmd_status(pv_global *g, int argc, char **argv)
 		long limit = max_age;
 		if (limit < 0)
 			pv_config_seconds(g->cfg, db, "status", "max_age", 26 * 3600, &limit);
-		json_t *newest = NULL;
-		size_t i;
-		json_t *b;
-		json_array_foreach(bundles, i, b) {
-			const char *bdb = json_string_value(json_object_get(b, "database"));
-			if (bdb && strcmp(bdb, db) == 0 && json_is_true(json_object_get(b, "verified")) &&
-			    (!newest || json_integer_value(json_object_get(b, "snapshot_epoch")) >=
-			                    json_integer_value(json_object_get(newest, "snapshot_epoch"))))
+		const pv_entry *newest = NULL;
+		for (size_t i = 0; i < bundles.n; i++) {
+			const pv_entry *b = &bundles.v[i];
+			if (strcmp(b->database, db) == 0 && b->verified && (!newest || b->snapshot >= newest->snapshot))
 				newest = b;
 		}
 		json_t *r = json_object();
@@ -173,10 +170,10 @@ cmd_status(pv_global *g, int argc, char **argv)
 		jbad |= pvj_set_int(r, "max_age_seconds", limit);
 		const char *state = "missing";
 		if (newest) {
-			json_int_t age = (json_int_t)now - json_integer_value(json_object_get(newest, "snapshot_epoch"));
+			json_int_t age = (json_int_t)(now - newest->snapshot);
 			state = age > limit ? "stale" : "ok";
-			jbad |= pvj_set_copy(r, "newest", json_object_get(newest, "id"));
-			jbad |= pvj_set_copy(r, "time", json_object_get(newest, "snapshot_time"));
+			jbad |= pvj_set_str(r, "newest", newest->id);
+			jbad |= pvj_set_str_or_null(r, "time", newest->snapshot_time);
 			jbad |= pvj_set_int(r, "age_seconds", age);
 		}
 		jbad |= pvj_set_str(r, "status", state);
@@ -187,7 +184,7 @@ cmd_status(pv_global *g, int argc, char **argv)
 			else
 				pv_error("database \"%s\": newest verified bundle %s is %lld h %02lld min old "
 				         "(maximum %ld h %02ld min)", db,
-				         json_string_value(json_object_get(newest, "id")),
+				         newest->id,
 				         (long long)json_integer_value(json_object_get(r, "age_seconds")) / 3600,
 				         ((long long)json_integer_value(json_object_get(r, "age_seconds")) % 3600) / 60,
 				         limit / 3600, (limit % 3600) / 60);
@@ -217,7 +214,7 @@ cmd_status(pv_global *g, int argc, char **argv)
 	}
 	json_decref(out);
 	json_decref(set);
-	json_decref(bundles);
+	pv_entries_free(&bundles);
 	rc = bad ? PV_EXIT_FAIL : PV_EXIT_OK;
 done:
 	free(only);

@@ -1,7 +1,8 @@
 /*
  * cmd/upload.c — `pgvault upload`: copy local bundles that are not yet in the [s3]
- * storage.  Each is streamed from its file as a multipart upload (bounded memory), its
- * size checked once complete, then its sidecar uploaded; any failure aborts the upload.
+ * storage, from one repository to the other: each is streamed (bounded memory), committed
+ * (size checked, then its sidecar), and a failure leaves nothing half there.  A bundle the
+ * S3 storage has without its sidecar gets the sidecar.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,6 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "store/s3.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -24,97 +24,66 @@ static const char usage[] =
     "  -a, --all     every verified local bundle\n"
     "Exit status: 0 ok, 1 failure, 2 usage or configuration error.\n";
 
-/* "<fsdb>/<id>" for the bundle at DIR/<fsdb>/<id>.pgv */
-static char *
-key_base(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	const char *prev = slash;
-	while (prev && prev > path && prev[-1] != '/')
-		prev--;
-	size_t n = strlen(path);
-	if (!slash || n < 5)
-		return NULL;
-	return pv_strndup(prev, n - 4 - (size_t)(prev - path));
-}
-
+/* The bytes of rd into a new bundle `name` of dst, committed with sidecar. */
 static int
-upload_one(pv_s3 *s3, json_t *side)
+copy_bundle(pv_repo_reader *rd, pv_repo *dst, const char *name, json_t *sidecar, int64_t *size)
 {
-	const char *path = json_string_value(json_object_get(side, "path"));
-	const char *id = json_string_value(json_object_get(side, "id"));
-	char *base = key_base(path);
-	char *key = pv_asprintf("%s.pgv", base);
-	int64_t rsize = 0, lsize = json_integer_value(json_object_get(side, "size"));
-	char etag[128];
-	int rc = -1;
-	int h = pv_s3_head(s3, key, &rsize, etag);
-	if (h == 0 && rsize == lsize) {
-		/* a run killed between the bundle and its sidecar left the bundle unlisted: the
-		 * sidecar completes it */
-		char *skey = pv_asprintf("%s.manifest.json", base);
-		int64_t ssize;
-		int sh = pv_s3_head(s3, skey, &ssize, etag);
-		free(skey);
-		if (sh < 0 || (sh > 0 && pv_s3_put_sidecar(s3, base, side) < 0))
-			goto out;
-		if (sh > 0)
-			pv_info("%s: the S3 storage had the bundle without its sidecar manifest; uploaded it", id);
-		else
-			pv_info("%s is in the S3 storage already", id);
-		printf("%s\n", id);
-		rc = 0;
-		goto out;
-	}
-	if (h < 0)
-		goto out;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		pv_fail("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	pv_s3_upload *up = pv_s3_upload_begin(s3, key);
-	if (!up) {
-		close(fd);
-		goto out;
-	}
-	pv_sink *sink = pv_s3_upload_sink(up);
+	pv_repo_out *o = pv_repo_create_named(dst, name);
+	if (!o)
+		return -1;
+	pv_sink *sink = pv_out_sink(o);
 	char *buf = pv_malloc(1u << 20);
+	int fd = pv_reader_fd(rd), rc = 0;
 	ssize_t n;
-	int ok = 1;
-	while (ok && (n = read(fd, buf, 1u << 20)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ok = pv_fail("reading %s: %s", path, strerror(errno)) == 0;
-			break;
-		}
-		ok = sink->write(sink, buf, (size_t)n) == 0;
+	while (rc == 0 && (n = read(fd, buf, 1u << 20)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = pv_fail("reading %s: %s", pv_reader_where(rd), strerror(errno));
+		else
+			rc = sink->write(sink, buf, (size_t)n);
 	}
 	free(buf);
-	close(fd);
-	int64_t size = 0;
-	if (!ok) {
-		pv_s3_upload_abort(up);
-		goto out;
-	}
-	if (pv_s3_upload_complete(up, &size) < 0)
-		goto out;
-	if (size != lsize) {
-		pv_fail("the uploaded bundle has %lld bytes, the local one %lld", (long long)size, (long long)lsize);
-		goto out;
-	}
-	rc = pv_s3_put_sidecar(s3, base, side);
-	if (rc == 0) {
-		printf("%s\n", id);
-		pv_info("uploaded %s (%lld bytes)", id, (long long)size);
-	}
-out:
-	if (rc < 0)
-		pv_wrap("uploading %s", id);
-	free(base);
-	free(key);
+	int back = -1;
+	if (rc == 0 && pv_out_finish(o, &back) == 0 && pv_out_commit(o, sidecar) == 0)
+		*size = pv_out_bytes(o);
+	else
+		rc = -1;
+	if (back >= 0)
+		close(back);
+	pv_out_free(o);
 	return rc;
+}
+
+/* One bundle of src into dst, unless dst has it (same size); a bundle there without its
+ * sidecar (a run that failed in between) gets the sidecar. */
+static int
+upload_one(pv_global *g, pv_repo *src, pv_repo *dst, const pv_entry *e)
+{
+	int64_t rsize = 0, size = 0;
+	int side = 0, rc = -1;
+	int there = pv_repo_stat(dst, e->name, &rsize, &side);
+	if (there == 1 && rsize == e->size) {
+		if (side) {
+			pv_info("%s is in %s already", e->id, pv_repo_describe(dst));
+			rc = 0;
+		} else if ((rc = pv_repo_put_sidecar(dst, e->name, e->sidecar)) == 0) {
+			pv_info("%s: %s had the bundle without its sidecar manifest; uploaded it", e->id,
+			        pv_repo_describe(dst));
+		}
+	} else if (there >= 0) {
+		/* opened under the local storage's shared lock: prune cannot delete it meanwhile */
+		pv_lock *l = pv_read_lock(g, src);
+		pv_repo_reader *rd = l ? pv_repo_open(src, e) : NULL;
+		pv_lock_release(l);
+		if (rd && (rc = copy_bundle(rd, dst, e->name, e->sidecar, &size)) == 0)
+			pv_info("uploaded %s (%lld bytes)", e->id, (long long)size);
+		pv_reader_close(rd);
+	}
+	if (rc < 0)
+		return pv_wrap("uploading %s", e->id);
+	printf("%s\n", e->id);
+	return 0;
 }
 
 int
@@ -138,39 +107,44 @@ cmd_upload(pv_global *g, int argc, char **argv)
 	int rc = pv_setup(g);
 	if (rc != PV_EXIT_OK)
 		return rc;
-	pv_s3 *s3 = pv_open_s3(g);
-	if (!s3)
+	pv_repo *src = pv_open_repo(g, 0), *dst = pv_open_repo(g, 1);
+	if (!dst) {
+		pv_repo_free(src);
 		return PV_EXIT_USAGE;
-	pv_remote_cleanup(s3, g);
-	pv_store *st = pv_open_store(g);
-	json_t *list = pv_store_list(st, NULL);
+	}
+	/* as a backup that uploads: prune --remote waits for it, and it for prune --remote */
+	long timeout = 0;
+	pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &timeout);
+	pv_lock *l = pv_repo_lock(dst, NULL, 0, timeout > 60 ? timeout : 60);
+	pv_entries list;
 	int bad = 0;
-	if (!list) {
+	memset(&list, 0, sizeof list);
+	if (!l || pv_repo_list(src, NULL, &list) < 0) {
 		pv_error("%s", pv_errmsg());
 		bad++;
+	} else {
+		pv_repo_cleanup(dst, NULL);
 	}
-	size_t i;
-	json_t *e;
-	if (all)
-		json_array_foreach(list, i, e) {
-			if (!json_is_true(json_object_get(e, "verified")))
-				continue;
-			pv_err_clear();
-			if (upload_one(s3, e) < 0) {
-				pv_error("%s", pv_errmsg());
-				bad++;
-			}
-		}
-	for (int k = optind; list && k < argc; k++) {
+	for (size_t i = 0; all && i < list.n; i++) {
+		if (!list.v[i].verified)
+			continue;
 		pv_err_clear();
-		json_t *pick = pv_pick_bundle(list, argv[k], pv_store_dir(st));
-		if (!pick || upload_one(s3, pick) < 0) {
+		if (upload_one(g, src, dst, &list.v[i]) < 0) {
 			pv_error("%s", pv_errmsg());
 			bad++;
 		}
 	}
-	json_decref(list);
-	pv_store_free(st);
-	pv_s3_free(s3);
+	for (int k = optind; l && k < argc; k++) {
+		pv_err_clear();
+		const pv_entry *e = pv_entries_pick(&list, argv[k], pv_repo_describe(src));
+		if (!e || upload_one(g, src, dst, e) < 0) {
+			pv_error("%s", pv_errmsg());
+			bad++;
+		}
+	}
+	pv_entries_free(&list);
+	pv_lock_release(l);
+	pv_repo_free(src);
+	pv_repo_free(dst);
 	return bad ? PV_EXIT_FAIL : PV_EXIT_OK;
 }

@@ -10,8 +10,6 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "ops/lock.h"
-#include "store/s3.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -24,20 +22,57 @@ static const char usage[] =
     "DB@latest or DB@TIMESTAMP.\n"
     "\n"
     "  -a, --all     every bundle in the storage directory\n"
-    "      --remote  the bundles of the [s3] storage (each downloaded to a temporary file\n"
-    "                in the storage directory, checked, and removed)\n"
+    "      --remote  bundles of the [s3] storage instead (each downloaded to a temporary\n"
+    "                file in the storage directory, checked, and removed)\n"
     "Exit status: 0 all good, 1 a bundle failed (the message names the bad member).\n";
 
+/* Verify what rd reads and close it; 0 or -1 with the error set. */
 static int
-verify_fd(int fd, const char *label)
+verify_reader(pv_repo_reader *rd, const char *label)
 {
+	int fd = pv_reader_fd(rd);
 	pv_source src;
 	pv_source_fd(&src, &fd);
 	json_t *m = NULL;
 	int rc = pv_bundle_verify(&src, label, &m);
-	close(fd);
 	json_decref(m);
+	pv_reader_close(rd);
 	return rc;
+}
+
+/* Each bundle of the repository, opened under its shared lock (a prune may have removed
+ * it since the listing: reported, not failed). */
+static void
+verify_all(pv_global *g, pv_repo *r, const char *suffix, int *good, int *bad)
+{
+	pv_entries list;
+	if (pv_repo_list(r, NULL, &list) < 0) {
+		pv_error("%s", pv_errmsg());
+		(*bad)++;
+		return;
+	}
+	for (size_t i = 0; i < list.n; i++) {
+		const pv_entry *e = &list.v[i];
+		int64_t size;
+		int side;
+		pv_err_clear();
+		pv_lock *l = pv_read_lock(g, r);
+		pv_repo_reader *rd = l ? pv_repo_open(r, e) : NULL;
+		int gone = l && !rd && pv_repo_stat(r, e->name, &size, &side) == 0;
+		pv_lock_release(l);
+		if (gone) {
+			pv_info("%s: removed by prune since the listing", e->id);
+			continue;
+		}
+		if (!rd || verify_reader(rd, e->where) < 0) {
+			pv_error("%s", pv_errmsg());
+			(*bad)++;
+		} else {
+			printf("ok %s%s\n", e->id, suffix);
+			(*good)++;
+		}
+	}
+	pv_entries_free(&list);
 }
 
 int
@@ -65,109 +100,23 @@ cmd_verify(pv_global *g, int argc, char **argv)
 	if (src != PV_EXIT_OK)
 		return src;
 	int bad = 0, good = 0;
-	if (remote) {
-		pv_s3 *s3 = pv_open_s3(g);
-		json_t *list = s3 ? pv_remote_list(s3, NULL) : NULL;
-		if (!list) {
-			if (s3)
-				pv_error("%s", pv_errmsg());
-			pv_s3_free(s3);
-			return PV_EXIT_FAIL;
-		}
-		size_t i;
-		json_t *e;
-		json_array_foreach(list, i, e) {
-			int wanted = all;
-			for (int k = optind; k < argc && !wanted; k++) {
-				json_t *one = json_array();
-				if (pvj_append_copy(one, e) == 0) {
-					pv_err_clear();
-					wanted = pv_pick_bundle(one, argv[k], "S3") != NULL;
-				}
-				json_decref(one);
-			}
-			if (!wanted)
-				continue;
-			const char *id = json_string_value(json_object_get(e, "id"));
-			int fd;
-			pv_err_clear();
-			char *tmp = pv_remote_fetch(g, s3, e, &fd);
-			int ok = 0;
-			if (tmp) {
-				pv_source in;
-				pv_source_fd(&in, &fd);
-				json_t *m = NULL;
-				ok = pv_bundle_verify(&in, json_string_value(json_object_get(e, "path")), &m) == 0;
-				json_decref(m);
-				close(fd);
-				unlink(tmp);
-				free(tmp);
-			}
-			if (ok) {
-				printf("ok %s (s3)\n", id);
-				good++;
-			} else {
-				pv_error("%s", pv_errmsg());
-				bad++;
-			}
-		}
-		json_decref(list);
-		pv_s3_free(s3);
-		if (!good && !bad) {
-			pv_error("no bundle in the S3 storage matches");
-			return PV_EXIT_FAIL;
-		}
-		return bad ? PV_EXIT_FAIL : PV_EXIT_OK;
-	}
-	pv_store *st = pv_open_store(g);
-	if (all) {
-		json_t *list = pv_store_list(st, NULL);
-		size_t i;
-		json_t *e;
-		if (!list) {
-			pv_error("%s", pv_errmsg());
-			bad++;
-		}
-		json_array_foreach(list, i, e) {
-			const char *id = json_string_value(json_object_get(e, "id"));
-			pv_err_clear();
-			/* opened under the shared lock: a prune may have removed it since the listing */
-			const char *p = json_string_value(json_object_get(e, "path"));
-			struct pv_lock *l = pv_read_lock(g, st);
-			int fd = l ? open(p, O_RDONLY | O_CLOEXEC) : -1;
-			int gone = l && fd < 0 && errno == ENOENT;
-			if (l && fd < 0 && !gone)
-				pv_fail("%s: %s", p, strerror(errno));
-			pv_lock_release(l);
-			if (gone) {
-				pv_info("%s: removed by prune since the listing", id);
-				continue;
-			}
-			if (fd < 0 || verify_fd(fd, id) < 0) {
-				pv_error("%s", pv_errmsg());
-				bad++;
-			} else {
-				printf("ok %s\n", id);
-				good++;
-			}
-		}
-		json_decref(list);
-	}
+	pv_repo *r = pv_open_repo(g, remote);
+	if (!r)
+		return PV_EXIT_FAIL;
+	const char *suffix = strcmp(pv_repo_kind(r), "local") == 0 ? "" : " (s3)";
+	if (all)
+		verify_all(g, r, suffix, &good, &bad);
 	for (int i = optind; i < argc; i++) {
-		char *path = NULL;
-		json_t *side = NULL;
 		pv_err_clear();
-		int fd = pv_open_bundle(g, st, argv[i], &path, &side);
-		if (fd < 0 || verify_fd(fd, argv[i]) < 0) {
+		pv_repo_reader *rd = pv_open_bundle(g, r, argv[i]);
+		if (!rd || verify_reader(rd, argv[i]) < 0) {
 			pv_error("%s", pv_errmsg());
 			bad++;
 		} else {
-			printf("ok %s\n", argv[i]);
+			printf("ok %s%s\n", argv[i], suffix);
 			good++;
 		}
-		free(path);
-		json_decref(side);
 	}
-	pv_store_free(st);
+	pv_repo_free(r);
 	return bad ? PV_EXIT_FAIL : PV_EXIT_OK;
 }

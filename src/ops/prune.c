@@ -41,53 +41,19 @@ policy_for(const pv_config *cfg, const char *db, pv_ret_policy *p)
 }
 
 static int
-remove_file(const char *path)
-{
-	if (unlink(path) < 0 && errno != ENOENT)
-		return pv_fail("cannot delete %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* local bundles: the bundle first; a sidecar without its bundle is ignored by list */
-static int
-delete_local(void *arg, json_t *e)
-{
-	(void)arg;
-	if (remove_file(json_string_value(json_object_get(e, "path"))) < 0 ||
-	    remove_file(json_string_value(json_object_get(e, "sidecar"))) < 0)
-		return -1;
-	return 0;
-}
-
-int
-pv_prune(const pv_config *cfg, pv_store *st, const char *db, int dry_run, FILE *out, int *deleted)
-{
-	json_t *all = pv_store_list(st, db);
-	if (!all)
-		return -1;
-	int rc = pv_prune_list(cfg, all, db, dry_run, out, deleted, delete_local, NULL);
-	json_decref(all);
-	if (rc == 0 && !dry_run)
-		pv_store_cleanup(st, db);
-	return rc;
-}
-
-int
-pv_prune_list(const pv_config *cfg, json_t *all, const char *db, int dry_run, FILE *out,
-              int *deleted, int (*del)(void *arg, json_t *entry), void *arg)
+prune_list(const pv_config *cfg, pv_repo *repo, const pv_entries *all, const char *db, int dry_run,
+           FILE *out, int *deleted)
 {
 	*deleted = 0;
-	size_t n = json_array_size(all);
+	size_t n = all->n;
 	pv_ret_bundle *b = pv_calloc(n + 1, sizeof *b);
 	for (size_t i = 0; i < n; i++) {
-		json_t *e = json_array_get(all, i);
-		b[i].id = json_string_value(json_object_get(e, "id"));
-		b[i].db = json_string_value(json_object_get(e, "database"));
-		b[i].snapshot = (time_t)json_integer_value(json_object_get(e, "snapshot_epoch"));
-		b[i].tag = json_string_value(json_object_get(e, "tag"));
-		b[i].verified = json_is_true(json_object_get(e, "verified"));
-		if (!b[i].db)
-			b[i].db = "";
+		const pv_entry *e = &all->v[i];
+		b[i].id = e->id;
+		b[i].db = e->database;
+		b[i].snapshot = e->snapshot;
+		b[i].tag = e->tag;
+		b[i].verified = e->verified;
 	}
 	time_t now = time(NULL);
 	int rc = 0;
@@ -128,7 +94,6 @@ pv_prune_list(const pv_config *cfg, json_t *all, const char *db, int dry_run, FI
 	}
 	free(done);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		json_t *e = json_array_get(all, i);
 		if (out)
 			fprintf(out, "%s%-6s %-50s %s\n", dry_run ? "would " : "", b[i].keep ? "keep" : "delete",
 			        b[i].id, b[i].reason ? b[i].reason : "");
@@ -137,11 +102,25 @@ pv_prune_list(const pv_config *cfg, json_t *all, const char *db, int dry_run, FI
 		(*deleted)++;
 		if (dry_run)
 			continue;
-		if (del(arg, e) < 0)
+		if (pv_repo_remove(repo, &all->v[i]) < 0)
 			rc = -1;
 		else
 			pv_debug("deleted %s (%s)", b[i].id, b[i].reason);
 	}
 	free(b);
+	return rc;
+}
+
+int
+pv_prune(const pv_config *cfg, pv_repo *repo, const char *db, int dry_run, FILE *out, int *deleted)
+{
+	pv_entries all;
+	*deleted = 0;
+	if (pv_repo_list(repo, db, &all) < 0)
+		return -1;
+	int rc = prune_list(cfg, repo, &all, db, dry_run, out, deleted);
+	pv_entries_free(&all);
+	if (rc == 0 && !dry_run)
+		pv_repo_cleanup(repo, db);
 	return rc;
 }

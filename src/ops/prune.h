@@ -11,15 +11,13 @@
 #include <stdio.h>
 
 #include "ops/config.h"
-#include "store/store.h"
+#include "store/repo.h"
 
 /* Prints one line per bundle to out: "keep|delete ID REASON" (prefixed "would " in a dry
- * run).  db NULL: every database.  Returns 0, or -1 with pv_fail (PV_EXIT_USAGE for an
- * empty policy); *deleted counts the bundles deleted (or that would be). */
-int pv_prune(const pv_config *cfg, pv_store *st, const char *db, int dry_run, FILE *out, int *deleted);
-
-/* The same over any list of sidecars (e.g. from S3), deleting through del(arg, entry). */
-int pv_prune_list(const pv_config *cfg, json_t *all, const char *db, int dry_run, FILE *out,
-                  int *deleted, int (*del)(void *arg, json_t *entry), void *arg);
+ * run).  db NULL: every database.  Deleted bundles go through the repository (bundle first,
+ * then its sidecar); afterwards what crashed runs left is removed.  Returns 0, or -1 with
+ * pv_fail (PV_EXIT_USAGE for an empty policy); *deleted counts the bundles deleted (or that
+ * would be). */
+int pv_prune(const pv_config *cfg, pv_repo *repo, const char *db, int dry_run, FILE *out, int *deleted);
 
 #endif

@@ -12,9 +12,6 @@
 
 #define SLOTS 80
 
-volatile sig_atomic_t pv_interrupted = 0;
-volatile sig_atomic_t pv_cleanup_pending = 0;
-
 /* conns and the mutex: registering threads only; cancels: read by the signal handler too */
 static PGconn *conns[SLOTS];
 static _Atomic(PGcancel *) cancels[SLOTS];

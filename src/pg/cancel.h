@@ -9,10 +9,7 @@
 #define PV_PG_CANCEL_H
 
 #include <libpq-fe.h>
-#include <signal.h>
-
-extern volatile sig_atomic_t pv_interrupted;     /* the signal number, or 0 */
-extern volatile sig_atomic_t pv_cleanup_pending; /* >0: let the code clean up first */
+#include "util/sigsafe.h" /* pv_interrupted, pv_cleanup_pending */
 
 void pv_cancel_register(PGconn *c);
 void pv_cancel_unregister(PGconn *c);

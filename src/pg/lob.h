@@ -6,7 +6,7 @@
  * through the libpq large object API (lo_open/lo_read/lo_write) inside a transaction.
  *
  * A data.json entry of a large object is the schema entry shape (owner, owner_target,
- * comments, acl_target, acl; see pg/dump.h) plus {"oid", "size", "blob_prefix":
+ * comments, acl_target, acl; see engine/backup.h) plus {"oid", "size", "blob_prefix":
  * "blobs/OID"}; its contents are the members blobs/OID.1.bin.zst, blobs/OID.2.bin.zst, ...
  * (none when it is empty).
  */

@@ -1,7 +1,10 @@
 /*
- * store/local.c — the local directory store (see store.h).
+ * store/local.c — the directory driver of the repository interface (store/repo.h):
+ * DIR/<fs(db)>/<id>.pgv and its sidecar DIR/<fs(db)>/<id>.manifest.json, written under
+ * temporary names (".<id>…tmp.PID"), fsynced, and renamed only once the bundle verified
+ * (the bundle before its sidecar).  Lock files: DIR/.lock and DIR/<fs(db)>/.lock.
  */
-#include "store/store.h"
+#include "store/driver.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,48 +24,24 @@
 #include "util/names.h"
 #include "util/sigsafe.h"
 
-struct pv_store {
+typedef struct local_repo {
+	pv_repo base;
 	char *dir;
-};
+} local_repo;
 
-/* The temporary file being written, for pv_store_signal_cleanup() (one at a time). */
+/* The temporary file being written, for pv_repo_signal_cleanup() (one at a time). */
 static char signal_tmp_buf[4096];
 static _Atomic(const char *) signal_tmp; /* signal_tmp_buf, or NULL (util/sigsafe.h) */
 
-struct pv_bundle_out {
-	pv_store *store;
+typedef struct local_out {
+	pv_repo_out base;
 	char *dbdir;
-	char *id;
 	char *path;     /* final */
 	char *tmp;      /* temporary bundle */
 	char *sidecar;  /* final sidecar */
 	int fd;
 	int committed;
-	pv_sink sink;
-};
-
-pv_store *
-pv_store_local(const char *dir)
-{
-	pv_store *s = pv_calloc(1, sizeof *s);
-	s->dir = pv_strdup(dir);
-	return s;
-}
-
-void
-pv_store_free(pv_store *s)
-{
-	if (!s)
-		return;
-	free(s->dir);
-	free(s);
-}
-
-const char *
-pv_store_dir(pv_store *s)
-{
-	return s->dir;
-}
+} local_out;
 
 static int
 mkdir_p(const char *path)
@@ -101,10 +80,11 @@ fsync_dir(const char *dir)
 	return 0;
 }
 
+
 static int
-sink_write(pv_sink *s, const void *data, size_t len)
+out_write(pv_repo_out *base, const void *data, size_t len)
 {
-	pv_bundle_out *o = s->ctx;
+	local_out *o = (local_out *)base;
 	const char *p = data;
 	while (len > 0) {
 		ssize_t n = write(o->fd, p, len);
@@ -176,9 +156,10 @@ cleanup_dir(const char *dir)
 	return removed;
 }
 
-int
-pv_store_cleanup(pv_store *s, const char *db)
+static int
+local_cleanup(pv_repo *r, const char *db)
 {
+	local_repo *s = (local_repo *)r;
 	/* the storage directory itself: downloads of dead restores (.download.ID.tmp.PID) */
 	int n = cleanup_dir(s->dir);
 	if (db) {
@@ -204,57 +185,67 @@ pv_store_cleanup(pv_store *s, const char *db)
 	return n;
 }
 
-pv_bundle_out *
-pv_store_create(pv_store *s, const char *db, time_t when, const char *tag)
+static int
+local_stat(pv_repo *r, const char *name, int64_t *size, int *has_sidecar)
 {
-	char stamp[17];
-	pv_stamp(when, stamp);
-	char *fs = pv_fsname(db);
-	pv_bundle_out *o = pv_calloc(1, sizeof *o);
-	o->store = s;
+	local_repo *s = (local_repo *)r;
+	char *bp = pv_asprintf("%s/%s" PV_BUNDLE_SUFFIX, s->dir, name);
+	char *sp = pv_asprintf("%s/%s" PV_SIDECAR_SUFFIX, s->dir, name);
+	struct stat st;
+	int rc = 1;
+	if (stat(bp, &st) == 0) {
+		*size = (int64_t)st.st_size;
+		*has_sidecar = stat(sp, &st) == 0;
+	} else if (errno == ENOENT || errno == ENOTDIR) {
+		rc = 0;
+	} else {
+		rc = pv_fail("%s: %s", bp, strerror(errno));
+	}
+	free(bp);
+	free(sp);
+	return rc;
+}
+
+static const pv_out_ops local_out_ops;
+
+static void local_out_free(pv_repo_out *base);
+
+static pv_repo_out *
+local_create(pv_repo *r, const char *name)
+{
+	local_repo *s = (local_repo *)r;
+	local_out *o = pv_calloc(1, sizeof *o);
+	const char *slash = strrchr(name, '/');
 	o->fd = -1;
-	o->dbdir = pv_asprintf("%s/%s", s->dir, fs);
+	o->path = pv_asprintf("%s/%s" PV_BUNDLE_SUFFIX, s->dir, name);
+	pv_out_init(&o->base, &local_out_ops, name, pv_strdup(o->path));
+	o->dbdir = pv_asprintf("%s/%.*s", s->dir, (int)(slash ? slash - name : 0), name);
 	if (mkdir_p(s->dir) < 0 || mkdir_p(o->dbdir) < 0) {
-		free(fs);
-		pv_out_free(o);
+		pv_out_free(&o->base);
 		return NULL;
 	}
 	cleanup_dir(o->dbdir);
-	for (int n = 1;; n++) {
-		char suffix[16] = "";
-		if (n > 1)
-			snprintf(suffix, sizeof suffix, "-%d", n);
-		free(o->id);
-		o->id = pv_asprintf("%s_%s%s%s%s", fs, stamp, suffix, tag ? "_" : "", tag ? tag : "");
-		free(o->path);
-		o->path = pv_asprintf("%s/%s.pgv", o->dbdir, o->id);
-		struct stat st;
-		if (stat(o->path, &st) < 0 && errno == ENOENT)
-			break;
-	}
-	free(fs);
-	o->sidecar = pv_asprintf("%s/%s.manifest.json", o->dbdir, o->id);
-	o->tmp = pv_asprintf("%s/.%s.pgv.tmp.%ld", o->dbdir, o->id, (long)getpid());
+	o->sidecar = pv_asprintf("%s/%s" PV_SIDECAR_SUFFIX, s->dir, name);
+	o->tmp = pv_asprintf("%s/.%s" PV_BUNDLE_SUFFIX ".tmp.%ld", o->dbdir, o->base.id, (long)getpid());
 	o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (o->fd < 0) {
 		pv_fail("cannot create %s: %s", o->tmp, strerror(errno));
-		pv_out_free(o);
+		pv_out_free(&o->base);
 		return NULL;
 	}
-	o->sink.write = sink_write;
-	o->sink.ctx = o;
 	atomic_store(&signal_tmp, NULL);
 	pv_signal_quiesce();
 	if (strlen(o->tmp) < sizeof signal_tmp_buf) {
 		memcpy(signal_tmp_buf, o->tmp, strlen(o->tmp) + 1);
 		atomic_store(&signal_tmp, signal_tmp_buf);
 	}
-	return o;
+	return &o->base;
 }
 
-char *
-pv_store_lock_path(pv_store *s, const char *db)
+static char *
+local_lock_path(pv_repo *r, const char *db)
 {
+	local_repo *s = (local_repo *)r;
 	if (mkdir_p(s->dir) < 0)
 		return NULL;
 	if (!db)
@@ -271,27 +262,10 @@ pv_store_lock_path(pv_store *s, const char *db)
 	return p;
 }
 
-const char *
-pv_out_id(pv_bundle_out *o)
+static int
+local_finish(pv_repo_out *base, int *fd_read)
 {
-	return o->id;
-}
-
-const char *
-pv_out_path(pv_bundle_out *o)
-{
-	return o->path;
-}
-
-pv_sink *
-pv_out_sink(pv_bundle_out *o)
-{
-	return &o->sink;
-}
-
-int
-pv_out_finish_writing(pv_bundle_out *o, int *fd_read)
-{
+	local_out *o = (local_out *)base;
 	if (fsync(o->fd) < 0)
 		return pv_fail("cannot fsync %s: %s", o->tmp, strerror(errno));
 	if (close(o->fd) < 0) {
@@ -305,12 +279,12 @@ pv_out_finish_writing(pv_bundle_out *o, int *fd_read)
 	return 0;
 }
 
+/* data into a new temporary file beside final, fsynced; its name in *tmp_out */
 static int
-write_file_atomic(const char *final, const char *data, size_t len, int rename_now, char **tmp_out)
+write_temp(const char *final, const char *data, size_t len, char **tmp_out)
 {
-	char *tmp = NULL;
 	const char *slash = strrchr(final, '/');
-	tmp = pv_asprintf("%.*s/.%s.tmp.%ld", (int)(slash - final), final, slash + 1, (long)getpid());
+	char *tmp = pv_asprintf("%.*s/.%s.tmp.%ld", (int)(slash - final), final, slash + 1, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		pv_fail("cannot create %s: %s", tmp, strerror(errno));
@@ -337,32 +311,54 @@ write_file_atomic(const char *final, const char *data, size_t len, int rename_no
 		free(tmp);
 		return -1;
 	}
-	if (rename_now) {
-		if (rename(tmp, final) < 0) {
-			pv_fail("cannot rename %s: %s", tmp, strerror(errno));
-			unlink(tmp);
-			free(tmp);
-			return -1;
-		}
-		free(tmp);
-	} else {
-		*tmp_out = tmp;
-	}
+	*tmp_out = tmp;
 	return 0;
 }
 
-int
-pv_out_commit(pv_bundle_out *o, json_t *sidecar)
+/* the sidecar of a bundle: written beside it and renamed into place */
+static int
+put_sidecar_file(const char *final, json_t *sidecar)
 {
-	char *text = pvj_dumps(sidecar, JSON_INDENT(1) | JSON_SORT_KEYS, PVJ_UTF8, "the sidecar manifest");
+	char *text = pv_sidecar_text(sidecar), *tmp = NULL;
+	if (!text || write_temp(final, text, strlen(text), &tmp) < 0) {
+		free(text);
+		return -1;
+	}
+	free(text);
+	int rc = 0;
+	if (rename(tmp, final) < 0) {
+		rc = pv_fail("cannot rename %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	if (rc == 0) {
+		char *dir = pv_strndup(final, (size_t)(strrchr(final, '/') - final));
+		rc = fsync_dir(dir);
+		free(dir);
+	}
+	return rc;
+}
+
+static int
+local_put_sidecar(pv_repo *r, const char *name, json_t *sidecar)
+{
+	local_repo *s = (local_repo *)r;
+	char *sp = pv_asprintf("%s/%s" PV_SIDECAR_SUFFIX, s->dir, name);
+	int rc = put_sidecar_file(sp, sidecar);
+	free(sp);
+	return rc;
+}
+
+static int
+local_commit(pv_repo_out *base, json_t *sidecar)
+{
+	local_out *o = (local_out *)base;
+	char *text = pv_sidecar_text(sidecar);
 	char *tmp_sidecar = NULL;
 	if (!text)
 		return -1;
-	size_t len = strlen(text);
-	char *withnl = pv_asprintf("%s\n", text);
+	int rc = write_temp(o->sidecar, text, strlen(text), &tmp_sidecar);
 	free(text);
-	int rc = write_file_atomic(o->sidecar, withnl, len + 1, 0, &tmp_sidecar);
-	free(withnl);
 	if (rc < 0)
 		return -1;
 	/* The bundle first, then its sidecar: `list` shows a bundle only once both exist. */
@@ -384,30 +380,31 @@ pv_out_commit(pv_bundle_out *o, json_t *sidecar)
 }
 
 void
-pv_store_signal_cleanup(void)
+pv_repo_signal_cleanup(void)
 {
 	const char *p = atomic_load(&signal_tmp);
 	if (p)
 		unlink(p);
 }
 
-void
-pv_out_free(pv_bundle_out *o)
+static void
+local_out_free(pv_repo_out *base)
 {
-	if (!o)
-		return;
+	local_out *o = (local_out *)base;
 	atomic_store(&signal_tmp, NULL);
+	pv_signal_quiesce();
 	if (o->fd >= 0)
 		close(o->fd);
 	if (!o->committed && o->tmp)
 		unlink(o->tmp);
 	free(o->dbdir);
-	free(o->id);
 	free(o->path);
 	free(o->tmp);
 	free(o->sidecar);
 	free(o);
 }
+
+static const pv_out_ops local_out_ops = {out_write, local_finish, local_commit, local_out_free};
 
 /* ---- listing ---------------------------------------------------------------------------- */
 
@@ -421,170 +418,119 @@ read_sidecar(const char *path)
 	return j;
 }
 
-/* 0, or -1 when an entry cannot be stored */
-static int
-list_dir(const char *dir, json_t *out)
+static void
+list_dir(const char *root, const char *sub, pv_entries *out)
 {
+	char *dir = pv_asprintf("%s/%s", root, sub);
 	DIR *d = opendir(dir);
-	int bad = 0;
-	if (!d)
-		return 0;
+	if (!d) {
+		free(dir);
+		return;
+	}
 	struct dirent *e;
-	const char *suf = ".manifest.json";
-	size_t sl = strlen(suf);
+	size_t sl = strlen(PV_SIDECAR_SUFFIX);
 	while ((e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
-		if (e->d_name[0] == '.' || n <= sl || strcmp(e->d_name + n - sl, suf) != 0)
+		if (e->d_name[0] == '.' || n <= sl || strcmp(e->d_name + n - sl, PV_SIDECAR_SUFFIX) != 0)
 			continue;
 		char *sp = pv_asprintf("%s/%s", dir, e->d_name);
-		char *bp = pv_asprintf("%s/%.*s.pgv", dir, (int)(n - sl), e->d_name);
+		char *name = pv_asprintf("%s/%.*s", sub, (int)(n - sl), e->d_name);
+		char *bp = pv_asprintf("%s/%s" PV_BUNDLE_SUFFIX, root, name);
 		struct stat st;
 		json_t *j = NULL;
-		if (stat(bp, &st) == 0 && (j = read_sidecar(sp)) != NULL && json_is_object(j)) {
-			char *id = pv_strndup(e->d_name, n - sl);
-			bad |= pvj_set_str(j, "id", id);
-			bad |= pvj_set_str(j, "path", bp);
-			bad |= pvj_set_str(j, "sidecar", sp);
-			bad |= pvj_set_int(j, "size", st.st_size);
-			bad |= pvj_append(out, j);
-			free(id);
-		} else if (j) {
-			json_decref(j);
+		pv_entry en;
+		if (stat(bp, &st) == 0 && (j = read_sidecar(sp)) != NULL) {
+			if (pv_entry_from_sidecar(&en, j, name, (int64_t)st.st_size, bp, "local") == 0) {
+				pv_entries_add(out, &en);
+				bp = NULL;
+			} else {
+				pv_warn("ignoring sidecar %s: not a JSON object", sp);
+				bp = NULL; /* freed by pv_entry_from_sidecar */
+			}
 		}
-		free(sp);
 		free(bp);
+		free(sp);
+		free(name);
 	}
 	closedir(d);
-	return bad;
+	free(dir);
 }
 
 static int
-entry_cmp(const void *a, const void *b)
+local_list(pv_repo *r, const char *db, pv_entries *out)
 {
-	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	const char *dx = json_string_value(json_object_get(x, "database"));
-	const char *dy = json_string_value(json_object_get(y, "database"));
-	int c = strcmp(dx ? dx : "", dy ? dy : "");
-	if (c)
-		return c;
-	json_int_t tx = json_integer_value(json_object_get(x, "snapshot_epoch"));
-	json_int_t ty = json_integer_value(json_object_get(y, "snapshot_epoch"));
-	if (tx != ty)
-		return tx < ty ? -1 : 1;
-	return strcmp(json_string_value(json_object_get(x, "id")),
-	              json_string_value(json_object_get(y, "id")));
-}
-
-json_t *
-pv_store_list(pv_store *s, const char *db)
-{
-	json_t *all = json_array();
-	int bad = 0;
+	local_repo *s = (local_repo *)r;
 	if (db) {
 		char *fs = pv_fsname(db);
-		char *dir = pv_asprintf("%s/%s", s->dir, fs);
-		bad |= list_dir(dir, all);
+		list_dir(s->dir, fs, out);
 		free(fs);
-		free(dir);
-	} else {
-		DIR *d = opendir(s->dir);
-		if (!d && errno != ENOENT) {
-			json_decref(all);
-			pv_fail("cannot read storage directory %s: %s", s->dir, strerror(errno));
-			return NULL;
-		}
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			char *dir = pv_asprintf("%s/%s", s->dir, e->d_name);
-			bad |= list_dir(dir, all);
-			free(dir);
-		}
-		if (d)
-			closedir(d);
-	}
-	/* sort */
-	size_t n = json_array_size(all);
-	json_t **v = pv_malloc((n ? n : 1) * sizeof *v);
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_incref(json_array_get(all, i));
-	qsort(v, n, sizeof *v, entry_cmp);
-	json_array_clear(all);
-	for (size_t i = 0; i < n; i++)
-		bad |= pvj_append(all, v[i]);
-	free(v);
-	if (bad) {
-		json_decref(all);
-		pv_wrap("listing bundles in %s", s->dir);
-		return NULL;
-	}
-	return all;
-}
-
-int
-pv_store_resolve(pv_store *s, const char *arg, char **path, json_t **sidecar)
-{
-	*path = NULL;
-	*sidecar = NULL;
-	size_t n = strlen(arg);
-	if (strchr(arg, '/') || (n > 4 && strcmp(arg + n - 4, ".pgv") == 0)) {
-		struct stat st;
-		if (stat(arg, &st) < 0)
-			return pv_fail("%s: %s", arg, strerror(errno));
-		if (!S_ISREG(st.st_mode))
-			return pv_fail("%s is not a pgvault bundle (not a regular file)", arg);
-		*path = pv_strdup(arg);
 		return 0;
 	}
-	json_t *all = pv_store_list(s, NULL);
-	json_t *best = all ? pv_pick_bundle(all, arg, s->dir) : NULL;
-	if (!best) {
-		json_decref(all);
-		return -1;
-	}
-	*path = pv_strdup(json_string_value(json_object_get(best, "path")));
-	*sidecar = json_incref(best);
-	json_decref(all);
+	DIR *d = opendir(s->dir);
+	if (!d && errno != ENOENT)
+		return pv_fail("cannot read storage directory %s: %s", s->dir, strerror(errno));
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			list_dir(s->dir, e->d_name, out);
+	if (d)
+		closedir(d);
 	return 0;
 }
 
-json_t *
-pv_pick_bundle(json_t *all, const char *arg, const char *where)
+static int
+remove_file(const char *path)
 {
-	const char *at = strrchr(arg, '@');
-	json_t *best = NULL;
-	size_t i;
-	json_t *e;
-	if (at) {
-		char *db = pv_strndup(arg, (size_t)(at - arg));
-		const char *when = at + 1;
-		time_t limit = 0;
-		int latest = strcmp(when, "latest") == 0;
-		if (!latest && pv_parse_time(when, &limit) < 0) {
-			free(db);
-			pv_fail_code(PV_EXIT_USAGE, "%s: expected DB@latest or DB@YYYY-MM-DDTHH:MM:SSZ", arg);
-			return NULL;
-		}
-		json_array_foreach(all, i, e) {
-			const char *edb = json_string_value(json_object_get(e, "database"));
-			if (!json_is_true(json_object_get(e, "verified")) || !edb || strcmp(edb, db) != 0)
-				continue;
-			json_int_t t = json_integer_value(json_object_get(e, "snapshot_epoch"));
-			if (!latest && t > (json_int_t)limit)
-				continue;
-			if (!best || t >= json_integer_value(json_object_get(best, "snapshot_epoch")))
-				best = e;
-		}
-		free(db);
-		if (!best)
-			pv_fail("no verified bundle matches %s in %s", arg, where);
-		return best;
-	}
-	json_array_foreach(all, i, e)
-		if (strcmp(json_string_value(json_object_get(e, "id")), arg) == 0)
-			best = e;
-	if (!best)
-		pv_fail("no bundle with id %s in %s", arg, where);
-	return best;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return pv_fail("cannot delete %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* the bundle first; a sidecar without its bundle is not listed (and cleanup removes it) */
+static int
+local_remove(pv_repo *r, const pv_entry *e)
+{
+	local_repo *s = (local_repo *)r;
+	char *bp = pv_asprintf("%s/%s" PV_BUNDLE_SUFFIX, s->dir, e->name);
+	char *sp = pv_asprintf("%s/%s" PV_SIDECAR_SUFFIX, s->dir, e->name);
+	int rc = remove_file(bp) < 0 || remove_file(sp) < 0 ? -1 : 0;
+	free(bp);
+	free(sp);
+	return rc;
+}
+
+static int
+local_open(pv_repo *r, const pv_entry *e, int *fd, char **tmp)
+{
+	local_repo *s = (local_repo *)r;
+	char *bp = pv_asprintf("%s/%s" PV_BUNDLE_SUFFIX, s->dir, e->name);
+	*tmp = NULL;
+	*fd = open(bp, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+	if (*fd < 0)
+		rc = pv_fail("%s: %s", bp, strerror(errno));
+	free(bp);
+	return rc;
+}
+
+static void
+local_free(pv_repo *r)
+{
+	local_repo *s = (local_repo *)r;
+	free(s->dir);
+	free(s);
+}
+
+static const pv_repo_driver local_driver = {
+    "local", local_list, local_lock_path, local_cleanup, local_remove, local_stat,
+    local_put_sidecar, local_open, local_create, local_free};
+
+pv_repo *
+pv_repo_local(const char *dir)
+{
+	local_repo *s = pv_calloc(1, sizeof *s);
+	s->base.drv = &local_driver;
+	s->base.describe = pv_strdup(dir);
+	s->dir = pv_strdup(dir);
+	return &s->base;
 }

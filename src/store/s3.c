@@ -1429,20 +1429,3 @@ pv_s3_upload_abort(pv_s3_upload *u)
 	upload_free(u);
 }
 
-int
-pv_s3_put_sidecar(pv_s3 *s, const char *key_base, json_t *sidecar)
-{
-	static const char *local_only[] = {"path", "sidecar", "id", "size"};
-	json_t *remote = pvj_copy(sidecar);
-	for (size_t i = 0; i < sizeof local_only / sizeof local_only[0]; i++)
-		json_object_del(remote, local_only[i]);
-	char *text = remote && pvj_set_str(remote, "location", "s3") == 0
-	                 ? pvj_dumps(remote, JSON_INDENT(1) | JSON_SORT_KEYS, PVJ_UTF8, "the sidecar")
-	                 : NULL;
-	char *key = pv_asprintf("%s.manifest.json", key_base);
-	int rc = text ? pv_s3_put(s, key, text, strlen(text)) : -1;
-	free(key);
-	free(text);
-	json_decref(remote);
-	return rc < 0 ? pv_wrap("uploading the sidecar manifest") : 0;
-}

@@ -62,10 +62,6 @@ int pv_s3_get_to_fd(pv_s3 *s, const char *key, int fd, int64_t *size);
 int pv_s3_head(pv_s3 *s, const char *key, int64_t *size, char etag[128]);
 /* Deleting a key that does not exist succeeds. */
 int pv_s3_delete(pv_s3 *s, const char *key);
-/* The sidecar manifest of the bundle at key_base + ".pgv", stored as key_base +
- * ".manifest.json": the given sidecar without the fields that describe a local copy, with
- * "location": "s3". */
-int pv_s3_put_sidecar(pv_s3 *s, const char *key_base, json_t *sidecar);
 
 /* All objects whose key starts with prefix+sub (sub may be NULL), paginated with
  * continuation tokens (ListObjectsV2): an array of {"key" (relative to the prefix),

@@ -10,6 +10,9 @@
 #include <sched.h>
 #include <stdatomic.h>
 
+volatile sig_atomic_t pv_interrupted = 0;
+volatile sig_atomic_t pv_cleanup_pending = 0;
+
 static atomic_int running;
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal handler needs a lock-free counter");

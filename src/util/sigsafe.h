@@ -9,6 +9,13 @@
 #ifndef PV_UTIL_SIGSAFE_H
 #define PV_UTIL_SIGSAFE_H
 
+#include <signal.h>
+
+/* Set by the signal handler; polled by the code at its safe points (util/lock.c while
+ * waiting, pg/cancel.c's pv_check_interrupt). */
+extern volatile sig_atomic_t pv_interrupted;     /* the signal number, or 0 */
+extern volatile sig_atomic_t pv_cleanup_pending; /* >0: let the code clean up first */
+
 void pv_signal_enter(void); /* async-signal-safe */
 void pv_signal_leave(void); /* async-signal-safe */
 void pv_signal_quiesce(void);

@@ -1,7 +1,7 @@
 /*
- * pg/dump.c — one database into one verified bundle (see dump.h).
+ * engine/backup.c — one database into one verified bundle (see backup.h).
  */
-#include "pg/dump.h"
+#include "engine/backup.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,6 @@
 #include "config.h"
 #include "pg/catalog.h"
 #include "pg/lob.h"
-#include "store/s3.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -255,38 +254,6 @@ out:
 	return rc;
 }
 
-/* Every byte of the bundle goes to the local file and to the S3 multipart upload. */
-typedef struct tee_sink {
-	pv_sink sink;
-	pv_sink *a, *b;
-} tee_sink;
-
-static int
-tee_write(pv_sink *s, const void *data, size_t len)
-{
-	tee_sink *t = s->ctx;
-	if (t->a->write(t->a, data, len) < 0)
-		return -1;
-	if (t->b->write(t->b, data, len) < 0)
-		return pv_wrap("uploading");
-	return 0;
-}
-
-/* The verified bundle's upload is completed (size checked), then its sidecar is put. */
-static int
-finish_upload(pv_s3 *s3, pv_s3_upload **up, const char *key_base, json_t *sidecar, int64_t local_size)
-{
-	int64_t size = 0;
-	int rc = pv_s3_upload_complete(*up, &size);
-	*up = NULL;
-	if (rc < 0)
-		return pv_wrap("completing the upload");
-	if (size != local_size)
-		return pv_fail("the uploaded bundle has %lld bytes, the local one %lld", (long long)size,
-		               (long long)local_size);
-	return pv_s3_put_sidecar(s3, key_base, sidecar);
-}
-
 /* The header, or NULL (error set).  text_encoding is the client encoding of the dump session:
  * every text of the bundle (names, bodies, comments, rows) is in it. */
 static json_t *
@@ -351,17 +318,30 @@ unsupported_check(pv_catalog *cat, const pv_dump_opts *o)
 	return rc;
 }
 
+/* The new bundle in repo (and in o->copy_to under the same name), or NULL. */
+static pv_repo_out *
+create_out(pv_repo *repo, const char *db, time_t snap, const pv_dump_opts *o)
+{
+	pv_repo_out *out = pv_repo_create(repo, db, snap, o->tag);
+	if (!out || !o->copy_to)
+		return out;
+	pv_repo_out *copy = pv_repo_create_named(o->copy_to, pv_out_name(out));
+	if (!copy) {
+		pv_out_free(out);
+		return NULL;
+	}
+	return pv_out_tee(out, copy);
+}
+
 int
-pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_dump_opts *o,
+pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_dump_opts *o,
                  char **id, long long *size)
 {
 	pv_catalog cat;
-	pv_bundle_out *out = NULL;
+	pv_repo_out *out = NULL;
 	pv_bundle_writer *w = NULL;
 	json_t *header = NULL, *manifest = NULL, *verified = NULL;
 	int fd = -1, rc = -1;
-	pv_s3_upload *up = NULL;
-	char *key_base = NULL;
 	memset(&cat, 0, sizeof cat);
 	*id = NULL;
 
@@ -374,8 +354,7 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 		goto out;
 
 	time_t snap = (time_t)json_integer_value(json_object_get(cat.db, "snapshot_epoch"));
-	out = pv_store_create(st, db, snap, o->tag);
-	if (!out)
+	if (!(out = create_out(repo, db, snap, o)))
 		goto out;
 	header = make_header(&cat, pv_out_id(out), o->tag, pv_session_encoding(c), o->sign_key_len > 0);
 	manifest = header ? pvj_copy(header) : NULL;
@@ -383,26 +362,7 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 		goto out;
 	pv_chunk_opts copts;
 	pv_chunk_opts_default(&copts);
-	pv_sink *sink = pv_out_sink(out);
-	tee_sink tee;
-	if (o->s3) {
-		char *fs = pv_fsname(db);
-		key_base = pv_asprintf("%s/%s", fs, pv_out_id(out));
-		free(fs);
-		char *key = pv_asprintf("%s.pgv", key_base);
-		up = pv_s3_upload_begin(o->s3, key);
-		free(key);
-		if (!up) {
-			pv_wrap("starting the upload");
-			goto out;
-		}
-		tee.sink.write = tee_write;
-		tee.sink.ctx = &tee;
-		tee.a = sink;
-		tee.b = pv_s3_upload_sink(up);
-		sink = &tee.sink;
-	}
-	w = pv_bw_new(sink, snap, &copts);
+	w = pv_bw_new(pv_out_sink(out), snap, &copts);
 	if (w)
 		pv_bw_set_text(w, pv_session_text(c));
 	if (w && o->sign_key_len)
@@ -414,11 +374,11 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 	PQfinish(c);
 	c = NULL;
 
-	if (pv_out_finish_writing(out, &fd) < 0)
+	if (pv_out_finish(out, &fd) < 0)
 		goto out;
 	pv_source src;
 	pv_source_fd(&src, &fd);
-	if (pv_bundle_verify(&src, pv_out_path(out), &verified) < 0) {
+	if (pv_bundle_verify(&src, pv_out_where(out), &verified) < 0) {
 		pv_wrap("verifying the new bundle");
 		goto out;
 	}
@@ -430,20 +390,11 @@ pv_dump_database(const pv_connopts *co, pv_store *st, const char *db, const pv_d
 		pv_wrap("the sidecar");
 		goto out;
 	}
-	if (up) {
-		struct stat lst;
-		int64_t lsize = fstat(fd, &lst) == 0 ? (int64_t)lst.st_size : -1;
-		if (finish_upload(o->s3, &up, key_base, sidecar, lsize) < 0) {
-			json_decref(sidecar);
-			goto out;
-		}
-	}
 	rc = pv_out_commit(out, sidecar);
 	json_decref(sidecar);
 	if (rc == 0) {
-		struct stat stt;
 		*id = pv_strdup(pv_out_id(out));
-		*size = stat(pv_out_path(out), &stt) == 0 ? (long long)stt.st_size : 0;
+		*size = (long long)pv_out_bytes(out);
 	}
 out:
 	if (rc < 0)
@@ -453,10 +404,7 @@ out:
 	if (c)
 		PQfinish(c);
 	pv_bw_free(w);
-	if (up)
-		pv_s3_upload_abort(up); /* every failure path: no incomplete multipart upload stays */
-	free(key_base);
-	pv_out_free(out);
+	pv_out_free(out); /* an uncommitted bundle leaves nothing, here or in the copy */
 	json_decref(header);
 	json_decref(manifest);
 	json_decref(verified);

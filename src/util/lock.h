@@ -1,5 +1,5 @@
 /*
- * ops/lock.h — advisory locks (flock) so that cron, the daemon and a deploy hook never run
+ * util/lock.h — advisory locks (flock) so that cron, the daemon and a deploy hook never run
  * over each other: one lock file per database (DIR/<db>/.lock: one backup of a database at
  * a time) and one per storage location (DIR/.lock: backups share it, prune takes it alone).
  * The holder's pid is written into the file for messages.  Locks vanish with the process.

@@ -1,7 +1,7 @@
 /*
- * ops/lock.c — flock-based locks (see lock.h).
+ * util/lock.c — flock-based locks (see lock.h).
  */
-#include "ops/lock.h"
+#include "util/lock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pg/cancel.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/sigsafe.h"
 
 struct pv_lock {
 	int fd;
