@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 
 #define MARK "# pgvault-managed"
@@ -148,24 +148,9 @@ read_target(const char *file)
 static int
 write_target(const char *file, const char *text)
 {
-	if (file) {
-		char *tmp = pv_asprintf("%s.tmp.%ld", file, (long)getpid());
-		FILE *f = fopen(tmp, "w");
-		int ok = f && fputs(text, f) >= 0;
-		if (f && fclose(f) != 0)
-			ok = 0;
-		/* cron.d files must not be group/other writable; 0644 is what cron expects */
-		if (ok && (chmod(tmp, 0644) < 0 || rename(tmp, file) < 0))
-			ok = 0;
-		if (!ok) {
-			int e = errno;
-			unlink(tmp);
-			free(tmp);
-			return pv_fail("cannot write %s: %s", file, strerror(e));
-		}
-		free(tmp);
-		return 0;
-	}
+	/* cron.d files must not be group/other writable; 0644 is what cron expects */
+	if (file)
+		return pv_write_file_atomic(file, text, strlen(text), 0644);
 	FILE *p = popen("crontab -", "w");
 	if (!p)
 		return pv_fail("cannot run crontab: %s", strerror(errno));

@@ -23,6 +23,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/tz.h"
 
 struct pv_cron {
 	char *text;        /* the expression as given, for messages */
@@ -559,30 +560,20 @@ time_t
 pv_cron_next(const pv_cron *c, time_t after, const char *tz)
 {
 	int utc = !tz || !*tz || strcmp(tz, "UTC") == 0;
-	char *saved = NULL;
-	time_t t;
+	pv_tz_saved saved;
 
 	if (utc)
 		return next_instant(c, after, 1);
 	if (!pv_tz_valid(tz))
 		return -1;
 
-	const char *old = getenv("TZ");
-	if (old)
-		saved = pv_strdup(old);
 	char *val = pv_asprintf(":%s", tz);
-	setenv("TZ", val, 1);
+	int pushed = pv_tz_push(val, &saved);
 	free(val);
-	tzset();
-
-	t = next_instant(c, after, 0);
-
-	if (saved)
-		setenv("TZ", saved, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(saved);
+	if (pushed < 0)
+		return -1;
+	time_t t = next_instant(c, after, 0);
+	pv_tz_pop(&saved);
 	return t;
 }
 

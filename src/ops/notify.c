@@ -5,16 +5,15 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -309,19 +308,11 @@ pv_metrics_write(const char *path, const pv_run *r)
 	free(old);
 	/* atomically, so the node exporter never reads half a file; a new file of our own (not
 	 * a link someone put there), readable by the directory's group (the exporter's) only */
-	char *tmp = pv_asprintf("%s.tmp.%ld", path, (long)getpid());
 	int rc = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-	int written = fd >= 0 && write(fd, b.data, b.len) == (ssize_t)b.len && fchmod(fd, 0640) == 0;
-	if (fd >= 0 && close(fd) != 0)
-		written = 0;
-	if (!written || rename(tmp, path) != 0) {
+	if (pv_write_file_atomic(path, b.data, b.len, 0640) < 0) {
 		pv_warn("cannot write the metrics file %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			unlink(tmp);
 		rc = -1;
 	}
-	free(tmp);
 	pv_buf_free(&b);
 	return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/tz.h"
 
 #define R_UNVERIFIED "unverified: not counted, not pruned"
 #define R_NEWEST "newest verified"
@@ -22,6 +23,7 @@
 #define R_MONTHLY "keep_monthly"
 #define R_TAGGED "keep_tagged"
 #define R_EXPIRED "expired"
+#define R_NO_TZ "time zone could not be set: nothing pruned"
 
 void
 pv_ret_policy_init(pv_ret_policy *p)
@@ -168,24 +170,17 @@ set_keys(item *it, const struct tm *tm)
 
 /*
  * Compute the bucket keys of the untagged verified bundles, as local time in tz
- * (UTC when NULL).  TZ is switched for the duration and restored.
+ * (UTC when NULL).  TZ is switched for the duration and restored.  -1 with pv_fail() if
+ * the zone cannot be switched to (no memory for the environment).
  */
-static void
+static int
 compute_keys(item *items, size_t n, const char *tz)
 {
-	char *old_tz = NULL;
-	int had_tz = 0;
+	pv_tz_saved saved;
 	struct tm tm;
 
-	if (tz) {
-		const char *cur = getenv("TZ");
-		if (cur) {
-			old_tz = pv_strdup(cur);
-			had_tz = 1;
-		}
-		setenv("TZ", tz, 1);
-		tzset();
-	}
+	if (pv_tz_push(tz, &saved) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		pv_ret_bundle *b = items[i].b;
 		time_t t = b->snapshot;
@@ -196,14 +191,8 @@ compute_keys(item *items, size_t n, const char *tz)
 			memset(&tm, 0, sizeof(tm));
 		set_keys(&items[i], &tm);
 	}
-	if (tz) {
-		if (had_tz)
-			setenv("TZ", old_tz, 1);
-		else
-			unsetenv("TZ");
-		tzset();
-		free(old_tz);
-	}
+	pv_tz_pop(&saved);
+	return 0;
 }
 
 /* ---- ordering ------------------------------------------------------------------------- */
@@ -386,8 +375,15 @@ pv_retention_apply(const pv_ret_policy *p, pv_ret_bundle *b, size_t n, time_t no
 		b[i].keep = 0;
 		b[i].reason = R_EXPIRED;
 	}
-	if (buckets)
-		compute_keys(items, n, p->tz);
+	if (buckets && compute_keys(items, n, p->tz) < 0) {
+		/* without the calendar buckets nothing can be decided safely: keep everything */
+		for (size_t i = 0; i < n; i++) {
+			b[i].keep = 1;
+			b[i].reason = R_NO_TZ;
+		}
+		free(items);
+		return;
+	}
 	qsort(items, n, sizeof(item), cmp_db_newer);
 
 	for (size_t s = 0; s < n;) {

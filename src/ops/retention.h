@@ -72,7 +72,8 @@ int pv_ret_policy_check(const pv_ret_policy *p);
  * Decide keep/delete for every bundle (any order, several databases mixed), at time
  * now.  Sets keep and reason of every bundle.  With a tz other than NULL it switches
  * the process's TZ temporarily (restored before returning), so it must not run
- * concurrently with other time-zone dependent code.
+ * concurrently with other time-zone dependent code; should switching fail (no memory for
+ * the environment), every bundle is kept.
  */
 void pv_retention_apply(const pv_ret_policy *p, pv_ret_bundle *b, size_t n, time_t now);
 
