@@ -248,8 +248,10 @@ else
 	# one nm per side (nm -A: "FILE.o: SYMBOL TYPE ..."); the module is dir/name of FILE.o, an
 	# automake prefix such as libpgvault_a- dropped
 	defs=() uses=()
-	for o in "$BUILD"/src/bundle/*.o "$BUILD"/src/store/*.o "$BUILD"/src/cmd/*.o; do [ -f "$o" ] && defs+=("$o"); done
-	for o in "$BUILD"/src/pg/*.o; do uses+=("$o"); done
+	# an object whose source is gone (moved or deleted since that build) is not read
+	has_src() { local b; b="$(basename "$1" .o)"; [ -f "$SRC/src/$(basename "$(dirname "$1")")/${b##*-}.c" ]; }
+	for o in "$BUILD"/src/bundle/*.o "$BUILD"/src/store/*.o "$BUILD"/src/cmd/*.o; do [ -f "$o" ] && has_src "$o" && defs+=("$o"); done
+	for o in "$BUILD"/src/pg/*.o; do has_src "$o" && uses+=("$o"); done
 	modof='function modof(f,    d, b) { b = f; sub(/.*\//, "", b); sub(/\.o$/, "", b); sub(/.*-/, "", b)
 		d = f; sub(/\/[^\/]*$/, "", d); sub(/.*\//, "", d); return d "/" b }'
 	{

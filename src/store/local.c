@@ -4,7 +4,7 @@
  * temporary names (".<id>…tmp.PID"), fsynced, and renamed only once the bundle verified
  * (the bundle before its sidecar).  Lock files: DIR/.lock and DIR/<fs(db)>/.lock.
  */
-#include "store/driver.h"
+#include "store/repo_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +19,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -43,43 +44,12 @@ typedef struct local_out {
 	int committed;
 } local_out;
 
+/* the storage directories: 0700, and a directory */
 static int
 mkdir_p(const char *path)
 {
-	char *p = pv_strdup(path);
-	for (char *c = p + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			int e = errno;
-			free(p);
-			return pv_fail("cannot create directory %s: %s", path, strerror(e));
-		}
-		*c = '/';
-	}
-	free(p);
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return pv_fail("cannot create directory %s: %s", path, strerror(errno));
-	struct stat st;
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return pv_fail("storage path %s is not a directory", path);
-	return 0;
+	return pv_mkdir_p(path, 0700);
 }
-
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return pv_fail("cannot open directory %s: %s", dir, strerror(errno));
-	int rc = fsync(fd);
-	close(fd);
-	if (rc < 0)
-		return pv_fail("cannot fsync directory %s: %s", dir, strerror(errno));
-	return 0;
-}
-
 
 static int
 out_write(pv_repo_out *base, const void *data, size_t len)
@@ -279,63 +249,13 @@ local_finish(pv_repo_out *base, int *fd_read)
 	return 0;
 }
 
-/* data into a new temporary file beside final, fsynced; its name in *tmp_out */
-static int
-write_temp(const char *final, const char *data, size_t len, char **tmp_out)
-{
-	const char *slash = strrchr(final, '/');
-	char *tmp = pv_asprintf("%.*s/.%s.tmp.%ld", (int)(slash - final), final, slash + 1, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		pv_fail("cannot create %s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			pv_fail("writing %s: %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			free(tmp);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		pv_fail("cannot write %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	*tmp_out = tmp;
-	return 0;
-}
-
 /* the sidecar of a bundle: written beside it and renamed into place */
 static int
 put_sidecar_file(const char *final, json_t *sidecar)
 {
-	char *text = pv_sidecar_text(sidecar), *tmp = NULL;
-	if (!text || write_temp(final, text, strlen(text), &tmp) < 0) {
-		free(text);
-		return -1;
-	}
+	char *text = pv_sidecar_text(sidecar);
+	int rc = text ? pv_write_file_atomic(final, text, strlen(text), 0600) : -1;
 	free(text);
-	int rc = 0;
-	if (rename(tmp, final) < 0) {
-		rc = pv_fail("cannot rename %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-	}
-	free(tmp);
-	if (rc == 0) {
-		char *dir = pv_strndup(final, (size_t)(strrchr(final, '/') - final));
-		rc = fsync_dir(dir);
-		free(dir);
-	}
 	return rc;
 }
 
@@ -357,7 +277,7 @@ local_commit(pv_repo_out *base, json_t *sidecar)
 	char *tmp_sidecar = NULL;
 	if (!text)
 		return -1;
-	int rc = write_temp(o->sidecar, text, strlen(text), &tmp_sidecar);
+	int rc = pv_write_file_staged(o->sidecar, text, strlen(text), 0600, &tmp_sidecar);
 	free(text);
 	if (rc < 0)
 		return -1;
@@ -376,7 +296,7 @@ local_commit(pv_repo_out *base, json_t *sidecar)
 		return rc;
 	}
 	free(tmp_sidecar);
-	return fsync_dir(o->dbdir);
+	return pv_fsync_dir(o->dbdir);
 }
 
 void

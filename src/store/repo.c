@@ -1,9 +1,9 @@
 /*
- * store/repo.c — what every repository shares (see repo.h, driver.h): the dispatch to the
+ * store/repo.c — what every repository shares (see repo.h, repo_int.h): the dispatch to the
  * driver, bundle naming, typed entries read from sidecars, choosing a bundle by id or time,
  * unused ids, byte counting, and the tee of two bundle streams.
  */
-#include "store/driver.h"
+#include "store/repo_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

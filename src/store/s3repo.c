@@ -7,7 +7,7 @@
  * one marker per upload in progress (".s3upload.<id>.tmp.<pid>"), so that a cleanup aborts
  * only the incomplete uploads whose process is gone.
  */
-#include "store/driver.h"
+#include "store/repo_int.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -109,23 +109,17 @@ write_failed(const char *path, const char *tmp, int remove_tmp)
 }
 
 int
-pv_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+pv_write_file_staged(const char *path, const void *data, size_t len, mode_t mode, char **tmp_out)
 {
 	const char *slash = strrchr(path, '/');
 	const char *name = slash ? slash + 1 : path;
+	*tmp_out = NULL;
 	if (!*name) {
 		errno = EISDIR;
 		return pv_fail("cannot write %s: %s", path, strerror(EISDIR));
 	}
-	char *dir, *tmp;
-	if (!slash) {
-		dir = pv_strdup(".");
-		tmp = pv_asprintf(".%s.tmp.%ld", name, (long)getpid());
-	} else {
-		dir = slash == path ? pv_strdup("/") : pv_asprintf("%.*s", (int)(slash - path), path);
-		tmp = pv_asprintf("%.*s/.%s.tmp.%ld", (int)(slash - path), path, name, (long)getpid());
-	}
-
+	char *tmp = slash ? pv_asprintf("%.*s/.%s.tmp.%ld", (int)(slash - path), path, name, (long)getpid())
+	                  : pv_asprintf(".%s.tmp.%ld", name, (long)getpid());
 	int rc = 0;
 	int fd = create_new(tmp, mode);
 	if (fd < 0) {
@@ -136,7 +130,30 @@ pv_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode
 		close(fd);
 		errno = e;
 		rc = write_failed(path, tmp, 1);
-	} else if (close(fd) < 0 || rename(tmp, path) < 0) {
+	} else if (close(fd) < 0) {
+		rc = write_failed(path, tmp, 1);
+	}
+	if (rc < 0) {
+		int e = errno;
+		free(tmp);
+		errno = e;
+		return rc;
+	}
+	*tmp_out = tmp;
+	return 0;
+}
+
+int
+pv_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *tmp = NULL;
+	if (pv_write_file_staged(path, data, len, mode, &tmp) < 0)
+		return -1;
+	const char *slash = strrchr(path, '/');
+	char *dir = !slash ? pv_strdup(".") : slash == path ? pv_strdup("/")
+	                                     : pv_asprintf("%.*s", (int)(slash - path), path);
+	int rc = 0;
+	if (rename(tmp, path) < 0) {
 		rc = write_failed(path, tmp, 1);
 	} else if (pv_fsync_dir(dir) < 0) {
 		/* the new content is in place, but not yet surely durable */

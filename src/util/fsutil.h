@@ -22,6 +22,14 @@
 int pv_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /*
+ * The first half of it, for a caller that renames later (a bundle's sidecar is written
+ * before the bundle is renamed into place, and renamed after it): the content written and
+ * synced under the temporary name, returned in *tmp (malloc'd) for the caller to rename or
+ * unlink.  Same errors as above.
+ */
+int pv_write_file_staged(const char *path, const void *data, size_t len, mode_t mode, char **tmp);
+
+/*
  * Create path and its missing parents with mode (as mkdir(2) does, so less the umask);
  * existing directories are fine.  0, or -1 with pv_fail() naming the directory.
  */

@@ -45,9 +45,9 @@ long_function() { # NAME LINES: a function of LINES lines, { and } counted
 fresh; run_copy 0 "unchanged copy"
 expect_out "0 new violations"
 
-fresh; printf '#include "store/store.h"\n' >>"$T/copy/src/pg/graph.c"
+fresh; printf '#include "store/repo.h"\n' >>"$T/copy/src/pg/graph.c"
 run_copy 1 "pg/ including store/"
-expect_out "NEW: src/pg/graph.c:$(wc -l <"$T/copy/src/pg/graph.c") includes store/store.h (pg/ includes nothing from"
+expect_out "NEW: src/pg/graph.c:$(wc -l <"$T/copy/src/pg/graph.c") includes store/repo.h (pg/ includes nothing from"
 
 fresh; printf '#include "cmd/cmd.h"\n' >>"$T/copy/src/ops/retention.c"
 run_copy 1 "ops/ including cmd/"

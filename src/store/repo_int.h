@@ -1,11 +1,11 @@
 /*
- * store/driver.h — what a storage driver implements (store/repo.h is what everyone else
+ * store/repo_int.h — what a storage driver implements (store/repo.h is what everyone else
  * sees).  A driver's repository struct starts with a pv_repo, its bundle streams with a
  * pv_repo_out; store/repo.c holds what all drivers share: entries, picking, unused ids,
  * byte counting, the tee.
  */
-#ifndef PV_STORE_DRIVER_H
-#define PV_STORE_DRIVER_H
+#ifndef PV_STORE_REPO_INT_H
+#define PV_STORE_REPO_INT_H
 
 #include "store/repo.h"
 
