@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "pg/graph.h"
+#include "pg/grant.h" /* pv_acl_sql, which the restore used to find here */
 #include "util/buf.h"
 
 typedef struct pv_catalog {
@@ -29,11 +30,5 @@ typedef struct pv_catalog {
 /* Reads everything; the connection must be inside the dump transaction. */
 int pv_catalog_read(PGconn *c, pv_catalog *cat);
 void pv_catalog_free(pv_catalog *cat);
-
-/* Grant/revoke statements of one object (owner decides whether a grantor switch is
- * needed); appended to out.  Used by the restore. */
-void pv_acl_sql(pv_buf *out, PGconn *c, const char *target, const char *owner,
-                const char *grantor, const char *grantee, const char *privs,
-                const char *columns, int revoke, int grant_option);
 
 #endif

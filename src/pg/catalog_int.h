@@ -117,6 +117,14 @@ int pvc_acls(reader *rd, pv_oid classid, const char *inner, const char *ids);
 /* " COLLATE nsp.coll" (nothing when either is NULL) */
 void pvc_collate_clause(pv_buf *b, PGconn *c, const char *nsp, const char *coll);
 
+/* cat_schema.c: schemas, extensions, types and domains, functions; 0 or -1 with the error set */
+int pvc_read_extensions(reader *rd);
+int pvc_read_schemas(reader *rd);
+int pvc_read_types(reader *rd, pv_buf *typids, pv_buf *domids);
+int pvc_read_functions(reader *rd);
+void pvc_drop_ext_members(reader *rd);
+int pvc_read_column_acls(reader *rd);
+
 /* Readers of the other object kinds (cat_*.c); each returns 0 or -1 with the error set. */
 int pvc_read_operators(reader *rd);   /* cat_ops.c: operators, families, classes, AMs */
 int pvc_read_misc(reader *rd);        /* cat_ops.c: casts, collations, conversions,

@@ -36,7 +36,7 @@ server_notice(void *arg, const PGresult *res)
 int
 pv_conninfo_has_password(const char *s)
 {
-	if (!s || (!strchr(s, '=') && strncmp(s, "postgres://", 11) != 0 && strncmp(s, "postgresql://", 13) != 0))
+	if (!s || (!strchr(s, '=') && strncmp(s, "postgres://", 11) != 0 && strncmp(s, "postgresql://", 13) != 0)) /* layering: not SQL */
 		return 0;
 	char *err = NULL;
 	PQconninfoOption *opts = PQconninfoParse(s, &err);
@@ -109,11 +109,11 @@ connect_once(const pv_connopts *o, const char *dbname, int *transient)
 			what = "server not accepting connections yet";
 		else if (PQconnectionNeedsPassword(c))
 			what = "authentication failed (the server wants a password and none was found)";
-		else if (strstr(m, "does not exist") && strstr(m, "database"))
+		else if (strstr(m, "does not exist") && strstr(m, "database")) /* layering: not SQL */
 			what = "database does not exist";
-		else if (strstr(m, "authentication failed") || strstr(m, "password"))
+		else if (strstr(m, "authentication failed") || strstr(m, "password")) /* layering: not SQL */
 			what = "authentication failed";
-		else if (strstr(m, "too many clients"))
+		else if (strstr(m, "too many clients")) /* layering: not SQL */
 			*transient = 1; /* (English servers only: the slots are full for now) */
 		pv_fail("%s: %s", what, m);
 		PQfinish(c);
