@@ -1,7 +1,7 @@
 /*
- * pg/load.c — replaying a bundle (see load.h).
+ * engine/restore.c — replaying a bundle (see restore.h).
  */
-#include "pg/load.h"
+#include "engine/restore.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 /*
- * pg/load.h — restoring a bundle.
+ * engine/restore.h — restoring a bundle.
  *
  * Into a new database (the default, and --replace): roles checked (or created, or mapped
  * to --owner), database created from template0 with the bundle's encoding and locale,
@@ -21,8 +21,8 @@
  * failure nothing is left behind (the new database is dropped, the transaction of a
  * rows-only restore is rolled back, the database being replaced is untouched).
  */
-#ifndef PV_PG_LOAD_H
-#define PV_PG_LOAD_H
+#ifndef PV_ENGINE_RESTORE_H
+#define PV_ENGINE_RESTORE_H
 
 #include "bundle/bundle.h"
 #include "pg/conn.h"
