@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/blobs.h"
 #include "pg/cancel.h"
 #include "pg/catalog.h"
-#include "pg/lob.h"
 #include "pg/pool.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -41,7 +41,7 @@ typedef struct loader {
 	pv_buf late_sql;  /* the late pass */
 	pv_buf after_rows; /* rows-only: foreign keys re-added, triggers re-enabled */
 	pv_pool *pool;    /* --jobs */
-	json_t *lobs;     /* large objects being restored: blob_prefix -> state (pg/lob.h) */
+	json_t *lobs;     /* large objects being restored: blob_prefix -> state (engine/blobs.h) */
 	int owner_super;  /* --owner names a superuser */
 	int text;         /* PVJ_LATIN1: the JSON members' strings stand for SQL_ASCII bytes */
 	int paths_set;    /* rows-only: function_search_paths() set, to be reset */
@@ -1146,7 +1146,7 @@ static int
 start_large_objects(loader *L)
 {
 	size_t n = 0;
-	if (pv_lob_create_all(L->c, L->data_toc, &L->lobs, &n) < 0)
+	if (pv_blob_create_all(L->c, L->data_toc, &L->lobs, &n) < 0)
 		return -1;
 	if (n)
 		pv_info("restoring %zu large object(s)", n);
@@ -1188,7 +1188,7 @@ finish_large_objects(loader *L)
 	if (!L->lobs)
 		return 0;
 	json_array_foreach(L->data_toc, i, e) {
-		if (!pv_lob_is_entry(e))
+		if (!pv_blob_is_entry(e))
 			continue;
 		lob_entry_sql(L, e, &b);
 		if (++k % LOB_BATCH == 0 && b.len) {
@@ -1261,7 +1261,7 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		}
 		if (L->rows_only)
 			return 0;
-		if (name[1] == 'o' && L->lobs && pv_lob_check_loaded(L->lobs) < 0)
+		if (name[1] == 'o' && L->lobs && pv_blob_check_loaded(L->lobs) < 0)
 			return -1;
 		json_t *entries = read_json(L, r, name);
 		int rc = entries && L->c ? run_entries(L, entries, name[1] == 'r' ? "pre-data" : "post-data") : -1;
@@ -1277,7 +1277,7 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 			size_t i, nlobs = 0;
 			json_t *e;
 			json_array_foreach(L->data_toc, i, e)
-				nlobs += pv_lob_is_entry(e) != 0;
+				nlobs += pv_blob_is_entry(e) != 0;
 			if (nlobs)
 				pv_info("skipping the bundle's %zu large object(s): --table and --data-only "
 				        "restore table rows only", nlobs);
@@ -1307,7 +1307,7 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		 * rows-only modes restore them (their checksums are still checked) */
 		if (o->schema_only || L->rows_only)
 			return 0;
-		return pv_lob_load_member(L->c, r, L->lobs, name);
+		return pv_blob_load_member(L->c, r, L->lobs, name);
 	}
 	return pv_fail("%s: unexpected member %s", label, name);
 }

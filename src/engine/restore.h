@@ -8,7 +8,7 @@
  * With --replace the new database is built under a temporary name and swapped in only
  * when complete; the old one is kept as NAME_pre_restore_STAMP (or dropped).
  *
- * Large objects (pg/lob.h) are created with their oids once data.json is read, filled
+ * Large objects (engine/blobs.h) are created with their oids once data.json is read, filled
  * from their blob members on the main connection (also with --jobs), and get their owners,
  * comments and privileges after the ACL pass; --schema-only and the rows-only modes skip
  * them.
