@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "pg/load.h"
+#include "engine/restore.h"
 #include "util/err.h"
 #include "util/log.h"
 

@@ -11,8 +11,8 @@
 
 #include "bundle/bundle.h"
 #include "config.h"
+#include "engine/blobs.h"
 #include "pg/catalog.h"
-#include "pg/lob.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -230,7 +230,7 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 		int64_t bytes = 0;
 		if (!json_object_get(e, "blob_prefix"))
 			continue;
-		if (pv_lob_dump(c, w, e, &bytes) < 0)
+		if (pv_blob_dump(c, w, e, &bytes) < 0)
 			goto out;
 		lob_bytes += bytes;
 		lobs++;

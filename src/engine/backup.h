@@ -11,7 +11,7 @@
  * data.json entries are {"id", "kind": "table data", "table", "columns", "column_list",
  * "member_prefix"} or {"id", "kind": "sequence value", "sql"} or {"id", "kind": "large
  * object", "name", "oid", "size", "blob_prefix", "owner", "owner_target", "comments",
- * "acl_target", "acl"} (see pg/lob.h).
+ * "acl_target", "acl"} (see engine/blobs.h).
  */
 #ifndef PV_ENGINE_BACKUP_H
 #define PV_ENGINE_BACKUP_H

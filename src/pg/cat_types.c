@@ -324,7 +324,7 @@ pvc_types_fix_deps(reader *rd)
  * the database's default search_path, each schema once): every restore session uses it
  * instead of an empty one, and the restore gives each such function that search_path
  * (ALTER FUNCTION ... SET search_path) from the end of pre-data until everything is built,
- * then resets it (search_path_functions, pg/load.c) — PostgreSQL 17 and later build
+ * then resets it (search_path_functions, engine/restore_schema.c) — PostgreSQL 17 and later build
  * indexes and refresh materialized views with a fixed search_path of their own.  One
  * warning per function, printed by the backup and kept in the bundle header. */
 

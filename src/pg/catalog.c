@@ -10,7 +10,6 @@
 #include "pg/catalog.h"
 #include "pg/catalog_int.h"
 #include "pg/cat_rel.h"
-#include "pg/lob.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,7 +14,6 @@
 #include <libpq-fe.h>
 
 #include "pg/graph.h"
-#include "pg/grant.h" /* pv_acl_sql, which the restore used to find here */
 #include "util/buf.h"
 
 typedef struct pv_catalog {

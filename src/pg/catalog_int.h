@@ -142,6 +142,9 @@ int pvc_read_privileges(reader *rd);  /* cat_acl.c: default privileges, security
                                          extension configuration data */
 int pvc_read_seclabels(reader *rd);   /* cat_acl.c: security labels and DEPENDS ON EXTENSION;
                                          needs the sorted comment targets */
+int pvc_read_large_objects(reader *rd); /* lob.c: every row of pg_largeobject_metadata,
+                                           whatever its oid, a K_LARGE_OBJECT with its size
+                                           read in the dump snapshot */
 
 /* cat_loops.c: what the loop repairs need, recorded while reading, and the repair rule the
  * sort calls (pv_graph_set_repair).  A view: its dummy CREATE VIEW and its CREATE OR

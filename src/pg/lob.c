@@ -1,10 +1,9 @@
 /*
- * pg/lob.c — large objects (see lob.h): the catalog reader that puts every large object
- * into the graph with its size, owner, comment and ACL; the dump of their contents into
- * blob members through lo_open/lo_read in the snapshot transaction; and on restore their
- * creation with their own oids and the replay of blob members through lo_write, one
- * transaction per member.  Memory stays bounded by LOB_PIECE plus the bundle's chunk
- * limits, whatever the size of a large object.
+ * pg/lob.c — large objects on the libpq side (see lob.h): the catalog reader that puts every
+ * large object into the graph with its size, owner, comment and ACL; reading their contents
+ * through lo_open/lo_read in the caller's transaction; creating them with their own oids;
+ * and writing contents through lo_write, one transaction per call.  Memory stays bounded by
+ * LOB_PIECE plus what the caller's callbacks hold, whatever the size of a large object.
  */
 #include "pg/lob.h"
 
@@ -88,30 +87,21 @@ pvc_read_large_objects(reader *rd)
 	return 0;
 }
 
-/* ---- dump -------------------------------------------------------------------------- */
+/* ---- contents ------------------------------------------------------------------------ */
 
 int
-pv_lob_dump(PGconn *c, pv_bundle_writer *w, json_t *entry, int64_t *bytes)
+pv_lob_read(PGconn *c, pv_oid oid, int64_t size, pv_lob_put_fn put, void *arg, int64_t *bytes)
 {
-	pv_oid oid = (pv_oid)json_integer_value(json_object_get(entry, "oid"));
-	int64_t size = json_integer_value(json_object_get(entry, "size")), total = 0;
-	const char *prefix = json_string_value(json_object_get(entry, "blob_prefix"));
-	char *object = pv_asprintf("large object %u", oid);
-	pv_data_writer *d = NULL;
+	int64_t total = 0;
 	char *buf = NULL;
 	int fd, n, rc = -1;
 
 	fd = lo_open(c, oid, INV_READ);
-	if (fd < 0) {
-		pv_fail("%s", PQerrorMessage(c));
-		goto out;
-	}
-	d = pv_bw_blob_begin(w, prefix, object);
-	if (!d)
-		goto out;
+	if (fd < 0)
+		return pv_fail("%s", PQerrorMessage(c));
 	buf = pv_malloc(LOB_PIECE);
 	while ((n = lo_read(c, fd, buf, LOB_PIECE)) > 0) {
-		if (pv_dw_write(d, buf, (size_t)n) < 0)
+		if (put(arg, buf, (size_t)n) < 0)
 			goto out;
 		total += n;
 	}
@@ -129,72 +119,31 @@ pv_lob_dump(PGconn *c, pv_bundle_writer *w, json_t *entry, int64_t *bytes)
 		goto out;
 	}
 	fd = -1;
-	rc = pv_dw_end(d, NULL);
-	d = NULL;
-	if (rc == 0 && bytes)
+	rc = 0;
+	if (bytes)
 		*bytes = total;
 out:
-	if (d)
-		pv_dw_abort(d);
 	if (fd >= 0)
 		lo_close(c, fd);
 	free(buf);
-	if (rc < 0)
-		pv_wrap("%s", object);
-	free(object);
 	return rc;
 }
 
-/* ---- restore ----------------------------------------------------------------------- */
-
 int
-pv_lob_is_entry(json_t *e)
+pv_lob_create(PGconn *c, const pv_oid *oids, size_t n)
 {
-	const char *kind = json_string_value(json_object_get(e, "kind"));
+	pv_buf arr = PV_BUF_INIT;
 
-	return kind && strcmp(kind, "large object") == 0 &&
-	       json_is_string(json_object_get(e, "blob_prefix"));
-}
-
-int
-pv_lob_create_all(PGconn *c, json_t *data_toc, json_t **index, size_t *count)
-{
-	pv_buf oids = PV_BUF_INIT;
-	json_t *idx = json_object();
-	size_t i;
-	json_t *e;
-
-	*index = NULL;
-	*count = 0;
-	json_array_foreach(data_toc, i, e) {
-		if (!pv_lob_is_entry(e))
-			continue;
-		pvc_oids_add(&oids, (pv_oid)json_integer_value(json_object_get(e, "oid")));
-		if (pvj_set(idx, json_string_value(json_object_get(e, "blob_prefix")),
-		            json_pack("{s:O, s:I, s:I}", "entry", e, "next", (json_int_t)1,
-		                      "done", (json_int_t)0)) < 0) {
-			json_decref(idx);
-			pv_buf_free(&oids);
-			return pv_wrap("large object entry %zu", i + 1);
-		}
-	}
-	if (json_object_size(idx) == 0) {
-		json_decref(idx);
-		pv_buf_free(&oids);
-		return 0;
-	}
-	const char *p[1] = {oids.data};
+	for (size_t i = 0; i < n; i++)
+		pvc_oids_add(&arr, oids[i]);
+	const char *p[1] = {pvc_oids(&arr)};
 	PGresult *r = pv_query_params(c,
 	    "SELECT pg_catalog.count(pg_catalog.lo_create(o))"
 	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) o", 1, p);
-	pv_buf_free(&oids);
-	if (!r) {
-		json_decref(idx);
-		return pv_wrap("creating large objects");
-	}
+	pv_buf_free(&arr);
+	if (!r)
+		return -1;
 	PQclear(r);
-	*count = json_object_size(idx);
-	*index = idx;
 	return 0;
 }
 
@@ -221,27 +170,13 @@ put_lob(void *arg, const char *data, size_t len)
 }
 
 int
-pv_lob_load_member(PGconn *c, pv_bundle_reader *r, json_t *index, const char *name)
+pv_lob_write(PGconn *c, pv_oid oid, int64_t offset, pv_lob_fill_fn fill, void *arg,
+             int64_t *bytes)
 {
-	/* blobs/OID.N.bin.zst */
-	const char *dot = strchr(name + strlen(BLOB_PREFIX), '.');
-	char *prefix = dot ? pv_strndup(name, (size_t)(dot - name)) : NULL;
-	json_t *st = prefix && index ? json_object_get(index, prefix) : NULL;
-	long chunk = dot ? strtol(dot + 1, NULL, 10) : 0;
-	free(prefix);
-	if (!st)
-		return pv_fail("member %s belongs to no large object of data.json", name);
-	json_t *e = json_object_get(st, "entry");
-	pv_oid oid = (pv_oid)json_integer_value(json_object_get(e, "oid"));
-	json_int_t next = json_integer_value(json_object_get(st, "next"));
-	json_int_t done = json_integer_value(json_object_get(st, "done"));
-	if (chunk != next)
-		return pv_fail("member %s: large object %u: expected chunk %lld", name, oid,
-		               (long long)next);
-
 	lob_put p = {c, -1};
 	int64_t raw = 0;
 	int rc = -1;
+
 	if (pv_exec(c, "BEGIN") < 0)
 		goto out;
 	p.fd = lo_open(c, oid, INV_WRITE);
@@ -249,11 +184,11 @@ pv_lob_load_member(PGconn *c, pv_bundle_reader *r, json_t *index, const char *na
 		pv_fail("%s", PQerrorMessage(c));
 		goto out;
 	}
-	if (done > 0 && lo_lseek64(c, p.fd, (pg_int64)done, SEEK_SET) != (pg_int64)done) {
-		pv_fail("seeking to byte %lld: %s", (long long)done, PQerrorMessage(c));
+	if (offset > 0 && lo_lseek64(c, p.fd, (pg_int64)offset, SEEK_SET) != (pg_int64)offset) {
+		pv_fail("seeking to byte %lld: %s", (long long)offset, PQerrorMessage(c));
 		goto out;
 	}
-	if (pv_br_decompress(r, put_lob, &p, &raw) < 0)
+	if (fill(arg, put_lob, &p, &raw) < 0)
 		goto out;
 	if (lo_close(c, p.fd) < 0) {
 		pv_fail("%s", PQerrorMessage(c));
@@ -261,31 +196,10 @@ pv_lob_load_member(PGconn *c, pv_bundle_reader *r, json_t *index, const char *na
 	}
 	if (pv_exec(c, "COMMIT") < 0)
 		goto out;
-	if (pvj_set_int(st, "next", next + 1) < 0 || pvj_set_int(st, "done", done + raw) < 0)
-		goto out;
+	*bytes = raw;
 	rc = 0;
 out:
-	if (rc < 0) {
+	if (rc < 0)
 		PQclear(PQexec(c, "ROLLBACK"));
-		pv_wrap("member %s: large object %u", name, oid);
-	}
 	return rc;
-}
-
-int
-pv_lob_check_loaded(json_t *index)
-{
-	const char *k;
-	json_t *st;
-
-	json_object_foreach(index, k, st) {
-		json_t *e = json_object_get(st, "entry");
-		json_int_t size = json_integer_value(json_object_get(e, "size"));
-		json_int_t done = json_integer_value(json_object_get(st, "done"));
-		if (done != size)
-			return pv_fail("large object %lld: %lld of its %lld bytes were in the bundle",
-			               (long long)json_integer_value(json_object_get(e, "oid")),
-			               (long long)done, (long long)size);
-	}
-	return 0;
 }

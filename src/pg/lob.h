@@ -1,44 +1,42 @@
 /*
- * pg/lob.h — large objects: reading their metadata into the object graph (one
- * K_LARGE_OBJECT per large object, in the data section, with owner, comment and ACL),
- * streaming their contents into blob members of the bundle, and creating and filling
- * them on restore.  Contents never sit in memory whole: they move in bounded pieces
- * through the libpq large object API (lo_open/lo_read/lo_write) inside a transaction.
- *
- * A data.json entry of a large object is the schema entry shape (owner, owner_target,
- * comments, acl_target, acl; see engine/backup.h) plus {"oid", "size", "blob_prefix":
- * "blobs/OID"}; its contents are the members blobs/OID.1.bin.zst, blobs/OID.2.bin.zst, ...
- * (none when it is empty).
+ * pg/lob.h — large objects on the libpq side: reading their metadata into the object graph
+ * (one K_LARGE_OBJECT per large object, in the data section, with owner, comment and ACL;
+ * the catalog reader pvc_read_large_objects is declared in catalog_int.h), creating them
+ * with their own oids, and moving their contents in bounded pieces through the libpq large
+ * object API (lo_open/lo_read/lo_write) inside a transaction.  Contents never sit in memory
+ * whole: each piece goes to or comes from the caller through a plain callback, so this
+ * layer knows nothing of where the bytes are kept (engine/blobs.h puts them into and takes
+ * them from the bundle's blob members).
  */
 #ifndef PV_PG_LOB_H
 #define PV_PG_LOB_H
 
-#include <jansson.h>
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "bundle/bundle.h"
+#include "pg/graph.h"
 
-struct reader;
+/* Receives the next `len` bytes of a large object's contents; 0, or -1 with the error set. */
+typedef int (*pv_lob_put_fn)(void *arg, const char *data, size_t len);
 
-/* Catalog reader (called by pv_catalog_read): every row of pg_largeobject_metadata, whatever
- * its oid, becomes a K_LARGE_OBJECT with its size read in the dump snapshot. */
-int pvc_read_large_objects(struct reader *rd);
+/* Produces contents for a large object: calls put(put_arg, ...) for every piece, in order,
+ * and sets *bytes to how many it gave; 0, or -1 with the error set. */
+typedef int (*pv_lob_fill_fn)(void *arg, pv_lob_put_fn put, void *put_arg, int64_t *bytes);
 
-/* Dump: the contents of the large object of data.json entry `entry` (read in the dump's
- * snapshot transaction on c) into blob members; *bytes gets their size. */
-int pv_lob_dump(PGconn *c, pv_bundle_writer *w, json_t *entry, int64_t *bytes);
+/* Read the contents of large object oid on c (in the caller's transaction, e.g. the dump's
+ * snapshot) and hand them to put in pieces of a bounded size; fails unless exactly `size`
+ * bytes (what the catalog said) come.  *bytes (when not NULL) gets how many there were. */
+int pv_lob_read(PGconn *c, pv_oid oid, int64_t size, pv_lob_put_fn put, void *arg,
+                int64_t *bytes);
 
-/* Restore: create every large object of data.json (empty, with its oid) on c, in one
- * statement; *index gets a new object blob_prefix -> state for pv_lob_load_member (NULL
- * when there is none).  *count gets how many there are. */
-int pv_lob_create_all(PGconn *c, json_t *data_toc, json_t **index, size_t *count);
-/* Whether data.json entry e is a large object. */
-int pv_lob_is_entry(json_t *e);
-/* Restore: write the contents of blob member `name` (current member of r) into its large
- * object, in its own transaction on c. */
-int pv_lob_load_member(PGconn *c, pv_bundle_reader *r, json_t *index, const char *name);
-/* Restore: every large object got all its bytes (after the last blob member). */
-int pv_lob_check_loaded(json_t *index);
+/* Create the n large objects of oids, empty and each with its own oid, on c, in one
+ * statement. */
+int pv_lob_create(PGconn *c, const pv_oid *oids, size_t n);
+
+/* Write what fill produces into large object oid from byte `offset` on, in its own
+ * transaction on c (rolled back on failure); *bytes gets how many were written. */
+int pv_lob_write(PGconn *c, pv_oid oid, int64_t offset, pv_lob_fill_fn fill, void *arg,
+                 int64_t *bytes);
 
 #endif

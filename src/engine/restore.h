@@ -1,5 +1,5 @@
 /*
- * pg/load.h — restoring a bundle.
+ * engine/restore.h — restoring a bundle.
  *
  * Into a new database (the default, and --replace): roles checked (or created, or mapped
  * to --owner), database created from template0 with the bundle's encoding and locale,
@@ -8,7 +8,7 @@
  * With --replace the new database is built under a temporary name and swapped in only
  * when complete; the old one is kept as NAME_pre_restore_STAMP (or dropped).
  *
- * Large objects (pg/lob.h) are created with their oids once data.json is read, filled
+ * Large objects (engine/blobs.h) are created with their oids once data.json is read, filled
  * from their blob members on the main connection (also with --jobs), and get their owners,
  * comments and privileges after the ACL pass; --schema-only and the rows-only modes skip
  * them.
@@ -21,8 +21,8 @@
  * failure nothing is left behind (the new database is dropped, the transaction of a
  * rows-only restore is rolled back, the database being replaced is untouched).
  */
-#ifndef PV_PG_LOAD_H
-#define PV_PG_LOAD_H
+#ifndef PV_ENGINE_RESTORE_H
+#define PV_ENGINE_RESTORE_H
 
 #include "bundle/bundle.h"
 #include "pg/conn.h"

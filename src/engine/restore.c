@@ -1,0 +1,400 @@
+/*
+ * engine/restore.c — replaying a bundle (see restore.h): the orchestration.  It verifies the
+ * bundle first when its source can be read twice, reads the members in order (each
+ * checksum recorded and compared with the manifest at the end), hands each to the file
+ * that owns its concern (restore_int.h: the target database, the schema, the rows), runs
+ * the final passes and puts the database in place, and after a failure drops what the
+ * restore made, reconnecting first if the server ended the session.
+ */
+#include "engine/restore.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/blobs.h"
+#include "engine/restore_int.h"
+#include "pg/cancel.h"
+#include "pg/catalog.h"
+#include "util/err.h"
+#include "util/json.h"
+#include "util/log.h"
+
+/* The client encoding of the bundle's text: "text_encoding" (format 2, and format 1 bundles
+ * of UTF8 databases from newer versions), else the database's own encoding, in which format 1
+ * stored its text. */
+const char *
+pvr_text_encoding(loader *L)
+{
+	const char *t = jstr(L->header, "text_encoding");
+	return t ? t : jstr(L->header, "encoding");
+}
+
+/* A JSON member; in a SQL_ASCII bundle its strings become the bytes they stand for. */
+static json_t *
+read_json(loader *L, pv_bundle_reader *r, const char *name)
+{
+	json_t *j = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
+	if (!j || L->text != PVJ_LATIN1)
+		return j;
+	json_t *bytes = pvj_map_bytes(j, name);
+	json_decref(j);
+	return bytes;
+}
+
+/* --owner: every role that owned something becomes the new owner. */
+const char *
+pvr_map_role(loader *L, const char *role)
+{
+	if (role && L->o->owner &&
+	    json_is_true(json_object_get(json_object_get(L->roles, role), "owns_objects")))
+		return L->o->owner;
+	return role;
+}
+
+/* ---- the member stream ------------------------------------------------------------------ */
+
+static int
+check_manifest(loader *L, json_t *manifest, const char *label)
+{
+	json_t *members = json_object_get(manifest, "members");
+	if (!json_is_array(members))
+		return pv_fail("%s: manifest has no member list", label);
+	size_t n = json_array_size(members), m = json_array_size(L->seen);
+	for (size_t i = 0; i < n || i < m; i++) {
+		json_t *want = json_array_get(members, i), *got = json_array_get(L->seen, i);
+		if (!got)
+			return pv_fail("%s: member %s listed in the manifest is missing", label, jstr(want, "name"));
+		if (!want)
+			return pv_fail("%s: unexpected member %s", label, jstr(got, "name"));
+		if (strcmp(jstr(want, "name"), jstr(got, "name")) != 0)
+			return pv_fail("%s: member %s found where the manifest lists %s", label,
+			               jstr(got, "name"), jstr(want, "name"));
+		if (strcmp(jstr(want, "sha256"), jstr(got, "sha256")) != 0)
+			return pv_fail("%s: member %s: SHA-256 mismatch (manifest %s, computed %s)", label,
+			               jstr(got, "name"), jstr(want, "sha256"), jstr(got, "sha256"));
+	}
+	return 0;
+}
+
+static int
+handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *label)
+{
+	const pv_restore_opts *o = L->o;
+	if (strcmp(name, "roles.json") == 0) {
+		if (!(L->roles = read_json(L, r, name)))
+			return -1;
+		if (pvr_prepare_target(L) < 0)
+			return -1;
+		if (L->rows_only)
+			return 0;
+		if (pvr_check_roles(L) < 0 || pvr_check_ownership_rights(L) < 0)
+			return -1;
+		return pvr_create_database(L);
+	}
+	if (strcmp(name, "pre-data.json") == 0 || strcmp(name, "post-data.json") == 0) {
+		if (L->rows_only && o->data_only && name[1] == 'o') {
+			/* --data-only refreshes the materialized views, as pg_restore does (the other
+			 * late entries, event triggers, are schema) */
+			json_t *entries = read_json(L, r, name);
+			if (!entries)
+				return -1;
+			size_t i;
+			json_t *e;
+			json_array_foreach(entries, i, e)
+				if (json_is_true(json_object_get(e, "late")) && jstr(e, "sql") &&
+				    strcmp(jstr(e, "kind"), pv_kind_name(K_REFRESH)) == 0)
+					pv_buf_printf(&L->late_sql, "%s\n", jstr(e, "sql"));
+			json_decref(entries);
+			return 0;
+		}
+		if (L->rows_only)
+			return 0;
+		if (name[1] == 'o' && L->lobs && pv_blob_check_loaded(L->lobs) < 0)
+			return -1;
+		json_t *entries = read_json(L, r, name);
+		int rc = entries && L->c ? pvr_run_entries(L, entries, name[1] == 'r' ? "pre-data" : "post-data") : -1;
+		json_decref(entries);
+		if (rc == 0 && name[1] == 'r')
+			rc = pvr_function_search_paths(L, 1); /* until everything is built */
+		return rc;
+	}
+	if (strcmp(name, "data.json") == 0) {
+		if (!(L->data_toc = read_json(L, r, name)) || !L->c)
+			return -1;
+		if (L->rows_only) {
+			size_t i, nlobs = 0;
+			json_t *e;
+			json_array_foreach(L->data_toc, i, e)
+				nlobs += pv_blob_is_entry(e) != 0;
+			if (nlobs)
+				pv_info("skipping the bundle's %zu large object(s): --table and --data-only "
+				        "restore table rows only", nlobs);
+			return pvr_start_rows_only(L);
+		}
+		if (o->schema_only)
+			return 0;
+		if (o->jobs > 1 && !(L->pool = pv_pool_new(L->co, L->dbname, pvr_text_encoding(L),
+		                                              jstr(L->header, "restore_search_path"), o->jobs)))
+			return -1;
+		size_t i;
+		json_t *e;
+		json_array_foreach(L->data_toc, i, e)
+			if (jstr(e, "sql") && pv_exec(L->c, jstr(e, "sql")) < 0)
+				return pv_wrap("%s %s", jstr(e, "kind"), jstr(e, "name"));
+		return pvr_start_large_objects(L);
+	}
+	if (strncmp(name, "data/", 5) == 0) {
+		if (!L->data_toc || !L->c)
+			return pv_fail("member %s before data.json", name);
+		return o->schema_only ? 0 : pvr_load_member(L, r, name);
+	}
+	if (strncmp(name, "blobs/", 6) == 0) {
+		if (!L->data_toc || !L->c)
+			return pv_fail("member %s before data.json", name);
+		/* large objects are data, but not rows of a table: neither --schema-only nor the
+		 * rows-only modes restore them (their checksums are still checked) */
+		if (o->schema_only || L->rows_only)
+			return 0;
+		return pv_blob_load_member(L->c, r, L->lobs, name);
+	}
+	return pv_fail("%s: unexpected member %s", label, name);
+}
+
+/* The format and the text of the bundle; the maintenance session then speaks that text
+ * (database and role names, the database's comment and settings). */
+static int
+read_header(loader *L, const char *label)
+{
+	json_int_t format = json_integer_value(json_object_get(L->header, "format"));
+	if (format < PV_BUNDLE_FORMAT_MIN || format > PV_BUNDLE_FORMAT)
+		return pv_fail("%s: unsupported bundle format %lld (this pgvault reads formats %d to %d)",
+		               label, (long long)format, PV_BUNDLE_FORMAT_MIN, PV_BUNDLE_FORMAT);
+	const char *enc = pvr_text_encoding(L);
+	if (!enc)
+		return pv_fail("%s: the header names no encoding", label);
+	if (PQsetClientEncoding(L->maint, enc) != 0)
+		return pv_fail("cannot set client encoding %s: %s", enc, PQerrorMessage(L->maint));
+	if (format >= 2 && strcmp(enc, "SQL_ASCII") == 0) {
+		L->text = PVJ_LATIN1;
+		json_t *bytes = pvj_map_bytes(L->header, PV_MEMBER_HEADER);
+		if (!bytes)
+			return pv_wrap("%s", label);
+		json_decref(L->header);
+		L->header = bytes;
+	}
+	return 0;
+}
+
+/* "17.6 (Debian 17.6-1)" -> "17.6" */
+static char *
+short_version(const char *v)
+{
+	return v ? pv_strndup(v, strcspn(v, " ")) : pv_strdup("(unknown)");
+}
+
+/* A bundle restores into the same or a newer major version only: its DDL uses what its
+ * server had (e.g. 17's MAINTAIN privilege).  Checked before anything is created. */
+static int
+check_server_version(loader *L, const char *label)
+{
+	json_t *num = json_object_get(L->header, "server_version_num");
+	int from = (int)json_integer_value(num), to = PQserverVersion(L->maint);
+	if (!json_is_integer(num) || from <= 0)
+		return pv_fail("%s: the bundle header has no server version", label);
+	if (to / 10000 >= from / 10000)
+		return 0;
+	char *fv = short_version(jstr(L->header, "server_version"));
+	char *tv = short_version(PQparameterStatus(L->maint, "server_version"));
+	pv_fail("bundle from PostgreSQL %s cannot be restored into PostgreSQL %s: restoring into an "
+	        "older major version is not supported", fv, tv);
+	free(fv);
+	free(tv);
+	return -1;
+}
+
+static int
+read_members(loader *L, pv_bundle_reader *r, const char *label)
+{
+	const char *name;
+	int64_t size;
+	int k = 0, idx = 0;
+	json_t *manifest = NULL;
+	int rc = 0;
+
+	while (rc == 0 && pv_check_interrupt() == 0 && (k = pv_br_next(r, &name, &size)) > 0) {
+		char *mname = pv_strdup(name);
+		if (++idx == 1) {
+			if (strcmp(mname, PV_MEMBER_HEADER) != 0 || !(L->header = pv_br_read_json(r, PV_JSON_MEMBER_MAX)))
+				rc = pv_fail("%s is not a pgvault bundle (first member is %s)", label, mname);
+			else if ((rc = read_header(L, label)) == 0)
+				rc = check_server_version(L, label);
+		} else if (strcmp(mname, PV_MEMBER_MANIFEST) == 0) {
+			manifest = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
+			rc = manifest ? check_manifest(L, manifest, label) : -1;
+			free(mname);
+			break;
+		} else {
+			rc = handle_member(L, r, mname, label);
+		}
+		if (rc == 0) {
+			char sha[65];
+			if (pv_br_member_sha(r, sha) < 0) {
+				rc = -1;
+			} else {
+				json_t *s = json_object();
+				rc = pvj_set_str(s, "name", mname);
+				rc |= pvj_set_str(s, "sha256", sha);
+				rc |= pvj_append(L->seen, s);
+			}
+		}
+		free(mname);
+	}
+	if (rc == 0 && (k < 0 || pv_check_interrupt() < 0))
+		rc = -1;
+	if (rc == 0 && !manifest)
+		rc = pv_fail("%s is truncated: no manifest at its end", label);
+	json_decref(manifest);
+	return rc;
+}
+
+
+/* ---- the restore, step by step ---------------------------------------------------------- */
+
+/* Nothing from a bundle runs before all of it verified: a first pass when the source can be
+ * read twice (a local or downloaded file), else the checks of the one pass (the manifest is
+ * compared at the end; a failure then drops what was made). */
+static int
+verify_first(pv_source *src, const char *label)
+{
+	if (!src->rewind)
+		return 0;
+	if (pv_bundle_verify(src, label, NULL) < 0 || src->rewind(src) < 0)
+		return -1;
+	pv_debug("verified %s", label);
+	return 0;
+}
+
+/* After the last member of a new database: the final passes, its sessions closed, and the
+ * swap into its name. */
+static int
+finish_new_database(loader *L, char **kept_as)
+{
+	if (pvr_final_passes(L) < 0)
+		return -1;
+	pv_cancel_unregister(L->c);
+	PQfinish(L->c);
+	L->c = NULL;
+	pv_pool_free(L->pool);
+	L->pool = NULL;
+	return pvr_swap_in(L, kept_as);
+}
+
+/* The workers and the session on the restored database end (a rows-only transaction still
+ * open is rolled back); the maintenance session stays, for the cleanup. */
+static void
+close_sessions(loader *L)
+{
+	pv_pool_free(L->pool);
+	if (L->c) {
+		pv_cancel_unregister(L->c);
+		if (L->in_tx)
+			PQclear(PQexec(L->c, "ROLLBACK"));
+		PQfinish(L->c);
+	}
+	pv_cancel_unregister(L->maint);
+}
+
+/* After a failure that left something to drop: if the server restarted, or ended our
+ * session, a new one to clean up with (the error stays the one that stopped the restore). */
+static void
+reconnect_for_cleanup(loader *L)
+{
+	PGresult *ping = NULL;
+	if ((L->created || json_array_size(L->new_roles)) && L->maint &&
+	    (PQstatus(L->maint) != CONNECTION_OK ||
+	     PQresultStatus(ping = PQexec(L->maint, "SELECT 1")) != PGRES_TUPLES_OK)) {
+		char *why = pv_strdup(pv_errmsg());
+		int code = pv_errcode();
+		PQfinish(L->maint);
+		L->maint = NULL;
+		for (int i = 0; i < 10 && !L->maint; i++) {
+			if (i)
+				sleep(1);
+			L->maint = pv_connect(L->co, NULL);
+		}
+		pv_fail_code(code, "%s", why);
+		free(why);
+		if (!L->maint)
+			pv_warn("could not reconnect to drop what the failed restore made (the next restore "
+			        "drops a temporary database left behind)");
+	}
+	PQclear(ping);
+}
+
+static void
+free_loader(loader *L)
+{
+	json_decref(L->header);
+	json_decref(L->roles);
+	json_decref(L->data_toc);
+	json_decref(L->selected);
+	json_decref(L->lobs);
+	json_decref(L->seen);
+	pv_buf_free(&L->acl_sql);
+	pv_buf_free(&L->late_sql);
+	pv_buf_free(&L->after_rows);
+	free(L->target);
+	free(L->dbname);
+}
+
+int
+pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
+                  const pv_restore_opts *o, char **dbname, char **kept_as)
+{
+	loader L;
+	memset(&L, 0, sizeof L);
+	L.co = co;
+	L.o = o;
+	L.rows_only = o->ntables > 0 || o->data_only;
+	L.seen = json_array();
+	L.new_roles = json_array();
+	*dbname = NULL;
+	*kept_as = NULL;
+	int rc = -1;
+
+	pv_cleanup_pending++;
+	pv_bundle_reader *r = NULL;
+	if (verify_first(src, label) < 0)
+		goto out;
+	r = pv_br_new(src, label);
+	if (!r)
+		goto out;
+	L.maint = pv_connect(co, NULL);
+	if (!L.maint)
+		goto out;
+	if (read_members(&L, r, label) < 0)
+		goto out;
+	if (L.rows_only ? pvr_finish_rows_only(&L) < 0 : finish_new_database(&L, kept_as) < 0)
+		goto out;
+	rc = 0;
+	*dbname = pv_strdup(L.target);
+out:
+	if (rc < 0 && L.target)
+		pv_wrap("restoring into \"%s\"", L.target);
+	close_sessions(&L);
+	if (rc < 0) {
+		reconnect_for_cleanup(&L);
+		if (L.maint)
+			pvr_drop_failed(&L);
+	}
+	if (L.maint)
+		PQfinish(L.maint);
+	json_decref(L.new_roles);
+	pv_br_free(r);
+	free_loader(&L);
+	pv_cleanup_pending--;
+	return rc;
+}

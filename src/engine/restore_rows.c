@@ -1,0 +1,289 @@
+/*
+ * engine/restore_rows.c — rows (see restore_int.h): each data member streamed into its table
+ * with COPY FROM STDIN straight from the decompressed member (or its compressed bytes handed
+ * to a worker with --jobs); and the rows-only mode (--table, --data-only) into an existing
+ * database: the tables chosen and checked, emptied with their foreign keys dropped and user
+ * triggers held off, sequence values set, and everything put back before the one commit.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/restore_int.h"
+#include "pg/cancel.h"
+#include "util/err.h"
+#include "util/json.h"
+#include "util/log.h"
+
+/* ---- rows ----------------------------------------------------------------------------- */
+
+static int
+put_copy(void *arg, const char *data, size_t len)
+{
+	PGconn *c = arg;
+	if (pv_check_interrupt() < 0)
+		return -1;
+	while (len > 0) {
+		int n = len > (1u << 30) ? (1 << 30) : (int)len;
+		if (PQputCopyData(c, data, n) != 1)
+			return pv_fail("sending rows: %s", PQerrorMessage(c));
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static json_t *
+find_data_entry(loader *L, const char *member)
+{
+	/* data/ID.N.copy.zst -> data/ID */
+	const char *dot = strchr(member + 5, '.'); /* layering: not SQL */
+	if (!dot)
+		return NULL;
+	size_t n = (size_t)(dot - member);
+	size_t i;
+	json_t *e;
+	json_array_foreach(L->data_toc, i, e) {
+		const char *p = jstr(e, "member_prefix");
+		if (p && strlen(p) == n && strncmp(p, member, n) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+int
+pvr_load_member(loader *L, pv_bundle_reader *r, const char *name)
+{
+	json_t *e = find_data_entry(L, name);
+	if (!e)
+		return pv_fail("member %s belongs to no table of data.json", name);
+	if (L->rows_only && !json_object_get(L->selected, jstr(e, "member_prefix")))
+		return 0; /* not selected: skipped (its checksum is still checked) */
+	const char *cols = jstr(e, "column_list");
+	/* rows of a partition whose routing depends on OIDs go in through the partition root */
+	const char *target = jstr(e, "load_via") ? jstr(e, "load_via") : jstr(e, "table");
+	char *sql = cols && *cols ? pv_asprintf("COPY %s (%s) FROM STDIN", target, cols)
+	                          : pv_asprintf("COPY %s FROM STDIN", target);
+	if (L->pool) {
+		/* the member's compressed bytes go to a worker (bounded: one member each) */
+		pv_buf z = PV_BUF_INIT;
+		int rc = pv_br_read_all(r, &z, PV_JSON_MEMBER_MAX);
+		char *label = pv_asprintf("member %s: table %s", name, jstr(e, "table"));
+		if (rc == 0) {
+			size_t len = z.len;
+			rc = pv_pool_copy(L->pool, sql, label, pv_buf_detach(&z), len);
+		}
+		pv_buf_free(&z);
+		free(label);
+		free(sql);
+		return rc;
+	}
+	PGresult *res = PQexec(L->c, sql);
+	free(sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		pv_fail("%s", PQresultErrorMessage(res));
+		PQclear(res);
+		return pv_wrap("member %s: table %s", name, jstr(e, "table"));
+	}
+	PQclear(res);
+	int64_t raw = 0;
+	int rc = pv_br_decompress(r, put_copy, L->c, &raw);
+	if (PQputCopyEnd(L->c, rc < 0 ? "pgvault: aborted" : NULL) != 1 && rc == 0)
+		rc = pv_fail("%s", PQerrorMessage(L->c));
+	while ((res = PQgetResult(L->c)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = pv_fail("%s", PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	if (rc < 0)
+		return pv_wrap("member %s: table %s", name, jstr(e, "table"));
+	return 0;
+}
+
+/* ---- rows only (--table, --data-only) --------------------------------------------------- */
+
+/* "schema.table" or an unqualified "table" (which must then be unique). */
+static json_t *
+match_table(loader *L, const char *want, int *ambiguous)
+{
+	json_t *found = NULL;
+	size_t i;
+	json_t *e;
+	*ambiguous = 0;
+	json_array_foreach(L->data_toc, i, e) {
+		if (!jstr(e, "member_prefix"))
+			continue;
+		char *full = pv_asprintf("%s.%s", jstr(e, "schema"), jstr(e, "name"));
+		int hit = strcmp(full, want) == 0 || strcmp(jstr(e, "table"), want) == 0;
+		free(full);
+		if (hit)
+			return e;
+		if (strcmp(jstr(e, "name"), want) == 0) {
+			if (found)
+				*ambiguous = 1;
+			found = e;
+		}
+	}
+	return *ambiguous ? NULL : found;
+}
+
+/* Rows only: choose the tables, refuse what foreign keys forbid, empty them, hold off
+ * user triggers, set owned sequences; all in one transaction, committed at the end. */
+int
+pvr_start_rows_only(loader *L)
+{
+	pv_buf tabs = PV_BUF_INIT, names = PV_BUF_INIT;
+	int rc = -1;
+	L->selected = json_object();
+	size_t i;
+	json_t *e;
+	if (L->o->data_only) {
+		json_array_foreach(L->data_toc, i, e)
+			if (jstr(e, "member_prefix") && pvj_set_copy(L->selected, jstr(e, "member_prefix"), e) < 0)
+				goto out;
+	}
+	for (int t = 0; t < L->o->ntables; t++) {
+		int amb;
+		e = match_table(L, L->o->tables[t], &amb);
+		if (!e) {
+			pv_fail(amb ? "table \"%s\" is ambiguous in the bundle: qualify it with its schema"
+			            : "table \"%s\" is not in the bundle", L->o->tables[t]);
+			goto out;
+		}
+		if (pvj_set_copy(L->selected, jstr(e, "member_prefix"), e) < 0)
+			goto out;
+	}
+	const char *k;
+	json_object_foreach(L->selected, k, e) {
+		pv_buf_printf(&tabs, "%s%s", tabs.len ? ", " : "", jstr(e, "table"));
+		pv_buf_array_elem(&names, jstr(e, "table"));
+	}
+	pv_buf_puts(&names, names.len ? "}" : "{}");
+	if (!tabs.len) {
+		rc = 0;
+		goto out;
+	}
+	if (pv_exec(L->c, "BEGIN") < 0)
+		goto out;
+	L->in_tx = 1;
+	/* 17+ rebuilds indexes (TRUNCATE) and refreshes materialized views with a search_path
+	 * of its own: the search_path-dependent functions get the restore's for the transaction
+	 * (undone with it on failure, reset before it commits) */
+	if (PQserverVersion(L->c) >= 170000) {
+		if (pvr_function_search_paths(L, 1) < 0)
+			goto out;
+		L->paths_set = 1;
+	}
+	/* every selected table must exist; none may be referenced from outside the selection */
+	const char *p[1] = {names.data};
+	PGresult *r = pv_query_params(L->c,
+	    "SELECT n, pg_catalog.to_regclass(n) IS NULL FROM pg_catalog.unnest($1::text[]) n", 1, p);
+	if (!r)
+		goto out;
+	for (int j = 0; j < PQntuples(r); j++)
+		if (PQgetvalue(r, j, 1)[0] == 't') {
+			pv_fail("table %s does not exist in database \"%s\"", PQgetvalue(r, j, 0), L->dbname);
+			PQclear(r);
+			goto out;
+		}
+	PQclear(r);
+	r = pv_query_params(L->c,
+	    "WITH sel AS (SELECT pg_catalog.to_regclass(n)::pg_catalog.oid AS oid FROM pg_catalog.unnest($1::text[]) n)"
+	    " SELECT pg_catalog.string_agg(c.conrelid::pg_catalog.regclass::text || ' (' || c.conname || ') references '"
+	    "   || c.confrelid::pg_catalog.regclass::text, '; ')"
+	    " FROM pg_catalog.pg_constraint c WHERE c.contype = 'f'"
+	    " AND c.confrelid IN (SELECT oid FROM sel) AND c.conrelid NOT IN (SELECT oid FROM sel)", 1, p);
+	if (!r)
+		goto out;
+	if (!PQgetisnull(r, 0, 0)) {
+		pv_fail("cannot replace the rows of the selected tables: tables outside the selection "
+		        "reference them by foreign key: %s (add those tables with --table too)",
+		        PQgetvalue(r, 0, 0));
+		PQclear(r);
+		goto out;
+	}
+	PQclear(r);
+	/* Foreign keys of the selected tables are dropped while their rows are replaced and
+	 * added back afterwards, which checks every row once, whatever the load order (a
+	 * child before its parent, a self-reference across data members). */
+	r = pv_query_params(L->c,
+	    "SELECT 'ALTER TABLE ' || c.conrelid::pg_catalog.regclass::text || ' DROP CONSTRAINT '"
+	    "   || pg_catalog.quote_ident(c.conname) || ';',"
+	    " 'ALTER TABLE ' || c.conrelid::pg_catalog.regclass::text || ' ADD CONSTRAINT '"
+	    "   || pg_catalog.quote_ident(c.conname) || ' ' || pg_catalog.pg_get_constraintdef(c.oid) || ';'"
+	    "   || COALESCE('COMMENT ON CONSTRAINT ' || pg_catalog.quote_ident(c.conname) || ' ON '"
+	    "   || c.conrelid::pg_catalog.regclass::text || ' IS '"
+	    "   || pg_catalog.quote_literal(pg_catalog.obj_description(c.oid, 'pg_constraint')) || ';', '')"
+	    " FROM pg_catalog.pg_constraint c WHERE c.contype = 'f'"
+	    " AND c.conrelid IN (SELECT pg_catalog.to_regclass(n) FROM pg_catalog.unnest($1::text[]) n)"
+	    " ORDER BY c.conrelid, c.conname", 1, p);
+	if (!r)
+		goto out;
+	pv_buf pre = PV_BUF_INIT;
+	for (int j = 0; j < PQntuples(r); j++) {
+		pv_buf_puts(&pre, PQgetvalue(r, j, 0));
+		pv_buf_puts(&L->after_rows, PQgetvalue(r, j, 1));
+	}
+	PQclear(r);
+	/* user triggers must not fire on restored rows: disable the enabled ones for now, and
+	 * give each its own state back (ENABLE, ENABLE REPLICA, ENABLE ALWAYS) */
+	r = pv_query_params(L->c,
+	    "SELECT t.tgrelid::pg_catalog.regclass, pg_catalog.quote_ident(t.tgname), t.tgenabled"
+	    " FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'"
+	    " AND t.tgrelid IN (SELECT pg_catalog.to_regclass(n) FROM pg_catalog.unnest($1::text[]) n)"
+	    " ORDER BY 1, 2", 1, p);
+	if (!r) {
+		pv_buf_free(&pre);
+		goto out;
+	}
+	for (int j = 0; j < PQntuples(r); j++) {
+		char en = PQgetvalue(r, j, 2)[0];
+		pv_buf_printf(&pre, "ALTER TABLE %s DISABLE TRIGGER %s;", PQgetvalue(r, j, 0), PQgetvalue(r, j, 1));
+		pv_buf_printf(&L->after_rows, "ALTER TABLE %s ENABLE %sTRIGGER %s;", PQgetvalue(r, j, 0),
+		              en == 'A' ? "ALWAYS " : en == 'R' ? "REPLICA " : "", PQgetvalue(r, j, 1));
+	}
+	PQclear(r);
+	pv_buf_printf(&pre, "TRUNCATE ONLY %s;", tabs.data);
+	int ok = pv_exec(L->c, pre.data) == 0;
+	pv_buf_free(&pre);
+	if (!ok)
+		goto out;
+	/* sequence values: every one with --data-only, else those the selected tables own */
+	json_array_foreach(L->data_toc, i, e) {
+		const char *owner = jstr(e, "owned_by");
+		if (!jstr(e, "sql") || jstr(e, "member_prefix"))
+			continue;
+		int want = L->o->data_only;
+		json_t *s2;
+		json_object_foreach(L->selected, k, s2)
+			if (owner && strcmp(jstr(s2, "table"), owner) == 0)
+				want = 1;
+		if (want && pv_exec(L->c, jstr(e, "sql")) < 0)
+			goto out;
+	}
+	rc = 0;
+	pv_info("replacing the rows of %s in database \"%s\"", tabs.data, L->dbname);
+out:
+	pv_buf_free(&tabs);
+	pv_buf_free(&names);
+	return rc;
+}
+
+/* After the last member, still in the transaction: foreign keys added back (checking every
+ * row once) and triggers re-enabled, materialized views refreshed (--data-only), the
+ * functions' search_path taken back, then the commit. */
+int
+pvr_finish_rows_only(loader *L)
+{
+	if (L->after_rows.len && pv_exec(L->c, L->after_rows.data) < 0)
+		return pv_wrap("adding foreign keys back and re-enabling triggers");
+	if (L->late_sql.len && pv_exec(L->c, L->late_sql.data) < 0)
+		return pv_wrap("refreshing materialized views");
+	if (L->paths_set && pvr_function_search_paths(L, 0) < 0)
+		return -1;
+	if (L->in_tx && pv_exec(L->c, "COMMIT") < 0)
+		return -1;
+	L->in_tx = 0;
+	return 0;
+}
