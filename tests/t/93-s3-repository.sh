@@ -90,10 +90,13 @@ grep -qx "$ID2" "$T/out" || fail "upload did not print $ID2"
 pv --config "$T/c.conf" backup --db "$DB" --tag third; expect_rc 0 "third backup"
 ID3=$(cat "$T/out")
 s3proxy_reset "$D"
-s3proxy_fault "$D" delay:4 1 "PUT /$S3_BUCKET/backups/$DB/$ID3.pgv?partNumber=1"
+s3proxy_fault "$D" delay:6 1 "PUT /$S3_BUCKET/backups/$DB/$ID3.pgv?partNumber=1"
 "$PGVAULT" --config "$T/c.conf" upload "$ID3" >"$T/up.out" 2>"$T/up.err" &
 up=$!
-for i in $(seq 1 50); do grep -q "$ID3.pgv?partNumber=1" "$D/proxy.log" && break; sleep 0.1; done
+# its marker (.s3upload.ID.tmp.PID) exists from the start of the upload to its end, and the
+# upload holds the lock all that time; the proxy then holds its first part for 6 s
+for i in $(seq 1 100); do [ -n "$(find "$ST" -maxdepth 1 -name ".s3upload.$ID3.tmp.*")" ] && break; sleep 0.1; done
+[ -n "$(find "$ST" -maxdepth 1 -name ".s3upload.$ID3.tmp.*")" ] || fail "the upload did not start"
 pv --config "$T/c.conf" prune --remote --lock-timeout 0; expect_rc 4 "prune --remote during an upload"
 expect_err "S3 storage"
 wait "$up" || { cat "$T/up.err" >&2; fail "the slowed upload failed"; }
