@@ -237,8 +237,10 @@ pv_opts_dump(const pv_command *top, FILE *out)
 {
 	dump_table(out, "global", pv_global_opts);
 	dump_table(out, "pgvault", top->opts);
-	for (const pv_command *const *c = top->commands; *c; c++)
+	for (const pv_command *const *c = top->commands; *c; c++) {
+		fprintf(out, "command %s\n", (*c)->name);
 		dump_table(out, (*c)->name, (*c)->opts);
+	}
 	const char *section, *key, *env;
 	int read;
 	for (size_t i = 0; pv_config_key_info(i, &section, &key, &env, &read); i++)

@@ -88,10 +88,11 @@ void pv_opts_init(pv_parser *p, const pv_command *cmd, int stop_at_operand);
 int pv_opts_getopt(pv_parser *p, int argc, char **argv);
 /* The command's --help. */
 void pv_opts_help(const pv_command *cmd, FILE *out);
-/* For tests/t/06-options.sh: per command, each option ("option CMD --LONG [-X]") and each
- * configuration key it reads ("reads CMD SECTION.KEY"); "global" are the global options
- * and keys, "pgvault" the options of pgvault itself.  Then every key the configuration file
- * accepts ("key SECTION.KEY ENV|-", and " ignored" when nothing reads it). */
+/* For tests/t/06-options.sh (`pgvault --dump-options`): each command ("command CMD"), each
+ * of its options ("option CMD --LONG [-X]") and each configuration key it reads ("reads CMD
+ * SECTION.KEY"); "global" are the global options and keys, "pgvault" the options of pgvault
+ * itself.  Then every key the configuration file accepts ("key SECTION.KEY ENV|-", and
+ * " ignored" when nothing reads it). */
 void pv_opts_dump(const pv_command *top, FILE *out);
 
 #endif
