@@ -15,31 +15,49 @@
 #include "util/log.h"
 #include "util/names.h"
 
-static const char usage[] =
-    "Usage: pgvault backup [OPTIONS] (--db NAME ... | --all)\n"
-    "\n"
-    "Back up databases: one verified bundle per database in the storage directory.\n"
-    "Prints the id of each bundle written, one per line.  Without --db or --all, the\n"
-    "databases of the configuration ([backup] databases) are backed up.\n"
-    "\n"
-    "Options:\n"
-    "  -d, --db NAME            back up database NAME (repeatable)\n"
-    "  -a, --all                every connectable database except templates\n"
-    "      --exclude NAME       with --all, skip NAME (repeatable)\n"
-    "  -t, --tag TAG            label the bundles (letters, digits, '-', '_')\n"
-    "      --allow-unsupported  back up a database even if it holds objects this version\n"
-    "                           cannot reproduce; they are listed in the manifest as skipped\n"
-    "      --lock-timeout DUR   wait this long for another run's lock (default 0: do not\n"
-    "                           wait), then exit 4; e.g. 30s, 10m\n"
-    "      --no-prune           do not prune after the backup (prune_after_backup)\n"
-    "      --upload             also upload each bundle to the [s3] storage while it is\n"
-    "                           written (completed once it verified); default: [s3] upload\n"
-    "Global options:\n"
-    "      --config FILE  --storage DIR  -h HOST  -p PORT  -U USER  --maintenance-db DB\n"
-    "      --quiet  --verbose\n"
-    "Exit status: 0 ok, 1 failure, 2 usage error, 3 some databases failed, 4 locked.\n";
-
 enum { OPT_EXCLUDE = OPT_CMD_BASE, OPT_ALLOW_UNSUPPORTED, OPT_LOCK_TIMEOUT, OPT_NO_PRUNE, OPT_UPLOAD };
+
+static const pv_opt options[] = {
+	PV_OPT('d', "db", 'd', "NAME", "back up database NAME (repeatable)"),
+	PV_OPT('a', "all", 'a', NULL, "every connectable database except templates"),
+	PV_OPT_CFG(0, "exclude", OPT_EXCLUDE, "NAME",
+	           "with --all, skip NAME (repeatable; also [backup] exclude, [db:NAME] exclude)",
+	           "backup", "exclude"),
+	PV_OPT('t', "tag", 't', "TAG", "label the bundles (letters, digits, '-', '_')"),
+	PV_OPT_CFG(0, "allow-unsupported", OPT_ALLOW_UNSUPPORTED, NULL,
+	           "back up a database even if it holds objects this version cannot reproduce; they "
+	           "are listed in the manifest as skipped (default: [backup] allow_unsupported)",
+	           "backup", "allow_unsupported"),
+	PV_OPT_CFG(0, "lock-timeout", OPT_LOCK_TIMEOUT, "DUR",
+	           "wait this long for another run's lock (default: [backup] lock_timeout, else 0: "
+	           "do not wait), then exit 4; e.g. 30s, 10m", "backup", "lock_timeout"),
+	PV_OPT_CFG(0, "no-prune", OPT_NO_PRUNE, NULL,
+	           "do not prune after the backup ([retention] prune_after_backup)",
+	           "retention", "prune_after_backup"),
+	PV_OPT_CFG(0, "upload", OPT_UPLOAD, NULL,
+	           "also upload each bundle to the [s3] storage while it is written (completed once "
+	           "it verified); default: [s3] upload", "s3", "upload"),
+	PV_OPT_KEY("backup", "databases"),
+	PV_OPT_KEY("db", "exclude"),
+	PV_OPT_KEY("db", "allow_unsupported"),
+	PV_OPT_INCLUDE(pv_keys_s3),
+	PV_OPT_INCLUDE(pv_keys_retention),
+	PV_OPT_INCLUDE(pv_keys_report),
+	PV_OPT_END,
+};
+
+const pv_command pv_cmd_backup = {
+	.name = "backup",
+	.summary = "back up databases into verified bundles (one per database)",
+	.usage = "pgvault backup [OPTIONS] (--db NAME ... | --all)",
+	.description =
+	    "Back up databases: one verified bundle per database in the storage directory.\n"
+	    "Prints the id of each bundle written, one per line.  Without --db or --all, the\n"
+	    "databases of the configuration ([backup] databases) are backed up.\n",
+	.opts = options,
+	.exit_status = "0 ok, 1 failure, 2 usage error, 3 some databases failed, 4 locked.",
+	.run = cmd_backup,
+};
 
 static int
 excluded(const char *name, char **excl, int nexcl, pv_config *cfg)
@@ -101,202 +119,251 @@ now_seconds(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
-int
-cmd_backup(pv_global *g, int argc, char **argv)
+/* One run of the command: what the command line asked for, then what it is working on. */
+typedef struct backup_run {
+	pv_global *g;
+	char **dbs;   /* the databases to back up (not owned: argv or owned) */
+	int ndb;
+	char **excl;  /* --exclude */
+	int nexcl;
+	char **owned; /* the names from the configuration or the server, NULL-ended */
+	int all, allow_cli, no_prune, upload;
+	long lock_timeout;
+	pv_dump_opts o;
+	pv_repo *st, *copy; /* the local storage; the [s3] one with --upload */
+	pv_run run;         /* the run report */
+} backup_run;
+
+/* The command line; PV_EXIT_OK, PV_OPTS_HELP (printed) or PV_EXIT_USAGE (printed). */
+static int
+parse_args(backup_run *b, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"all", no_argument, NULL, 'a'},
-	    {"exclude", required_argument, NULL, OPT_EXCLUDE},
-	    {"tag", required_argument, NULL, 't'},
-	    {"allow-unsupported", no_argument, NULL, OPT_ALLOW_UNSUPPORTED},
-	    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
-	    {"no-prune", no_argument, NULL, OPT_NO_PRUNE},
-	    {"upload", no_argument, NULL, OPT_UPLOAD},
-	    PV_GLOBAL_LONGOPTS,
-	    {NULL, 0, NULL, 0}};
-	char **dbs = pv_calloc((size_t)argc + 1, sizeof *dbs);
-	char **excl = pv_calloc((size_t)argc + 1, sizeof *excl);
-	int ndb = 0, nexcl = 0, all = 0, opt, allow_cli = 0, no_prune = 0, upload = 0;
-	pv_repo *copy = NULL, *st = NULL;
-	long lock_timeout = -1;
-	pv_dump_opts o = {.tag = NULL};
-	int rc = PV_EXIT_OK;
-	char **owned = NULL;
-	int nowned = 0;
-	pv_run run;
-	memset(&run, 0, sizeof run);
-	run.command = "backup";
-	run.started = time(NULL);
-
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((opt = getopt_long(argc, argv, "d:at:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	pv_parser p;
+	int opt;
+	pv_opts_init(&p, &pv_cmd_backup, 0);
+	while ((opt = pv_next_option(&p, b->g, argc, argv)) >= 0) {
 		switch (opt) {
-		case 'd': dbs[ndb++] = optarg; break;
-		case 'a': all = 1; break;
-		case OPT_EXCLUDE: excl[nexcl++] = optarg; break;
-		case 't': o.tag = optarg; break;
-		case OPT_ALLOW_UNSUPPORTED: allow_cli = 1; break;
-		case OPT_NO_PRUNE: no_prune = 1; break;
-		case OPT_UPLOAD: upload = 1; break;
+		case 'd': b->dbs[b->ndb++] = optarg; break;
+		case 'a': b->all = 1; break;
+		case OPT_EXCLUDE: b->excl[b->nexcl++] = optarg; break;
+		case 't': b->o.tag = optarg; break;
+		case OPT_ALLOW_UNSUPPORTED: b->allow_cli = 1; break;
+		case OPT_NO_PRUNE: b->no_prune = 1; break;
+		case OPT_UPLOAD: b->upload = 1; break;
 		case OPT_LOCK_TIMEOUT:
-			if ((lock_timeout = pv_parse_duration(optarg)) < 0) {
-				rc = pv_usage_error("backup", "--lock-timeout: expected a duration such as 30s or 10m");
-				goto done;
-			}
+			if ((b->lock_timeout = pv_parse_duration(optarg)) < 0)
+				return pv_usage_error("backup", "--lock-timeout: expected a duration such as 30s or 10m");
 			break;
-		case OPT_HELP: fputs(usage, stdout); goto done;
-		default:
-			if (!pv_global_option(g, opt, optarg)) {
-				rc = pv_usage_error("backup", "invalid option");
-				goto done;
-			}
 		}
 	}
-	if (optind < argc) {
-		rc = pv_usage_error("backup", "unexpected argument \"%s\"", argv[optind]);
-		goto done;
-	}
-	if (all && ndb) {
-		rc = pv_usage_error("backup", "--all and --db cannot be combined");
-		goto done;
-	}
-	if (o.tag && !pv_valid_tag(o.tag)) {
-		rc = pv_usage_error("backup", "invalid tag \"%s\" (1-64 letters, digits, '-' or '_')", o.tag);
-		goto done;
-	}
-	if ((rc = pv_setup(g)) != PV_EXIT_OK)
-		goto done;
-	if (!all && ndb == 0) {
-		owned = configured_databases(g->cfg, &nowned);
-		if (!owned) {
-			rc = pv_usage_error("backup", "name the databases with --db NAME, or use --all "
-			                              "(or list them in the configuration: [backup] databases)");
-			goto done;
-		}
-		free(dbs);
-		dbs = pv_calloc((size_t)nowned + 1, sizeof *dbs);
-		for (int i = 0; i < nowned; i++)
-			dbs[ndb++] = owned[i];
-	}
-	if (all) {
-		owned = list_databases(g, excl, nexcl, &nowned);
-		if (!owned) {
-			pv_error("%s", pv_errmsg());
-			rc = PV_EXIT_FAIL;
-			goto report;
-		}
-		free(dbs);
-		dbs = pv_calloc((size_t)nowned + 1, sizeof *dbs);
-		for (int i = 0; i < nowned; i++)
-			dbs[i] = owned[i];
-		ndb = nowned;
-	}
-	if (lock_timeout < 0)
-		pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &lock_timeout);
-	{
-		const char *always = pv_config_get(g->cfg, NULL, "s3", "upload");
-		if (always && strcmp(always, "always") == 0)
-			upload = 1;
-	}
-	if (upload && !(copy = pv_open_repo(g, 1))) {
-		rc = PV_EXIT_USAGE;
-		goto report;
-	}
-	o.copy_to = copy;
+	if (opt == PV_OPTS_HELP)
+		return PV_OPTS_HELP;
+	if (opt == PV_OPTS_ERROR)
+		return PV_EXIT_USAGE;
+	if (optind < argc)
+		return pv_usage_error("backup", "unexpected argument \"%s\"", argv[optind]);
+	if (b->all && b->ndb)
+		return pv_usage_error("backup", "--all and --db cannot be combined");
+	if (b->o.tag && !pv_valid_tag(b->o.tag))
+		return pv_usage_error("backup", "invalid tag \"%s\" (1-64 letters, digits, '-' or '_')", b->o.tag);
+	return PV_EXIT_OK;
+}
 
-	st = pv_open_repo(g, 0);
+/* b->owned (n names) become the databases to back up */
+static void
+use_owned(backup_run *b, int n)
+{
+	free(b->dbs);
+	b->dbs = pv_calloc((size_t)n + 1, sizeof *b->dbs);
+	for (int i = 0; i < n; i++)
+		b->dbs[i] = b->owned[i];
+	b->ndb = n;
+}
+
+/* Without --db: the configured databases, or with --all the server's.  PV_EXIT_OK; else
+ * *report tells whether the failure goes into the run report (the server failed) or not (a
+ * usage error). */
+static int
+choose_databases(backup_run *b, int *report)
+{
+	int n = 0;
+	*report = 0;
+	if (!b->all && b->ndb == 0) {
+		b->owned = configured_databases(b->g->cfg, &n);
+		if (!b->owned)
+			return pv_usage_error("backup", "name the databases with --db NAME, or use --all "
+			                                "(or list them in the configuration: [backup] databases)");
+		use_owned(b, n);
+	}
+	if (b->all) {
+		b->owned = list_databases(b->g, b->excl, b->nexcl, &n);
+		if (!b->owned) {
+			pv_error("%s", pv_errmsg());
+			*report = 1;
+			return PV_EXIT_FAIL;
+		}
+		use_owned(b, n);
+	}
+	return PV_EXIT_OK;
+}
+
+/* One database, under its lock; 0, or -1 with the error reported (*locked when it was the
+ * lock). */
+static int
+back_up_one(backup_run *b, const char *db, int *locked)
+{
+	char *id = NULL;
+	long long size = 0;
+	double t0 = now_seconds();
+	pv_run_db *rd = pv_run_add(&b->run, db);
+	pv_err_clear();
+	pv_info("backing up database \"%s\"", db);
+	int allow = b->allow_cli;
+	if (!allow)
+		pv_config_bool(b->g->cfg, db, "backup", "allow_unsupported", 0, &allow);
+	b->o.allow_unsupported = allow;
+	b->o.sign_key = b->g->sign_key.data;
+	b->o.sign_key_len = b->g->sign_key.len;
+	pv_lock *l = pv_repo_lock(b->st, db, 1, b->lock_timeout);
+	if (l)
+		pv_repo_cleanup(b->st, db); /* what killed runs left (under the lock) */
+	int ok = l && pv_dump_database(&b->g->conn, b->st, db, &b->o, &id, &size) == 0;
+	pv_lock_release(l);
+	rd->seconds = now_seconds() - t0;
+	if (!ok) {
+		if (pv_errcode() == PV_EXIT_LOCK)
+			(*locked)++;
+		pv_error("%s", pv_errmsg());
+		rd->error = pv_strdup(pv_errmsg());
+		return -1;
+	}
+	rd->ok = 1;
+	rd->id = pv_strdup(id);
+	rd->size = size;
+	printf("%s\n", id);
+	fflush(stdout);
+	pv_info("database \"%s\": bundle %s (%lld bytes, %.1fs)", db, id, size, rd->seconds);
+	free(id);
+	return 0;
+}
+
+/* Every database, under the storages' shared locks; the exit status. */
+static int
+back_up_all(backup_run *b)
+{
 	int failed = 0, locked = 0;
 	/* backups share each storage; prune takes it alone */
-	pv_lock *storage_lock = pv_repo_lock(st, NULL, 0, lock_timeout);
-	pv_lock *copy_lock = storage_lock && copy ? pv_repo_lock(copy, NULL, 0, lock_timeout) : NULL;
-	if (!storage_lock || (copy && !copy_lock)) {
+	pv_lock *storage_lock = pv_repo_lock(b->st, NULL, 0, b->lock_timeout);
+	pv_lock *copy_lock = storage_lock && b->copy ? pv_repo_lock(b->copy, NULL, 0, b->lock_timeout) : NULL;
+	if (!storage_lock || (b->copy && !copy_lock)) {
 		pv_error("%s", pv_errmsg());
-		rc = pv_errcode();
 		pv_lock_release(storage_lock);
-		goto report;
+		return pv_errcode();
 	}
-	if (copy)
-		pv_repo_cleanup(copy, NULL); /* uploads that killed runs left */
-	for (int i = 0; i < ndb; i++) {
-		char *id = NULL;
-		long long size = 0;
-		double t0 = now_seconds();
-		pv_run_db *rd = pv_run_add(&run, dbs[i]);
-		pv_err_clear();
-		pv_info("backing up database \"%s\"", dbs[i]);
-		int allow = allow_cli;
-		if (!allow)
-			pv_config_bool(g->cfg, dbs[i], "backup", "allow_unsupported", 0, &allow);
-		o.allow_unsupported = allow;
-		o.sign_key = g->sign_key.data;
-		o.sign_key_len = g->sign_key.len;
-		pv_lock *l = pv_repo_lock(st, dbs[i], 1, lock_timeout);
-		if (l)
-			pv_repo_cleanup(st, dbs[i]); /* what killed runs left (under the lock) */
-		int ok = l && pv_dump_database(&g->conn, st, dbs[i], &o, &id, &size) == 0;
-		pv_lock_release(l);
-		rd->seconds = now_seconds() - t0;
-		if (!ok) {
-			if (pv_errcode() == PV_EXIT_LOCK)
-				locked++;
-			pv_error("%s", pv_errmsg());
-			rd->error = pv_strdup(pv_errmsg());
+	if (b->copy)
+		pv_repo_cleanup(b->copy, NULL); /* uploads that killed runs left */
+	for (int i = 0; i < b->ndb; i++)
+		if (back_up_one(b, b->dbs[i], &locked) < 0)
 			failed++;
-			continue;
-		}
-		rd->ok = 1;
-		rd->id = pv_strdup(id);
-		rd->size = size;
-		printf("%s\n", id);
-		fflush(stdout);
-		pv_info("database \"%s\": bundle %s (%lld bytes, %.1fs)", dbs[i], id, size, rd->seconds);
-		free(id);
-	}
 	pv_lock_release(copy_lock);
 	pv_lock_release(storage_lock);
 	if (failed)
-		rc = failed == locked ? PV_EXIT_LOCK : failed == ndb ? PV_EXIT_FAIL : PV_EXIT_PARTIAL;
+		return failed == locked ? PV_EXIT_LOCK : failed == b->ndb ? PV_EXIT_FAIL : PV_EXIT_PARTIAL;
+	return PV_EXIT_OK;
+}
+
+/* [retention] prune_after_backup, unless --no-prune: only after a fully successful run (a
+ * failed run must never cost an old bundle); the exit status. */
+static int
+prune_after(backup_run *b, int rc)
+{
 	int prune_after = 0;
-	pv_config_bool(g->cfg, NULL, "retention", "prune_after_backup", 0, &prune_after);
-	if (prune_after && !no_prune && rc == PV_EXIT_OK) {
-		/* only after a fully successful run: a failed run must never cost an old bundle */
-		pv_lock *pl = pv_repo_lock(st, NULL, 1, lock_timeout);
-		for (int i = 0; pl && i < ndb; i++) {
-			int deleted = 0;
-			if (pv_prune(g->cfg, st, dbs[i], 0, NULL, &deleted) < 0) {
-				pv_error("pruning after the backup: %s", pv_errmsg());
-				rc = PV_EXIT_FAIL;
-				break;
-			}
-			if (deleted)
-				pv_info("database \"%s\": pruned %d old bundle(s)", dbs[i], deleted);
-		}
-		if (!pl) {
+	pv_config_bool(b->g->cfg, NULL, "retention", "prune_after_backup", 0, &prune_after);
+	if (!prune_after || b->no_prune || rc != PV_EXIT_OK)
+		return rc;
+	pv_lock *pl = pv_repo_lock(b->st, NULL, 1, b->lock_timeout);
+	for (int i = 0; pl && i < b->ndb; i++) {
+		int deleted = 0;
+		if (pv_prune(b->g->cfg, b->st, b->dbs[i], 0, NULL, &deleted) < 0) {
 			pv_error("pruning after the backup: %s", pv_errmsg());
 			rc = PV_EXIT_FAIL;
+			break;
 		}
-		pv_lock_release(pl);
+		if (deleted)
+			pv_info("database \"%s\": pruned %d old bundle(s)", b->dbs[i], deleted);
 	}
-report:
-	run.finished = time(NULL);
-	run.exit_code = rc;
-	if (g->cfg) {
-		const char *metrics = pv_config_get(g->cfg, NULL, "notify", "metrics_file");
-		if (metrics)
-			pv_metrics_write(metrics, &run);
-		pv_notify(g->cfg, &run);
+	if (!pl) {
+		pv_error("pruning after the backup: %s", pv_errmsg());
+		rc = PV_EXIT_FAIL;
 	}
-done:
-	pv_repo_free(st);
-	pv_repo_free(copy);
-	pv_run_free(&run);
-	if (owned) {
-		for (int i = 0; owned[i]; i++)
-			free(owned[i]);
-		free(owned);
+	pv_lock_release(pl);
+	return rc;
+}
+
+/* The run report: the metrics file, the notification. */
+static void
+report_run(backup_run *b, int rc)
+{
+	b->run.finished = time(NULL);
+	b->run.exit_code = rc;
+	const char *metrics = pv_config_get(b->g->cfg, NULL, "notify", "metrics_file");
+	if (metrics)
+		pv_metrics_write(metrics, &b->run);
+	pv_notify(b->g->cfg, &b->run);
+}
+
+/* After pv_setup: the databases, the storages, the backups, the prune, the run report; the
+ * exit status. */
+static int
+run_backups(backup_run *b)
+{
+	int report, rc = choose_databases(b, &report);
+	if (rc == PV_EXIT_OK) {
+		report = 1;
+		if (b->lock_timeout < 0)
+			pv_config_seconds(b->g->cfg, NULL, "backup", "lock_timeout", 0, &b->lock_timeout);
+		const char *always = pv_config_get(b->g->cfg, NULL, "s3", "upload");
+		if (always && strcmp(always, "always") == 0)
+			b->upload = 1;
+		if (b->upload && !(b->copy = pv_open_repo(b->g, 1))) {
+			rc = PV_EXIT_USAGE;
+		} else {
+			b->o.copy_to = b->copy;
+			b->st = pv_open_repo(b->g, 0);
+			rc = prune_after(b, back_up_all(b));
+		}
 	}
-	free(dbs);
-	free(excl);
+	if (report)
+		report_run(b, rc);
+	return rc;
+}
+
+int
+cmd_backup(pv_global *g, int argc, char **argv)
+{
+	backup_run b;
+	memset(&b, 0, sizeof b);
+	b.g = g;
+	b.dbs = pv_calloc((size_t)argc + 1, sizeof *b.dbs);
+	b.excl = pv_calloc((size_t)argc + 1, sizeof *b.excl);
+	b.lock_timeout = -1;
+	b.run.command = "backup";
+	b.run.started = time(NULL);
+
+	int rc = parse_args(&b, argc, argv);
+	if (rc == PV_OPTS_HELP)
+		rc = PV_EXIT_OK;
+	else if (rc == PV_EXIT_OK && (rc = pv_setup(g)) == PV_EXIT_OK)
+		rc = run_backups(&b);
+	free(b.dbs);
+	free(b.excl);
+	pv_repo_free(b.st);
+	pv_repo_free(b.copy);
+	pv_run_free(&b.run);
+	if (b.owned) {
+		for (int i = 0; b.owned[i]; i++)
+			free(b.owned[i]);
+		free(b.owned);
+	}
 	return rc;
 }

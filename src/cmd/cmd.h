@@ -1,13 +1,12 @@
 /*
  * cmd/cmd.h — the commands: argument parsing, orchestration over the library, output.
- * Global options (--storage, -h, -p, -U, --maintenance-db, --config, --quiet, --verbose)
- * are accepted before and after the command name.
+ * Global options (--storage, -h, -p, -U, --maintenance-db, --config, --quiet, --verbose,
+ * pv_global_opts) are accepted before and after the command name.
  */
 #ifndef PV_CMD_H
 #define PV_CMD_H
 
-#include <getopt.h>
-
+#include "cmd/opts.h"
 #include "ops/config.h"
 #include "pg/conn.h"
 #include "store/repo.h"
@@ -22,20 +21,24 @@ typedef struct pv_global {
 
 #define PV_DEFAULT_STORAGE "/var/lib/pgvault"
 
-/* Long options shared by every command; a command's table is its own options followed by
- * PV_GLOBAL_LONGOPTS.  Short options -h -p -U are global. */
-enum { OPT_CONFIG = 1000, OPT_STORAGE, OPT_MAINTDB, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_CMD_BASE = 1100 };
-#define PV_GLOBAL_LONGOPTS                                                \
-	{"config", required_argument, NULL, OPT_CONFIG},                      \
-	{"storage", required_argument, NULL, OPT_STORAGE},                    \
-	{"host", required_argument, NULL, 'h'},                               \
-	{"port", required_argument, NULL, 'p'},                               \
-	{"username", required_argument, NULL, 'U'},                           \
-	{"maintenance-db", required_argument, NULL, OPT_MAINTDB},             \
-	{"quiet", no_argument, NULL, OPT_QUIET},                              \
-	{"verbose", no_argument, NULL, OPT_VERBOSE},                          \
-	{"help", no_argument, NULL, OPT_HELP}
-#define PV_GLOBAL_SHORTOPTS "h:p:U:qv"
+/* The commands, in the order `pgvault --help` lists them (NULL-ended), each with its table
+ * of options (cmd/opts.h). */
+extern const pv_command *const pv_commands[];
+extern const pv_command pv_cmd_backup, pv_cmd_restore, pv_cmd_verify, pv_cmd_list, pv_cmd_upload,
+	pv_cmd_prune, pv_cmd_status, pv_cmd_schedule, pv_cmd_daemon;
+
+/* Configuration keys that code under several commands reads, for their tables
+ * (PV_OPT_INCLUDE): the [s3] storage (pv_open_repo(g, 1)), the retention policy (pv_prune)
+ * and the run report (pv_notify, the metrics file). */
+extern const pv_opt pv_keys_s3[], pv_keys_retention[], pv_keys_report[];
+
+enum { PV_OPTS_HELP = -2, PV_OPTS_ERROR = -3 };
+/* The next option of the command line (pv_opts_init first): its id, with its argument in
+ * optarg.  Global options are applied to g and skipped.  -1 at the end (the operands are
+ * from optind on); PV_OPTS_HELP when --help was given (printed: the command exits 0);
+ * PV_OPTS_ERROR on an unknown option or a missing argument (the usage error was printed: the
+ * command exits PV_EXIT_USAGE). */
+int pv_next_option(pv_parser *p, pv_global *g, int argc, char **argv);
 
 /* Handles a global option; 1 if it was one, 0 if not. */
 int pv_global_option(pv_global *g, int opt, const char *arg);
@@ -58,8 +61,8 @@ pv_lock *pv_read_lock(pv_global *g, pv_repo *r);
  * prune does.  A path, or a local storage that does not exist, takes no lock (and creates
  * nothing).  NULL with the error set. */
 pv_repo_reader *pv_open_bundle(pv_global *g, pv_repo *r, const char *arg);
-int cmd_upload(pv_global *g, int argc, char **argv);
 
+int cmd_upload(pv_global *g, int argc, char **argv);
 int cmd_backup(pv_global *g, int argc, char **argv);
 int cmd_restore(pv_global *g, int argc, char **argv);
 int cmd_verify(pv_global *g, int argc, char **argv);

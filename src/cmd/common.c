@@ -1,6 +1,6 @@
 /*
- * cmd/common.c — what the commands share: global options, usage errors, the configuration,
- * the repository a command works on, and opening a bundle under its lock.
+ * cmd/common.c — what the commands share: the commands' list, global options, usage errors,
+ * the configuration, the repository a command works on, and opening a bundle under its lock.
  */
 #include <stdarg.h>
 #include <errno.h>
@@ -19,6 +19,82 @@
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
+
+const pv_command *const pv_commands[] = {
+	&pv_cmd_backup, &pv_cmd_restore, &pv_cmd_verify, &pv_cmd_list, &pv_cmd_upload,
+	&pv_cmd_prune, &pv_cmd_status, &pv_cmd_schedule, &pv_cmd_daemon, NULL,
+};
+
+/* The global options, and the keys pv_setup reads for every command.  ('\x1f' is a space
+ * --help does not break a line at.) */
+const pv_opt pv_global_opts[] = {
+	PV_OPT(0, "config", OPT_CONFIG, "FILE",
+	       "configuration\x1f" "file\x1f" "(default\x1f" PV_DEFAULT_CONFIG ")"),
+	PV_OPT_CFG(0, "storage", OPT_STORAGE, "DIR",
+	           "local storage directory (default: [storage] dir, $PGVAULT_STORAGE, else "
+	           PV_DEFAULT_STORAGE ")", "storage", "dir"),
+	PV_OPT_CFG('h', "host", 'h', "HOST", "server host or socket directory (default: libpq's)",
+	           "connection", "host"),
+	PV_OPT_CFG('p', "port", 'p', "PORT", "server port", "connection", "port"),
+	PV_OPT_CFG('U', "username", 'U', "USER",
+	           "user name (the password comes from PGPASSWORD or ~/.pgpass)", "connection", "user"),
+	PV_OPT_CFG(0, "maintenance-db", OPT_MAINTDB, "DB",
+	           "database or connection string (no password) for server-wide queries",
+	           "connection", "maintenance_db"),
+	PV_OPT('q', "quiet", OPT_QUIET, NULL, "errors and warnings only"),
+	PV_OPT('v', "verbose", OPT_VERBOSE, NULL, "more detail on standard error"),
+	PV_OPT(0, "help", OPT_HELP, NULL, "this help"),
+	PV_OPT_KEY("connection", "password"),
+	PV_OPT_KEY("connection", "retries"),
+	PV_OPT_KEY("connection", "retry_delay"),
+	PV_OPT_KEY("security", "signing_key_file"),
+	PV_OPT_END,
+};
+
+/* what open_s3 reads */
+const pv_opt pv_keys_s3[] = {
+	PV_OPT_KEY("s3", "bucket"), PV_OPT_KEY("s3", "endpoint"), PV_OPT_KEY("s3", "region"),
+	PV_OPT_KEY("s3", "prefix"), PV_OPT_KEY("s3", "url_style"), PV_OPT_KEY("s3", "access_key_id"),
+	PV_OPT_KEY("s3", "secret_access_key"), PV_OPT_KEY("s3", "session_token"),
+	PV_OPT_KEY("s3", "ca_file"), PV_OPT_END,
+};
+
+/* what pv_prune (ops/prune.c) reads: [retention], its [db:NAME] overrides, and the time zone
+ * of [schedule] when [retention] has none */
+const pv_opt pv_keys_retention[] = {
+	PV_OPT_KEY("retention", "keep_days"), PV_OPT_KEY("retention", "keep_min"),
+	PV_OPT_KEY("retention", "keep_daily"), PV_OPT_KEY("retention", "keep_weekly"),
+	PV_OPT_KEY("retention", "keep_monthly"), PV_OPT_KEY("retention", "keep_tagged"),
+	PV_OPT_KEY("retention", "timezone"), PV_OPT_KEY("schedule", "timezone"),
+	PV_OPT_KEY("db", "keep_days"), PV_OPT_KEY("db", "keep_min"), PV_OPT_KEY("db", "keep_daily"),
+	PV_OPT_KEY("db", "keep_weekly"), PV_OPT_KEY("db", "keep_monthly"),
+	PV_OPT_KEY("db", "keep_tagged"), PV_OPT_END,
+};
+
+/* the run report: pv_notify (ops/notify.c) and the metrics file */
+const pv_opt pv_keys_report[] = {
+	PV_OPT_KEY("notify", "url"), PV_OPT_KEY("notify", "on_success"),
+	PV_OPT_KEY("notify", "timeout"), PV_OPT_KEY("notify", "metrics_file"), PV_OPT_END,
+};
+
+int
+pv_next_option(pv_parser *p, pv_global *g, int argc, char **argv)
+{
+	int opt;
+	while ((opt = pv_opts_getopt(p, argc, argv)) != -1) {
+		if (opt == '?') {
+			pv_usage_error(p->cmd->name, "invalid option");
+			return PV_OPTS_ERROR;
+		}
+		if (opt == OPT_HELP) {
+			pv_opts_help(p->cmd, stdout);
+			return PV_OPTS_HELP;
+		}
+		if (!pv_global_option(g, opt, optarg))
+			return opt;
+	}
+	return -1;
+}
 
 int
 pv_global_option(pv_global *g, int opt, const char *arg)

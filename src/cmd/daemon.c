@@ -23,13 +23,28 @@
 #include "util/log.h"
 #include "util/names.h"
 
-static const char usage[] =
-    "Usage: pgvault daemon [--config FILE]\n"
-    "\n"
-    "Run the [schedule] jobs (backup, prune, verify = a cron expression) in the foreground,\n"
-    "in [schedule] timezone (default UTC).  Jobs run one at a time and never overlap;\n"
-    "SIGTERM or SIGINT lets the running job finish, then exits 0; SIGHUP reloads the\n"
-    "configuration.\n";
+static const pv_opt options[] = {
+	PV_OPT_KEY("schedule", "backup"),
+	PV_OPT_KEY("schedule", "prune"),
+	PV_OPT_KEY("schedule", "verify"),
+	PV_OPT_KEY("schedule", "timezone"),
+	PV_OPT_END,
+};
+
+const pv_command pv_cmd_daemon = {
+	.name = "daemon",
+	.summary = "run the [schedule] jobs in the foreground (containers without cron)",
+	.usage = "pgvault daemon [--config FILE]",
+	.description =
+	    "Run the [schedule] jobs (backup, prune, verify = a cron expression) in the foreground,\n"
+	    "in [schedule] timezone (default UTC).  Jobs run one at a time and never overlap;\n"
+	    "SIGTERM or SIGINT lets the running job finish, then exits 0; SIGHUP reloads the\n"
+	    "configuration.\n",
+	.opts = options,
+	.exit_status = "0 stopped by SIGTERM or SIGINT, 1 failure,\n"
+	               "2 usage or configuration error (e.g. no jobs).",
+	.run = cmd_daemon,
+};
 
 #define NJOBS 3
 static const char *job_names[NJOBS] = {"backup", "prune", "verify"};
@@ -105,16 +120,13 @@ run_job(const char *self, const char *cfgpath, const char *name)
 int
 cmd_daemon(pv_global *g, int argc, char **argv)
 {
-	static const struct option longopts[] = {PV_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
+	pv_parser p;
 	int opt;
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((opt = getopt_long(argc, argv, PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
-		if (opt == OPT_HELP) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!pv_global_option(g, opt, optarg))
-			return pv_usage_error("daemon", "invalid option");
-	}
+	pv_opts_init(&p, &pv_cmd_daemon, 0);
+	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0)
+		; /* no options of its own */
+	if (opt != -1)
+		return opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
 	if (optind < argc)
 		return pv_usage_error("daemon", "unexpected argument \"%s\"", argv[optind]);
 	int rc = pv_setup(g);

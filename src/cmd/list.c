@@ -10,16 +10,25 @@
 #include "util/json.h"
 #include "util/log.h"
 
-static const char usage[] =
-    "Usage: pgvault list [OPTIONS]      (also: pgvault --list)\n"
-    "\n"
-    "List the bundles in the storage directory (read from the sidecar manifests only).\n"
-    "\n"
-    "  -d, --db NAME   only this database\n"
-    "      --json      a JSON array for scripts\n"
-    "      --remote    also the bundles in the [s3] storage (their sidecars only)\n";
-
 enum { OPT_JSON = OPT_CMD_BASE, OPT_REMOTE };
+
+static const pv_opt options[] = {
+	PV_OPT('d', "db", 'd', "NAME", "only this database"),
+	PV_OPT(0, "json", OPT_JSON, NULL, "a JSON array for scripts"),
+	PV_OPT(0, "remote", OPT_REMOTE, NULL, "also the bundles in the [s3] storage (their sidecars only)"),
+	PV_OPT_INCLUDE(pv_keys_s3),
+	PV_OPT_END,
+};
+
+const pv_command pv_cmd_list = {
+	.name = "list",
+	.summary = "list bundles (also: pgvault --list)",
+	.usage = "pgvault list [OPTIONS]      (also: pgvault --list)",
+	.description = "List the bundles in the storage directory (read from the sidecar manifests only).\n",
+	.opts = options,
+	.exit_status = "0 ok, 1 failure, 2 usage error.",
+	.run = cmd_list,
+};
 
 static void
 human_size(json_int_t n, char *out, size_t len)
@@ -82,28 +91,20 @@ row(const pv_entry *e)
 int
 cmd_list(pv_global *g, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"remote", no_argument, NULL, OPT_REMOTE},
-	    PV_GLOBAL_LONGOPTS,
-	    {NULL, 0, NULL, 0}};
 	const char *db = NULL;
 	int json = 0, remote = 0, opt;
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((opt = getopt_long(argc, argv, "d:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	pv_parser p;
+	pv_opts_init(&p, &pv_cmd_list, 0);
+	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0) {
 		if (opt == 'd')
 			db = optarg;
 		else if (opt == OPT_JSON)
 			json = 1;
 		else if (opt == OPT_REMOTE)
 			remote = 1;
-		else if (opt == OPT_HELP) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!pv_global_option(g, opt, optarg))
-			return pv_usage_error("list", "invalid option");
 	}
+	if (opt != -1)
+		return opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
 	if (optind < argc)
 		return pv_usage_error("list", "unexpected argument \"%s\"", argv[optind]);
 	int src = pv_setup(g);

@@ -10,42 +10,46 @@
 #include "util/err.h"
 #include "util/log.h"
 
-static const char usage[] =
-    "Usage: pgvault prune [OPTIONS]\n"
-    "\n"
-    "Apply the retention policy of the configuration ([retention], [db:NAME]) to the\n"
-    "bundles in the storage directory, per database, ordered by the snapshot time recorded\n"
-    "in their manifests.  The newest verified bundle of a database is never deleted (nor its\n"
-    "newest untagged one), nor are fewer than keep_min verified ones kept (untagged counted\n"
-    "first, so tagged snapshots never push out nightly ones); unverified bundles are neither\n"
-    "counted nor deleted.  Leftover temporary files of crashed runs are removed.\n"
-    "\n"
-    "  -n, --dry-run       print every bundle with keep/delete and the rule that decided,\n"
-    "                      delete nothing\n"
-    "  -d, --db NAME       only this database\n"
-    "      --remote        the bundles of the [s3] storage instead, with the same policy\n"
-    "      --lock-timeout DUR  wait this long for running backups (default: [backup]\n"
-    "                      lock_timeout, else 0), then exit 4\n"
-    "Exit status: 0 ok, 1 failure, 2 usage or configuration error (e.g. an empty policy),\n"
-    "4 locked.\n";
-
 enum { OPT_LOCK_TIMEOUT = OPT_CMD_BASE, OPT_REMOTE };
+
+static const pv_opt options[] = {
+	PV_OPT('n', "dry-run", 'n', NULL,
+	       "print every bundle with keep/delete and the rule that decided, delete nothing"),
+	PV_OPT('d', "db", 'd', "NAME", "only this database"),
+	PV_OPT(0, "remote", OPT_REMOTE, NULL, "the bundles of the [s3] storage instead, with the same policy"),
+	PV_OPT_CFG(0, "lock-timeout", OPT_LOCK_TIMEOUT, "DUR",
+	           "wait this long for running backups (default: [backup] lock_timeout, else 0), then "
+	           "exit 4", "backup", "lock_timeout"),
+	PV_OPT_INCLUDE(pv_keys_retention),
+	PV_OPT_INCLUDE(pv_keys_s3),
+	PV_OPT_END,
+};
+
+const pv_command pv_cmd_prune = {
+	.name = "prune",
+	.summary = "apply the retention policy",
+	.usage = "pgvault prune [OPTIONS]",
+	.description =
+	    "Apply the retention policy of the configuration ([retention], [db:NAME]) to the\n"
+	    "bundles in the storage directory, per database, ordered by the snapshot time recorded\n"
+	    "in their manifests.  The newest verified bundle of a database is never deleted (nor its\n"
+	    "newest untagged one), nor are fewer than keep_min verified ones kept (untagged counted\n"
+	    "first, so tagged snapshots never push out nightly ones); unverified bundles are neither\n"
+	    "counted nor deleted.  Leftover temporary files of crashed runs are removed.\n",
+	.opts = options,
+	.exit_status = "0 ok, 1 failure, 2 usage or configuration error (e.g. an empty policy),\n4 locked.",
+	.run = cmd_prune,
+};
 
 int
 cmd_prune(pv_global *g, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"db", required_argument, NULL, 'd'},
-	    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
-	    {"remote", no_argument, NULL, OPT_REMOTE},
-	    PV_GLOBAL_LONGOPTS,
-	    {NULL, 0, NULL, 0}};
 	int dry = 0, remote = 0, opt;
 	long lock_timeout = -1;
 	const char *db = NULL;
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((opt = getopt_long(argc, argv, "nd:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	pv_parser p;
+	pv_opts_init(&p, &pv_cmd_prune, 0);
+	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0) {
 		if (opt == 'n')
 			dry = 1;
 		else if (opt == 'd')
@@ -55,12 +59,10 @@ cmd_prune(pv_global *g, int argc, char **argv)
 		else if (opt == OPT_LOCK_TIMEOUT) {
 			if ((lock_timeout = pv_parse_duration(optarg)) < 0)
 				return pv_usage_error("prune", "--lock-timeout: expected a duration such as 30s");
-		} else if (opt == OPT_HELP) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!pv_global_option(g, opt, optarg))
-			return pv_usage_error("prune", "invalid option");
+		}
 	}
+	if (opt != -1)
+		return opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
 	if (optind < argc)
 		return pv_usage_error("prune", "unexpected argument \"%s\"", argv[optind]);
 	int rc = pv_setup(g);

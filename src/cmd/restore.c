@@ -15,49 +15,65 @@
 #include "util/err.h"
 #include "util/log.h"
 
-static const char usage[] =
-    "Usage: pgvault restore [OPTIONS] BUNDLE\n"
-    "\n"
-    "Restore a bundle.  BUNDLE is an id, a path, DB@latest or DB@TIMESTAMP (the newest\n"
-    "verified bundle at or before it, e.g. mydb@2026-11-22T02:00:00Z).  By default a new\n"
-    "database is created; an existing one is never overwritten.  The whole bundle is\n"
-    "verified (every member's SHA-256 against the manifest, every row) before anything is\n"
-    "created or run.  On any failure nothing is left behind: a partly restored database is\n"
-    "dropped, a replaced one is untouched.\n"
-    "\n"
-    "Target:\n"
-    "      --as NAME                restore under another database name\n"
-    "      --replace                replace an existing database atomically: restore under a\n"
-    "                               temporary name, then swap names; the old database is kept\n"
-    "                               as NAME_pre_restore_TIMESTAMP\n"
-    "      --drop-old               with --replace, drop the old database afterwards\n"
-    "      --terminate-connections  with --replace, end sessions connected to the old database\n"
-    "                               (otherwise they make the restore refuse)\n"
-    "Ownership and roles:\n"
-    "      --owner ROLE             the database and every object in it owned by ROLE; grants\n"
-    "                               that named an old owner name ROLE\n"
-    "      --create-role            create ROLE (LOGIN) if it does not exist; its password is\n"
-    "                               read from $PGVAULT_ROLE_PASSWORD or --role-password-file\n"
-    "      --role-password-file F   file holding that password (first line)\n"
-    "      --create-missing-roles   create other roles the bundle needs as NOLOGIN roles\n"
-    "Parts:\n"
-    "  -t, --table TABLE            only the rows of TABLE (schema.table; repeatable), into the\n"
-    "                               existing database, replaced in one transaction\n"
-    "      --data-only              the rows of every table, into the existing database\n"
-    "      --schema-only            the schema only, no rows\n"
-    "  -j, --jobs N                 load tables and build indexes and constraints with N\n"
-    "                               connections in parallel (memory: about 2N data members)\n"
-    "Remote:\n"
-    "      --from-remote            BUNDLE is in the [s3] storage (an id, DB@latest or\n"
-    "                               DB@TIMESTAMP); it is downloaded to a temporary file in\n"
-    "                               the storage directory first (so a dropped connection can\n"
-    "                               resume), verified, restored, and removed\n"
-    "Exit status: 0 ok, 1 failure, 2 usage error.\n";
-
 enum {
 	OPT_AS = OPT_CMD_BASE, OPT_OWNER, OPT_CREATE_ROLE, OPT_ROLE_PWFILE, OPT_CREATE_MISSING,
 	OPT_REPLACE, OPT_DROP_OLD, OPT_TERMINATE, OPT_DATA_ONLY, OPT_SCHEMA_ONLY, OPT_JOBS,
 	OPT_FROM_REMOTE
+};
+
+static const pv_opt options[] = {
+	PV_OPT_GROUP("Target:"),
+	PV_OPT(0, "as", OPT_AS, "NAME", "restore under another database name"),
+	PV_OPT(0, "replace", OPT_REPLACE, NULL,
+	       "replace an existing database atomically: restore under a temporary name, then swap "
+	       "names; the old database is kept as NAME_pre_restore_TIMESTAMP"),
+	PV_OPT(0, "drop-old", OPT_DROP_OLD, NULL, "with --replace, drop the old database afterwards"),
+	PV_OPT(0, "terminate-connections", OPT_TERMINATE, NULL,
+	       "with --replace, end sessions connected to the old database (otherwise they make the "
+	       "restore refuse)"),
+	PV_OPT_GROUP("Ownership and roles:"),
+	PV_OPT(0, "owner", OPT_OWNER, "ROLE",
+	       "the database and every object in it owned by ROLE; grants that named an old owner "
+	       "name ROLE"),
+	PV_OPT(0, "create-role", OPT_CREATE_ROLE, NULL,
+	       "create ROLE (LOGIN) if it does not exist; its password is read from "
+	       "$PGVAULT_ROLE_PASSWORD or --role-password-file"),
+	PV_OPT(0, "role-password-file", OPT_ROLE_PWFILE, "F", "file holding that password (first line)"),
+	PV_OPT(0, "create-missing-roles", OPT_CREATE_MISSING, NULL,
+	       "create other roles the bundle needs as NOLOGIN roles"),
+	PV_OPT_GROUP("Parts:"),
+	PV_OPT('t', "table", 't', "TABLE",
+	       "only the rows of TABLE (schema.table; repeatable), into the existing database, "
+	       "replaced in one transaction"),
+	PV_OPT(0, "data-only", OPT_DATA_ONLY, NULL, "the rows of every table, into the existing database"),
+	PV_OPT(0, "schema-only", OPT_SCHEMA_ONLY, NULL, "the schema only, no rows"),
+	PV_OPT('j', "jobs", 'j', "N",
+	       "load tables and build indexes and constraints with N connections in parallel "
+	       "(memory: about 2N data members)"),
+	PV_OPT_GROUP("Remote:"),
+	PV_OPT(0, "from-remote", OPT_FROM_REMOTE, NULL,
+	       "BUNDLE is in the [s3] storage (an id, DB@latest or DB@TIMESTAMP); it is downloaded "
+	       "to a temporary file in the storage directory first (so a dropped connection can "
+	       "resume), verified, restored, and removed"),
+	PV_OPT_KEY("backup", "lock_timeout"), /* pv_open_bundle: the read lock's wait */
+	PV_OPT_INCLUDE(pv_keys_s3),
+	PV_OPT_END,
+};
+
+const pv_command pv_cmd_restore = {
+	.name = "restore",
+	.summary = "restore a bundle into a new database",
+	.usage = "pgvault restore [OPTIONS] BUNDLE",
+	.description =
+	    "Restore a bundle.  BUNDLE is an id, a path, DB@latest or DB@TIMESTAMP (the newest\n"
+	    "verified bundle at or before it, e.g. mydb@2026-11-22T02:00:00Z).  By default a new\n"
+	    "database is created; an existing one is never overwritten.  The whole bundle is\n"
+	    "verified (every member's SHA-256 against the manifest, every row) before anything is\n"
+	    "created or run.  On any failure nothing is left behind: a partly restored database is\n"
+	    "dropped, a replaced one is untouched.\n",
+	.opts = options,
+	.exit_status = "0 ok, 1 failure, 2 usage error.",
+	.run = cmd_restore,
 };
 
 /* The first line of a file that only its owner can read. */
@@ -91,30 +107,15 @@ read_password_file(const char *path)
 int
 cmd_restore(pv_global *g, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"as", required_argument, NULL, OPT_AS},
-	    {"owner", required_argument, NULL, OPT_OWNER},
-	    {"create-role", no_argument, NULL, OPT_CREATE_ROLE},
-	    {"role-password-file", required_argument, NULL, OPT_ROLE_PWFILE},
-	    {"create-missing-roles", no_argument, NULL, OPT_CREATE_MISSING},
-	    {"replace", no_argument, NULL, OPT_REPLACE},
-	    {"drop-old", no_argument, NULL, OPT_DROP_OLD},
-	    {"terminate-connections", no_argument, NULL, OPT_TERMINATE},
-	    {"table", required_argument, NULL, 't'},
-	    {"data-only", no_argument, NULL, OPT_DATA_ONLY},
-	    {"schema-only", no_argument, NULL, OPT_SCHEMA_ONLY},
-	    {"jobs", required_argument, NULL, 'j'},
-	    {"from-remote", no_argument, NULL, OPT_FROM_REMOTE},
-	    PV_GLOBAL_LONGOPTS,
-	    {NULL, 0, NULL, 0}};
 	pv_restore_opts o;
 	memset(&o, 0, sizeof o);
 	const char **tables = pv_calloc((size_t)argc + 1, sizeof *tables);
 	const char *pwfile = NULL;
 	char *password = NULL;
 	int opt, rc = PV_EXIT_OK, from_remote = 0;
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((opt = getopt_long(argc, argv, "t:j:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	pv_parser p;
+	pv_opts_init(&p, &pv_cmd_restore, 0);
+	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0) {
 		switch (opt) {
 		case OPT_AS: o.as = optarg; break;
 		case OPT_OWNER: o.owner = optarg; break;
@@ -138,13 +139,11 @@ cmd_restore(pv_global *g, int argc, char **argv)
 			o.jobs = (int)j;
 			break;
 		}
-		case OPT_HELP: fputs(usage, stdout); goto done;
-		default:
-			if (!pv_global_option(g, opt, optarg)) {
-				rc = pv_usage_error("restore", "invalid option");
-				goto done;
-			}
 		}
+	}
+	if (opt == PV_OPTS_HELP || opt == PV_OPTS_ERROR) {
+		rc = opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
+		goto done;
 	}
 	o.tables = tables;
 	const char *conflict = NULL;

@@ -20,20 +20,35 @@
 #define MARK "# pgvault-managed"
 #define CRON_D "/etc/cron.d/pgvault"
 
-static const char usage[] =
-    "Usage: pgvault schedule show|install|remove [--file FILE | --crontab]\n"
-    "\n"
-    "Write the cron entries that [schedule] describes (backup, prune, verify = a cron\n"
-    "expression).  As root they go to " CRON_D " (with a user field), otherwise into\n"
-    "your crontab.  Only pgvault's own lines (marked \"" MARK "\") are touched.\n"
-    "\n"
-    "  show           print the entries\n"
-    "  install        install them (again: idempotent)\n"
-    "  remove         remove them\n"
-    "      --file F   operate on this file instead (same format as the default target)\n"
-    "      --crontab  root too: root's crontab (crontab -l / crontab -), no user field\n";
-
 enum { OPT_FILE = OPT_CMD_BASE, OPT_CRONTAB };
+
+static const pv_opt options[] = {
+	PV_OPT(0, "file", OPT_FILE, "F", "operate on this file instead (same format as the default target)"),
+	PV_OPT(0, "crontab", OPT_CRONTAB, NULL, "root too: root's crontab (crontab -l / crontab -), no user field"),
+	PV_OPT_KEY("schedule", "backup"),
+	PV_OPT_KEY("schedule", "prune"),
+	PV_OPT_KEY("schedule", "verify"),
+	PV_OPT_KEY("schedule", "command"),
+	PV_OPT_KEY("schedule", "timezone"),
+	PV_OPT_END,
+};
+
+const pv_command pv_cmd_schedule = {
+	.name = "schedule",
+	.summary = "show, install or remove the cron entries of [schedule]",
+	.usage = "pgvault schedule show|install|remove [--file FILE | --crontab]",
+	.description =
+	    "Write the cron entries that [schedule] describes (backup, prune, verify = a cron\n"
+	    "expression).  As root they go to " CRON_D " (with a user field), otherwise into\n"
+	    "your crontab.  Only pgvault's own lines (marked \"" MARK "\") are touched.\n"
+	    "\n"
+	    "  show           print the entries\n"
+	    "  install        install them (again: idempotent)\n"
+	    "  remove         remove them\n",
+	.opts = options,
+	.exit_status = "0 ok, 1 failure, 2 usage or configuration error (e.g. no jobs to install).",
+	.run = cmd_schedule,
+};
 
 static char *
 self_path(void)
@@ -184,23 +199,18 @@ foreign_lines(const char *text)
 int
 cmd_schedule(pv_global *g, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"file", required_argument, NULL, OPT_FILE}, {"crontab", no_argument, NULL, OPT_CRONTAB},
-	    PV_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
 	const char *file = NULL;
 	int opt, use_crontab = 0;
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((opt = getopt_long(argc, argv, PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	pv_parser p;
+	pv_opts_init(&p, &pv_cmd_schedule, 0);
+	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0) {
 		if (opt == OPT_FILE)
 			file = optarg;
 		else if (opt == OPT_CRONTAB)
 			use_crontab = 1;
-		else if (opt == OPT_HELP) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!pv_global_option(g, opt, optarg))
-			return pv_usage_error("schedule", "invalid option");
 	}
+	if (opt != -1)
+		return opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
 	if (optind != argc - 1)
 		return pv_usage_error("schedule", "say show, install or remove");
 	if (file && use_crontab)

@@ -15,21 +15,34 @@
 #include "util/log.h"
 #include "util/names.h"
 
-static const char usage[] =
-    "Usage: pgvault status [OPTIONS]\n"
-    "\n"
-    "Freshness check for monitoring: exit 0 when every database has a verified bundle\n"
-    "younger than the maximum age, else exit 1 naming the stale and missing ones.\n"
-    "Databases: those configured ([backup] databases, [db:NAME]), else every connectable\n"
-    "database of the server except templates and exclusions.\n"
-    "\n"
-    "      --max-age DUR   e.g. 26h, 2d (default: [status] max_age, else 26h; per database\n"
-    "                      [db:NAME] max_age)\n"
-    "  -d, --db NAME       check only these databases (repeatable)\n"
-    "      --json          a JSON array for scripts\n"
-    "Exit status: 0 all fresh, 1 some stale or missing, 2 usage error.\n";
-
 enum { OPT_MAX_AGE = OPT_CMD_BASE, OPT_JSON };
+
+static const pv_opt options[] = {
+	PV_OPT_CFG(0, "max-age", OPT_MAX_AGE, "DUR",
+	           "e.g. 26h, 2d (default: [status] max_age, else 26h; per database [db:NAME] max_age)",
+	           "status", "max_age"),
+	PV_OPT('d', "db", 'd', "NAME", "check only these databases (repeatable)"),
+	PV_OPT(0, "json", OPT_JSON, NULL, "a JSON array for scripts"),
+	PV_OPT_KEY("db", "max_age"),
+	PV_OPT_KEY("backup", "databases"),
+	PV_OPT_KEY("backup", "exclude"),
+	PV_OPT_KEY("db", "exclude"),
+	PV_OPT_END,
+};
+
+const pv_command pv_cmd_status = {
+	.name = "status",
+	.summary = "freshness check for monitoring",
+	.usage = "pgvault status [OPTIONS]",
+	.description =
+	    "Freshness check for monitoring: exit 0 when every database has a verified bundle\n"
+	    "younger than the maximum age, else exit 1 naming the stale and missing ones.\n"
+	    "Databases: those configured ([backup] databases, [db:NAME]), else every connectable\n"
+	    "database of the server except templates and exclusions.\n",
+	.opts = options,
+	.exit_status = "0 all fresh, 1 some stale or missing, 2 usage error.",
+	.run = cmd_status,
+};
 
 static int
 add_name(json_t *set, const char *name)
@@ -100,17 +113,12 @@ databases(pv_global *g, char **only, int nonly)
 int
 cmd_status(pv_global *g, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"max-age", required_argument, NULL, OPT_MAX_AGE},
-	    {"db", required_argument, NULL, 'd'},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    PV_GLOBAL_LONGOPTS,
-	    {NULL, 0, NULL, 0}};
 	char **only = pv_calloc((size_t)argc + 1, sizeof *only);
 	int nonly = 0, json = 0, opt, rc = PV_EXIT_OK;
 	long max_age = -1;
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((opt = getopt_long(argc, argv, "d:" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	pv_parser p;
+	pv_opts_init(&p, &pv_cmd_status, 0);
+	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0) {
 		if (opt == OPT_MAX_AGE) {
 			if ((max_age = pv_parse_duration(optarg)) <= 0) {
 				rc = pv_usage_error("status", "--max-age: expected a duration such as 26h or 2d");
@@ -120,13 +128,11 @@ cmd_status(pv_global *g, int argc, char **argv)
 			only[nonly++] = optarg;
 		} else if (opt == OPT_JSON) {
 			json = 1;
-		} else if (opt == OPT_HELP) {
-			fputs(usage, stdout);
-			goto done;
-		} else if (!pv_global_option(g, opt, optarg)) {
-			rc = pv_usage_error("status", "invalid option");
-			goto done;
 		}
+	}
+	if (opt != -1) {
+		rc = opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
+		goto done;
 	}
 	if (optind < argc) {
 		rc = pv_usage_error("status", "unexpected argument \"%s\"", argv[optind]);

@@ -15,14 +15,24 @@
 #include "util/err.h"
 #include "util/log.h"
 
-static const char usage[] =
-    "Usage: pgvault upload [OPTIONS] (BUNDLE... | --all)\n"
-    "\n"
-    "Copy local bundles to the [s3] storage unless they are there already (same size).\n"
-    "BUNDLE is an id, a path, DB@latest or DB@TIMESTAMP.\n"
-    "\n"
-    "  -a, --all     every verified local bundle\n"
-    "Exit status: 0 ok, 1 failure, 2 usage or configuration error.\n";
+static const pv_opt options[] = {
+	PV_OPT('a', "all", 'a', NULL, "every verified local bundle"),
+	PV_OPT_KEY("backup", "lock_timeout"), /* the locks' wait, at least 60 s */
+	PV_OPT_INCLUDE(pv_keys_s3),
+	PV_OPT_END,
+};
+
+const pv_command pv_cmd_upload = {
+	.name = "upload",
+	.summary = "copy local bundles to the [s3] storage",
+	.usage = "pgvault upload [OPTIONS] (BUNDLE... | --all)",
+	.description =
+	    "Copy local bundles to the [s3] storage unless they are there already (same size).\n"
+	    "BUNDLE is an id, a path, DB@latest or DB@TIMESTAMP.\n",
+	.opts = options,
+	.exit_status = "0 ok, 1 failure, 2 usage or configuration error.",
+	.run = cmd_upload,
+};
 
 /* The bytes of rd into a new bundle `name` of dst, committed with sidecar. */
 static int
@@ -89,19 +99,14 @@ upload_one(pv_global *g, pv_repo *src, pv_repo *dst, const pv_entry *e)
 int
 cmd_upload(pv_global *g, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"all", no_argument, NULL, 'a'}, PV_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
 	int all = 0, opt;
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((opt = getopt_long(argc, argv, "a" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	pv_parser p;
+	pv_opts_init(&p, &pv_cmd_upload, 0);
+	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0)
 		if (opt == 'a')
 			all = 1;
-		else if (opt == OPT_HELP) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!pv_global_option(g, opt, optarg))
-			return pv_usage_error("upload", "invalid option");
-	}
+	if (opt != -1)
+		return opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
 	if (!all && optind >= argc)
 		return pv_usage_error("upload", "name the bundles to upload, or use --all");
 	int rc = pv_setup(g);

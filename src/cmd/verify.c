@@ -14,17 +14,30 @@
 #include "util/json.h"
 #include "util/log.h"
 
-static const char usage[] =
-    "Usage: pgvault verify [OPTIONS] (BUNDLE... | --all)\n"
-    "\n"
-    "Check bundles completely: every member's SHA-256, full decompression, COPY data\n"
-    "well-formedness and consistency with the manifest.  BUNDLE is an id, a path,\n"
-    "DB@latest or DB@TIMESTAMP.\n"
-    "\n"
-    "  -a, --all     every bundle in the storage directory\n"
-    "      --remote  bundles of the [s3] storage instead (each downloaded to a temporary\n"
-    "                file in the storage directory, checked, and removed)\n"
-    "Exit status: 0 all good, 1 a bundle failed (the message names the bad member).\n";
+enum { OPT_REMOTE = OPT_CMD_BASE };
+
+static const pv_opt options[] = {
+	PV_OPT('a', "all", 'a', NULL, "every bundle in the storage directory"),
+	PV_OPT(0, "remote", OPT_REMOTE, NULL,
+	       "bundles of the [s3] storage instead (each downloaded to a temporary file in the "
+	       "storage directory, checked, and removed)"),
+	PV_OPT_KEY("backup", "lock_timeout"), /* pv_read_lock: the read lock's wait */
+	PV_OPT_INCLUDE(pv_keys_s3),
+	PV_OPT_END,
+};
+
+const pv_command pv_cmd_verify = {
+	.name = "verify",
+	.summary = "check bundles completely",
+	.usage = "pgvault verify [OPTIONS] (BUNDLE... | --all)",
+	.description =
+	    "Check bundles completely: every member's SHA-256, full decompression, COPY data\n"
+	    "well-formedness and consistency with the manifest.  BUNDLE is an id, a path,\n"
+	    "DB@latest or DB@TIMESTAMP.\n",
+	.opts = options,
+	.exit_status = "0 all good, 1 a bundle failed (the message names the bad member),\n2 usage error.",
+	.run = cmd_verify,
+};
 
 /* Verify what rd reads and close it; 0 or -1 with the error set. */
 static int
@@ -78,22 +91,17 @@ verify_all(pv_global *g, pv_repo *r, const char *suffix, int *good, int *bad)
 int
 cmd_verify(pv_global *g, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"all", no_argument, NULL, 'a'}, {"remote", no_argument, NULL, OPT_CMD_BASE},
-	    PV_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
 	int all = 0, remote = 0, opt;
-	optind = 0; /* GNU getopt: full re-initialisation */
-	while ((opt = getopt_long(argc, argv, "a" PV_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	pv_parser p;
+	pv_opts_init(&p, &pv_cmd_verify, 0);
+	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0) {
 		if (opt == 'a')
 			all = 1;
-		else if (opt == OPT_CMD_BASE)
+		else if (opt == OPT_REMOTE)
 			remote = 1;
-		else if (opt == OPT_HELP) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!pv_global_option(g, opt, optarg))
-			return pv_usage_error("verify", "invalid option");
 	}
+	if (opt != -1)
+		return opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
 	if (!all && optind >= argc)
 		return pv_usage_error("verify", "name the bundles to verify, or use --all");
 	int src = pv_setup(g);

@@ -16,6 +16,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "util/log.h"
 
 typedef enum { T_STR, T_INT, T_BOOL, T_DURATION, T_CRON, T_TZ, T_URL, T_LIST, T_ENUM } ktype;
 
@@ -27,61 +28,63 @@ typedef struct keydef {
 	const char *env;     /* PGVAULT_... or NULL */
 	int secret;
 	const char *choices; /* T_ENUM: "a|b|c" */
+	int unread;          /* accepted (and checked), but nothing reads it: a warning */
 } keydef;
 
 static const keydef keys[] = {
-	{"connection", "host", T_STR, 0, 0, "PGVAULT_HOST", 0, NULL},
-	{"connection", "port", T_INT, 1, 65535, "PGVAULT_PORT", 0, NULL},
-	{"connection", "user", T_STR, 0, 0, "PGVAULT_USER", 0, NULL},
-	{"connection", "maintenance_db", T_STR, 0, 0, "PGVAULT_MAINTENANCE_DB", 0, NULL},
-	{"connection", "password", T_STR, 0, 0, NULL, 1, NULL},
-	{"connection", "retries", T_INT, 0, 100, "PGVAULT_RETRIES", 0, NULL},
-	{"connection", "retry_delay", T_DURATION, 0, 0, "PGVAULT_RETRY_DELAY", 0, NULL},
-	{"storage", "dir", T_STR, 0, 0, "PGVAULT_STORAGE", 0, NULL},
-	{"backup", "databases", T_LIST, 0, 0, "PGVAULT_DATABASES", 0, NULL},
-	{"backup", "exclude", T_LIST, 0, 0, "PGVAULT_EXCLUDE", 0, NULL},
-	{"backup", "allow_unsupported", T_BOOL, 0, 0, NULL, 0, NULL},
-	{"backup", "lock_timeout", T_DURATION, 0, 0, "PGVAULT_LOCK_TIMEOUT", 0, NULL},
-	{"backup", "jobs", T_INT, 1, 64, NULL, 0, NULL},
-	{"retention", "keep_days", T_INT, 0, 100000, "PGVAULT_KEEP_DAYS", 0, NULL},
-	{"retention", "keep_min", T_INT, 1, 100000, "PGVAULT_KEEP_MIN", 0, NULL},
-	{"retention", "keep_daily", T_INT, 0, 100000, NULL, 0, NULL},
-	{"retention", "keep_weekly", T_INT, 0, 100000, NULL, 0, NULL},
-	{"retention", "keep_monthly", T_INT, 0, 100000, NULL, 0, NULL},
-	{"retention", "keep_tagged", T_INT, 0, 100000, NULL, 0, NULL},
-	{"retention", "timezone", T_TZ, 0, 0, NULL, 0, NULL},
-	{"retention", "prune_after_backup", T_BOOL, 0, 0, NULL, 0, NULL},
-	{"schedule", "timezone", T_TZ, 0, 0, "PGVAULT_TIMEZONE", 0, NULL},
-	{"schedule", "backup", T_CRON, 0, 0, NULL, 0, NULL},
-	{"schedule", "prune", T_CRON, 0, 0, NULL, 0, NULL},
-	{"schedule", "verify", T_CRON, 0, 0, NULL, 0, NULL},
-	{"schedule", "command", T_STR, 0, 0, NULL, 0, NULL},
-	{"status", "max_age", T_DURATION, 0, 0, "PGVAULT_MAX_AGE", 0, NULL},
-	{"notify", "url", T_URL, 0, 0, "PGVAULT_NOTIFY_URL", 1, NULL},
-	{"notify", "on_success", T_BOOL, 0, 0, NULL, 0, NULL},
-	{"notify", "timeout", T_DURATION, 0, 0, NULL, 0, NULL},
-	{"notify", "metrics_file", T_STR, 0, 0, "PGVAULT_METRICS_FILE", 0, NULL},
-	{"s3", "endpoint", T_URL, 0, 0, NULL, 0, NULL},
-	{"s3", "region", T_STR, 0, 0, NULL, 0, NULL},
-	{"s3", "bucket", T_STR, 0, 0, NULL, 0, NULL},
-	{"s3", "prefix", T_STR, 0, 0, NULL, 0, NULL},
-	{"s3", "url_style", T_ENUM, 0, 0, NULL, 0, "path|virtual"},
-	{"s3", "access_key_id", T_STR, 0, 0, NULL, 1, NULL},
-	{"s3", "secret_access_key", T_STR, 0, 0, NULL, 1, NULL},
-	{"s3", "session_token", T_STR, 0, 0, NULL, 1, NULL},
-	{"s3", "ca_file", T_STR, 0, 0, NULL, 0, NULL},
-	{"s3", "upload", T_ENUM, 0, 0, NULL, 0, "always|never"},
-	{"security", "signing_key_file", T_STR, 0, 0, "PGVAULT_SIGNING_KEY_FILE", 0, NULL},
+	{"connection", "host", T_STR, 0, 0, "PGVAULT_HOST", 0, NULL, 0},
+	{"connection", "port", T_INT, 1, 65535, "PGVAULT_PORT", 0, NULL, 0},
+	{"connection", "user", T_STR, 0, 0, "PGVAULT_USER", 0, NULL, 0},
+	{"connection", "maintenance_db", T_STR, 0, 0, "PGVAULT_MAINTENANCE_DB", 0, NULL, 0},
+	{"connection", "password", T_STR, 0, 0, NULL, 1, NULL, 0},
+	{"connection", "retries", T_INT, 0, 100, "PGVAULT_RETRIES", 0, NULL, 0},
+	{"connection", "retry_delay", T_DURATION, 0, 0, "PGVAULT_RETRY_DELAY", 0, NULL, 0},
+	{"storage", "dir", T_STR, 0, 0, "PGVAULT_STORAGE", 0, NULL, 0},
+	{"backup", "databases", T_LIST, 0, 0, "PGVAULT_DATABASES", 0, NULL, 0},
+	{"backup", "exclude", T_LIST, 0, 0, "PGVAULT_EXCLUDE", 0, NULL, 0},
+	{"backup", "allow_unsupported", T_BOOL, 0, 0, NULL, 0, NULL, 0},
+	{"backup", "lock_timeout", T_DURATION, 0, 0, "PGVAULT_LOCK_TIMEOUT", 0, NULL, 0},
+	/* parallel backup is not implemented: the key is accepted, warned about, ignored */
+	{"backup", "jobs", T_INT, 1, 64, NULL, 0, NULL, 1},
+	{"retention", "keep_days", T_INT, 0, 100000, "PGVAULT_KEEP_DAYS", 0, NULL, 0},
+	{"retention", "keep_min", T_INT, 1, 100000, "PGVAULT_KEEP_MIN", 0, NULL, 0},
+	{"retention", "keep_daily", T_INT, 0, 100000, NULL, 0, NULL, 0},
+	{"retention", "keep_weekly", T_INT, 0, 100000, NULL, 0, NULL, 0},
+	{"retention", "keep_monthly", T_INT, 0, 100000, NULL, 0, NULL, 0},
+	{"retention", "keep_tagged", T_INT, 0, 100000, NULL, 0, NULL, 0},
+	{"retention", "timezone", T_TZ, 0, 0, NULL, 0, NULL, 0},
+	{"retention", "prune_after_backup", T_BOOL, 0, 0, NULL, 0, NULL, 0},
+	{"schedule", "timezone", T_TZ, 0, 0, "PGVAULT_TIMEZONE", 0, NULL, 0},
+	{"schedule", "backup", T_CRON, 0, 0, NULL, 0, NULL, 0},
+	{"schedule", "prune", T_CRON, 0, 0, NULL, 0, NULL, 0},
+	{"schedule", "verify", T_CRON, 0, 0, NULL, 0, NULL, 0},
+	{"schedule", "command", T_STR, 0, 0, NULL, 0, NULL, 0},
+	{"status", "max_age", T_DURATION, 0, 0, "PGVAULT_MAX_AGE", 0, NULL, 0},
+	{"notify", "url", T_URL, 0, 0, "PGVAULT_NOTIFY_URL", 1, NULL, 0},
+	{"notify", "on_success", T_BOOL, 0, 0, NULL, 0, NULL, 0},
+	{"notify", "timeout", T_DURATION, 0, 0, NULL, 0, NULL, 0},
+	{"notify", "metrics_file", T_STR, 0, 0, "PGVAULT_METRICS_FILE", 0, NULL, 0},
+	{"s3", "endpoint", T_URL, 0, 0, NULL, 0, NULL, 0},
+	{"s3", "region", T_STR, 0, 0, NULL, 0, NULL, 0},
+	{"s3", "bucket", T_STR, 0, 0, NULL, 0, NULL, 0},
+	{"s3", "prefix", T_STR, 0, 0, NULL, 0, NULL, 0},
+	{"s3", "url_style", T_ENUM, 0, 0, NULL, 0, "path|virtual", 0},
+	{"s3", "access_key_id", T_STR, 0, 0, NULL, 1, NULL, 0},
+	{"s3", "secret_access_key", T_STR, 0, 0, NULL, 1, NULL, 0},
+	{"s3", "session_token", T_STR, 0, 0, NULL, 1, NULL, 0},
+	{"s3", "ca_file", T_STR, 0, 0, NULL, 0, NULL, 0},
+	{"s3", "upload", T_ENUM, 0, 0, NULL, 0, "always|never", 0},
+	{"security", "signing_key_file", T_STR, 0, 0, "PGVAULT_SIGNING_KEY_FILE", 0, NULL, 0},
 	/* [db:NAME] overrides */
-	{"db", "keep_days", T_INT, 0, 100000, NULL, 0, NULL},
-	{"db", "keep_min", T_INT, 1, 100000, NULL, 0, NULL},
-	{"db", "keep_daily", T_INT, 0, 100000, NULL, 0, NULL},
-	{"db", "keep_weekly", T_INT, 0, 100000, NULL, 0, NULL},
-	{"db", "keep_monthly", T_INT, 0, 100000, NULL, 0, NULL},
-	{"db", "keep_tagged", T_INT, 0, 100000, NULL, 0, NULL},
-	{"db", "allow_unsupported", T_BOOL, 0, 0, NULL, 0, NULL},
-	{"db", "exclude", T_BOOL, 0, 0, NULL, 0, NULL},
-	{"db", "max_age", T_DURATION, 0, 0, NULL, 0, NULL},
+	{"db", "keep_days", T_INT, 0, 100000, NULL, 0, NULL, 0},
+	{"db", "keep_min", T_INT, 1, 100000, NULL, 0, NULL, 0},
+	{"db", "keep_daily", T_INT, 0, 100000, NULL, 0, NULL, 0},
+	{"db", "keep_weekly", T_INT, 0, 100000, NULL, 0, NULL, 0},
+	{"db", "keep_monthly", T_INT, 0, 100000, NULL, 0, NULL, 0},
+	{"db", "keep_tagged", T_INT, 0, 100000, NULL, 0, NULL, 0},
+	{"db", "allow_unsupported", T_BOOL, 0, 0, NULL, 0, NULL, 0},
+	{"db", "exclude", T_BOOL, 0, 0, NULL, 0, NULL, 0},
+	{"db", "max_age", T_DURATION, 0, 0, NULL, 0, NULL, 0},
 };
 
 struct pv_config {
@@ -303,6 +306,9 @@ handler(void *user, const char *section, const char *name, const char *value)
 	}
 	if (k->secret)
 		ps->has_secret = 1;
+	if (k->unread)
+		pv_warn("%s:%d: [%s] %s is not used by this version of pgvault and is ignored",
+		        ps->c->path, ps->line, section, name);
 	char *origin = pv_asprintf("%s:%d", ps->c->path, ps->line);
 	int rc = set_value(ps->c, section, name, value, origin);
 	free(origin);
@@ -488,4 +494,16 @@ pv_config_list_has(const pv_config *c, const char *db, const char *section, cons
 			has = 1;
 	json_decref(a);
 	return has;
+}
+
+int
+pv_config_key_info(size_t i, const char **section, const char **key, const char **env, int *read)
+{
+	if (i >= sizeof keys / sizeof keys[0])
+		return 0;
+	*section = keys[i].section;
+	*key = keys[i].key;
+	*env = keys[i].env;
+	*read = !keys[i].unread;
+	return 1;
 }

@@ -11,6 +11,7 @@
 #define PV_OPS_CONFIG_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #define PV_DEFAULT_CONFIG PGVAULT_SYSCONFDIR "/pgvault/pgvault.conf"
 
@@ -39,6 +40,11 @@ json_t *pv_config_list(const pv_config *c, const char *db, const char *section, 
 /* name is an item of such a list. */
 int pv_config_list_has(const pv_config *c, const char *db, const char *section, const char *key,
                        const char *name);
+
+/* The i-th key of the table of keys the file may set: its section ("db" for [db:NAME]), key,
+ * environment variable (or NULL), and whether pgvault reads it (0: accepted, warned about
+ * and ignored).  0 past the end.  For `pgvault --dump-options`. */
+int pv_config_key_info(size_t i, const char **section, const char **key, const char **env, int *read);
 
 /* "90s", "15m", "26h", "7d", "2w" or plain seconds; -1 if malformed. */
 long pv_parse_duration(const char *s);
