@@ -3,6 +3,7 @@
 # throwaway PostgreSQL of its own.  Reports wall time, peak RSS and output size of each, and
 # the ratios pgvault / pg_dump.  Not part of the test suite (timings are not tests).
 #   bash contrib/bench.sh [ROWS]        (default 4,000,000 rows in a few tables, ~1 GB of data)
+#   BASELINE=/path/to/other/pgvault REPS=5 bash contrib/bench.sh [ROWS]   also compares two builds
 # Needs a built tree (_build/pgvault, e.g. from contrib/check.sh or contrib/demo.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,3 +63,31 @@ echo "backup  time ratio pgvault/pg_dump -Fc:      $(ratio "${T[pgvault_backup]}
 echo "backup  size ratio pgvault/pg_dump -Fc:      $(ratio "${S[pgvault_backup]}" "${S[pg_dump]}")"
 echo "restore time ratio pgvault/pg_restore:       $(ratio "${T[pgvault_restore]}" "${T[pg_restore]}")"
 echo "restore time ratio (2 jobs each):            $(ratio "${T[pgvault_restore_j2]}" "${T[pg_restore_j2]}")"
+
+# BASELINE=PATH: another pgvault build (e.g. of the previous release or of main before a
+# change) on the same data, interleaved with this one REPS times (default 3): medians of
+# backup and restore, and the ratio this build / baseline (above 1: slower).
+if [ -n "${BASELINE:-}" ]; then
+	[ -x "$BASELINE" ] || { echo "BASELINE=$BASELINE is not an executable" >&2; exit 2; }
+	REPS="${REPS:-3}"
+	median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+	: >"$W/cmp"
+	for i in $(seq "$REPS"); do
+		for which in this baseline; do
+			bin="$PGVAULT"; [ "$which" = baseline ] && bin="$BASELINE"
+			rm -rf "$W/st_$which"
+			run b "$bin" backup --storage "$W/st_$which" --db bench
+			echo "$which backup ${T[b]}" >>"$W/cmp"
+			q -d postgres -c "DROP DATABASE IF EXISTS bench_cmp"
+			run r "$bin" restore --storage "$W/st_$which" bench@latest --as bench_cmp
+			echo "$which restore ${T[r]}" >>"$W/cmp"
+		done
+	done
+	echo
+	echo "this build against BASELINE ($REPS interleaved runs each, medians):"
+	for op in backup restore; do
+		a=$(awk -v o="$op" '$1 == "this" && $2 == o { print $3 }' "$W/cmp" | median)
+		b=$(awk -v o="$op" '$1 == "baseline" && $2 == o { print $3 }' "$W/cmp" | median)
+		printf '%-8s this %7.2f s   baseline %7.2f s   ratio %s\n' "$op" "$a" "$b" "$(ratio "$a" "$b")"
+	done
+fi

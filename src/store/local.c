@@ -442,7 +442,7 @@ local_free(pv_repo *r)
 }
 
 static const pv_repo_driver local_driver = {
-    "local", local_list, local_lock_path, local_cleanup, local_remove, local_stat,
+    "local", "the storage location", local_list, local_lock_path, local_cleanup, local_remove, local_stat,
     local_put_sidecar, local_open, local_create, local_free};
 
 pv_repo *

@@ -233,12 +233,7 @@ pv_repo_lock(pv_repo *r, const char *db, int exclusive, long timeout)
 	char *path = r->drv->lock_path(r, db);
 	if (!path)
 		return NULL;
-	char *what = db ? pv_asprintf("database \"%s\"", db)
-	                : pv_asprintf("the %s storage", strcmp(r->drv->kind, "local") == 0 ? "local" : "S3");
-	if (!db && strcmp(r->drv->kind, "local") == 0) {
-		free(what);
-		what = pv_strdup("the storage location");
-	}
+	char *what = db ? pv_asprintf("database \"%s\"", db) : pv_strdup(r->drv->noun);
 	pv_lock *l = pv_lock_take(path, exclusive, timeout, what);
 	free(path);
 	free(what);

@@ -11,6 +11,7 @@
 
 typedef struct pv_repo_driver {
 	const char *kind;
+	const char *noun; /* in messages: "the storage location", "the S3 storage" */
 	int (*list)(pv_repo *r, const char *db, pv_entries *out);
 	/* the lock file of db (NULL: the repository's), its directory created */
 	char *(*lock_path)(pv_repo *r, const char *db);

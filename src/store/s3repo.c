@@ -356,7 +356,7 @@ s3_free(pv_repo *r)
 }
 
 static const pv_repo_driver s3_driver = {
-    "s3", s3_list, s3_lock_path, s3_cleanup, s3_remove, s3_stat,
+    "s3", "the S3 storage", s3_list, s3_lock_path, s3_cleanup, s3_remove, s3_stat,
     s3_put_sidecar, s3_open, s3_create, s3_free};
 
 pv_repo *
