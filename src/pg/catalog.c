@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "pg/conn.h"
-#include "pg/inherit_plan.h"
+#include "schema/inherit_plan.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"

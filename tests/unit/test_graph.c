@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg/graph.h"
+#include "schema/graph.h"
 #include "util/err.h"
 
 static pv_obj *

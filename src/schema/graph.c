@@ -1,9 +1,9 @@
 /*
- * pg/graph.c — object graph, catalog-identity map, dependency sort, and the search for a
+ * schema/graph.c — object graph, catalog-identity map, dependency sort, and the search for a
  * dependency cycle that the loop repair rule (registered by the graph's builder) breaks
  * (see graph.h).
  */
-#include "pg/graph.h"
+#include "schema/graph.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * pg/graph.h — the object graph of one database's schema.
+ * schema/graph.h — the object graph of one database's schema.
  *
  * Every dumpable object (and every data/late item) is a pv_obj with the SQL that creates
  * it, its owner, comments and ACL, and the objects it must follow.  Catalog rows map to
@@ -14,8 +14,8 @@
  * the graph's builder registered (pv_graph_set_repair); the rule edits the graph and the
  * sort starts again.  The graph itself knows nothing about SQL.
  */
-#ifndef PV_PG_GRAPH_H
-#define PV_PG_GRAPH_H
+#ifndef PV_SCHEMA_GRAPH_H
+#define PV_SCHEMA_GRAPH_H
 
 #include <jansson.h>
 #include <stdint.h>
