@@ -13,6 +13,8 @@
 #include "config.h"
 #include "engine/blobs.h"
 #include "pg/catalog.h"
+#include "pg/conn.h"
+#include "schema/render.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -318,6 +320,19 @@ unsupported_check(pv_catalog *cat, const pv_dump_opts *o)
 	return rc;
 }
 
+/* The render step's quoting: libpq's, on the dump session (pg/conn.h). */
+static char *
+quote_ident(void *c, const char *name)
+{
+	return pv_ident(c, name);
+}
+
+static char *
+quote_literal(void *c, const char *value)
+{
+	return pv_literal(c, value);
+}
+
 /* The new bundle in repo (and in o->copy_to under the same name), or NULL. */
 static pv_repo_out *
 create_out(pv_repo *repo, const char *db, time_t snap, const pv_dump_opts *o)
@@ -351,6 +366,10 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 	if (pv_dump_session(c) < 0 || pv_catalog_read(c, &cat) < 0)
 		goto out;
 	if (unsupported_check(&cat, o) < 0 || pv_graph_sort(cat.g) < 0)
+		goto out;
+	/* the SQL of the kinds with a typed definition, from the model, in the sorted graph */
+	pv_render_ctx quoting = {quote_ident, quote_literal, c};
+	if (pv_schema_render(cat.g, &quoting) < 0)
 		goto out;
 
 	time_t snap = (time_t)json_integer_value(json_object_get(cat.db, "snapshot_epoch"));

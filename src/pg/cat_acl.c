@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pg/conn.h"
+#include "schema/model.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -317,10 +318,9 @@ read_ext_config(reader *rd)
 				rc = pv_wrap("reading extension configuration sequence %s", q);
 			} else {
 				pv_obj *d = pv_graph_add(g, K_SEQ_SET, PV_DATA, 0, 0, pvc_val(r, i, 2), pvc_val(r, i, 3));
-				char *lit = pv_literal(rd->c, q);
-				d->sql = pv_asprintf("SELECT pg_catalog.setval(%s, %s, %s);", lit, pvc_val(s, 0, 0),
-				                     pvc_bool(s, 0, 1) ? "true" : "false");
-				free(lit);
+				pv_obj_set_def(d, &pv_ops_seq_value,
+				               pv_def_seq_value_new(pvc_val(r, i, 2), pvc_val(r, i, 3),
+				                                    strtoll(pvc_val(s, 0, 0), NULL, 10), pvc_bool(s, 0, 1)));
 				pv_obj_dep(d, ext);
 				PQclear(s);
 			}

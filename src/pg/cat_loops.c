@@ -1,6 +1,6 @@
 /*
  * pg/cat_loops.c — the dependency-loop repairs that depend on how an object is written
- * (../shared/docs/catalog-dump-notes.md §3.3).  The sort (graph.c) finds one cycle when it
+ * (../shared/docs/catalog-dump-notes.md §3.3).  The sort (schema/graph.c) finds one cycle when it
  * is stuck and calls pvc_repair(), which breaks it and lets the sort start again:
  *
  *  - a view in a longer cycle through its query (f() RETURNS SETOF v where v selects from

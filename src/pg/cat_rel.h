@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "pg/graph.h"
+#include "schema/graph.h"
 #include "util/buf.h"
 
 typedef struct reader reader; /* catalog_int.h */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pg/conn.h"
+#include "schema/model.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -552,17 +553,15 @@ pvc_read_sequences(reader *rd, rels *R)
 		relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));
 		if (!ri)
 			continue;
-		pv_buf opts = PV_BUF_INIT; /* all but AS type */
-		char *astype = strcmp(pvc_val(r, i, 1), "bigint") != 0 ? pv_asprintf(" AS %s", pvc_val(r, i, 1))
-		                                                         : pv_strdup("");
-		pv_buf_printf(&opts, " START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s",
-		              pvc_val(r, i, 2), pvc_val(r, i, 3), pvc_val(r, i, 5), pvc_val(r, i, 4), pvc_val(r, i, 6),
-		              pvc_bool(r, i, 7) ? " CYCLE" : "");
 		pv_obj *o = ri->obj;
 		if (ri->seq_deptype == 'i') {
 			/* identity: created by the table's column definition */
 			relinfo *t = pvc_find_rel(R, ri->seq_owner_table);
 			if (t) {
+				pv_buf opts = PV_BUF_INIT; /* all but AS type */
+				pv_buf_printf(&opts, " START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s",
+				              pvc_val(r, i, 2), pvc_val(r, i, 3), pvc_val(r, i, 5), pvc_val(r, i, 4),
+				              pvc_val(r, i, 6), pvc_bool(r, i, 7) ? " CYCLE" : "");
 				json_t *j = json_object();
 				bad |= pvj_set_str(j, "seq", ri->qname);
 				/* AS type is implied by the column; persistence only when it differs
@@ -571,13 +570,21 @@ pvc_read_sequences(reader *rd, rels *R)
 				                       : ri->persistence == 'u' ? " UNLOGGED" : " LOGGED", opts.data);
 				bad |= pvj_set_str(j, "opts", io);
 				free(io);
+				pv_buf_free(&opts);
 				/* remember on the sequence; pvc_read_columns() writes it into the column */
 				o->extra = j;
 				pv_obj_dep(o, t->obj);
 			}
 		} else {
-			o->sql = pv_asprintf("CREATE %sSEQUENCE %s%s%s;", ri->persistence == 'u' ? "UNLOGGED " : "",
-			                     ri->qname, astype, opts.data);
+			pv_def_sequence *d = pv_def_sequence_new(o->schema, o->name, pvc_val(r, i, 1));
+			d->start = strtoll(pvc_val(r, i, 2), NULL, 10);
+			d->increment = strtoll(pvc_val(r, i, 3), NULL, 10);
+			d->max = strtoll(pvc_val(r, i, 4), NULL, 10);
+			d->min = strtoll(pvc_val(r, i, 5), NULL, 10);
+			d->cache = strtoll(pvc_val(r, i, 6), NULL, 10);
+			d->cycle = pvc_bool(r, i, 7);
+			d->unlogged = ri->persistence == 'u';
+			pv_obj_set_def(o, &pv_ops_sequence, d);
 			if (ri->seq_deptype == 'a' && ri->seq_owner_col > 0) {
 				relinfo *t = pvc_find_rel(R, ri->seq_owner_table);
 				if (t) {
@@ -592,8 +599,6 @@ pvc_read_sequences(reader *rd, rels *R)
 				}
 			}
 		}
-		pv_buf_free(&opts);
-		free(astype);
 		/* its value, set in the data section */
 		pv_obj *sv = pv_graph_add(g, K_SEQ_SET, PV_DATA, 0, 0, o->schema, o->name);
 		ri->seq_set = sv;
@@ -620,10 +625,10 @@ pvc_read_sequences(reader *rd, rels *R)
 			relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));
 			if (!ri || !ri->seq_set)
 				continue;
-			char *lit = pv_literal(rd->c, ri->qname);
-			ri->seq_set->sql = pv_asprintf("SELECT pg_catalog.setval(%s, %s, %s);", lit, pvc_val(r, i, 1),
-			                               pvc_bool(r, i, 2) ? "true" : "false");
-			free(lit);
+			pv_obj *sv = ri->seq_set;
+			pv_obj_set_def(sv, &pv_ops_seq_value,
+			               pv_def_seq_value_new(ri->obj->schema, ri->obj->name,
+			                                    strtoll(pvc_val(r, i, 1), NULL, 10), pvc_bool(r, i, 2)));
 		}
 		PQclear(r);
 	}
@@ -652,9 +657,9 @@ pvc_finish_sequences(reader *rd, rels *R)
 			relinfo *si = pvc_find_rel(R, o->deps[0] >= 0 ? pv_graph_get(g, o->deps[0])->oid : 0);
 			for (int i = 0; i < PQntuples(r); i++)
 				if (pvc_oid(r, i, 0) == t && atoi(pvc_val(r, i, 1)) == col && ti && si) {
-					char *c = pv_ident(rd->c, pvc_val(r, i, 2));
-					o->sql = pv_asprintf("ALTER SEQUENCE %s OWNED BY %s.%s;", si->qname, ti->qname, c);
-					free(c);
+					pv_obj_set_def(o, &pv_ops_seq_owned,
+					               pv_def_seq_owned_new(si->obj->schema, si->obj->name, ti->obj->schema,
+					                                    ti->obj->name, pvc_val(r, i, 2)));
 				}
 			json_decref(o->extra);
 			o->extra = NULL;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pg/conn.h"
+#include "schema/model.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -39,11 +40,12 @@ pvc_read_schemas(reader *rd)
 			/* exists in every new database: only owner, comment and ACL deltas */
 			have_public = 1;
 			rd->public_schema = o;
+			pv_obj_set_def(o, &pv_ops_schema, pv_def_schema_new(name, PV_SCHEMA_BUILTIN));
 			pv_oid default_owner = rd->v >= 150000 ? 6171u : 10u;
 			if (pvc_oid(r, i, 3) != default_owner)
 				pvc_owner(rd, o, pvc_val(r, i, 2), "SCHEMA", q);
 		} else {
-			o->sql = pv_asprintf("CREATE SCHEMA %s;", q);
+			pv_obj_set_def(o, &pv_ops_schema, pv_def_schema_new(name, PV_SCHEMA_CREATE));
 			pvc_owner(rd, o, pvc_val(r, i, 2), "SCHEMA", q);
 		}
 		free(q);
@@ -51,7 +53,7 @@ pvc_read_schemas(reader *rd)
 	PQclear(r);
 	if (!have_public) {
 		pv_obj *o = pv_graph_add(g, K_SCHEMA, PV_PRE, 0, 0, NULL, "public");
-		o->sql = pv_strdup("DROP SCHEMA public;");
+		pv_obj_set_def(o, &pv_ops_schema, pv_def_schema_new("public", PV_SCHEMA_DROP));
 	}
 	return 0;
 }
@@ -165,13 +167,11 @@ pvc_read_extensions(reader *rd)
 		return pv_wrap("reading extensions");
 	for (int i = 0; i < PQntuples(r); i++) {
 		char *q = pv_ident(rd->c, pvc_val(r, i, 1));
-		char *s = pv_ident(rd->c, pvc_val(r, i, 2));
 		pv_obj *o = pv_graph_add(g, K_EXTENSION, PV_PRE, C_PG_EXTENSION, pvc_oid(r, i, 0), NULL,
 		                         pvc_val(r, i, 1));
-		o->sql = pv_asprintf("CREATE EXTENSION IF NOT EXISTS %s WITH SCHEMA %s;", q, s);
+		pv_obj_set_def(o, &pv_ops_extension, pv_def_extension_new(pvc_val(r, i, 1), pvc_val(r, i, 2)));
 		pvc_target(rd, C_PG_EXTENSION, o->oid, "EXTENSION", q);
 		free(q);
-		free(s);
 	}
 	PQclear(r);
 	return read_ext_members(rd);

@@ -1,11 +1,11 @@
 /*
  * pg/cat_tables.c — the CREATE TABLE of every table, assembled once its columns,
  * constraints and options are read, with the replay of inheritance families whose column
- * order CREATE TABLE ... INHERITS would not reproduce (pg/inherit_plan.h) (see cat_rel.h).
+ * order CREATE TABLE ... INHERITS would not reproduce (schema/inherit_plan.h) (see cat_rel.h).
  */
 #include "pg/catalog_int.h"
 #include "pg/cat_rel.h"
-#include "pg/inherit_plan.h"
+#include "schema/inherit_plan.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

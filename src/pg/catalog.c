@@ -16,7 +16,8 @@
 #include <string.h>
 
 #include "pg/conn.h"
-#include "pg/inherit_plan.h"
+#include "schema/model.h"
+#include "schema/inherit_plan.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -457,7 +458,7 @@ read_depends(reader *rd)
 	json_t *created = json_object(); /* schema name -> object id */
 	for (int i = 0; i < n; i++) {
 		pv_obj *s = pv_graph_get(g, i);
-		if (s->kind == K_SCHEMA && s->sql && strncmp(s->sql, "CREATE", 6) == 0 &&
+		if (s->kind == K_SCHEMA && pv_def_schema_creates(s->ops, s->def) &&
 		    !json_object_get(created, s->name))
 			(void)pvj_set_int(created, s->name, s->id); /* a name into a map: cannot fail */
 	}

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "pg/graph.h"
+#include "schema/graph.h"
 #include "util/buf.h"
 
 typedef struct pv_catalog {

@@ -13,7 +13,7 @@
 #include <libpq-fe.h>
 
 #include "pg/catalog.h"
-#include "pg/graph.h"
+#include "schema/graph.h"
 #include "util/buf.h"
 
 /* Fixed catalog OIDs (the same in every PostgreSQL version). */

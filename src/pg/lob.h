@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pg/graph.h"
+#include "schema/graph.h"
 
 /* Receives the next `len` bytes of a large object's contents; 0, or -1 with the error set. */
 typedef int (*pv_lob_put_fn)(void *arg, const char *data, size_t len);

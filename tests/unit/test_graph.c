@@ -2,7 +2,8 @@
  * tests/unit/test_graph.c — the dependency sort of the object graph: order within and across
  * sections, the cycle handed to the loop repair rule (the cycle itself, in "depends on"
  * order, not every stuck object), the retry after a repair, and the messages when no rule
- * breaks a loop or a rule fails; folding an object into another (extension members).
+ * breaks a loop or a rule fails; folding an object into another (extension members); the
+ * render step writing the SQL of typed definitions through the quoting it is given.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg/graph.h"
+#include "schema/graph.h"
+#include "schema/render.h"
 #include "util/err.h"
+#include "util/buf.h"
 
 static pv_obj *
 add(pv_graph *g, pv_kind k, pv_section s, const char *name)
@@ -176,6 +179,65 @@ test_fold(void **state)
 	pv_graph_free(g);
 }
 
+/* a stand-in for libpq's quoting: "x" and 'x' without escapes */
+static char *
+fake_ident(void *arg, const char *s)
+{
+	(void)arg;
+	return pv_asprintf("\"%s\"", s);
+}
+
+static char *
+fake_literal(void *arg, const char *s)
+{
+	(void)arg;
+	return pv_asprintf("'%s'", s);
+}
+
+static void
+test_render(void **state)
+{
+	(void)state;
+	pv_graph *g = pv_graph_new();
+	pv_render_ctx q = {fake_ident, fake_literal, NULL};
+	pv_obj *sch = add(g, K_SCHEMA, PV_PRE, "app");
+	pv_obj_set_def(sch, &pv_ops_schema, pv_def_schema_new("app", PV_SCHEMA_CREATE));
+	pv_obj *pub = add(g, K_SCHEMA, PV_PRE, "public");
+	pv_obj_set_def(pub, &pv_ops_schema, pv_def_schema_new("public", PV_SCHEMA_BUILTIN));
+	pv_obj *ext = add(g, K_EXTENSION, PV_PRE, "hstore");
+	pv_obj_set_def(ext, &pv_ops_extension, pv_def_extension_new("hstore", "app"));
+	pv_obj *seq = add(g, K_SEQUENCE, PV_PRE, "s");
+	pv_def_sequence *d = pv_def_sequence_new("app", "s", "integer");
+	d->start = 5, d->increment = -3, d->min = INT64_MIN, d->max = 100, d->cache = 7, d->cycle = 1;
+	d->unlogged = 1;
+	pv_obj_set_def(seq, &pv_ops_sequence, d);
+	pv_obj *val = add(g, K_SEQ_SET, PV_DATA, "s");
+	pv_obj_set_def(val, &pv_ops_seq_value, pv_def_seq_value_new("app", "s", 42, 0));
+	pv_obj *own = add(g, K_SEQ_OWNED, PV_PRE, "s");
+	pv_obj_set_def(own, &pv_ops_seq_owned, pv_def_seq_owned_new("app", "s", "app", "t", "id"));
+	pv_obj *plain = add(g, K_TABLE, PV_PRE, "t"); /* a kind not converted: left alone */
+	plain->sql = pv_strdup("CREATE TABLE t ();");
+	assert_int_equal(pv_graph_sort(g), 0);
+	assert_int_equal(pv_schema_render(g, &q), 0);
+	assert_string_equal(sch->sql, "CREATE SCHEMA \"app\";");
+	assert_null(pub->sql);
+	assert_string_equal(ext->sql, "CREATE EXTENSION IF NOT EXISTS \"hstore\" WITH SCHEMA \"app\";");
+	assert_string_equal(seq->sql, "CREATE UNLOGGED SEQUENCE \"app\".\"s\" AS integer START WITH 5 "
+	                              "INCREMENT BY -3 MINVALUE -9223372036854775808 MAXVALUE 100 CACHE 7 CYCLE;");
+	assert_string_equal(val->sql, "SELECT pg_catalog.setval('\"app\".\"s\"', 42, false);");
+	assert_string_equal(own->sql, "ALTER SEQUENCE \"app\".\"s\" OWNED BY \"app\".\"t\".\"id\";");
+	assert_string_equal(plain->sql, "CREATE TABLE t ();");
+	pv_graph_free(g);
+	/* a reader that wrote SQL text for a converted kind is caught */
+	g = pv_graph_new();
+	pv_obj *both = add(g, K_SCHEMA, PV_PRE, "x");
+	pv_obj_set_def(both, &pv_ops_schema, pv_def_schema_new("x", PV_SCHEMA_CREATE));
+	both->sql = pv_strdup("CREATE SCHEMA x;");
+	assert_int_equal(pv_schema_render(g, &q), -1);
+	pv_err_clear();
+	pv_graph_free(g);
+}
+
 int
 main(void)
 {
@@ -185,6 +247,7 @@ main(void)
 		cmocka_unit_test(test_repair_retries),
 		cmocka_unit_test(test_repair_declines_or_fails),
 		cmocka_unit_test(test_fold),
+		cmocka_unit_test(test_render),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

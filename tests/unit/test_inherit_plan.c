@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "pg/inherit_plan.h"
+#include "schema/inherit_plan.h"
 
 /* own (local, inhcount 0), inherited (not local), merged (local and inherited) */
 #define OWN(n) {n, 1, 0, 0, 1}

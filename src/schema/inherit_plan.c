@@ -1,9 +1,9 @@
 /*
- * inherit_plan.c — plans (and checks by simulation) the replay of an inheritance family:
+ * schema/inherit_plan.c — plans (and checks by simulation) the replay of an inheritance family:
  * how many columns each table is created with, and the ALTER TABLE ... ADD COLUMNs that
  * follow.  See inherit_plan.h.  Families are small; quadratic scans are fine here.
  */
-#include "pg/inherit_plan.h"
+#include "schema/inherit_plan.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /*
- * pg/graph.c — object graph, catalog-identity map, dependency sort, and the search for a
+ * schema/graph.c — object graph, catalog-identity map, dependency sort, and the search for a
  * dependency cycle that the loop repair rule (registered by the graph's builder) breaks
  * (see graph.h).
  */
-#include "pg/graph.h"
+#include "schema/graph.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +76,8 @@ obj_free(pv_obj *o)
 	free(o->deps);
 	if (o->extra)
 		json_decref(o->extra);
+	if (o->ops && o->def)
+		o->ops->free(o->def);
 	free(o);
 }
 
@@ -174,6 +176,15 @@ pv_graph_fold(pv_graph *g, pv_obj *o, pv_obj *into)
 		}
 		d->ndeps = k;
 	}
+}
+
+void
+pv_obj_set_def(pv_obj *o, const pv_kind_ops *ops, void *def)
+{
+	if (o->ops && o->def)
+		o->ops->free(o->def);
+	o->ops = ops;
+	o->def = def;
 }
 
 pv_obj *

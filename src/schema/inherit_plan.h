@@ -1,5 +1,5 @@
 /*
- * inherit_plan.h — replaying the history of an inheritance tree.
+ * schema/inherit_plan.h — replaying the history of an inheritance tree.
  *
  * A child created before its parent gained a column has that column at its end, not
  * local (attislocal = false).  CREATE TABLE ... INHERITS alone would put it first; a
@@ -13,8 +13,8 @@
  * PostgreSQL's rules: it answers only with a plan that reproduces every table's column
  * order, attislocal and attinhcount exactly.
  */
-#ifndef PV_PG_INHERIT_PLAN_H
-#define PV_PG_INHERIT_PLAN_H
+#ifndef PV_SCHEMA_INHERIT_PLAN_H
+#define PV_SCHEMA_INHERIT_PLAN_H
 
 typedef struct pv_ih_col {
 	const char *name;

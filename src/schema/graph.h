@@ -1,5 +1,5 @@
 /*
- * pg/graph.h — the object graph of one database's schema.
+ * schema/graph.h — the object graph of one database's schema.
  *
  * Every dumpable object (and every data/late item) is a pv_obj with the SQL that creates
  * it, its owner, comments and ACL, and the objects it must follow.  Catalog rows map to
@@ -12,13 +12,17 @@
  * object into a later section when it depends on something there.  When the sort is stuck
  * it finds one dependency cycle among the stuck objects and hands it to the repair rule
  * the graph's builder registered (pv_graph_set_repair); the rule edits the graph and the
- * sort starts again.  The graph itself knows nothing about SQL.
+ * sort starts again.  The graph itself knows nothing about SQL.  An object of a converted
+ * kind carries its typed definition (def, ops: schema/model.h) instead of SQL text; its
+ * SQL is written after the sort by pv_schema_render() (schema/render.h).
  */
-#ifndef PV_PG_GRAPH_H
-#define PV_PG_GRAPH_H
+#ifndef PV_SCHEMA_GRAPH_H
+#define PV_SCHEMA_GRAPH_H
 
 #include <jansson.h>
 #include <stdint.h>
+
+#include "schema/model.h"
 
 typedef unsigned int pv_oid;
 
@@ -62,7 +66,11 @@ typedef struct pv_obj {
 	pv_oid classid, oid;
 	char *schema;        /* for sorting and messages; may be NULL */
 	char *name;
-	char *sql;           /* statements that create it (may be NULL: nothing to run) */
+	char *sql;           /* statements that create it (may be NULL: nothing to run); for a
+	                        kind with a typed definition, written by pv_schema_render()
+	                        after the sort, never by a reader */
+	void *def;           /* the typed definition (schema/model.h), or NULL */
+	const pv_kind_ops *ops; /* its kind's operations (render, free), with def */
 	char *owner;         /* role name, or NULL */
 	char *owner_target;  /* e.g. TABLE "s"."t": ALTER <owner_target> OWNER TO ... */
 	char *acl_target;    /* e.g. TABLE "s"."t": GRANT ... ON <acl_target> */
@@ -101,6 +109,8 @@ int pv_obj_depends(const pv_obj *o, int on);
 void pv_obj_add_acl(pv_obj *o, int revoke, const char *privs, const char *columns,
                     const char *grantee, const char *grantor, int grant_option);
 void pv_obj_add_comment(pv_obj *o, const char *sql);
+/* Attach o's typed definition (schema/model.h), which o then owns; replaces any earlier one. */
+void pv_obj_set_def(pv_obj *o, const pv_kind_ops *ops, void *def);
 
 /* A loop repair rule.  cycle[0] depends on cycle[1], ..., cycle[n - 1] on cycle[0].  The
  * rule breaks the cycle by editing edges (pv_obj_dep, pv_obj_undep), and may add objects
