@@ -33,7 +33,7 @@ for tag in "" "" "" pre-deploy pre-deploy; do
 done
 pv list --storage "$real" --db "$db" --json; expect_rc 0 list
 [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/out")" = 5 ] || fail "expected 5 real bundles"
-tmpl=$(ls "$real/$db"/*.manifest.json | grep -v pre-deploy | head -1)
+tmpl=$(ls "$real/$db"/*.manifest.json | grep -v pre-deploy | awk 'NR == 1')
 
 # fab STORE WHEN [TAG|-] [verified: true|false] -> prints the id of a new history entry.
 # WHEN: seconds ago, or @EPOCH.

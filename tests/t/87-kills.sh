@@ -50,7 +50,7 @@ for ((k = 0; k < N; k++)); do
 done
 dead=$(sh -c 'echo $$') # a pid that is gone
 touch "$ST/$DB/.${DB}_20200101T000000Z.pgv.tmp.$dead" "$ST/$DB/.${DB}_20200101T000000Z.manifest.json.tmp.$dead"
-side=$(find "$ST" -name '*.manifest.json' | sort | head -1); cp "$side" "$ST/$DB/${DB}_20200101T000001Z.manifest.json"
+side=$(find "$ST" -name '*.manifest.json' | sort | awk 'NR == 1'); cp "$side" "$ST/$DB/${DB}_20200101T000001Z.manifest.json"
 pv backup --storage "$ST" --db "$DB"; expect_rc 0 "the next backup"
 left=$(orphans)
 [ -z "$left" ] || fail "the next backup left what killed backups left: $left"
@@ -87,7 +87,7 @@ EOF
 done
 # the state a kill between a prune's two deletions leaves (the window is microseconds wide,
 # so it is also made by hand): a sidecar whose bundle is gone, and a dead run's temporary file
-victim=$(find "$ST" -name '*.manifest.json' | sort | head -1)
+victim=$(find "$ST" -name '*.manifest.json' | sort | awk 'NR == 1')  # (awk reads it all: head's early exit would SIGPIPE sort, which pipefail turns into a silent exit)
 rm -f "${victim%.manifest.json}.pgv"
 dead=$(sh -c 'echo $$') # a pid that is gone
 touch "$ST/$DB/.${DB}_20200101T000000Z.pgv.tmp.$dead"
