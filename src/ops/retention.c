@@ -197,21 +197,13 @@ compute_keys(item *items, size_t n, const char *tz)
 
 /* ---- ordering ------------------------------------------------------------------------- */
 
-static int
-strcmp_null(const char *a, const char *b)
-{
-	if (!a || !b)
-		return (a != NULL) - (b != NULL);
-	return strcmp(a, b);
-}
-
 /* Newer first: by snapshot, ties by id (greater id is newer). */
 static int
 cmp_newer(const pv_ret_bundle *a, const pv_ret_bundle *b)
 {
 	if (a->snapshot != b->snapshot)
 		return a->snapshot > b->snapshot ? -1 : 1;
-	return -strcmp_null(a->id, b->id);
+	return -pv_strcmp_null(a->id, b->id);
 }
 
 /* By database, then newest first. */
@@ -219,7 +211,7 @@ static int
 cmp_db_newer(const void *pa, const void *pb)
 {
 	const item *a = pa, *b = pb;
-	int c = strcmp_null(a->b->db, b->b->db);
+	int c = pv_strcmp_null(a->b->db, b->b->db);
 	return c ? c : cmp_newer(a->b, b->b);
 }
 
@@ -228,7 +220,7 @@ static int
 cmp_tag_newer(const void *pa, const void *pb)
 {
 	const item *a = *(const item *const *)pa, *b = *(const item *const *)pb;
-	int c = strcmp_null(a->b->tag, b->b->tag);
+	int c = pv_strcmp_null(a->b->tag, b->b->tag);
 	return c ? c : cmp_newer(a->b, b->b);
 }
 
@@ -388,7 +380,7 @@ pv_retention_apply(const pv_ret_policy *p, pv_ret_bundle *b, size_t n, time_t no
 
 	for (size_t s = 0; s < n;) {
 		size_t e = s + 1;
-		while (e < n && strcmp_null(items[e].b->db, items[s].b->db) == 0)
+		while (e < n && pv_strcmp_null(items[e].b->db, items[s].b->db) == 0)
 			e++;
 		apply_db(p, items + s, e - s, now);
 		s = e;

@@ -302,14 +302,6 @@ pv_obj_label(const pv_obj *o)
 }
 
 static int
-strcmp_null(const char *a, const char *b)
-{
-	if (!a || !b)
-		return (a != NULL) - (b != NULL);
-	return strcmp(a, b);
-}
-
-static int
 presort_cmp(const void *pa, const void *pb)
 {
 	const pv_obj *a = *(pv_obj *const *)pa, *b = *(pv_obj *const *)pb;
@@ -320,7 +312,7 @@ presort_cmp(const void *pa, const void *pb)
 		return a->late - b->late;
 	if (a->kind != b->kind)
 		return (int)a->kind - (int)b->kind;
-	if ((c = strcmp_null(a->schema, b->schema)) != 0)
+	if ((c = pv_strcmp_null(a->schema, b->schema)) != 0)
 		return c;
 	if ((c = strcmp(a->name, b->name)) != 0)
 		return c;

@@ -158,3 +158,11 @@ pv_buf_detach(pv_buf *b)
 	pv_buf_init(b);
 	return p;
 }
+
+int
+pv_strcmp_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}

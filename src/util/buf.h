@@ -16,6 +16,8 @@ void *pv_calloc(size_t n, size_t size);
 void *pv_realloc(void *p, size_t n);
 char *pv_strdup(const char *s);
 char *pv_strndup(const char *s, size_t n);
+/* strcmp where NULL sorts before every string */
+int pv_strcmp_null(const char *a, const char *b);
 char *pv_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 typedef struct pv_buf {
