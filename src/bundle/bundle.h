@@ -102,6 +102,11 @@ int pv_bw_add_json(pv_bundle_writer *w, const char *name, const char *kind, json
 /* Rows of one table: members "<prefix>.1.copy.zst", "<prefix>.2.copy.zst", ...
  * A table with no rows produces no member.  object names the table for messages/manifest. */
 pv_data_writer *pv_bw_data_begin(pv_bundle_writer *w, const char *prefix, const char *object);
+/* The same for one of several writers of one table's rows, each on its own thread: the
+ * members of all of them are numbered from *seq (shared, starting at 0; incremented under
+ * the bundle writer's mutex), in the order they are written. */
+pv_data_writer *pv_bw_data_begin_shared(pv_bundle_writer *w, const char *prefix, const char *object,
+                                        int *seq);
 /* One complete COPY text row including its trailing newline. */
 int pv_dw_row(pv_data_writer *d, const char *row, size_t len);
 /* Contents of one large object: members "<prefix>.1.bin.zst", ... (kind "blob"), cut

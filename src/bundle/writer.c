@@ -3,13 +3,15 @@
  * pv_sink as it is produced, whole members from memory, zstd-compressed (util/zstream)
  * table data split into bounded members at row boundaries, large object contents split the
  * same way at any byte, the member list that ends up in manifest.json, and the chunking
- * defaults.
+ * defaults.  Several data writers may be open at once, each on its own thread with its own
+ * compressor: members are appended one at a time under the writer's mutex.
  */
 #include "bundle/bundle.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +26,10 @@ struct pv_bundle_writer {
 	time_t mtime;
 	pv_chunk_opts opts;
 	json_t *members;   /* array of member objects, as in manifest.json */
-	pv_zenc *zenc;     /* shared by the data writers, one at a time */
-	int data_open;     /* a pv_data_writer is active */
+	pthread_mutex_t mu; /* members are appended (and numbered) one at a time */
+	pv_zenc **idle;    /* compressors of data writers that ended, for the next ones */
+	int nidle, cidle;
+	int data_open;     /* pv_data_writers active */
 	int sink_failed;   /* the sink reported an error (message in pv_errmsg) */
 	int failed;        /* the archive is unusable after an error */
 	int finished;      /* pv_bw_finish succeeded */
@@ -36,6 +40,8 @@ struct pv_bundle_writer {
 
 struct pv_data_writer {
 	pv_bundle_writer *w;
+	pv_zenc *zenc;     /* this writer's compressor */
+	int *seq;          /* numbers of the members of this prefix, shared (or NULL: n) */
 	char *prefix;
 	char *object;
 	const char *suffix; /* ".copy.zst" (rows) or ".bin.zst" (large object bytes) */
@@ -127,8 +133,8 @@ pv_bw_set_text(pv_bundle_writer *w, int text)
  * except PV_ROWS_NONE: a large object member, recorded with raw_size but no rows. */
 #define PV_ROWS_NONE (-2)
 static int
-write_member(pv_bundle_writer *w, const char *name, const char *kind, const char *object,
-             const void *data, size_t len, int64_t rows, int64_t raw_size, int record)
+write_member_locked(pv_bundle_writer *w, const char *name, const char *kind, const char *object,
+                    const void *data, size_t len, int64_t rows, int64_t raw_size, int record)
 {
 	struct archive_entry *e;
 	const char *p = data;
@@ -196,6 +202,17 @@ write_member(pv_bundle_writer *w, const char *name, const char *kind, const char
 	return 0;
 }
 
+/* write_member_locked under the writer's mutex. */
+static int
+write_member(pv_bundle_writer *w, const char *name, const char *kind, const char *object,
+             const void *data, size_t len, int64_t rows, int64_t raw_size, int record)
+{
+	pthread_mutex_lock(&w->mu);
+	int rc = write_member_locked(w, name, kind, object, data, len, rows, raw_size, record);
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
 pv_bundle_writer *
 pv_bw_new(pv_sink *sink, time_t mtime, const pv_chunk_opts *opts)
 {
@@ -208,6 +225,7 @@ pv_bw_new(pv_sink *sink, time_t mtime, const pv_chunk_opts *opts)
 	else
 		pv_chunk_opts_default(&w->opts);
 	w->members = json_array();
+	pthread_mutex_init(&w->mu, NULL);
 	w->a = archive_write_new();
 	if (!w->a) {
 		pv_fail("cannot create the bundle archive writer");
@@ -320,7 +338,7 @@ pv_bw_finish(pv_bundle_writer *w, json_t *manifest)
 	if (check_usable(w, PV_MEMBER_MANIFEST) < 0)
 		return -1;
 	if (w->data_open)
-		return pv_fail("member %s: a data writer is still open", PV_MEMBER_MANIFEST);
+		return pv_fail("member %s: %d data writer(s) still open", PV_MEMBER_MANIFEST, w->data_open);
 	if (!json_is_object(manifest))
 		return pv_fail("member %s: the manifest is not a JSON object", PV_MEMBER_MANIFEST);
 	if (pvj_set_copy(manifest, "members", w->members) < 0)
@@ -354,7 +372,10 @@ pv_bw_free(pv_bundle_writer *w)
 		w->discard = 1;
 		archive_write_free(w->a);
 	}
-	pv_zenc_free(w->zenc);
+	for (int i = 0; i < w->nidle; i++)
+		pv_zenc_free(w->idle[i]);
+	free(w->idle);
+	pthread_mutex_destroy(&w->mu);
 	json_decref(w->members);
 	if (w->key.data)
 		memset(w->key.data, 0, w->key.len);
@@ -365,70 +386,84 @@ pv_bw_free(pv_bundle_writer *w)
 /* ---- table data -------------------------------------------------------------------- */
 
 static pv_data_writer *
-data_begin(pv_bundle_writer *w, const char *prefix, const char *object, int blob)
+data_begin(pv_bundle_writer *w, const char *prefix, const char *object, int blob, int *seq)
 {
-	pv_data_writer *d;
+	pv_zenc *z = NULL;
 
-	if (check_usable(w, prefix) < 0)
-		return NULL;
-	if (w->data_open) {
-		pv_fail("member %s: another data writer is still open", prefix);
-		return NULL;
+	pthread_mutex_lock(&w->mu);
+	int usable = check_usable(w, prefix);
+	if (usable == 0) {
+		if (w->nidle)
+			z = w->idle[--w->nidle];
+		w->data_open++;
 	}
-	if (!w->zenc) {
-		w->zenc = pv_zenc_new(w->opts.level);
-		if (!w->zenc) {
-			pv_wrap("member %s", prefix);
-			return NULL;
-		}
+	pthread_mutex_unlock(&w->mu);
+	if (usable < 0)
+		return NULL;
+	if (!z && !(z = pv_zenc_new(w->opts.level))) {
+		pthread_mutex_lock(&w->mu);
+		w->data_open--;
+		pthread_mutex_unlock(&w->mu);
+		pv_wrap("member %s", prefix);
+		return NULL;
 	}
 	/* Forget any frame an aborted data writer left half done. */
-	pv_zenc_reset(w->zenc);
+	pv_zenc_reset(z);
 
-	d = pv_calloc(1, sizeof *d);
+	pv_data_writer *d = pv_calloc(1, sizeof *d);
 	d->w = w;
+	d->zenc = z;
+	d->seq = seq;
 	d->prefix = pv_strdup(prefix);
 	d->object = object ? pv_strdup(object) : NULL;
 	d->blob = blob;
 	d->suffix = blob ? ".bin.zst" : ".copy.zst";
-	w->data_open = 1;
 	return d;
 }
 
 pv_data_writer *
 pv_bw_data_begin(pv_bundle_writer *w, const char *prefix, const char *object)
 {
-	return data_begin(w, prefix, object, 0);
+	return data_begin(w, prefix, object, 0, NULL);
+}
+
+pv_data_writer *
+pv_bw_data_begin_shared(pv_bundle_writer *w, const char *prefix, const char *object, int *seq)
+{
+	return data_begin(w, prefix, object, 0, seq);
 }
 
 pv_data_writer *
 pv_bw_blob_begin(pv_bundle_writer *w, const char *prefix, const char *object)
 {
-	return data_begin(w, prefix, object, 1);
+	return data_begin(w, prefix, object, 1, NULL);
 }
 
 /* Compress `len` bytes into d->comp (the member's frame). */
 static int
 compress(pv_data_writer *d, const void *data, size_t len)
 {
-	if (pv_zenc_write(d->w->zenc, data, len, &d->comp) < 0)
+	if (pv_zenc_write(d->zenc, data, len, &d->comp) < 0)
 		return pv_wrap("member %s.%d%s", d->prefix, d->n + 1, d->suffix);
 	return 0;
 }
 
-/* End the current frame and write it as the next member. */
+/* End the current frame and write it as the next member (numbered under the mutex when
+ * several writers share the prefix). */
 static int
 flush_member(pv_data_writer *d)
 {
-	char *name;
+	pv_bundle_writer *w = d->w;
 	int rc;
 
-	if (pv_zenc_end(d->w->zenc, &d->comp) < 0)
+	if (pv_zenc_end(d->zenc, &d->comp) < 0)
 		return pv_wrap("member %s.%d%s", d->prefix, d->n + 1, d->suffix);
-	d->n++;
-	name = pv_asprintf("%s.%d%s", d->prefix, d->n, d->suffix);
-	rc = write_member(d->w, name, d->blob ? "blob" : "data", d->object, d->comp.data,
-	                  d->comp.len, d->blob ? PV_ROWS_NONE : d->rows, (int64_t)d->raw, 1);
+	pthread_mutex_lock(&w->mu);
+	d->n = d->seq ? ++*d->seq : d->n + 1;
+	char *name = pv_asprintf("%s.%d%s", d->prefix, d->n, d->suffix);
+	rc = write_member_locked(w, name, d->blob ? "blob" : "data", d->object, d->comp.data,
+	                         d->comp.len, d->blob ? PV_ROWS_NONE : d->rows, (int64_t)d->raw, 1);
+	pthread_mutex_unlock(&w->mu);
 	free(name);
 	pv_buf_reset(&d->comp);
 	d->raw = 0;
@@ -487,10 +522,20 @@ pv_dw_write(pv_data_writer *d, const void *data, size_t len)
 	return 0;
 }
 
+/* Free d; its compressor goes back to the writer for the next data writer. */
 static void
 dw_free(pv_data_writer *d)
 {
-	d->w->data_open = 0;
+	pv_bundle_writer *w = d->w;
+
+	pthread_mutex_lock(&w->mu);
+	w->data_open--;
+	if (w->nidle == w->cidle) {
+		w->cidle = w->cidle ? 2 * w->cidle : 4;
+		w->idle = pv_realloc(w->idle, (size_t)w->cidle * sizeof *w->idle);
+	}
+	w->idle[w->nidle++] = d->zenc;
+	pthread_mutex_unlock(&w->mu);
 	pv_buf_free(&d->comp);
 	free(d->prefix);
 	free(d->object);
@@ -518,6 +563,6 @@ pv_dw_abort(pv_data_writer *d)
 {
 	if (!d)
 		return;
-	pv_zenc_reset(d->w->zenc);
+	pv_zenc_reset(d->zenc);
 	dw_free(d);
 }

@@ -2,6 +2,7 @@
  * cmd/backup.c — `pgvault backup`: one bundle per database, ids on stdout; locks, the run
  * report (notification, metrics) and, when configured, pruning after a successful run.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 
 enum { OPT_EXCLUDE = OPT_CMD_BASE, OPT_ALLOW_UNSUPPORTED, OPT_LOCK_TIMEOUT, OPT_NO_PRUNE, OPT_UPLOAD };
 
+#define MAX_JOBS 64
+
 static const pv_opt options[] = {
 	PV_OPT('d', "db", 'd', "NAME", "back up database NAME (repeatable)"),
 	PV_OPT('a', "all", 'a', NULL, "every connectable database except templates"),
@@ -24,6 +27,10 @@ static const pv_opt options[] = {
 	           "with --all, skip NAME (repeatable; also [backup] exclude, [db:NAME] exclude)",
 	           "backup", "exclude"),
 	PV_OPT('t', "tag", 't', "TAG", "label the bundles (letters, digits, '-', '_')"),
+	PV_OPT_CFG('j', "jobs", 'j', "N",
+	           "use N sessions and cores (1-64): several databases are backed up at once, one "
+	           "database's tables are read in parallel in one snapshot, big tables in block "
+	           "ranges (default: [backup] jobs, else 1)", "backup", "jobs"),
 	PV_OPT_CFG(0, "allow-unsupported", OPT_ALLOW_UNSUPPORTED, NULL,
 	           "back up a database even if it holds objects this version cannot reproduce; they "
 	           "are listed in the manifest as skipped (default: [backup] allow_unsupported)",
@@ -128,6 +135,7 @@ typedef struct backup_run {
 	int nexcl;
 	char **owned; /* the names from the configuration or the server, NULL-ended */
 	int all, allow_cli, no_prune, upload;
+	int jobs;     /* --jobs, else [backup] jobs, else 1 */
 	long lock_timeout;
 	pv_dump_opts o;
 	pv_repo *st, *copy; /* the local storage; the [s3] one with --upload */
@@ -150,6 +158,14 @@ parse_args(backup_run *b, int argc, char **argv)
 		case OPT_ALLOW_UNSUPPORTED: b->allow_cli = 1; break;
 		case OPT_NO_PRUNE: b->no_prune = 1; break;
 		case OPT_UPLOAD: b->upload = 1; break;
+		case 'j': {
+			char *end;
+			long j = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || j < 1 || j > MAX_JOBS)
+				return pv_usage_error("backup", "--jobs takes a number from 1 to %d", MAX_JOBS);
+			b->jobs = (int)j;
+			break;
+		}
 		case OPT_LOCK_TIMEOUT:
 			if ((b->lock_timeout = pv_parse_duration(optarg)) < 0)
 				return pv_usage_error("backup", "--lock-timeout: expected a duration such as 30s or 10m");
@@ -207,32 +223,34 @@ choose_databases(backup_run *b, int *report)
 	return PV_EXIT_OK;
 }
 
-/* One database, under its lock; 0, or -1 with the error reported (*locked when it was the
- * lock). */
+/* Database i (its entry of the run report is rd), under its lock, with `jobs` sessions;
+ * 0, or -1 with the error reported (*locked when it was the lock).  Runs on several
+ * threads at once with --jobs: it changes nothing shared but rd. */
 static int
-back_up_one(backup_run *b, const char *db, int *locked)
+back_up_one(backup_run *b, const char *db, pv_run_db *rd, int jobs, int *locked)
 {
 	char *id = NULL;
 	long long size = 0;
 	double t0 = now_seconds();
-	pv_run_db *rd = pv_run_add(&b->run, db);
 	pv_err_clear();
 	pv_info("backing up database \"%s\"", db);
+	pv_dump_opts o = b->o;
 	int allow = b->allow_cli;
 	if (!allow)
 		pv_config_bool(b->g->cfg, db, "backup", "allow_unsupported", 0, &allow);
-	b->o.allow_unsupported = allow;
-	b->o.sign_key = b->g->sign_key.data;
-	b->o.sign_key_len = b->g->sign_key.len;
+	o.allow_unsupported = allow;
+	o.sign_key = b->g->sign_key.data;
+	o.sign_key_len = b->g->sign_key.len;
+	o.jobs = jobs;
 	pv_lock *l = pv_repo_lock(b->st, db, 1, b->lock_timeout);
 	if (l)
 		pv_repo_cleanup(b->st, db); /* what killed runs left (under the lock) */
-	int ok = l && pv_dump_database(&b->g->conn, b->st, db, &b->o, &id, &size) == 0;
+	int ok = l && pv_dump_database(&b->g->conn, b->st, db, &o, &id, &size) == 0;
 	pv_lock_release(l);
 	rd->seconds = now_seconds() - t0;
 	if (!ok) {
 		if (pv_errcode() == PV_EXIT_LOCK)
-			(*locked)++;
+			*locked = 1;
 		pv_error("%s", pv_errmsg());
 		rd->error = pv_strdup(pv_errmsg());
 		return -1;
@@ -245,6 +263,62 @@ back_up_one(backup_run *b, const char *db, int *locked)
 	pv_info("database \"%s\": bundle %s (%lld bytes, %.1fs)", db, id, size, rd->seconds);
 	free(id);
 	return 0;
+}
+
+/* The databases of one run, taken in turn by one thread or several. */
+typedef struct fleet {
+	backup_run *b;
+	int next, failed, locked;
+	int dbjobs;          /* sessions per database */
+	pthread_mutex_t mu;
+} fleet;
+
+static void *
+fleet_main(void *arg)
+{
+	fleet *f = arg;
+	for (;;) {
+		pthread_mutex_lock(&f->mu);
+		int i = f->next < f->b->ndb ? f->next++ : -1;
+		pthread_mutex_unlock(&f->mu);
+		if (i < 0)
+			break;
+		int locked = 0;
+		int rc = back_up_one(f->b, f->b->dbs[i], &f->b->run.dbs[i], f->dbjobs, &locked);
+		pthread_mutex_lock(&f->mu);
+		f->failed += rc < 0;
+		f->locked += locked;
+		pthread_mutex_unlock(&f->mu);
+	}
+	return NULL;
+}
+
+/* Every database: with --jobs N, up to N at once (each with N / that many sessions), one
+ * at a time while uploading (one S3 connection); the failures and lock failures counted. */
+static void
+back_up_each(backup_run *b, int *failed, int *locked)
+{
+	fleet f = {.b = b};
+	for (int i = 0; i < b->ndb; i++)
+		pv_run_add(&b->run, b->dbs[i]); /* in order, before any thread looks at them */
+	int at_once = b->copy ? 1 : b->jobs < b->ndb ? b->jobs : b->ndb;
+	if (at_once < 1)
+		at_once = 1;
+	f.dbjobs = b->jobs / at_once > 1 ? b->jobs / at_once : 1;
+	pthread_mutex_init(&f.mu, NULL);
+	pthread_t th[MAX_JOBS];
+	int started = 0;
+	for (; started + 1 < at_once; started++)
+		if (pthread_create(&th[started], NULL, fleet_main, &f) != 0) {
+			pv_warn("cannot start a thread: backing up %d database(s) at once", started + 1);
+			break;
+		}
+	fleet_main(&f);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&f.mu);
+	*failed = f.failed;
+	*locked = f.locked;
 }
 
 /* Every database, under the storages' shared locks; the exit status. */
@@ -262,9 +336,7 @@ back_up_all(backup_run *b)
 	}
 	if (b->copy)
 		pv_repo_cleanup(b->copy, NULL); /* uploads that killed runs left */
-	for (int i = 0; i < b->ndb; i++)
-		if (back_up_one(b, b->dbs[i], &locked) < 0)
-			failed++;
+	back_up_each(b, &failed, &locked);
 	pv_lock_release(copy_lock);
 	pv_lock_release(storage_lock);
 	if (failed)
@@ -322,6 +394,11 @@ run_backups(backup_run *b)
 		report = 1;
 		if (b->lock_timeout < 0)
 			pv_config_seconds(b->g->cfg, NULL, "backup", "lock_timeout", 0, &b->lock_timeout);
+		if (b->jobs == 0) {
+			long j = 1;
+			pv_config_int(b->g->cfg, NULL, "backup", "jobs", 1, &j);
+			b->jobs = (int)j;
+		}
 		const char *always = pv_config_get(b->g->cfg, NULL, "s3", "upload");
 		if (always && strcmp(always, "always") == 0)
 			b->upload = 1;

@@ -12,6 +12,7 @@
 #include "bundle/bundle.h"
 #include "config.h"
 #include "engine/blobs.h"
+#include "engine/copyout.h"
 #include "pg/catalog.h"
 #include "pg/conn.h"
 #include "schema/render.h"
@@ -96,58 +97,42 @@ entry_json(pv_graph *g, const pv_obj *o)
 	return e;
 }
 
+/* The rows of every table entry of data (copyout.h), then the totals into manifest. */
 static int
-copy_table(PGconn *c, pv_bundle_writer *w, const pv_obj *o, json_t *entry, int64_t *rows)
+copy_tables(PGconn *c, const pv_connopts *co, const char *db, int jobs, pv_graph *g,
+            pv_bundle_writer *w, json_t *data, json_t *manifest)
 {
-	const char *table = json_string_value(json_object_get(o->extra, "table"));
-	const char *cols = json_string_value(json_object_get(o->extra, "column_list"));
-	/* a row subset (extension configuration tables): the query selects the columns */
-	const char *query = json_string_value(json_object_get(o->extra, "query"));
-	char *sql = query ? pv_asprintf("COPY (%s) TO STDOUT", query)
-	            : *cols ? pv_asprintf("COPY %s (%s) TO STDOUT", table, cols)
-	                    : pv_asprintf("COPY %s TO STDOUT", table);
-	const char *prefix = json_string_value(json_object_get(entry, "member_prefix"));
-	PGresult *r = PQexec(c, sql);
-	free(sql);
-	if (PQresultStatus(r) != PGRES_COPY_OUT) {
-		pv_fail("%s", PQresultErrorMessage(r));
-		PQclear(r);
-		return pv_wrap("table %s", table);
+	size_t n = json_array_size(data), k = 0, i;
+	pv_copy_item *items = pv_calloc(n + 1, sizeof *items);
+	json_t *e;
+	json_array_foreach(data, i, e) {
+		if (!json_object_get(e, "member_prefix"))
+			continue;
+		const pv_obj *o = pv_graph_get(g, (int)json_integer_value(json_object_get(e, "id")));
+		items[k].table = json_string_value(json_object_get(o->extra, "table"));
+		items[k].columns = json_string_value(json_object_get(o->extra, "column_list"));
+		/* a row subset (extension configuration tables): the query selects the columns */
+		items[k].query = json_string_value(json_object_get(o->extra, "query"));
+		items[k].prefix = json_string_value(json_object_get(e, "member_prefix"));
+		items[k].relid = (unsigned)json_integer_value(json_object_get(o->extra, "relid"));
+		k++;
 	}
-	PQclear(r);
-	pv_data_writer *d = pv_bw_data_begin(w, prefix, table);
-	if (!d)
-		return pv_wrap("table %s", table);
-	char *buf = NULL;
-	int n;
-	int failed = 0;
-	while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
-		if (!failed && pv_dw_row(d, buf, (size_t)n) < 0)
-			failed = 1; /* keep draining so the connection stays usable for the message */
-		PQfreemem(buf);
+	int rc = pv_copy_rows(c, co, db, w, items, (int)k, jobs);
+	int64_t total_rows = 0;
+	for (size_t j = 0; rc == 0 && j < k; j++) {
+		pv_debug("table %s: %lld rows", items[j].table, (long long)items[j].rows);
+		total_rows += items[j].rows;
 	}
-	if (n == -2 && !failed) {
-		pv_fail("%s", PQerrorMessage(c));
-		failed = 1;
-	}
-	while ((r = PQgetResult(c)) != NULL) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) {
-			pv_fail("%s", PQresultErrorMessage(r));
-			failed = 1;
-		}
-		PQclear(r);
-	}
-	if (failed) {
-		pv_dw_abort(d);
-		return pv_wrap("copying rows of table %s", table);
-	}
-	if (pv_dw_end(d, rows) < 0)
-		return pv_wrap("table %s", table);
-	return 0;
+	if (rc == 0 && (pvj_set_int(manifest, "tables", (json_int_t)k) < 0 ||
+	                pvj_set_int(manifest, "rows", total_rows) < 0))
+		rc = pv_wrap("the manifest");
+	free(items);
+	return rc;
 }
 
 static int
-write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, json_t *manifest)
+write_bundle(PGconn *c, const pv_connopts *co, const char *db, int jobs, pv_catalog *cat,
+             pv_bundle_writer *w, json_t *header, json_t *manifest)
 {
 	pv_graph *g = cat->g;
 	int n = pv_graph_count(g);
@@ -210,22 +195,10 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 	    pv_bw_add_json(w, "data.json", "data-toc", data) < 0)
 		goto out;
 
-	int64_t total_rows = 0;
-	int tables = 0;
+	if (copy_tables(c, co, db, jobs, g, w, data, manifest) < 0)
+		goto out;
 	size_t i;
 	json_t *e;
-	json_array_foreach(data, i, e) {
-		if (!json_object_get(e, "member_prefix"))
-			continue;
-		int id = (int)json_integer_value(json_object_get(e, "id"));
-		int64_t rows = 0;
-		if (copy_table(c, w, pv_graph_get(g, id), e, &rows) < 0)
-			goto out;
-		pv_debug("table %s: %lld rows", json_string_value(json_object_get(e, "table")),
-		         (long long)rows);
-		total_rows += rows;
-		tables++;
-	}
 	int64_t lob_bytes = 0;
 	int lobs = 0;
 	json_array_foreach(data, i, e) {
@@ -241,8 +214,7 @@ write_bundle(PGconn *c, pv_catalog *cat, pv_bundle_writer *w, json_t *header, js
 		pv_debug("%d large objects, %lld bytes", lobs, (long long)lob_bytes);
 	if (pv_bw_add_json(w, "post-data.json", "schema", post) < 0)
 		goto out;
-	int bad = pvj_set_int(manifest, "tables", tables);
-	bad |= pvj_set_int(manifest, "rows", total_rows);
+	int bad = 0;
 	if (lobs)
 		bad |= pvj_set_int(manifest, "large_objects", lobs);
 	bad |= pvj_set_int(manifest, "objects", (json_int_t)(json_array_size(pre) + json_array_size(post)));
@@ -381,12 +353,15 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 		goto out;
 	pv_chunk_opts copts;
 	pv_chunk_opts_default(&copts);
+	/* each job holds one member being compressed: their sum stays at the default's */
+	if (o->jobs > 1 && copts.comp_limit / (size_t)o->jobs >= ((size_t)1 << 20))
+		copts.comp_limit /= (size_t)o->jobs;
 	w = pv_bw_new(pv_out_sink(out), snap, &copts);
 	if (w)
 		pv_bw_set_text(w, pv_session_text(c));
 	if (w && o->sign_key_len)
 		pv_bw_set_key(w, o->sign_key, o->sign_key_len);
-	if (!w || write_bundle(c, &cat, w, header, manifest) < 0)
+	if (!w || write_bundle(c, co, db, o->jobs > 1 ? o->jobs : 1, &cat, w, header, manifest) < 0)
 		goto out;
 	/* the snapshot is no longer needed */
 	pv_exec(c, "COMMIT");

@@ -301,6 +301,87 @@ pv_dump_session(PGconn *c)
 	return 0;
 }
 
+char *
+pv_export_snapshot(PGconn *c)
+{
+	PGresult *r = pv_query(c, "SELECT pg_catalog.pg_export_snapshot()");
+	if (!r) {
+		pv_wrap("exporting the snapshot for the parallel sessions");
+		return NULL;
+	}
+	char *id = PQntuples(r) == 1 ? pv_strdup(PQgetvalue(r, 0, 0)) : NULL;
+	PQclear(r);
+	if (!id)
+		pv_fail("exporting the snapshot for the parallel sessions: no snapshot returned");
+	return id;
+}
+
+int
+pv_dump_worker_session(PGconn *c, const char *snapshot)
+{
+	if (pv_dump_session(c) < 0)
+		return -1;
+	char *lit = pv_literal(c, snapshot);
+	char *sql = pv_asprintf("SET TRANSACTION SNAPSHOT %s", lit);
+	int rc = pv_exec(c, sql);
+	free(sql);
+	free(lit);
+	if (rc < 0)
+		return pv_wrap("reading in the backup's snapshot");
+	return 0;
+}
+
+int
+pv_lock_nowait(PGconn *c, const char *qtable)
+{
+	if (pv_exec(c, "SAVEPOINT pv_lock") < 0)
+		return -1;
+	char *sql = pv_asprintf("LOCK TABLE ONLY %s IN ACCESS SHARE MODE NOWAIT", qtable);
+	PGresult *r = PQexec(c, sql);
+	free(sql);
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	int busy = state && strcmp(state, "55P03") == 0; /* lock_not_available */
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok && !busy)
+		pv_fail("locking table %s: %s", qtable, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+	PQclear(r);
+	if (!ok && !busy)
+		return -1;
+	if (pv_exec(c, ok ? "RELEASE SAVEPOINT pv_lock" : "ROLLBACK TO SAVEPOINT pv_lock") < 0)
+		return -1;
+	return ok;
+}
+
+int
+pv_heap_blocks(PGconn *c, const unsigned *relids, int n, long long *pages)
+{
+	pv_buf arr = PV_BUF_INIT;
+	pv_buf_puts(&arr, "{");
+	for (int i = 0; i < n; i++)
+		pv_buf_printf(&arr, "%s%u", i ? "," : "", relids[i]);
+	pv_buf_puts(&arr, "}");
+	const char *params[1] = {arr.data};
+	PGresult *r = pv_query_params(c,
+	    "SELECT x.i, CASE WHEN c.relkind = 'r' AND a.amname = 'heap'"
+	    "  THEN pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::pg_catalog.int8"
+	    "  ELSE 0 END"
+	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) WITH ORDINALITY x(relid, i)"
+	    " JOIN pg_catalog.pg_class c ON c.oid = x.relid"
+	    " LEFT JOIN pg_catalog.pg_am a ON a.oid = c.relam", 1, params);
+	pv_buf_free(&arr);
+	if (!r)
+		return pv_wrap("reading the sizes of the tables");
+	for (int i = 0; i < n; i++)
+		pages[i] = 0;
+	for (int i = 0; i < PQntuples(r); i++) {
+		long k = strtol(PQgetvalue(r, i, 0), NULL, 10);
+		if (k >= 1 && k <= n)
+			pages[k - 1] = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+	}
+	PQclear(r);
+	return 0;
+}
+
 int
 pv_restore_session(PGconn *c, const char *encoding, const char *search_path)
 {

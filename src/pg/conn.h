@@ -56,6 +56,18 @@ int pv_dump_session(PGconn *c);
  * written as JSON: PVJ_LATIN1 for SQL_ASCII (bytes), else PVJ_UTF8 (util/json.h). */
 const char *pv_session_encoding(PGconn *c);
 int pv_session_text(PGconn *c);
+/* In a dump session: the transaction's snapshot exported for other sessions (malloc'd), or
+ * NULL with pv_fail. */
+char *pv_export_snapshot(PGconn *c);
+/* A dump session that reads in the snapshot of another one (pv_export_snapshot). */
+int pv_dump_worker_session(PGconn *c, const char *snapshot);
+/* In a dump worker session: LOCK TABLE ONLY qtable IN ACCESS SHARE MODE NOWAIT inside a
+ * savepoint.  1 locked, 0 not now (another session holds or waits for a conflicting lock;
+ * the snapshot is kept), -1 on any other error (pv_fail). */
+int pv_lock_nowait(PGconn *c, const char *qtable);
+/* The size in blocks of each of n tables (relids) whose rows can be read by block range
+ * (plain heap tables), else 0; into pages[i].  0, or -1 with pv_fail. */
+int pv_heap_blocks(PGconn *c, const unsigned *relids, int n, long long *pages);
 
 /* Session settings for replaying a bundle into a database; encoding is the client encoding
  * of the bundle's text (its header's "text_encoding"). */

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -30,9 +31,13 @@ typedef struct local_repo {
 	char *dir;
 } local_repo;
 
-/* The temporary file being written, for pv_repo_signal_cleanup() (one at a time). */
-static char signal_tmp_buf[4096];
-static _Atomic(const char *) signal_tmp; /* signal_tmp_buf, or NULL (util/sigsafe.h) */
+/* The temporary files being written, for pv_repo_signal_cleanup(): one slot per bundle
+ * being written at once (databases backed up in parallel); a slot is claimed under slot_mu. */
+#define TMP_SLOTS 64
+static char signal_tmp_buf[TMP_SLOTS][4096];
+static _Atomic(const char *) signal_tmp[TMP_SLOTS]; /* signal_tmp_buf[i], or NULL (util/sigsafe.h) */
+static int slot_used[TMP_SLOTS];
+static pthread_mutex_t slot_mu = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct local_out {
 	pv_repo_out base;
@@ -42,6 +47,7 @@ typedef struct local_out {
 	char *sidecar;  /* final sidecar */
 	int fd;
 	int committed;
+	int slot;       /* its signal_tmp slot, or -1 */
 } local_out;
 
 /* the storage directories: 0700, and a directory */
@@ -187,6 +193,7 @@ local_create(pv_repo *r, const char *name)
 	local_out *o = pv_calloc(1, sizeof *o);
 	const char *slash = strrchr(name, '/');
 	o->fd = -1;
+	o->slot = -1;
 	o->path = pv_asprintf("%s/%s" PV_BUNDLE_SUFFIX, s->dir, name);
 	pv_out_init(&o->base, &local_out_ops, name, pv_strdup(o->path));
 	o->dbdir = pv_asprintf("%s/%.*s", s->dir, (int)(slash ? slash - name : 0), name);
@@ -203,11 +210,16 @@ local_create(pv_repo *r, const char *name)
 		pv_out_free(&o->base);
 		return NULL;
 	}
-	atomic_store(&signal_tmp, NULL);
-	pv_signal_quiesce();
-	if (strlen(o->tmp) < sizeof signal_tmp_buf) {
-		memcpy(signal_tmp_buf, o->tmp, strlen(o->tmp) + 1);
-		atomic_store(&signal_tmp, signal_tmp_buf);
+	pthread_mutex_lock(&slot_mu);
+	for (int i = 0; i < TMP_SLOTS && o->slot < 0; i++)
+		if (!slot_used[i] && strlen(o->tmp) < sizeof signal_tmp_buf[i]) {
+			slot_used[i] = 1;
+			o->slot = i;
+		}
+	pthread_mutex_unlock(&slot_mu);
+	if (o->slot >= 0) {
+		memcpy(signal_tmp_buf[o->slot], o->tmp, strlen(o->tmp) + 1);
+		atomic_store(&signal_tmp[o->slot], signal_tmp_buf[o->slot]);
 	}
 	return &o->base;
 }
@@ -302,17 +314,24 @@ local_commit(pv_repo_out *base, json_t *sidecar)
 void
 pv_repo_signal_cleanup(void)
 {
-	const char *p = atomic_load(&signal_tmp);
-	if (p)
-		unlink(p);
+	for (int i = 0; i < TMP_SLOTS; i++) {
+		const char *p = atomic_load(&signal_tmp[i]);
+		if (p)
+			unlink(p);
+	}
 }
 
 static void
 local_out_free(pv_repo_out *base)
 {
 	local_out *o = (local_out *)base;
-	atomic_store(&signal_tmp, NULL);
-	pv_signal_quiesce();
+	if (o->slot >= 0) {
+		atomic_store(&signal_tmp[o->slot], NULL);
+		pv_signal_quiesce();
+		pthread_mutex_lock(&slot_mu);
+		slot_used[o->slot] = 0;
+		pthread_mutex_unlock(&slot_mu);
+	}
 	if (o->fd >= 0)
 		close(o->fd);
 	if (!o->committed && o->tmp)

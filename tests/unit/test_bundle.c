@@ -1019,6 +1019,68 @@ test_not_regular(void **state)
 	assert_contains(pv_errmsg(), "member data/ is not a regular file");
 }
 
+/* Two writers of one table's rows, interleaved row by row as two threads would: their
+ * members share one numbering (no name twice), every row is counted once, and the bundle
+ * verifies. */
+static void
+test_shared_writers(void **state)
+{
+	memsink m = {PV_BUF_INIT, 0, 0, 0};
+	pv_sink sink = {mem_write, &m};
+	pv_chunk_opts o = {(size_t)1 << 30, 1500, 1};
+	pv_bundle_writer *w = pv_bw_new(&sink, MTIME, &o);
+	json_t *hdr = json_pack("{s:i, s:s, s:s}", "format", 1, "database", "d", "encoding", "UTF8");
+	json_t *toc = json_pack("[{s:i, s:s, s:[s], s:s}]", "id", 7, "table", "t", "columns",
+	                        "a", "member_prefix", "data/7");
+	json_t *man = json_object(), *e, *got = NULL;
+	uint32_t x = 777;
+	int seq = 0;
+	int64_t r1 = 0, r2 = 0, sum = 0;
+	size_t i, n = 0;
+	(void)state;
+
+	assert_int_equal(pv_bw_add_json(w, PV_MEMBER_HEADER, "header", hdr), 0);
+	assert_int_equal(pv_bw_add_json(w, "data.json", "data-toc", toc), 0);
+	pv_data_writer *a = pv_bw_data_begin_shared(w, "data/7", "t", &seq);
+	pv_data_writer *b = pv_bw_data_begin_shared(w, "data/7", "t", &seq);
+	assert_non_null(a);
+	assert_non_null(b);
+	for (int r = 0; r < 12000; r++) {
+		char row[48];
+		x = x * 1103515245u + 12345u;
+		uint32_t y = x * 2654435761u;
+		int len = snprintf(row, sizeof row, "%08x%08x%08x%08x\n", x, y, x ^ y, y >> 3);
+		assert_int_equal(pv_dw_row(r % 3 ? a : b, row, (size_t)len), 0);
+	}
+	assert_int_equal(pv_dw_end(a, &r1), 0);
+	assert_int_equal(pv_dw_end(b, &r2), 0);
+	assert_int_equal(r1 + r2, 12000);
+	assert_int_equal(pv_bw_finish(w, man), 0);
+	pv_bw_free(w);
+
+	if (verify_mem(m.buf.data, m.buf.len, &got) != 0)
+		fail_msg("%s", pv_errmsg());
+	json_t *names = json_object();
+	json_array_foreach(json_object_get(got, "members"), i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+		if (strncmp(name, "data/7.", 7) != 0)
+			continue;
+		assert_null(json_object_get(names, name));
+		json_object_set_new(names, name, json_true());
+		sum += json_integer_value(json_object_get(e, "rows"));
+		n++;
+	}
+	assert_true(n >= 3);
+	assert_int_equal(seq, (int)n);
+	assert_int_equal(sum, 12000);
+	json_decref(names);
+	json_decref(got);
+	json_decref(man);
+	json_decref(hdr);
+	json_decref(toc);
+	pv_buf_free(&m.buf);
+}
+
 static void
 test_comp_limit(void **state)
 {
@@ -1037,10 +1099,14 @@ test_comp_limit(void **state)
 	assert_int_equal(pv_bw_add_json(w, PV_MEMBER_HEADER, "header", hdr), 0);
 	assert_int_equal(pv_bw_add_json(w, "data.json", "data-toc", toc), 0);
 	pv_data_writer *d = pv_bw_data_begin(w, "data/7", "t");
-	/* Another table cannot start while this one is open. */
+	/* Another table can start while this one is open (parallel backups), but the bundle
+	 * cannot be finished while either is. */
+	pv_data_writer *d2 = pv_bw_data_begin(w, "data/8", "u");
+	assert_non_null(d2);
 	pv_err_clear();
-	assert_null(pv_bw_data_begin(w, "data/8", "u"));
-	assert_contains(pv_errmsg(), "data/8");
+	assert_int_equal(pv_bw_finish(w, man), -1);
+	assert_contains(pv_errmsg(), "still open");
+	pv_dw_abort(d2);
 	for (int r = 0; r < 8000; r++) {
 		char row[80];
 		int n = 0;
@@ -1179,6 +1245,7 @@ main(void)
 		cmocka_unit_test(test_not_regular),
 		cmocka_unit_test(test_strict_layout),
 		cmocka_unit_test(test_comp_limit),
+		cmocka_unit_test(test_shared_writers),
 		cmocka_unit_test(test_writer_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

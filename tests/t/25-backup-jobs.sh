@@ -1,0 +1,102 @@
+# backup --jobs N: the tables read on N sessions of one snapshot, big tables cut into block
+# ranges (PGVAULT_RANGE_BLOCKS makes the ranges tiny here, so small tables are cut too).
+#  1. the bundle restores identical to the source (schema and data oracles), and identical
+#     to a --jobs 1 backup's restore; a table's members come from several ranges;
+#  2. one snapshot for every session: a writer moves money between accounts and appends to
+#     two ledgers in each of its transactions while the backup runs; the restored total is
+#     the constant one and the two ledgers have as many rows, although the writer committed
+#     during the backup (the restored ledger is shorter than the final one);
+#  3. several databases at once (--jobs 2 over two databases): both bundles, both restore;
+#  4. --jobs 0 and [backup] jobs out of range are usage errors.
+. "$TOP_SRCDIR/tests/lib/common.sh"
+. "$TOP_SRCDIR/tests/lib/oracle.sh"
+DB=pvt25_jobs
+DB2=pvt25_other
+for d in "$DB" "${DB}_r" "${DB}_r1" "$DB2" "${DB2}_r"; do dropdb_q "$d"; done
+createdb_q "$DB"
+load_fixture "$DB" "$TOP_SRCDIR/tests/fixtures/objects.sql"
+q -d "$DB" -c "CREATE TABLE app.bulk AS SELECT i AS id, md5(i::text) AS h, repeat('x', i % 300) AS pad FROM generate_series(1, 40000) i" \
+          -c "ALTER TABLE app.bulk ADD PRIMARY KEY (id)" -c "CREATE INDEX ON app.bulk (h)" \
+          -c "CREATE TABLE app.accounts (id int PRIMARY KEY, balance bigint NOT NULL, pad text)" \
+          -c "INSERT INTO app.accounts SELECT i, 1000, repeat('p', 200) FROM generate_series(1, 400) i" \
+          -c "CREATE TABLE app.ledger_a (id bigserial PRIMARY KEY, amount int)" \
+          -c "CREATE TABLE app.ledger_b (id bigserial PRIMARY KEY, amount int)" \
+          -c "VACUUM ANALYZE"
+
+# 1. identical restore, ranges
+PGVAULT_RANGE_BLOCKS=8 pv -v backup --storage "$T/st" --db "$DB" --jobs 3; expect_rc 0 "backup --jobs 3"
+ID=$(cat "$T/out")
+grep -Eq "pieces of table data on 3 sessions" "$T/err" || { cat "$T/err" >&2; fail "backup --jobs 3 did not read on 3 sessions"; }
+bulk=$(q -d "$DB" -c "SELECT pg_relation_size('app.bulk') / 8192")
+[ "$bulk" -ge 32 ] || fail "app.bulk has only $bulk blocks: too small to be cut into ranges"
+members=$(tar tf "$(bundle_file "$T/st" "$ID")" | grep -c '^data/') || true
+tables=$(q -d "$DB" -c "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+[ "$members" -gt "$((tables + 3))" ] || fail "expected the big tables in several members, got $members for $tables tables"
+pv verify --storage "$T/st" "$ID"; expect_rc 0 "verify of a parallel backup"
+pv restore --storage "$T/st" "$ID" --as "${DB}_r" --jobs 2; expect_rc 0 "restore of a parallel backup"
+oracle_compare "$DB" "${DB}_r" || fail "the parallel backup does not restore identical"
+pv backup --storage "$T/st1" --db "$DB" --jobs 1; expect_rc 0 "backup --jobs 1"
+pv restore --storage "$T/st1" "$(cat "$T/out")" --as "${DB}_r1"; expect_rc 0 "restore of a serial backup"
+oracle_compare "${DB}_r1" "${DB}_r" || fail "parallel and serial backups restore differently"
+dropdb_q "${DB}_r"
+
+# 2. one snapshot under concurrent writes
+q -d "$DB" -c "SELECT sum(balance) FROM app.accounts" >"$T/total0"
+cat >"$T/writer.sql" <<'SQL'
+DO $$
+DECLARE a int; b int; x int;
+BEGIN
+	FOR i IN 1..1000000 LOOP
+		a := 1 + (random() * 399)::int; b := 1 + (random() * 399)::int; x := (random() * 50)::int;
+		UPDATE app.accounts SET balance = balance - x WHERE id = a;
+		UPDATE app.accounts SET balance = balance + x WHERE id = b;
+		INSERT INTO app.ledger_a (amount) VALUES (x);
+		INSERT INTO app.ledger_b (amount) VALUES (x);
+		COMMIT;
+	END LOOP;
+END $$;
+SQL
+psql -X -q -d "$DB" -f "$T/writer.sql" >/dev/null 2>&1 &
+writer=$!
+trap 'kill $writer 2>/dev/null || true' EXIT
+# until the writer has committed a few hundred transactions (accounts grow new row versions)
+for _ in $(seq 100); do
+	[ "$(q -d "$DB" -c "SELECT count(*) FROM app.ledger_a")" -ge 300 ] && break
+	sleep 0.1
+done
+before=$(q -d "$DB" -c "SELECT count(*) FROM app.ledger_a")
+[ "$before" -ge 300 ] || fail "the writer did not get going ($before transactions)"
+for round in 1 2 3; do
+	PGVAULT_RANGE_BLOCKS=2 pv -v backup --storage "$T/st" --db "$DB" --jobs 3; expect_rc 0 "backup --jobs 3 under writes ($round)"
+	grep -q "on 3 sessions" "$T/err" || { cat "$T/err" >&2; fail "not read on 3 sessions ($round)"; }
+	id=$(cat "$T/out")
+	sleep 0.3
+	pv restore --storage "$T/st" "$id" --as "${DB}_r"; expect_rc 0 "restore under writes ($round)"
+	total=$(q -d "${DB}_r" -c "SELECT sum(balance) FROM app.accounts")
+	[ "$total" = "$(cat "$T/total0")" ] || fail "round $round: restored total $total, expected $(cat "$T/total0"): the sessions saw different snapshots"
+	na=$(q -d "${DB}_r" -c "SELECT count(*) FROM app.ledger_a")
+	nb=$(q -d "${DB}_r" -c "SELECT count(*) FROM app.ledger_b")
+	[ "$na" = "$nb" ] || fail "round $round: ledgers of $na and $nb rows: the sessions saw different snapshots"
+	now=$(q -d "$DB" -c "SELECT count(*) FROM app.ledger_a")
+	[ "$na" -ge "$before" ] && [ "$na" -lt "$now" ] || fail "round $round: restored ledger of $na rows, not between $before and $now: the writer did not write during the backup"
+	dropdb_q "${DB}_r"
+	before=$now
+done
+kill "$writer" 2>/dev/null || true
+wait "$writer" 2>/dev/null || true
+trap - EXIT
+
+# 3. several databases at once
+createdb_q "$DB2"
+q -d "$DB2" -c "CREATE TABLE t (id int PRIMARY KEY, v text)" -c "INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 5000) i"
+pv -v backup --storage "$T/st2" --db "$DB" --db "$DB2" --jobs 2; expect_rc 0 "backup --jobs 2 of two databases"
+[ "$(wc -l <"$T/out")" = 2 ] || fail "expected two bundle ids, got: $(cat "$T/out")"
+id2=$(grep "^${DB2}_" "$T/out")
+pv restore --storage "$T/st2" "$id2" --as "${DB2}_r"; expect_rc 0 "restore of the second database"
+oracle_compare "$DB2" "${DB2}_r" || fail "the second database does not restore identical"
+
+# 4. usage
+pv backup --storage "$T/st" --db "$DB" --jobs 0; expect_rc 2 "--jobs 0"
+printf '[backup]\njobs = 65\n' >"$T/bad.conf"
+pv --config "$T/bad.conf" backup --storage "$T/st" --db "$DB"; expect_rc 2 "[backup] jobs = 65"
+for d in "$DB" "${DB}_r" "${DB}_r1" "$DB2" "${DB2}_r"; do dropdb_q "$d"; done
