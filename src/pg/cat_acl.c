@@ -60,6 +60,8 @@ delta_run(PGresult *r, int i, int k0, pv_buf *privs)
 static int
 read_default_acls(reader *rd)
 {
+	if (pvc_none(rd, CEN_DEFAULT_ACL)) /* the census: none */
+		return 0;
 	pv_graph *g = rd->cat->g;
 	PGresult *r = pvc_query(rd,
 	    "WITH obj(k, acl, base) AS ("
@@ -402,6 +404,8 @@ pvc_read_privileges(reader *rd)
 static int
 read_seclabels(reader *rd)
 {
+	if (pvc_none(rd, CEN_SECLABEL)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT s.classoid, s.objoid, s.objsubid, s.provider, s.label, a.attname,"
 	    " pg_catalog.pg_describe_object(s.classoid, s.objoid, s.objsubid),"

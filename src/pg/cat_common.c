@@ -117,3 +117,64 @@ pvc_unsupported(reader *rd, const char *kind, const char *descr)
 	(void)pvj_append(rd->cat->unsupported, o);
 }
 
+
+/* ---- the census ------------------------------------------------------------------------ */
+
+/* What follows "SELECT FROM " for each kind: the condition of its reader's query */
+static const char *const census_from[CEN_N] = {
+	[CEN_AM] = "pg_catalog.pg_am WHERE oid >= 16384",
+	[CEN_OPERATOR] = "pg_catalog.pg_operator WHERE oid >= 16384",
+	[CEN_OPFAMILY] = "pg_catalog.pg_opfamily WHERE oid >= 16384",
+	[CEN_OPCLASS] = "pg_catalog.pg_opclass WHERE oid >= 16384",
+	[CEN_AMOP] = "pg_catalog.pg_amop WHERE oid >= 16384",
+	[CEN_AMPROC] = "pg_catalog.pg_amproc WHERE oid >= 16384",
+	[CEN_CAST] = "pg_catalog.pg_cast WHERE oid >= 16384",
+	[CEN_COLLATION] = "pg_catalog.pg_collation WHERE oid >= 16384",
+	[CEN_CONVERSION] = "pg_catalog.pg_conversion WHERE oid >= 16384",
+	[CEN_LANGUAGE] = "pg_catalog.pg_language WHERE oid >= 16384",
+	[CEN_TRANSFORM] = "pg_catalog.pg_transform WHERE oid >= 16384",
+	[CEN_AGGREGATE] = "pg_catalog.pg_proc WHERE oid >= 16384 AND prokind = 'a'",
+	[CEN_TS_PARSER] = "pg_catalog.pg_ts_parser WHERE oid >= 16384",
+	[CEN_TS_TEMPLATE] = "pg_catalog.pg_ts_template WHERE oid >= 16384",
+	[CEN_TS_DICT] = "pg_catalog.pg_ts_dict WHERE oid >= 16384",
+	[CEN_TS_CONFIG] = "pg_catalog.pg_ts_config WHERE oid >= 16384",
+	[CEN_FDW] = "pg_catalog.pg_foreign_data_wrapper WHERE oid >= 16384",
+	[CEN_SERVER] = "pg_catalog.pg_foreign_server WHERE oid >= 16384",
+	[CEN_PUBLICATION] = "pg_catalog.pg_publication WHERE oid >= 16384",
+	[CEN_EVENT_TRIGGER] = "pg_catalog.pg_event_trigger WHERE oid >= 16384",
+	[CEN_STATISTIC_EXT] = "pg_catalog.pg_statistic_ext WHERE oid >= 16384",
+	[CEN_TYPE_BASE] = "pg_catalog.pg_type t WHERE t.oid >= 16384 AND t.typtype = 'b'"
+	                  " AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)",
+	[CEN_TYPE_RANGE] = "pg_catalog.pg_type WHERE oid >= 16384 AND typtype = 'r'",
+	[CEN_TYPE_SHELL] = "pg_catalog.pg_type WHERE oid >= 16384 AND typtype = 'p' AND NOT typisdefined",
+	[CEN_DEFAULT_ACL] = "pg_catalog.pg_default_acl",
+	/* security labels of this database's objects, or of shared ones (the database, its
+	 * subscriptions): any at all */
+	[CEN_SECLABEL] = "pg_catalog.pg_seclabel UNION ALL SELECT FROM pg_catalog.pg_shseclabel",
+};
+
+int
+pvc_read_census(reader *rd)
+{
+	pv_buf b = PV_BUF_INIT;
+	pv_buf_puts(&b, "SELECT ");
+	for (int i = 0; i < CEN_N; i++)
+		pv_buf_printf(&b, "%sEXISTS (SELECT FROM %s)", i ? ", " : "", census_from[i]);
+	PGresult *r = pvc_query(rd, b.data, NULL);
+	pv_buf_free(&b);
+	if (!r)
+		return pv_wrap("reading which kinds of objects the database has");
+	rd->census = 0;
+	for (int i = 0; i < CEN_N && PQntuples(r) == 1; i++)
+		if (pvc_bool(r, 0, i))
+			rd->census |= 1UL << i;
+	rd->census_read = PQntuples(r) == 1;
+	PQclear(r);
+	return 0;
+}
+
+int
+pvc_none(const reader *rd, int which)
+{
+	return rd->census_read && !(rd->census & (1UL << which));
+}

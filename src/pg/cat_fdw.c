@@ -75,6 +75,8 @@ add_options(reader *rd, pv_buf *b, PGresult *r, int *pos, pv_oid oid)
 static int
 read_ts_parsers(reader *rd)
 {
+	if (pvc_none(rd, CEN_TS_PARSER)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT p.oid, n.nspname, p.prsname, p.prsstart::pg_catalog.regproc,"
 	    " p.prstoken::pg_catalog.regproc, p.prsend::pg_catalog.regproc,"
@@ -106,6 +108,8 @@ read_ts_parsers(reader *rd)
 static int
 read_ts_templates(reader *rd)
 {
+	if (pvc_none(rd, CEN_TS_TEMPLATE)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT t.oid, n.nspname, t.tmplname,"
 	    " CASE WHEN t.tmplinit <> 0 THEN t.tmplinit::pg_catalog.regproc::pg_catalog.text END,"
@@ -134,6 +138,8 @@ read_ts_templates(reader *rd)
 static int
 read_ts_dicts(reader *rd)
 {
+	if (pvc_none(rd, CEN_TS_DICT)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT d.oid, n.nspname, d.dictname, pg_catalog.pg_get_userbyid(d.dictowner),"
 	    " tn.nspname, t.tmplname, d.dictinitoption"
@@ -167,6 +173,8 @@ read_ts_dicts(reader *rd)
 static int
 read_ts_configs(reader *rd)
 {
+	if (pvc_none(rd, CEN_TS_CONFIG)) /* the census: none */
+		return 0;
 	pv_graph *g = rd->cat->g;
 	pv_buf ids = PV_BUF_INIT;
 	PGresult *r = pvc_query(rd,
@@ -249,6 +257,8 @@ pvc_read_textsearch(reader *rd)
 static int
 read_fdws(reader *rd, pv_buf *ids)
 {
+	if (pvc_none(rd, CEN_FDW)) /* the census: none */
+		return 0;
 	PGresult *opts = query_options(rd, "pg_foreign_data_wrapper", "fdwoptions");
 	if (!opts)
 		return pv_wrap("reading foreign-data wrapper options");
@@ -293,6 +303,8 @@ read_fdws(reader *rd, pv_buf *ids)
 static int
 read_servers(reader *rd, pv_buf *ids)
 {
+	if (pvc_none(rd, CEN_SERVER)) /* the census: none */
+		return 0;
 	PGresult *opts = query_options(rd, "pg_foreign_server", "srvoptions");
 	if (!opts)
 		return pv_wrap("reading foreign server options");
@@ -348,6 +360,8 @@ read_servers(reader *rd, pv_buf *ids)
 static int
 read_user_mappings(reader *rd)
 {
+	if (pvc_none(rd, CEN_SERVER)) /* the census: none */
+		return 0;
 	PGresult *priv = pvc_query(rd,
 	    "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_user_mapping', 'SELECT')", NULL);
 	if (!priv)
@@ -425,6 +439,8 @@ out:
 static int
 read_publications(reader *rd)
 {
+	if (pvc_none(rd, CEN_PUBLICATION)) /* the census: none */
+		return 0;
 	pv_graph *g = rd->cat->g;
 	char *sql = pv_asprintf(
 	    "SELECT p.oid, p.pubname, pg_catalog.pg_get_userbyid(p.pubowner), p.puballtables,"
@@ -469,6 +485,8 @@ read_publications(reader *rd)
 static int
 read_publication_tables(reader *rd)
 {
+	if (pvc_none(rd, CEN_PUBLICATION)) /* the census: none */
+		return 0;
 	pv_graph *g = rd->cat->g;
 	PGresult *cols = NULL;
 	if (rd->v >= 150000) {
@@ -538,6 +556,8 @@ read_publication_tables(reader *rd)
 static int
 read_publication_schemas(reader *rd)
 {
+	if (pvc_none(rd, CEN_PUBLICATION)) /* the census: none */
+		return 0;
 	if (rd->v < 150000)
 		return 0;
 	pv_graph *g = rd->cat->g;
@@ -765,6 +785,8 @@ read_subscriptions(reader *rd)
 static int
 read_event_triggers(reader *rd)
 {
+	if (pvc_none(rd, CEN_EVENT_TRIGGER)) /* the census: none */
+		return 0;
 	pv_graph *g = rd->cat->g;
 	PGresult *tags = pvc_query(rd,
 	    "SELECT e.oid, t.tag FROM pg_catalog.pg_event_trigger e,"
@@ -828,6 +850,8 @@ read_event_triggers(reader *rd)
 static int
 read_statistics(reader *rd)
 {
+	if (pvc_none(rd, CEN_STATISTIC_EXT)) /* the census: none */
+		return 0;
 	pv_graph *g = rd->cat->g;
 	/* the statistics target: none before 13, -1 for the default until 16, NULL from 17 */
 	const char *target = rd->v >= 170000 ? "s.stxstattarget"

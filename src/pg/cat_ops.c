@@ -41,6 +41,8 @@ put_opref(pv_buf *b, PGconn *c, const char *nsp, const char *name)
 static int
 read_access_methods(reader *rd)
 {
+	if (pvc_none(rd, CEN_AM)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT a.oid, a.amname, a.amtype, a.amhandler::pg_catalog.regproc"
 	    " FROM pg_catalog.pg_am a WHERE a.oid >= 16384 AND" NOT_EXT("pg_am", "a")
@@ -71,6 +73,8 @@ read_access_methods(reader *rd)
 static int
 read_operator_rows(reader *rd)
 {
+	if (pvc_none(rd, CEN_OPERATOR)) /* the census: none */
+		return 0;
 	pv_graph *g = rd->cat->g;
 	PGresult *r = pvc_query(rd,
 	    "SELECT o.oid, n.nspname, o.oprname, pg_catalog.pg_get_userbyid(o.oprowner),"
@@ -148,6 +152,8 @@ read_operator_rows(reader *rd)
 static int
 read_opfamilies(reader *rd)
 {
+	if (pvc_none(rd, CEN_OPFAMILY)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT f.oid, n.nspname, f.opfname, pg_catalog.pg_get_userbyid(f.opfowner), a.amname"
 	    " FROM pg_catalog.pg_opfamily f JOIN pg_catalog.pg_namespace n ON n.oid = f.opfnamespace"
@@ -177,6 +183,8 @@ read_opfamilies(reader *rd)
 static int
 read_opclasses(reader *rd)
 {
+	if (pvc_none(rd, CEN_OPCLASS)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT c.oid, n.nspname, c.opcname, pg_catalog.pg_get_userbyid(c.opcowner), a.amname,"
 	    " c.opcdefault, pg_catalog.format_type(c.opcintype, NULL),"
@@ -240,6 +248,8 @@ read_opclasses(reader *rd)
 static int
 read_opmembers(reader *rd)
 {
+	if (pvc_none(rd, CEN_AMOP) && pvc_none(rd, CEN_AMPROC)) /* the census: none */
+		return 0;
 	pv_graph *g = rd->cat->g;
 	PGresult *r = pvc_query(rd,
 	    "SELECT m.kind, m.oid, m.class IS NOT NULL, COALESCE(m.class, m.family), m.num, m.what,"
@@ -354,6 +364,8 @@ pvc_read_operators(reader *rd)
 static int
 read_casts(reader *rd)
 {
+	if (pvc_none(rd, CEN_CAST)) /* the census: none */
+		return 0;
 	pv_graph *g = rd->cat->g;
 	PGresult *r = pvc_query(rd,
 	    "SELECT c.oid, pg_catalog.format_type(c.castsource, NULL),"
@@ -403,6 +415,8 @@ read_casts(reader *rd)
 static int
 read_collations(reader *rd)
 {
+	if (pvc_none(rd, CEN_COLLATION)) /* the census: none */
+		return 0;
 	/* the provider's locale: colliculocale (15, 16), colllocale (17+; also 'b'uiltin);
 	 * before 15 an ICU collation keeps its locale in collcollate = collctype */
 	const char *loc = rd->v >= 170000 ? "c.colllocale"
@@ -464,6 +478,8 @@ read_collations(reader *rd)
 static int
 read_conversions(reader *rd)
 {
+	if (pvc_none(rd, CEN_CONVERSION)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT c.oid, n.nspname, c.conname, pg_catalog.pg_get_userbyid(c.conowner),"
 	    " pg_catalog.pg_encoding_to_char(c.conforencoding),"
@@ -496,6 +512,8 @@ read_conversions(reader *rd)
 static int
 read_languages(reader *rd, pv_buf *ids)
 {
+	if (pvc_none(rd, CEN_LANGUAGE)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT l.oid, l.lanname, pg_catalog.pg_get_userbyid(l.lanowner), l.lanpltrusted,"
 	    " l.lanplcallfoid::pg_catalog.regproc,"
@@ -534,6 +552,8 @@ read_languages(reader *rd, pv_buf *ids)
 static int
 read_transforms(reader *rd)
 {
+	if (pvc_none(rd, CEN_TRANSFORM)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT t.oid, pg_catalog.format_type(t.trftype, NULL), l.lanname,"
 	    " CASE WHEN t.trffromsql <> 0 THEN t.trffromsql::pg_catalog.regprocedure END,"
@@ -597,6 +617,8 @@ put_final(pv_buf *b, PGresult *r, int i, int col, const char *prefix, char defmo
 static int
 read_aggregates(reader *rd, pv_buf *ids)
 {
+	if (pvc_none(rd, CEN_AGGREGATE)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT p.oid, n.nspname, p.proname, pg_catalog.pg_get_userbyid(p.proowner),"
 	    " pg_catalog.pg_get_function_arguments(p.oid),"

@@ -184,6 +184,8 @@ pvc_read_extensions(reader *rd)
 int
 pvc_acls(reader *rd, pv_oid classid, const char *inner, const char *ids)
 {
+	if (ids && strcmp(ids, "{}") == 0) /* inner's rows come from unnest(ids): none */
+		return 0;
 	char *sql = pv_asprintf(
 	    "WITH obj(oid, acl, base) AS (%s),"
 	    " x AS (SELECT o.oid, false AS rev, a.grantor, a.grantee, a.privilege_type, a.is_grantable, a.ord"

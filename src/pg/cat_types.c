@@ -59,6 +59,8 @@ opt_proc(pv_buf *b, const char *key, const char *val)
 static int
 read_base_types(reader *rd, pv_buf *ids)
 {
+	if (pvc_none(rd, CEN_TYPE_BASE)) /* the census: none */
+		return 0;
 	char *sql = pv_asprintf(
 	    "SELECT t.oid, n.nspname, t.typname, pg_catalog.pg_get_userbyid(t.typowner), t.typarray,"
 	    " t.typinput::pg_catalog.regproc, t.typoutput::pg_catalog.regproc,"
@@ -151,6 +153,8 @@ read_base_types(reader *rd, pv_buf *ids)
 static int
 read_range_types(reader *rd, pv_buf *ids)
 {
+	if (pvc_none(rd, CEN_TYPE_RANGE)) /* the census: none */
+		return 0;
 	int v14 = rd->v >= 140000;
 	char *sql = pv_asprintf(
 	    "SELECT t.oid, n.nspname, t.typname, pg_catalog.pg_get_userbyid(t.typowner), t.typarray,"
@@ -219,6 +223,8 @@ read_range_types(reader *rd, pv_buf *ids)
 static int
 read_shell_types(reader *rd)
 {
+	if (pvc_none(rd, CEN_TYPE_SHELL)) /* the census: none */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT t.oid, n.nspname, t.typname, pg_catalog.pg_get_userbyid(t.typowner), t.typarray"
 	    " FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
@@ -241,6 +247,8 @@ read_shell_types(reader *rd)
 static int
 alias_internal(reader *rd, pv_buf *ids)
 {
+	if (!ids->len) /* no base or range type */
+		return 0;
 	PGresult *r = pvc_query(rd,
 	    "SELECT d.classid, d.objid, d.refobjid FROM pg_catalog.pg_depend d"
 	    " WHERE d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass"

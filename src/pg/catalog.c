@@ -499,7 +499,7 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 		pv_fail("server version %d is not supported (PostgreSQL 12 or later is required)", rd.v);
 		goto out;
 	}
-	if (read_database(&rd) < 0 || pvc_read_extensions(&rd) < 0 || pvc_read_schemas(&rd) < 0 ||
+	if (read_database(&rd) < 0 || pvc_read_census(&rd) < 0 || pvc_read_extensions(&rd) < 0 || pvc_read_schemas(&rd) < 0 ||
 	    pvc_read_relations(&rd, &R) < 0 ||
 	    pvc_read_types(&rd, &typids, &domids) < 0)
 		goto out;

@@ -54,7 +54,25 @@ typedef struct reader {
 	json_t *owners;  /* set of roles owning something (the database included) */
 	pv_obj **composites; /* composite types, their columns read with the relations' */
 	int ncomposites;
+	unsigned long census; /* bit CEN_x: the database has such objects (pvc_read_census) */
+	int census_read;
 } reader;
+
+/* The census: which kinds of objects made after initdb (oid >= 16384) the database has at
+ * all, read in one statement.  A reader whose query keeps only such objects of one catalog
+ * (its WHERE has the census's condition) skips the query when there are none: most
+ * databases have no operator, cast, text search object, foreign server... and a query
+ * costs a round trip and the server's planning and executing it. */
+enum {
+	CEN_AM, CEN_OPERATOR, CEN_OPFAMILY, CEN_OPCLASS, CEN_AMOP, CEN_AMPROC, CEN_CAST,
+	CEN_COLLATION, CEN_CONVERSION, CEN_LANGUAGE, CEN_TRANSFORM, CEN_AGGREGATE,
+	CEN_TS_PARSER, CEN_TS_TEMPLATE, CEN_TS_DICT, CEN_TS_CONFIG, CEN_FDW, CEN_SERVER,
+	CEN_PUBLICATION, CEN_EVENT_TRIGGER, CEN_STATISTIC_EXT, CEN_TYPE_BASE, CEN_TYPE_RANGE,
+	CEN_TYPE_SHELL, CEN_DEFAULT_ACL, CEN_SECLABEL, CEN_N
+};
+int pvc_read_census(reader *rd);
+/* 1 when the census was read and found no object of kind `which` */
+int pvc_none(const reader *rd, int which);
 
 
 #define C_PG_OPERATOR 2617u
@@ -111,7 +129,8 @@ void pvc_unsupported(reader *rd, const char *kind, const char *descr);
  * or as a part of one (catalog.c, read_ext_members); NULL for everything else */
 pv_obj *pvc_ext_of(reader *rd, pv_oid classid, pv_oid oid);
 
-/* GRANT/REVOKE deltas: inner is a query over $1 (oid[]) giving (oid, acl, baseline) rows;
+/* GRANT/REVOKE deltas: inner is a query over $1 (oid[]) giving (oid, acl, baseline) rows,
+ * its rows from unnest($1) (ids "{}": nothing to read, no query) or, with ids NULL, its own;
  * items are attached to the object of (classid, oid) if it has an acl_target. */
 int pvc_acls(reader *rd, pv_oid classid, const char *inner, const char *ids);
 /* " COLLATE nsp.coll" (nothing when either is NULL) */
