@@ -151,6 +151,8 @@ static const char *const census_from[CEN_N] = {
 	/* security labels of this database's objects, or of shared ones (the database, its
 	 * subscriptions): any at all */
 	[CEN_SECLABEL] = "pg_catalog.pg_seclabel UNION ALL SELECT FROM pg_catalog.pg_shseclabel",
+	[CEN_SQL_FUNC] = "pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
+	                 " WHERE p.oid >= 16384 AND l.lanname IN ('sql', 'plpgsql')",
 };
 
 int

@@ -458,7 +458,9 @@ int
 pvc_search_path_warnings(reader *rd)
 {
 	char *sql = pv_asprintf(SP_QUERY, rd->v >= 140000 ? "p.prosqlbody IS NULL" : "true");
-	PGresult *r = pvc_query(rd, sql, NULL);
+	/* no function in sql or plpgsql at all (the census): no candidate */
+	PGresult *r = pvc_none(rd, CEN_SQL_FUNC) ? PQmakeEmptyPGresult(rd->c, PGRES_TUPLES_OK)
+	                                          : pvc_query(rd, sql, NULL);
 	free(sql);
 	if (!r)
 		return pv_wrap("looking for search_path-dependent functions");
