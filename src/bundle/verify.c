@@ -28,33 +28,55 @@ typedef struct rowcheck {
 	int64_t ncols;  /* columns expected per row */
 	int64_t rows;   /* complete rows so far */
 	int64_t tabs;   /* separators in the current row */
-	int64_t len;    /* bytes in the current row */
+	int64_t len;    /* bytes in the current row (tabs included) */
 	char last;      /* the last byte seen */
 } rowcheck;
+
+/* The tab characters in p[0..n), a word at a time: a byte of w ^ TABS is zero where w has a
+ * tab, and ~(((x & LOW7) + LOW7) | x | LOW7) keeps the high bit of exactly those bytes (no
+ * carry crosses a byte: (b & 0x7f) + 0x7f <= 0xfe); multiplying their 0/1 bytes by ONES
+ * sums them into the top byte. */
+static size_t
+count_tabs(const char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, tabs = ones * '\t', low7 = ones * 0x7f;
+	size_t k = 0, i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		uint64_t x = w ^ tabs;
+		uint64_t hit = ~(((x & low7) + low7) | x | low7) >> 7; /* 1 in each tab's byte */
+		k += (size_t)((hit * ones) >> 56);                    /* their sum, at most 8 */
+	}
+	for (; i < n; i++)
+		k += p[i] == '\t';
+	return k;
+}
 
 static int
 check_rows(void *arg, const char *data, size_t len)
 {
 	rowcheck *c = arg;
+	const char *p = data, *end = data + len;
 
-	for (size_t i = 0; i < len; i++) {
-		char ch = data[i];
-		if (ch == '\t') {
-			c->tabs++;
-		} else if (ch == '\n') {
-			c->rows++;
-			if (c->ncols == 0 && c->len > 0)
-				return pv_fail("row %lld is not empty but the table has no columns",
-				               (long long)c->rows);
-			if (c->ncols > 0 && c->tabs != c->ncols - 1)
-				return pv_fail("row %lld has %lld columns, expected %lld",
-				               (long long)c->rows, (long long)c->tabs + 1,
-				               (long long)c->ncols);
-			c->tabs = 0;
-			c->len = 0;
-			continue;
-		}
-		c->len++;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *stop = nl ? nl : end;
+		c->tabs += (int64_t)count_tabs(p, (size_t)(stop - p));
+		c->len += stop - p;
+		if (!nl)
+			break;
+		c->rows++;
+		if (c->ncols == 0 && c->len > 0)
+			return pv_fail("row %lld is not empty but the table has no columns",
+			               (long long)c->rows);
+		if (c->ncols > 0 && c->tabs != c->ncols - 1)
+			return pv_fail("row %lld has %lld columns, expected %lld",
+			               (long long)c->rows, (long long)c->tabs + 1,
+			               (long long)c->ncols);
+		c->tabs = 0;
+		c->len = 0;
+		p = nl + 1;
 	}
 	if (len > 0)
 		c->last = data[len - 1];

@@ -332,11 +332,13 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 	memset(&cat, 0, sizeof cat);
 	*id = NULL;
 
+	double t0 = pv_monotonic();
 	PGconn *c = pv_connect(co, db);
 	if (!c)
 		return pv_wrap("database \"%s\"", db);
 	if (pv_dump_session(c) < 0 || pv_catalog_read(c, &cat) < 0)
 		goto out;
+	double t1 = pv_monotonic();
 	if (unsupported_check(&cat, o) < 0 || pv_graph_sort(cat.g) < 0)
 		goto out;
 	/* the SQL of the kinds with a typed definition, from the model, in the sorted graph */
@@ -363,6 +365,7 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 		pv_bw_set_key(w, o->sign_key, o->sign_key_len);
 	if (!w || write_bundle(c, co, db, o->jobs > 1 ? o->jobs : 1, &cat, w, header, manifest) < 0)
 		goto out;
+	double t2 = pv_monotonic();
 	/* the snapshot is no longer needed */
 	pv_exec(c, "COMMIT");
 	PQfinish(c);
@@ -376,6 +379,8 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 		pv_wrap("verifying the new bundle");
 		goto out;
 	}
+	pv_debug("database \"%s\": %d catalog objects read in %.3fs, rows in %.3fs, written and "
+	         "verified in %.3fs", db, pv_graph_count(cat.g), t1 - t0, t2 - t1, pv_monotonic() - t2);
 	json_t *sidecar = pvj_copy(verified);
 	char iso[21];
 	pv_iso8601(time(NULL), iso);

@@ -143,8 +143,10 @@ static const char *const census_from[CEN_N] = {
 	[CEN_PUBLICATION] = "pg_catalog.pg_publication WHERE oid >= 16384",
 	[CEN_EVENT_TRIGGER] = "pg_catalog.pg_event_trigger WHERE oid >= 16384",
 	[CEN_STATISTIC_EXT] = "pg_catalog.pg_statistic_ext WHERE oid >= 16384",
-	[CEN_TYPE_BASE] = "pg_catalog.pg_type t WHERE t.oid >= 16384 AND t.typtype = 'b'"
-	                  " AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)",
+	/* a base type made after initdb has input and output functions made after it (one of
+	 * the built-ins cannot return the new type); array types have array_in */
+	[CEN_TYPE_BASE] = "pg_catalog.pg_type WHERE oid >= 16384 AND typtype = 'b'"
+	                  " AND typinput::pg_catalog.oid >= 16384",
 	[CEN_TYPE_RANGE] = "pg_catalog.pg_type WHERE oid >= 16384 AND typtype = 'r'",
 	[CEN_TYPE_SHELL] = "pg_catalog.pg_type WHERE oid >= 16384 AND typtype = 'p' AND NOT typisdefined",
 	[CEN_DEFAULT_ACL] = "pg_catalog.pg_default_acl",

@@ -536,6 +536,37 @@ pvc_read_columns(reader *rd, rels *R)
 	}
 	return 0;
 }
+/* Sequence values are read SEQ_BATCH at a time, each batch in a subtransaction rolled back
+ * once its rows are in: reading a sequence locks it until the (sub)transaction ends, and
+ * thousands of sequences on top of the tables' locks would exhaust the server's lock table
+ * (max_locks_per_transaction).  The values are not of the snapshot anyway: a sequence is
+ * not transactional. */
+#define SEQ_BATCH 500
+
+static int
+seq_values(reader *rd, rels *R, pv_buf *vals)
+{
+	if (pv_exec(rd->c, "SAVEPOINT pv_seqvals") < 0)
+		return pv_wrap("reading sequence values");
+	PGresult *r = pvc_query(rd, vals->data, NULL);
+	if (!r)
+		return pv_wrap("reading sequence values");
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));
+		if (!ri || !ri->seq_set)
+			continue;
+		pv_obj *sv = ri->seq_set;
+		pv_obj_set_def(sv, &pv_ops_seq_value,
+		               pv_def_seq_value_new(ri->obj->schema, ri->obj->name,
+		                                    strtoll(pvc_val(r, i, 1), NULL, 10), pvc_bool(r, i, 2)));
+	}
+	PQclear(r);
+	pv_buf_reset(vals);
+	if (pv_exec(rd->c, "ROLLBACK TO SAVEPOINT pv_seqvals; RELEASE SAVEPOINT pv_seqvals") < 0)
+		return pv_wrap("reading sequence values");
+	return 0;
+}
+
 
 int
 pvc_read_sequences(reader *rd, rels *R)
@@ -548,6 +579,7 @@ pvc_read_sequences(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading sequences");
 	pv_buf vals = PV_BUF_INIT;
+	int nvals = 0;
 	int bad = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));
@@ -609,31 +641,20 @@ pvc_read_sequences(reader *rd, rels *R)
 			bad |= pvj_set_str(sv->extra, "owned_by", owner_table->qname);
 		pv_buf_printf(&vals, "%sSELECT %u::pg_catalog.oid, last_value, is_called FROM %s",
 		              vals.len ? " UNION ALL " : "", ri->oid, ri->qname);
+		if (++nvals % SEQ_BATCH == 0 && seq_values(rd, R, &vals) < 0) {
+			PQclear(r);
+			pv_buf_free(&vals);
+			return -1;
+		}
 	}
 	PQclear(r);
 	if (bad) {
 		pv_buf_free(&vals);
 		return pv_wrap("reading sequences");
 	}
-	if (vals.len) {
-		r = pvc_query(rd, vals.data, NULL);
-		if (!r) {
-			pv_buf_free(&vals);
-			return pv_wrap("reading sequence values");
-		}
-		for (int i = 0; i < PQntuples(r); i++) {
-			relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));
-			if (!ri || !ri->seq_set)
-				continue;
-			pv_obj *sv = ri->seq_set;
-			pv_obj_set_def(sv, &pv_ops_seq_value,
-			               pv_def_seq_value_new(ri->obj->schema, ri->obj->name,
-			                                    strtoll(pvc_val(r, i, 1), NULL, 10), pvc_bool(r, i, 2)));
-		}
-		PQclear(r);
-	}
+	int rc = vals.len ? seq_values(rd, R, &vals) : 0;
 	pv_buf_free(&vals);
-	return 0;
+	return rc;
 }
 
 /* OWNED BY entries get their column names; identity sequences are done (pvc_read_columns()

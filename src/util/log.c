@@ -54,3 +54,11 @@ PV_LOG_FN(pv_error, PV_LOG_QUIET, "error: ")
 PV_LOG_FN(pv_warn, PV_LOG_QUIET, "warning: ")
 PV_LOG_FN(pv_info, PV_LOG_NORMAL, "")
 PV_LOG_FN(pv_debug, PV_LOG_VERBOSE, "")
+
+double
+pv_monotonic(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}

@@ -14,5 +14,7 @@ void pv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pv_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pv_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pv_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Seconds on the monotonic clock, for the durations --verbose reports. */
+double pv_monotonic(void);
 
 #endif

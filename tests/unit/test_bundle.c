@@ -847,6 +847,82 @@ test_format_checks(void **state)
 	(void)state;
 }
 
+/* One table of ncols columns holding `rows` (each ending in a newline) in a bundle; the
+ * result of verifying it (its message in pv_errmsg()). */
+static int
+verify_rows(int ncols, const char *const *rows, int nrows)
+{
+	memsink m = {PV_BUF_INIT, 0, 0, 0};
+	pv_sink sink = {mem_write, &m};
+	pv_chunk_opts o = {(size_t)1 << 30, (size_t)1 << 30, 1};
+	pv_bundle_writer *w = pv_bw_new(&sink, MTIME, &o);
+	json_t *hdr = json_pack("{s:i, s:s, s:s}", "format", 1, "database", "d", "encoding", "UTF8");
+	json_t *cols = json_array();
+	for (int i = 0; i < ncols; i++)
+		json_array_append_new(cols, json_sprintf("c%d", i));
+	json_t *toc = json_pack("[{s:i, s:s, s:o, s:s}]", "id", 7, "table", "t", "columns", cols,
+	                        "member_prefix", "data/7");
+	json_t *man = json_object();
+	int64_t n = 0;
+	assert_int_equal(pv_bw_add_json(w, PV_MEMBER_HEADER, "header", hdr), 0);
+	assert_int_equal(pv_bw_add_json(w, "data.json", "data-toc", toc), 0);
+	pv_data_writer *d = pv_bw_data_begin(w, "data/7", "t");
+	for (int i = 0; i < nrows; i++)
+		assert_int_equal(pv_dw_row(d, rows[i], strlen(rows[i])), 0);
+	assert_int_equal(pv_dw_end(d, &n), 0);
+	assert_int_equal(pv_bw_finish(w, man), 0);
+	pv_bw_free(w);
+	int rc = verify_mem(m.buf.data, m.buf.len, NULL);
+	json_decref(hdr);
+	json_decref(toc);
+	json_decref(man);
+	pv_buf_free(&m.buf);
+	return rc;
+}
+
+/* The column count of every row, whatever its length and wherever its tabs fall against
+ * the 8-byte words the verifier counts them in: rows of 1 to 40 bytes with 0 to 3 tabs at
+ * every position pass; one extra tab anywhere in one of them fails, naming the row. */
+static void
+test_tab_positions(void **state)
+{
+	char *rows[64];
+	uint32_t x = 99;
+	(void)state;
+	for (int tabs = 0; tabs <= 3; tabs++) {
+		for (int len = tabs; len <= 40; len += 3) {
+			int n = 0;
+			for (; n < 64; n++) {
+				char *r = malloc((size_t)len + 2);
+				memset(r, 'x', (size_t)len);
+				for (int t = 0; t < tabs; t++) {
+					x = x * 1103515245u + 12345u;
+					int at = (int)((x >> 8) % (unsigned)len);
+					while (r[at] == '\t')
+						at = (at + 1) % len;
+					r[at] = '\t';
+				}
+				r[len] = '\n';
+				r[len + 1] = '\0';
+				rows[n] = r;
+			}
+			if (verify_rows(tabs + 1, (const char *const *)rows, n) != 0)
+				fail_msg("len %d tabs %d: %s", len, tabs, pv_errmsg());
+			/* one more tab in row 37, at each non-tab position */
+			for (int at = 0; at < len; at++) {
+				if (rows[36][at] == '\t')
+					continue;
+				rows[36][at] = '\t';
+				assert_int_equal(verify_rows(tabs + 1, (const char *const *)rows, n), -1);
+				assert_contains(pv_errmsg(), "row 37 has");
+				rows[36][at] = 'x';
+			}
+			for (int i = 0; i < n; i++)
+				free(rows[i]);
+		}
+	}
+}
+
 static void
 test_bad_columns(void **state)
 {
@@ -1246,6 +1322,7 @@ main(void)
 		cmocka_unit_test(test_strict_layout),
 		cmocka_unit_test(test_comp_limit),
 		cmocka_unit_test(test_shared_writers),
+		cmocka_unit_test(test_tab_positions),
 		cmocka_unit_test(test_writer_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
