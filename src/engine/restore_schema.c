@@ -147,6 +147,11 @@ run_entries_parallel(loader *L, json_t *entries)
 	return rc;
 }
 
+/* Entries per transaction: CREATE TABLE takes locks on the table, its sequences, its TOAST
+ * table and index; 200 of them stay well under the 64 * max_connections locks a default
+ * server shares among its sessions. */
+#define PV_RESTORE_BATCH 200
+
 int
 pvr_run_entries(loader *L, json_t *entries, const char *section)
 {
@@ -161,6 +166,7 @@ pvr_run_entries(loader *L, json_t *entries, const char *section)
 	}
 	if (pv_exec(L->c, "BEGIN") < 0)
 		return pv_wrap("%s", section);
+	int batch = 0;
 	json_array_foreach(entries, i, e) {
 		if (queue_late(L, e))
 			continue;
@@ -168,6 +174,15 @@ pvr_run_entries(loader *L, json_t *entries, const char *section)
 		entry_sql(L, e, &b);
 		if (!b.len)
 			continue;
+		/* a new database: a failure drops it whole, so commits along the way cost nothing
+		 * and keep each transaction's locks under max_locks_per_transaction */
+		if (++batch == PV_RESTORE_BATCH) {
+			batch = 0;
+			if (pv_exec(L->c, "COMMIT; BEGIN") < 0) {
+				pv_buf_free(&b);
+				return pv_wrap("%s", section);
+			}
+		}
 		if (pv_exec(L->c, b.data) < 0) {
 			char *l = entry_label(e);
 			pv_wrap("%s: %s", section, l);

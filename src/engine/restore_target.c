@@ -441,7 +441,9 @@ pvr_create_database(loader *L)
 	if (!L->c)
 		return pv_wrap("connecting to the new database \"%s\"", L->dbname);
 	pv_cancel_register(L->c);
-	return pv_restore_session(L->c, pvr_text_encoding(L), jstr(h, "restore_search_path"));
+	if (pv_restore_session(L->c, pvr_text_encoding(L), jstr(h, "restore_search_path")) < 0)
+		return -1;
+	return pv_bulk_load_session(L->c, L->o->jobs > 1 ? L->o->jobs + 1 : 1);
 }
 
 /* The header is known: decide where the restore goes and check it can. */

@@ -407,3 +407,16 @@ pv_restore_session(PGconn *c, const char *encoding, const char *search_path)
 		return pv_wrap("setting up the restore session");
 	return 0;
 }
+
+int
+pv_bulk_load_session(PGconn *c, int sessions)
+{
+	char *sql = pv_asprintf(
+	    "SET synchronous_commit = off;"
+	    " SELECT pg_catalog.set_config('maintenance_work_mem', GREATEST(pg_catalog.pg_size_bytes("
+	    "pg_catalog.current_setting('maintenance_work_mem')) / 1024, %d)::pg_catalog.text || 'kB', false)",
+	    PV_BULK_MAINTENANCE_KB / (sessions > 0 ? sessions : 1));
+	int rc = pv_exec(c, sql);
+	free(sql);
+	return rc < 0 ? pv_wrap("setting up the restore session for bulk loading") : 0;
+}

@@ -72,5 +72,12 @@ int pv_heap_blocks(PGconn *c, const unsigned *relids, int n, long long *pages);
 /* Session settings for replaying a bundle into a database; encoding is the client encoding
  * of the bundle's text (its header's "text_encoding"). */
 int pv_restore_session(PGconn *c, const char *encoding, const char *search_path);
+/* A restore session that fills a new database, one of `sessions` at once: commits do not
+ * wait for the WAL flush (synchronous_commit = off; the restore's last step, the rename of
+ * the database on another session, commits synchronously, which flushes everything before
+ * it), and maintenance_work_mem is raised to a share of PV_BULK_MAINTENANCE_KB for the
+ * index builds (never lowered). */
+#define PV_BULK_MAINTENANCE_KB (256 * 1024)
+int pv_bulk_load_session(PGconn *c, int sessions);
 
 #endif

@@ -144,7 +144,8 @@ pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding, con
 		p->w[i].c = pv_connect(co, dbname);
 		if (p->w[i].c)
 			pv_cancel_register(p->w[i].c);
-		if (!p->w[i].c || pv_restore_session(p->w[i].c, encoding, search_path) < 0) {
+		if (!p->w[i].c || pv_restore_session(p->w[i].c, encoding, search_path) < 0 ||
+		    pv_bulk_load_session(p->w[i].c, n) < 0) {
 			pv_wrap("starting restore worker %d", i + 1);
 			pv_pool_free(p);
 			return NULL;
