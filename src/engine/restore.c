@@ -79,6 +79,18 @@ check_manifest(loader *L, json_t *manifest, const char *label)
 	return 0;
 }
 
+/* With --jobs N (a new database): the N worker sessions, once (pre-data's runs of tables,
+ * the rows, post-data). */
+static int
+start_pool(loader *L)
+{
+	if (L->o->jobs <= 1 || L->pool || L->rows_only)
+		return 0;
+	L->pool = pv_pool_new(L->co, L->dbname, pvr_text_encoding(L),
+	                      jstr(L->header, "restore_search_path"), L->o->jobs);
+	return L->pool ? 0 : -1;
+}
+
 static int
 handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *label)
 {
@@ -115,6 +127,10 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		if (name[1] == 'o' && L->lobs && pv_blob_check_loaded(L->lobs) < 0)
 			return -1;
 		json_t *entries = read_json(L, r, name);
+		if (entries && name[1] == 'r' && L->c && start_pool(L) < 0) {
+			json_decref(entries);
+			return -1;
+		}
 		int rc = entries && L->c ? pvr_run_entries(L, entries, name[1] == 'r' ? "pre-data" : "post-data") : -1;
 		json_decref(entries);
 		if (rc == 0 && name[1] == 'r')
@@ -136,8 +152,7 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		}
 		if (o->schema_only)
 			return 0;
-		if (o->jobs > 1 && !(L->pool = pv_pool_new(L->co, L->dbname, pvr_text_encoding(L),
-		                                              jstr(L->header, "restore_search_path"), o->jobs)))
+		if (start_pool(L) < 0)
 			return -1;
 		size_t i;
 		json_t *e;

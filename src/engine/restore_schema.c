@@ -82,9 +82,10 @@ entry_sql(loader *L, json_t *e, pv_buf *b)
 	queue_acl(L, e);
 }
 
-/* Post-data with --jobs: entries as a dependency graph over the worker pool. */
+/* Entries as a dependency graph over the worker pool (--jobs), each in its own
+ * transaction: post-data, and runs of pre-data entries (parallel_kind). */
 static int
-run_entries_parallel(loader *L, json_t *entries)
+run_entries_parallel(loader *L, json_t *entries, const char *section)
 {
 	size_t n = json_array_size(entries), i;
 	pv_pool_item *items = pv_calloc(n + 1, sizeof *items);
@@ -102,7 +103,7 @@ run_entries_parallel(loader *L, json_t *entries)
 		}
 		items[k].sql = pv_buf_detach(&b);
 		char *lbl = entry_label(e);
-		items[k].label = pv_asprintf("post-data: %s", lbl);
+		items[k].label = pv_asprintf("%s: %s", section, lbl);
 		free(lbl);
 		char key[32];
 		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
@@ -152,22 +153,14 @@ run_entries_parallel(loader *L, json_t *entries)
  * server shares among its sessions. */
 #define PV_RESTORE_BATCH 200
 
-int
-pvr_run_entries(loader *L, json_t *entries, const char *section)
+/* Entries [from, to) on the restore session, in transactions of PV_RESTORE_BATCH. */
+static int
+run_entries_serial(loader *L, json_t *entries, size_t from, size_t to, const char *section)
 {
 	pv_buf b = PV_BUF_INIT;
-	size_t i;
-	json_t *e;
-	if (L->pool && section[1] == 'o') {
-		pv_buf_free(&b);
-		if (pv_pool_wait(L->pool) < 0)
-			return pv_wrap("loading rows");
-		return run_entries_parallel(L, entries);
-	}
-	if (pv_exec(L->c, "BEGIN") < 0)
-		return pv_wrap("%s", section);
-	int batch = 0;
-	json_array_foreach(entries, i, e) {
+	int batch = 0, began = 0;
+	for (size_t i = from; i < to; i++) {
+		json_t *e = json_array_get(entries, i);
 		if (queue_late(L, e))
 			continue;
 		pv_buf_reset(&b);
@@ -176,9 +169,15 @@ pvr_run_entries(loader *L, json_t *entries, const char *section)
 			continue;
 		/* a new database: a failure drops it whole, so commits along the way cost nothing
 		 * and keep each transaction's locks under max_locks_per_transaction */
-		if (++batch == PV_RESTORE_BATCH) {
+		const char *tx = NULL;
+		if (!began)
+			tx = "BEGIN";
+		else if (++batch == PV_RESTORE_BATCH)
+			tx = "COMMIT; BEGIN";
+		if (tx) {
+			began = 1;
 			batch = 0;
-			if (pv_exec(L->c, "COMMIT; BEGIN") < 0) {
+			if (pv_exec(L->c, tx) < 0) {
 				pv_buf_free(&b);
 				return pv_wrap("%s", section);
 			}
@@ -192,9 +191,71 @@ pvr_run_entries(loader *L, json_t *entries, const char *section)
 		}
 	}
 	pv_buf_free(&b);
-	if (pv_exec(L->c, "COMMIT") < 0)
+	if (began && pv_exec(L->c, "COMMIT") < 0)
 		return pv_wrap("%s", section);
 	return 0;
+}
+
+/* Pre-data kinds whose entries may run in parallel with each other (each waits for what it
+ * depends on): relations, their sequences and defaults, types and functions — what a
+ * database of many tables is made of.  Schemas, extensions, and the rest run in order on
+ * the restore session. */
+static int
+parallel_kind(json_t *e)
+{
+	static const pv_kind kinds[] = {K_TABLE, K_SEQUENCE, K_SEQ_OWNED, K_DEFAULT, K_VIEW,
+	                                K_TYPE, K_DOMAIN, K_FUNCTION};
+	const char *kind = jstr(e, "kind");
+	for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strcmp(kind, pv_kind_name(kinds[i])) == 0)
+			return !json_is_true(json_object_get(e, "late")) &&
+			       !json_is_true(json_object_get(e, "acl_pass"));
+	return 0;
+}
+
+/* A run shorter than this is not worth the pool's round trips */
+#define PV_PARALLEL_RUN 16
+
+/* Pre-data with --jobs: runs of at least PV_PARALLEL_RUN parallel_kind entries over the
+ * pool, everything else (and every shorter run) in order on the restore session, whose
+ * transactions are committed before the pool starts on what depends on them. */
+static int
+run_pre_data_parallel(loader *L, json_t *entries)
+{
+	size_t n = json_array_size(entries), i = 0, from = 0;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && parallel_kind(json_array_get(entries, j)))
+			j++;
+		if (j - i < PV_PARALLEL_RUN) {
+			i = j + 1;
+			continue;
+		}
+		if (run_entries_serial(L, entries, from, i, "pre-data") < 0)
+			return -1;
+		json_t *run = json_array();
+		for (size_t k = i; k < j; k++)
+			(void)json_array_append(run, json_array_get(entries, k)); /* cannot fail */
+		int rc = run_entries_parallel(L, run, "pre-data");
+		json_decref(run);
+		if (rc < 0)
+			return -1;
+		from = i = j;
+	}
+	return run_entries_serial(L, entries, from, n, "pre-data");
+}
+
+int
+pvr_run_entries(loader *L, json_t *entries, const char *section)
+{
+	if (L->pool && section[1] == 'o') {
+		if (pv_pool_wait(L->pool) < 0)
+			return pv_wrap("loading rows");
+		return run_entries_parallel(L, entries, section);
+	}
+	if (L->pool)
+		return run_pre_data_parallel(L, entries);
+	return run_entries_serial(L, entries, 0, json_array_size(entries), section);
 }
 
 /* Functions whose bodies resolve names through search_path (the backup's warning, see

@@ -187,7 +187,9 @@ pvc_acls(reader *rd, pv_oid classid, const char *inner, const char *ids)
 	if (ids && strcmp(ids, "{}") == 0) /* inner's rows come from unnest(ids): none */
 		return 0;
 	char *sql = pv_asprintf(
-	    "WITH obj(oid, acl, base) AS (%s),"
+	    /* an object whose privileges are its baseline has no delta: no aclexplode for it */
+	    "WITH obj0(oid, acl, base) AS (%s),"
+	    " obj AS (SELECT * FROM obj0 WHERE obj0.acl IS DISTINCT FROM obj0.base),"
 	    " x AS (SELECT o.oid, false AS rev, a.grantor, a.grantee, a.privilege_type, a.is_grantable, a.ord"
 	    "   FROM obj o, pg_catalog.aclexplode(o.acl) WITH ORDINALITY AS a(grantor, grantee, privilege_type, is_grantable, ord)"
 	    "   WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(o.base) b WHERE b.grantor = a.grantor"

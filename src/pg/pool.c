@@ -75,6 +75,30 @@ run_copy(PGconn *c, const job *j)
 	return rc;
 }
 
+/* An SQL item, in its own transaction: one that a deadlock with another worker's item
+ * chose as its victim (its statements rolled back) runs again, up to three times. */
+static int
+run_sql(PGconn *c, const char *sql)
+{
+	for (int attempt = 0;; attempt++) {
+		PGresult *r = PQexec(c, sql);
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			PQclear(r);
+			return 0;
+		}
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		int deadlock = state && strcmp(state, "40P01") == 0;
+		if (!deadlock || attempt == 3) {
+			const char *m = r ? PQresultErrorMessage(r) : NULL;
+			pv_fail("%s", m && *m ? m : PQerrorMessage(c));
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -101,8 +125,11 @@ worker_main(void *arg)
 			pv_err_clear();
 			if (pv_check_interrupt() < 0) {
 				rc = -1;
-			} else
-			rc = j->zbuf ? run_copy(w->c, j) : pv_exec(w->c, j->sql);
+			} else if (j->zbuf) {
+				rc = run_copy(w->c, j);
+			} else {
+				rc = run_sql(w->c, j->sql);
+			}
 			if (rc < 0 && !pv_interrupted)
 				pv_wrap("%s", j->label);
 		}
@@ -220,42 +247,65 @@ pv_pool_wait(pv_pool *p)
 	return failed ? pool_error(p) : 0;
 }
 
+/* Queue the ready items (ready[0..*nready)) whose tables are free, keeping the others;
+ * caller holds the mutex. */
+static void
+queue_ready(pv_pool *p, pv_pool_item *items, int *ready, int *nready, char *busy)
+{
+	int keep = 0;
+	for (int r = 0; r < *nready; r++) {
+		int i = ready[r], free_ = 1;
+		for (int k = 0; k < items[i].nlocks && free_; k++)
+			free_ = !busy[items[i].locks[k]];
+		if (!free_) {
+			ready[keep++] = i;
+			continue;
+		}
+		for (int k = 0; k < items[i].nlocks; k++)
+			busy[items[i].locks[k]] = 1;
+		job *j = pv_calloc(1, sizeof *j);
+		j->sql = pv_strdup(items[i].sql);
+		j->label = pv_strdup(items[i].label);
+		j->item = i;
+		enqueue(p, j);
+	}
+	*nready = keep;
+}
+
 int
 pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 {
-	int *left = pv_calloc((size_t)n + 1, sizeof *left);    /* unfinished deps */
-	char *state = pv_calloc((size_t)n + 1, 1);             /* 0 waiting, 1 queued, 2 done */
-	int maxlock = 0;
+	int *left = pv_calloc((size_t)n + 1, sizeof *left);  /* unfinished deps */
+	int *ready = pv_calloc((size_t)n + 1, sizeof *ready); /* deps done, not queued yet */
+	int nready = 0, maxlock = 0;
+	/* who waits for whom: the items depending on i are rdep[rstart[i] .. rstart[i + 1]) */
+	int *rstart = pv_calloc((size_t)n + 2, sizeof *rstart);
 	for (int i = 0; i < n; i++) {
 		left[i] = items[i].ndeps;
+		if (!left[i])
+			ready[nready++] = i;
+		for (int d = 0; d < items[i].ndeps; d++)
+			rstart[items[i].deps[d] + 1]++;
 		for (int k = 0; k < items[i].nlocks; k++)
 			if (items[i].locks[k] >= maxlock)
 				maxlock = items[i].locks[k] + 1;
 	}
+	for (int i = 0; i < n; i++)
+		rstart[i + 1] += rstart[i];
+	int *fill = pv_calloc((size_t)n + 1, sizeof *fill);
+	int *rdep = pv_calloc((size_t)rstart[n] + 1, sizeof *rdep);
+	for (int i = 0; i < n; i++)
+		for (int d = 0; d < items[i].ndeps; d++) {
+			int on = items[i].deps[d];
+			rdep[rstart[on] + fill[on]++] = i;
+		}
 	char *busy = pv_calloc((size_t)maxlock + 1, 1);
 	int done = 0;
 
 	pthread_mutex_lock(&p->mu);
 	p->nfinished = 0;
 	while (done < n && !p->failed) {
-		/* queue every ready item whose tables are free */
-		for (int i = 0; i < n; i++) {
-			if (state[i] || left[i])
-				continue;
-			int free_ = 1;
-			for (int k = 0; k < items[i].nlocks && free_; k++)
-				free_ = !busy[items[i].locks[k]];
-			if (!free_)
-				continue;
-			for (int k = 0; k < items[i].nlocks; k++)
-				busy[items[i].locks[k]] = 1;
-			state[i] = 1;
-			job *j = pv_calloc(1, sizeof *j);
-			j->sql = pv_strdup(items[i].sql);
-			j->label = pv_strdup(items[i].label);
-			j->item = i;
-			enqueue(p, j);
-		}
+		queue_ready(p, items, ready, &nready, busy);
 		if (p->queued == 0 && p->running == 0 && p->nfinished == 0) {
 			/* nothing runs and nothing can start: a dependency the items cannot satisfy */
 			snprintf(p->err, sizeof p->err, "parallel restore stalled (unsatisfiable dependencies)");
@@ -266,14 +316,12 @@ pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 			pthread_cond_wait(&p->cv_done, &p->mu);
 		for (int f = 0; f < p->nfinished; f++) {
 			int i = p->finished[f];
-			state[i] = 2;
 			done++;
 			for (int k = 0; k < items[i].nlocks; k++)
 				busy[items[i].locks[k]] = 0;
-			for (int m = 0; m < n; m++)
-				for (int d = 0; d < items[m].ndeps; d++)
-					if (items[m].deps[d] == i)
-						left[m]--;
+			for (int r = rstart[i]; r < rstart[i + 1]; r++)
+				if (--left[rdep[r]] == 0)
+					ready[nready++] = rdep[r];
 		}
 		p->nfinished = 0;
 	}
@@ -284,7 +332,10 @@ pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 	p->nfinished = 0;
 	pthread_mutex_unlock(&p->mu);
 	free(left);
-	free(state);
+	free(ready);
+	free(rstart);
+	free(fill);
+	free(rdep);
 	free(busy);
 	return failed ? pool_error(p) : 0;
 }
