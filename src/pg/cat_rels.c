@@ -209,7 +209,7 @@ pvc_read_relations(reader *rd, rels *R)
 		}
 		if (ri->kind == 'r' || ri->kind == 'p') { /* (foreign tables cannot be locked) */
 			pv_buf_printf(&lock, "%s%s", nlock ? ", " : "LOCK TABLE ONLY ", ri->qname);
-			if (++nlock == 100) {
+			if (++nlock == 1000) { /* a statement per 1,000 tables */
 				pv_buf_puts(&lock, " IN ACCESS SHARE MODE");
 				if (pv_exec(rd->c, lock.data) < 0) {
 					pv_buf_free(&lock);
