@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pg/cancel.h"
 #include "util/err.h"
@@ -246,6 +247,10 @@ plan_units(PGconn *c, pv_copy_item *items, int n, int jobs, int *nu)
 static int
 start_workers(PGconn *c, const pv_connopts *co, const char *db, worker *wk, int jobs)
 {
+	/* tests: time to queue a lock request behind the first session's (tests/t/25) */
+	const char *pause = getenv("PGVAULT_TEST_PAUSE");
+	if (pause && *pause >= '1' && *pause <= '9')
+		sleep((unsigned)atoi(pause));
 	char *snap = pv_export_snapshot(c);
 	if (!snap) {
 		pv_warn("database \"%s\": %s; reading the tables on one session", db, pv_errmsg());

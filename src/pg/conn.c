@@ -334,22 +334,26 @@ pv_dump_worker_session(PGconn *c, const char *snapshot)
 int
 pv_lock_nowait(PGconn *c, const char *qtable)
 {
-	if (pv_exec(c, "SAVEPOINT pv_lock") < 0)
-		return -1;
-	char *sql = pv_asprintf("LOCK TABLE ONLY %s IN ACCESS SHARE MODE NOWAIT", qtable);
+	/* one round trip when the lock is granted, two when it is not */
+	char *sql = pv_asprintf("SAVEPOINT pv_lock; LOCK TABLE ONLY %s IN ACCESS SHARE MODE NOWAIT;"
+	                        " RELEASE SAVEPOINT pv_lock", qtable);
 	PGresult *r = PQexec(c, sql);
 	free(sql);
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		PQclear(r);
+		return 1;
+	}
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	int busy = state && strcmp(state, "55P03") == 0; /* lock_not_available */
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok && !busy)
+	if (!busy)
 		pv_fail("locking table %s: %s", qtable, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
 	PQclear(r);
-	if (!ok && !busy)
+	if (!busy)
 		return -1;
-	if (pv_exec(c, ok ? "RELEASE SAVEPOINT pv_lock" : "ROLLBACK TO SAVEPOINT pv_lock") < 0)
+	/* the snapshot stays: only the subtransaction is rolled back */
+	if (pv_exec(c, "ROLLBACK TO SAVEPOINT pv_lock; RELEASE SAVEPOINT pv_lock") < 0)
 		return -1;
-	return ok;
+	return 0;
 }
 
 int

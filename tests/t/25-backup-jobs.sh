@@ -6,6 +6,8 @@
 #     two ledgers in each of its transactions while the backup runs; the restored total is
 #     the constant one and the two ledgers have as many rows, although the writer committed
 #     during the backup (the restored ledger is shorter than the final one);
+#     a table another session waits to lock exclusively is left by the workers (NOWAIT) to
+#     the first session, which holds its lock: the backup neither waits nor fails;
 #  3. several databases at once (--jobs 2 over two databases): both bundles, both restore;
 #  4. --jobs 0 and [backup] jobs out of range are usage errors.
 . "$TOP_SRCDIR/tests/lib/common.sh"
@@ -85,6 +87,24 @@ done
 kill "$writer" 2>/dev/null || true
 wait "$writer" 2>/dev/null || true
 trap - EXIT
+
+# 2b. a table someone waits to lock exclusively: a worker cannot lock it (NOWAIT) and leaves
+# it to the first session, which holds its lock; the backup neither waits nor fails
+q -d "$DB" -c "CREATE TABLE app.contended AS SELECT i AS id, md5(i::text) AS h FROM generate_series(1, 2000) i"
+PGVAULT_TEST_PAUSE=4 PGVAULT_RANGE_BLOCKS=2 "$PGVAULT" -v backup --storage "$T/st" --db "$DB" --jobs 3 >"$T/c.out" 2>"$T/c.err" &
+bk=$!
+for _ in $(seq 50); do # until the backup holds its locks
+	[ "$(q -d "$DB" -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'contended' AND l.granted")" -ge 1 ] && break
+	sleep 0.1
+done
+q -d "$DB" -c "SET lock_timeout = '20s'; BEGIN; LOCK TABLE app.contended IN ACCESS EXCLUSIVE MODE; COMMIT" >"$T/locker.out" 2>&1 &
+locker=$!
+wait "$bk" || { cat "$T/c.err" >&2; fail "backup with a lock request queued on a table failed"; }
+wait "$locker" || { cat "$T/locker.out" >&2; fail "the exclusive lock was never granted"; }
+grep -q 'app"."contended": another session waits for a lock on it' "$T/c.err" || grep -q 'contended.*another session waits' "$T/c.err" || { cat "$T/c.err" >&2; fail "no worker left the contended table to the first session"; }
+pv restore --storage "$T/st" "$(cat "$T/c.out")" --as "${DB}_r"; expect_rc 0 "restore of the backup with a contended table"
+[ "$(q -d "${DB}_r" -c "SELECT count(*), sum(id) FROM app.contended")" = "2000|2001000" ] || fail "app.contended restored wrong"
+dropdb_q "${DB}_r"
 
 # 3. several databases at once
 createdb_q "$DB2"
