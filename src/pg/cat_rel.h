@@ -66,6 +66,8 @@ int pvc_read_relations(reader *rd, rels *R);
 int pvc_read_sequences(reader *rd, rels *R);
 int pvc_read_columns(reader *rd, rels *R);
 int pvc_finish_sequences(reader *rd, rels *R);
+/* The sequence values a second session read (many sequences), once the catalogs are read. */
+int pvc_collect_sequence_values(reader *rd, rels *R);
 int pvc_read_defaults(reader *rd, rels *R);
 relinfo *pvc_find_rel(rels *R, pv_oid oid);
 

@@ -568,6 +568,76 @@ seq_values(reader *rd, rels *R, pv_buf *vals)
 }
 
 
+/* Many sequences: their values are read on a second session (a clone of the first one's
+ * connection), while the first goes on reading the catalogs; each batch in a transaction of
+ * its own there, so that its locks go at once.  pvc_collect_sequence_values takes the
+ * results at the end of the catalog reading. */
+#define SEQ_SIDE_MIN 200
+
+static PGconn *
+clone_session(PGconn *c)
+{
+	PQconninfoOption *opts = PQconninfo(c);
+	if (!opts)
+		return NULL;
+	int n = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		n++;
+	const char **kw = pv_calloc((size_t)n + 1, sizeof *kw), **val = pv_calloc((size_t)n + 1, sizeof *val);
+	int k = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (o->val && *o->val) {
+			kw[k] = o->keyword;
+			val[k++] = o->val;
+		}
+	PGconn *side = PQconnectdbParams(kw, val, 0);
+	free(kw);
+	free(val);
+	PQconninfoFree(opts);
+	if (PQstatus(side) != CONNECTION_OK ||
+	    PQsetClientEncoding(side, pg_encoding_to_char(PQclientEncoding(c))) != 0) {
+		pv_debug("reading sequence values on the first session: a second one failed: %s",
+		         PQerrorMessage(side));
+		PQfinish(side);
+		return NULL;
+	}
+	return side;
+}
+
+static void
+set_seq_values(rels *R, PGresult *r)
+{
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));
+		if (!ri || !ri->seq_set)
+			continue;
+		pv_obj_set_def(ri->seq_set, &pv_ops_seq_value,
+		               pv_def_seq_value_new(ri->obj->schema, ri->obj->name,
+		                                    strtoll(pvc_val(r, i, 1), NULL, 10), pvc_bool(r, i, 2)));
+	}
+}
+
+int
+pvc_collect_sequence_values(reader *rd, rels *R)
+{
+	PGconn *side = rd->seq_side;
+	if (!side)
+		return 0;
+	rd->seq_side = NULL;
+	int rc = 0;
+	PGresult *r;
+	while ((r = PQgetResult(side)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_TUPLES_OK)
+			set_seq_values(R, r);
+		else if (st != PGRES_COMMAND_OK && rc == 0)
+			rc = pv_fail("reading sequence values: %s", PQresultErrorMessage(r));
+		PQclear(r);
+	}
+	PQfinish(side);
+	return rc;
+}
+
 int
 pvc_read_sequences(reader *rd, rels *R)
 {
@@ -578,8 +648,9 @@ pvc_read_sequences(reader *rd, rels *R)
 	    " FROM pg_catalog.pg_sequence s WHERE s.seqrelid = ANY ($1::pg_catalog.oid[])", rd->relids.data);
 	if (!r)
 		return pv_wrap("reading sequences");
-	pv_buf vals = PV_BUF_INIT;
+	pv_buf vals = PV_BUF_INIT, side_sql = PV_BUF_INIT;
 	int nvals = 0;
+	PGconn *side = PQntuples(r) >= SEQ_SIDE_MIN ? clone_session(rd->c) : NULL;
 	int bad = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));
@@ -641,7 +712,12 @@ pvc_read_sequences(reader *rd, rels *R)
 			bad |= pvj_set_str(sv->extra, "owned_by", owner_table->qname);
 		pv_buf_printf(&vals, "%sSELECT %u::pg_catalog.oid, last_value, is_called FROM %s",
 		              vals.len ? " UNION ALL " : "", ri->oid, ri->qname);
-		if (++nvals % SEQ_BATCH == 0 && seq_values(rd, R, &vals) < 0) {
+		if (++nvals % SEQ_BATCH != 0)
+			continue;
+		if (side) {
+			pv_buf_printf(&side_sql, "BEGIN READ ONLY; %s; COMMIT;", vals.data);
+			pv_buf_reset(&vals);
+		} else if (seq_values(rd, R, &vals) < 0) {
 			PQclear(r);
 			pv_buf_free(&vals);
 			return -1;
@@ -650,7 +726,24 @@ pvc_read_sequences(reader *rd, rels *R)
 	PQclear(r);
 	if (bad) {
 		pv_buf_free(&vals);
+		pv_buf_free(&side_sql);
+		if (side)
+			PQfinish(side);
 		return pv_wrap("reading sequences");
+	}
+	if (side && vals.len)
+		pv_buf_printf(&side_sql, "BEGIN READ ONLY; %s; COMMIT;", vals.data);
+	if (side && side_sql.len && PQsendQuery(side, side_sql.data) == 1) {
+		rd->seq_side = side; /* collected by pvc_collect_sequence_values */
+		pv_buf_free(&side_sql);
+		pv_buf_free(&vals);
+		return 0;
+	}
+	pv_buf_free(&side_sql);
+	if (side) {
+		pv_fail("reading sequence values on a second session: %s", PQerrorMessage(side));
+		PQfinish(side);
+		return -1;
 	}
 	int rc = vals.len ? seq_values(rd, R, &vals) : 0;
 	pv_buf_free(&vals);

@@ -572,9 +572,13 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	}
 	if (read_roles(&rd) < 0)
 		goto out;
+	if (pvc_collect_sequence_values(&rd, &R) < 0)
+		goto out;
 	pvc_redirect_replayed(&rd, &R);
 	rc = 0;
 out:
+	if (rd.seq_side)
+		PQfinish(rd.seq_side);
 	for (int i = 0; i < R.n; i++) {
 		free(R.v[i].qname);
 		pv_buf_free(&R.v[i].cols);

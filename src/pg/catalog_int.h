@@ -55,6 +55,7 @@ typedef struct reader {
 	pv_obj **composites; /* composite types, their columns read with the relations' */
 	int ncomposites;
 	unsigned long census; /* bit CEN_x: the database has such objects (pvc_read_census) */
+	PGconn *seq_side;     /* reading sequence values meanwhile (pg/cat_rels.c), or NULL */
 	int census_read;
 } reader;
 
