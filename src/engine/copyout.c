@@ -304,12 +304,14 @@ pv_copy_rows(PGconn *c, const pv_connopts *co, const char *db, pv_bundle_writer 
 		pv_debug("database \"%s\": %d pieces of table data on %d sessions", db, r.nu, started + 1);
 
 	worker leader = {.r = &r, .c = c, .leader = 1};
+	pv_cancel_register(c); /* a signal cancels its COPY too */
 	worker_main(&leader);
 	for (int i = 0; i < started; i++)
 		pthread_join(wk[i].thread, NULL);
 	/* what the workers could not lock, on the session that holds every lock */
 	for (int i = 0; i < r.nback && !r.failed; i++)
 		do_unit(&leader, r.back[i]);
+	pv_cancel_unregister(c);
 	for (int i = 0; i < nw; i++) {
 		pv_cancel_unregister(wk[i].c);
 		PQfinish(wk[i].c);

@@ -131,7 +131,17 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 			json_decref(entries);
 			return -1;
 		}
-		int rc = entries && L->c ? pvr_run_entries(L, entries, name[1] == 'r' ? "pre-data" : "post-data") : -1;
+		const char *section = name[1] == 'r' ? "pre-data" : "post-data";
+		if (name[1] == 'o' && L->pool && pv_pool_wait(L->pool) < 0) {
+			json_decref(entries);
+			return pv_wrap("loading rows");
+		}
+		double t0 = pv_monotonic();
+		if (name[1] == 'o')
+			pv_debug("rows loaded in %.3fs", t0 - L->mark);
+		int rc = entries && L->c ? pvr_run_entries(L, entries, section) : -1;
+		L->mark = pv_monotonic();
+		pv_debug("%s: %zu entries in %.3fs", section, json_array_size(entries), L->mark - t0);
 		json_decref(entries);
 		if (rc == 0 && name[1] == 'r')
 			rc = pvr_function_search_paths(L, 1); /* until everything is built */
@@ -286,9 +296,10 @@ verify_first(pv_source *src, const char *label)
 {
 	if (!src->rewind)
 		return 0;
+	double t0 = pv_monotonic();
 	if (pv_bundle_verify(src, label, NULL) < 0 || src->rewind(src) < 0)
 		return -1;
-	pv_debug("verified %s", label);
+	pv_debug("verified %s in %.3fs", label, pv_monotonic() - t0);
 	return 0;
 }
 

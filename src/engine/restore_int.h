@@ -24,6 +24,7 @@
 
 /* The state of one restore. */
 typedef struct loader {
+	double mark;            /* pv_monotonic() at the end of the last phase, for --verbose */
 	const pv_connopts *co;
 	const pv_restore_opts *o;
 	PGconn *maint;    /* maintenance database */

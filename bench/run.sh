@@ -1,0 +1,877 @@
+#!/usr/bin/env bash
+# bench/run.sh — the benchmark of pgvault against pg_dump / pg_restore, on a throwaway
+# PostgreSQL of its own (tests/lib/pg.sh).  See bench/README.md.
+#
+#   bash bench/run.sh [WORKLOAD ...]      workloads: bot fleet many bench big (default: all)
+#
+# Knobs (environment): REPS=3 JOBS=2 FLEET=50 MANY=5000 BENCH_SCALE=30 MESSAGES=2000000
+# BIG_ROWS=3800000 MEM4X=0 BENCH_FSYNC=on BENCH_KEEP=0 BENCH_RESULTS=bench/RESULTS.md
+# PG_SETTINGS="name=value ..." PV_PORT_BASE=5690 PGVAULT=<binary> PGBIN=/usr/lib/postgresql/15/bin
+#
+# A workload whose command fails stops there (the error and the command's last lines are
+# printed and kept in the results); the other workloads still run, and the exit status is 1.
+#
+# Each measurement runs REPS times, pgvault and its peers interleaved within each
+# repetition (the order rotates from one repetition to the next); medians are reported.
+# Wall time comes from the clock around the command, peak RSS and user/system CPU from
+# /usr/bin/time.  Before every measured command the server runs a CHECKPOINT.
+set -Eeuo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+T_START=$(date +%s)
+
+REPS="${REPS:-3}"
+JOBS="${JOBS:-2}"
+FLEET="${FLEET:-50}"
+MANY="${MANY:-5000}"
+BENCH_SCALE="${BENCH_SCALE:-30}"
+MESSAGES="${MESSAGES:-2000000}"
+BIG_ROWS="${BIG_ROWS:-3800000}"
+MEM4X="${MEM4X:-0}"
+BENCH_FSYNC="${BENCH_FSYNC:-on}"
+BENCH_KEEP="${BENCH_KEEP:-0}"
+BENCH_RESULTS="${BENCH_RESULTS:-$HERE/RESULTS.md}"
+PG_SETTINGS="${PG_SETTINGS:-}"   # extra server settings, "name=value ...", e.g. max_locks_per_transaction=128
+export PV_PORT_BASE="${PV_PORT_BASE:-5690}"
+if [ -z "${PGVAULT:-}" ] && [ -x "$ROOT/_build/pgvault" ]; then PGVAULT="$ROOT/_build/pgvault"; fi
+PGVAULT="${PGVAULT:-}"
+# The real binaries of the server's version, never /usr/bin's wrappers.
+if [ -z "${PGBIN:-}" ] && [ -d /usr/lib/postgresql/15/bin ]; then PGBIN=/usr/lib/postgresql/15/bin; fi
+
+ALL_WORKLOADS="bot fleet many bench big"
+
+die() { echo "bench: error: $*" >&2; exit 1; }
+log() { echo "bench: $*" >&2; }
+on_err() { echo "bench: error: command failed (exit $1) at line $2: $3" >&2; }
+trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+
+# ---- arguments, knobs, prerequisites -------------------------------------------------------
+
+# shellcheck disable=SC2086
+if [ $# -eq 0 ]; then set -- $ALL_WORKLOADS; fi
+WL=""
+for a in "$@"; do
+	case "$a" in
+	bot | fleet | many | bench | big) case " $WL " in *" $a "*) ;; *) WL="$WL $a" ;; esac ;;
+	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown workload \"$a\" (workloads: $ALL_WORKLOADS)" ;;
+	esac
+done
+WL="${WL# }"
+want() { case " $WL " in *" $1 "*) return 0 ;; esac; return 1; }
+
+for k in REPS JOBS FLEET MANY BENCH_SCALE MESSAGES BIG_ROWS; do
+	v="${!k}"
+	[[ "$v" =~ ^[1-9][0-9]*$ ]] || die "$k=$v: a positive integer is needed"
+done
+[ "$JOBS" -ge 2 ] || die "JOBS=$JOBS: 2 or more (the --jobs 1 runs are measured besides)"
+case "$BENCH_FSYNC" in on | off) ;; *) die "BENCH_FSYNC=$BENCH_FSYNC: on or off" ;; esac
+case "$MEM4X" in 0 | 1) ;; *) die "MEM4X=$MEM4X: 0 or 1" ;; esac
+for kv in $PG_SETTINGS; do
+	[[ "$kv" =~ ^[a-z_.]+=[A-Za-z0-9_.-]+$ ]] || die "PG_SETTINGS: \"$kv\" is not name=value"
+done
+
+[ -n "$PGVAULT" ] || die "no pgvault binary: build one into $ROOT/_build (contrib/demo.sh does) or set PGVAULT=/path/to/pgvault"
+[ -x "$PGVAULT" ] || die "PGVAULT=$PGVAULT is not an executable"
+PGVAULT="$(cd "$(dirname "$PGVAULT")" && pwd)/$(basename "$PGVAULT")"
+[ -f "$ROOT/tests/lib/pg.sh" ] || die "$ROOT/tests/lib/pg.sh not found"
+# shellcheck source=../tests/lib/pg.sh
+. "$ROOT/tests/lib/pg.sh"
+[ -n "${PGBIN:-}" ] && [ -x "$PGBIN/postgres" ] || die "no PostgreSQL server binaries (PGBIN=${PGBIN:-unset}); on Debian 12: apt-get install postgresql-15"
+for b in initdb pg_ctl psql pg_dump pg_restore pgbench; do
+	[ -x "$PGBIN/$b" ] || die "$PGBIN/$b missing"
+done
+[ -x /usr/bin/time ] || die "/usr/bin/time missing (apt-get install time)"
+command -v tar >/dev/null || die "tar missing"
+if want bench; then
+	command -v zstd >/dev/null || die "the zstd command is missing (apt-get install zstd)"
+	command -v python3 >/dev/null || die "python3 missing (apt-get install python3)"
+fi
+ZSTD="$(command -v zstd || true)"
+
+# ---- work directory and server -------------------------------------------------------------
+
+W="$(mktemp -d /tmp/pgvault-bench.XXXXXX)"
+chmod 755 "$W"
+mkdir -p "$W/log" "$W/out" "$W/st"
+RAW="$W/raw.tsv"           # workload, measurement, repetition, metric, value
+WLINFO="$W/workloads.tsv"  # database, size, tables, rows, build seconds
+FAILS="$W/failures.tsv"    # workload, measurement, repetition, error line
+: >"$RAW"; : >"$WLINFO"; : >"$W/notes.txt"; : >"$FAILS"; : >"$W/failures.txt"
+: >"$W/pgvault.conf"       # an empty configuration: no system-wide one applies
+SERVER_UP=""
+DONE=""
+
+cleanup() {
+	local rc=$?
+	set +e
+	trap - ERR
+	if [ -z "$DONE" ] && { [ -s "$RAW" ] || [ -s "$FAILS" ]; }; then
+		write_results "INCOMPLETE: the run stopped (exit $rc) before the end" >/dev/null 2>&1 &&
+			log "partial results written to $BENCH_RESULTS"
+	fi
+	[ -n "$SERVER_UP" ] && pg_stop "$W/pg"
+	if [ "$BENCH_KEEP" = 1 ]; then
+		log "work directory kept: $W"
+	else
+		rm -rf "$W"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+qv() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+PV=("$PGVAULT" --config "$W/pgvault.conf" -q)
+
+now_ns() { date +%s%N; }
+secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+
+# step DESCRIPTION CMD...: a build step with its time on standard error; output to a log
+step() {
+	local desc="$1" t0 f
+	shift
+	f="$W/log/build.$(date +%s%N)"
+	log "  $desc ..."
+	t0=$(now_ns)
+	if ! "$@" >"$f.out" 2>"$f.err"; then
+		tail -n 20 "$f.err" >&2
+		die "build step failed: $desc"
+	fi
+	log "  $desc: $(secs_since "$t0") s"
+}
+
+# ---- measuring ---------------------------------------------------------------------------
+
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RAW"; }
+
+# measure WORKLOAD NAME REP CMD...: one timed run; its standard output is left in $OUT
+OUT=""
+measure() {
+	local wl="$1" name="$2" rep="$3" t0 t1 rss usr sys f sig
+	shift 3
+	f="$W/log/$wl.$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').$rep"
+	q -d postgres -c CHECKPOINT
+	t0=$(now_ns)
+	if ! /usr/bin/time -f "%M %U %S" -o "$f.time" "$@" >"$f.out" 2>"$f.err"; then
+		sig=$(awk '/^Command terminated by signal/ { print $NF }' "$f.time")
+		case "$sig" in 1 | 2 | 15) log "interrupted (signal $sig)"; exit $((128 + sig)) ;; esac
+		awk '!/^Command exited with non-zero status/' "$f.err" >"$f.err2"
+		[ -z "$sig" ] || echo "killed by signal $sig" >>"$f.err2"
+		echo "--- standard error of the failed command (last lines):" >&2
+		tail -n 20 "$f.err2" >&2
+		printf '%s\t%s\t%s\t%s\n' "$wl" "$name" "$rep" \
+			"$(awk 'tolower($0) ~ /error|fatal|fail/ { gsub(/\t/, " "); print substr($0, 1, 200); f = 1; exit }
+				{ l = $0 } END { if (!f) print substr(l, 1, 200) }' "$f.err2")" >>"$FAILS"
+		{
+			echo "- $wl / $name (repetition $rep): \`$*\` failed; its last lines:"
+			echo
+			tail -n 8 "$f.err2" | sed 's/^/        /'
+			echo
+		} >>"$W/failures.txt"
+		die "$wl: \"$name\" (repetition $rep) failed: $*"
+	fi
+	t1=$(now_ns)
+	read -r rss usr sys < <(tail -n 1 "$f.time")
+	record "$wl" "$name" "$rep" wall "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+	record "$wl" "$name" "$rep" rss "$rss"
+	record "$wl" "$name" "$rep" cpu "$(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')"
+	# pgvault runs with -q: anything on its standard error is a warning worth reading
+	if [ "$1" = "$PGVAULT" ] && [ -s "$f.err" ]; then
+		{
+			echo "- $wl / $name (repetition $rep), pgvault's standard error:"
+			head -n 5 "$f.err" | sed 's/^/    /'
+		} >>"$W/notes.txt"
+	fi
+	OUT="$f.out"
+	log "  $wl: $name #$rep: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }') s, $((rss / 1024)) MiB"
+}
+
+size_of() { du -sb "$1" | cut -f1; }     # a file or a directory, bytes
+bundle_of() {                            # STORAGE DB -> the one bundle file
+	local f=("$1/$2/"*.pgv)
+	[ -f "${f[0]}" ] || die "no bundle of $2 in $1"
+	echo "${f[0]}"
+}
+first_id() { awk 'NF { print $1; exit }' "$1"; }
+drop_db() { q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS \"$1\""; }
+
+# rotated N REP: the item order of repetition REP (0..N-1 rotated by REP-1)
+rotated() { local n="$1" r="$2" i; for ((i = 0; i < n; i++)); do echo $(((i + r - 1) % n)); done; }
+
+# same_content SRC DST TABLE: the restored copy has as many tables, and TABLE as many rows
+same_content() {
+	local a b
+	a=$(qv -d "$1" -c "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace")
+	b=$(qv -d "$2" -c "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace")
+	[ "$a" = "$b" ] || die "restored database $2 has $b tables, $1 has $a"
+	a=$(qv -d "$1" -c "SELECT count(*) FROM $3")
+	b=$(qv -d "$2" -c "SELECT count(*) FROM $3")
+	[ "$a" = "$b" ] || die "restored database $2: $3 has $b rows, $1 has $a"
+}
+
+# uncompressed bytes of a bundle: raw_size of its data members, size of the others
+bundle_raw_bytes() {
+	tar xOf "$1" manifest.json | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+print(sum(x.get("raw_size", x.get("size", 0)) for x in m["members"]))'
+}
+
+# ---- building the workloads --------------------------------------------------------------
+
+db_info() { # DB BUILD_SECONDS
+	local size tables rows
+	size=$(qv -d "$1" -c "SELECT pg_database_size(current_database())")
+	tables=$(qv -d "$1" -c "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) AND relnamespace::regnamespace::text NOT LIKE 'pg_toast%'")
+	rows=$(qv -d "$1" -c "SELECT coalesce(sum(greatest(reltuples, 0)), 0)::bigint FROM pg_class WHERE relkind = 'r' AND relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) AND relnamespace::regnamespace::text NOT LIKE 'pg_toast%'")
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$size" "$tables" "$rows" "$2" >>"$WLINFO"
+	log "  $1: $(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }'), $tables tables, $rows rows"
+}
+
+sql_bot() {
+	cat <<'SQL'
+CREATE TABLE users (
+	id bigint PRIMARY KEY,
+	username text,
+	first_name text NOT NULL,
+	language_code varchar(8),
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE messages (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	chat_id bigint NOT NULL,
+	text text,
+	sent_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX messages_chat_id_sent_at_idx ON messages (chat_id, sent_at);
+CREATE TABLE aiogram_states (
+	chat_id bigint NOT NULL,
+	user_id bigint NOT NULL,
+	state text,
+	data jsonb NOT NULL DEFAULT '{}',
+	PRIMARY KEY (chat_id, user_id)
+);
+CREATE TABLE alembic_version (
+	version_num varchar(32) NOT NULL,
+	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+INSERT INTO alembic_version VALUES ('4b1e2c9d7a3f');
+INSERT INTO users (id, username, first_name, language_code, created_at)
+SELECT 100000000 + g * 7919,
+       CASE WHEN g % 5 = 0 THEN NULL ELSE 'user_' || g END,
+       initcap(translate(md5(g::text), '0123456789abcdef', 'aeioulnrstmkdpgb')),
+       (ARRAY['en', 'ru', 'uk', 'de', 'es'])[1 + g % 5],
+       '2025-01-01'::timestamptz + g * interval '37 minutes'
+FROM generate_series(1, 600) g;
+INSERT INTO messages (user_id, chat_id, text, sent_at)
+SELECT u, CASE WHEN g % 4 = 0 THEN -1001000000000 - g % 7 ELSE u END,
+       substr(translate(md5(g::text) || md5((g * 7)::text), '0123456789abcdef', 'etaoin shrdlu cw'), 1, 3 + g % 60),
+       '2025-03-01'::timestamptz + g * interval '3 minutes'
+FROM generate_series(1, 3000) g, LATERAL (SELECT 100000000 + (1 + (g * 31) % 600) * 7919 AS u) x;
+INSERT INTO aiogram_states (chat_id, user_id, state, data)
+SELECT 100000000 + g * 7919, 100000000 + g * 7919,
+       (ARRAY['Form:name', 'Form:age', 'Menu:main', NULL])[1 + g % 4],
+       jsonb_build_object('step', g % 5, 'lang', (ARRAY['en', 'ru'])[1 + g % 2], 'cart', jsonb_build_array(g % 13, g % 17))
+FROM generate_series(1, 400) g;
+VACUUM ANALYZE;
+SQL
+}
+
+sql_many() {
+	cat <<'SQL'
+SELECT format($f$CREATE TABLE t_%1$s (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, k int NOT NULL, v text);
+CREATE INDEX t_%1$s_k_idx ON t_%1$s (k);
+INSERT INTO t_%1$s (k, v) SELECT g %% 7, md5(g::text) FROM generate_series(1, 20) g$f$, i)
+FROM generate_series(1, :many) i
+\gexec
+VACUUM ANALYZE;
+SQL
+}
+
+# messages ROWS: a bot's message log (varying text lengths, a jsonb column)
+sql_messages() {
+	cat <<SQL
+CREATE TABLE messages (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	chat_id bigint NOT NULL,
+	user_id bigint NOT NULL,
+	sent_at timestamptz NOT NULL,
+	text text,
+	meta jsonb
+);
+INSERT INTO messages (chat_id, user_id, sent_at, text, meta)
+SELECT chat, usr, '2025-01-01'::timestamptz + g * interval '15 seconds',
+       substr(translate(md5(g::text) || md5((g # 7)::text) || md5((g + 3)::text) || md5((g * 7)::text),
+                        '0123456789abcdef', 'etaoin shrdlu cw'), 1, (5 + h % 124)::int),
+       jsonb_build_object('message_id', g,
+                          'from', jsonb_build_object('id', usr, 'language_code', (ARRAY['en', 'ru', 'uk', 'de', 'es'])[1 + h % 5]),
+                          'chat_type', CASE WHEN h % 4 = 0 THEN 'group' ELSE 'private' END)
+FROM generate_series(1, $1) g,
+     LATERAL (SELECT (hashint8(g) & 2147483647)::bigint AS h) x,
+     LATERAL (SELECT 1 + x.h % 20000 AS chat, 100000 + (x.h / 20000) % 50000 AS usr) y;
+CREATE INDEX messages_chat_id_sent_at_idx ON messages (chat_id, sent_at);
+SQL
+}
+
+sql_big() {
+	cat <<SQL
+CREATE TABLE big (
+	id bigint NOT NULL,
+	a int NOT NULL,
+	b int NOT NULL,
+	payload text NOT NULL
+);
+INSERT INTO big
+SELECT g, h % 1000, (h / 1000) % 100000,
+       substr(translate(md5(g::text) || md5((g # 5)::text) || md5((g + 1)::text) || md5((g * 3)::text)
+                        || md5((g * 5)::text) || md5((g * 7)::text) || md5((g * 11)::text) || md5((g * 13)::text),
+                        '0123456789abcdef', 'etaoin shrdlu cw'), 1, (120 + h % 120)::int)
+FROM generate_series(1, $BIG_ROWS) g, LATERAL (SELECT (hashint8(g) & 2147483647)::bigint AS h) x;
+ALTER TABLE big ADD PRIMARY KEY (id);
+SQL
+}
+
+BUILT=" "
+build() { # DB: create it (and what it needs) once
+	local db="$1" t0 i
+	case "$BUILT" in *" $db "*) return 0 ;; esac
+	t0=$(now_ns)
+	[ "$db" = fleet ] || log "building $db"
+	case "$db" in
+	bot)
+		q -d postgres -c "CREATE DATABASE bot"
+		step "schema and rows" q -d bot -f <(sql_bot)
+		;;
+	fleet)
+		build bot
+		t0=$(now_ns)
+		log "building fleet"
+		step "CREATE DATABASE bot1 .. bot$FLEET TEMPLATE bot" \
+			q -d postgres -f <(for ((i = 1; i <= FLEET; i++)); do echo "CREATE DATABASE bot$i TEMPLATE bot;"; done)
+		;;
+	many)
+		q -d postgres -c "CREATE DATABASE many"
+		step "$MANY tables" q -d many -v many="$MANY" -f <(sql_many)
+		;;
+	bench | bench4x)
+		local scale="$BENCH_SCALE" msgs="$MESSAGES"
+		[ "$db" = bench4x ] && { scale=$((4 * BENCH_SCALE)); msgs=$((4 * MESSAGES)); }
+		q -d postgres -c "CREATE DATABASE $db"
+		step "pgbench -i -s $scale" "$PGBIN/pgbench" -i -q -s "$scale" "$db"
+		step "$msgs messages" q -d "$db" -f <(sql_messages "$msgs")
+		step "VACUUM ANALYZE" q -d "$db" -c "VACUUM ANALYZE"
+		;;
+	big)
+		q -d postgres -c "CREATE DATABASE big"
+		step "$BIG_ROWS rows" q -d big -f <(sql_big)
+		step "VACUUM ANALYZE" q -d big -c "VACUUM ANALYZE"
+		;;
+	esac
+	BUILT="$BUILT$db "
+	if [ "$db" = fleet ]; then
+		printf 'bot1..bot%s\t%s\t%s\t%s\t%s\n' "$FLEET" \
+			"$(qv -d postgres -c "SELECT sum(pg_database_size(datname)) FROM pg_database WHERE datname ~ '^bot[0-9]+\$'")" \
+			"$(awk -F'\t' '$1 == "bot" { print $3 * '"$FLEET"' }' "$WLINFO")" \
+			"$(awk -F'\t' '$1 == "bot" { print $4 * '"$FLEET"' }' "$WLINFO")" \
+			"$(secs_since "$t0")" >>"$WLINFO"
+	else
+		db_info "$db" "$(secs_since "$t0")"
+	fi
+	log "built $db in $(secs_since "$t0") s"
+}
+
+# ---- the workloads' measurements -----------------------------------------------------------
+
+run_bot() {
+	local rep i st f
+	log "measuring bot"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for i in $(rotated 2 "$rep"); do
+			case $i in
+			0)
+				st="$W/st/bot"; rm -rf "$st"
+				measure bot "pgvault backup" "$rep" "${PV[@]}" backup --storage "$st" --db bot
+				record bot "pgvault backup" "$rep" bytes "$(size_of "$(bundle_of "$st" bot)")"
+				rm -rf "$st" ;;
+			1)
+				f="$W/out/bot.dump"; rm -f "$f"
+				measure bot "pg_dump -Fc" "$rep" "$PGBIN/pg_dump" -Fc -f "$f" bot
+				record bot "pg_dump -Fc" "$rep" bytes "$(size_of "$f")"
+				rm -f "$f" ;;
+			esac
+		done
+	done
+}
+
+run_fleet() {
+	local rep i st d dbs=() n
+	for ((n = 1; n <= FLEET; n++)); do dbs+=(--db "bot$n"); done
+	log "measuring fleet"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for i in $(rotated 2 "$rep"); do
+			case $i in
+			0)
+				st="$W/st/fleet"; rm -rf "$st"
+				measure fleet "pgvault backup --jobs $JOBS" "$rep" "${PV[@]}" backup --storage "$st" "${dbs[@]}" --jobs "$JOBS"
+				n=$(awk 'NF' "$OUT" | wc -l)
+				[ "$n" = "$FLEET" ] || die "fleet: pgvault printed $n bundle ids for $FLEET databases"
+				record fleet "pgvault backup --jobs $JOBS" "$rep" bytes "$(size_of "$st")"
+				rm -rf "$st" ;;
+			1)
+				d="$W/out/fleet"; rm -rf "$d"; mkdir -p "$d"
+				measure fleet "pg_dump -Fc loop" "$rep" bash -c \
+					'for ((i = 1; i <= $1; i++)); do "$2" -Fc -f "$3/bot$i.dump" "bot$i" || exit 1; done' \
+					_ "$FLEET" "$PGBIN/pg_dump" "$d"
+				record fleet "pg_dump -Fc loop" "$rep" bytes "$(size_of "$d")"
+				rm -rf "$d" ;;
+			esac
+		done
+	done
+}
+
+run_many() {
+	local rep i st="$W/st/many" f="$W/out/many.dump" id=""
+	log "measuring many"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for i in $(rotated 2 "$rep"); do
+			case $i in
+			0)
+				rm -rf "$st"
+				measure many "pgvault backup" "$rep" "${PV[@]}" backup --storage "$st" --db many
+				id=$(first_id "$OUT")
+				record many "pgvault backup" "$rep" bytes "$(size_of "$(bundle_of "$st" many)")" ;;
+			1)
+				rm -f "$f"
+				measure many "pg_dump -Fc" "$rep" "$PGBIN/pg_dump" -Fc -f "$f" many
+				record many "pg_dump -Fc" "$rep" bytes "$(size_of "$f")" ;;
+			esac
+		done
+	done
+	[ -n "$id" ] || die "many: no bundle id"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for i in $(rotated 2 "$rep"); do
+			case $i in
+			0)
+				drop_db many_pv
+				measure many "pgvault restore --jobs $JOBS" "$rep" "${PV[@]}" restore --storage "$st" "$id" --as many_pv --jobs "$JOBS"
+				[ "$rep" = 1 ] && same_content many many_pv "t_$MANY"
+				drop_db many_pv ;;
+			1)
+				drop_db many_pr
+				q -d postgres -c "CREATE DATABASE many_pr TEMPLATE template0"
+				measure many "pg_restore -j$JOBS" "$rep" "$PGBIN/pg_restore" -j "$JOBS" -d many_pr "$f"
+				[ "$rep" = 1 ] && same_content many many_pr "t_$MANY"
+				drop_db many_pr ;;
+			esac
+		done
+	done
+	rm -rf "$st" "$f"
+}
+
+# the tables of DB in two groups of about equal size, one "COPY t TO STDOUT;" file each
+copy_scripts() {
+	qv -d "$1" -F $'\t' -c "SELECT format('%I.%I', n.nspname, c.relname), pg_relation_size(c.oid)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+		  AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 2 DESC, 1" |
+		awk -F'\t' -v a="$2" -v b="$3" '
+			{ if (sa <= sb) { print "COPY " $1 " TO STDOUT;" > a; sa += $2 }
+			  else { print "COPY " $1 " TO STDOUT;" > b; sb += $2 } }
+			END { printf "" >> a; printf "" >> b }'
+}
+
+run_bench() {
+	local rep i st j1="$W/st/bench-j1" jj="$W/st/bench-j$JOBS" fc="$W/out/bench.dump" fd="$W/out/bench.dir"
+	local zs="$W/out/bench.sql.zst" id="" raw db
+	copy_scripts bench "$W/copy1.sql" "$W/copy2.sql"
+	log "measuring bench: backups"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for i in $(rotated 6 "$rep"); do
+			case $i in
+			0)
+				rm -rf "$jj"
+				measure bench "pgvault backup --jobs $JOBS" "$rep" "${PV[@]}" backup --storage "$jj" --db bench --jobs "$JOBS"
+				id=$(first_id "$OUT")
+				record bench "pgvault backup --jobs $JOBS" "$rep" bytes "$(size_of "$(bundle_of "$jj" bench)")" ;;
+			1)
+				rm -rf "$j1"
+				measure bench "pgvault backup --jobs 1" "$rep" "${PV[@]}" backup --storage "$j1" --db bench --jobs 1
+				record bench "pgvault backup --jobs 1" "$rep" bytes "$(size_of "$(bundle_of "$j1" bench)")"
+				rm -rf "$j1" ;;
+			2)
+				rm -f "$fc"
+				measure bench "pg_dump -Fc" "$rep" "$PGBIN/pg_dump" -Fc -f "$fc" bench
+				record bench "pg_dump -Fc" "$rep" bytes "$(size_of "$fc")" ;;
+			3)
+				rm -rf "$fd"
+				measure bench "pg_dump -Fd -j$JOBS" "$rep" "$PGBIN/pg_dump" -Fd -j "$JOBS" -f "$fd" bench
+				record bench "pg_dump -Fd -j$JOBS" "$rep" bytes "$(size_of "$fd")"
+				rm -rf "$fd" ;;
+			4)
+				rm -f "$zs"
+				measure bench "pg_dump | zstd -T0 -3" "$rep" bash -c 'set -o pipefail; "$1" "$2" | "$3" -T0 -3 -q >"$4"' \
+					_ "$PGBIN/pg_dump" bench "$ZSTD" "$zs"
+				record bench "pg_dump | zstd -T0 -3" "$rep" bytes "$(size_of "$zs")"
+				rm -f "$zs" ;;
+			5)
+				measure bench "COPY limit (2 sessions)" "$rep" bash -c \
+					'"$1" -X -q -v ON_ERROR_STOP=1 -d "$2" -f "$3" >/dev/null & p=$!
+					 "$1" -X -q -v ON_ERROR_STOP=1 -d "$2" -f "$4" >/dev/null || { wait $p; exit 1; }
+					 wait $p' _ "$PGBIN/psql" bench "$W/copy1.sql" "$W/copy2.sql" ;;
+			esac
+		done
+	done
+	[ -n "$id" ] || die "bench: no bundle id"
+	log "measuring bench: restores"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for i in $(rotated 2 "$rep"); do
+			case $i in
+			0)
+				drop_db bench_pv
+				measure bench "pgvault restore --jobs $JOBS" "$rep" "${PV[@]}" restore --storage "$jj" "$id" --as bench_pv --jobs "$JOBS"
+				[ "$rep" = 1 ] && same_content bench bench_pv messages
+				drop_db bench_pv ;;
+			1)
+				drop_db bench_pr
+				q -d postgres -c "CREATE DATABASE bench_pr TEMPLATE template0"
+				measure bench "pg_restore -j$JOBS" "$rep" "$PGBIN/pg_restore" -j "$JOBS" -d bench_pr "$fc"
+				[ "$rep" = 1 ] && same_content bench bench_pr messages
+				drop_db bench_pr ;;
+			esac
+		done
+	done
+	rm -f "$fc"
+	log "measuring bench: verify"
+	raw=$(bundle_raw_bytes "$(bundle_of "$jj" bench)")
+	for ((rep = 1; rep <= REPS; rep++)); do
+		measure verify "pgvault verify" "$rep" "${PV[@]}" verify --storage "$jj" "$id"
+		record verify "pgvault verify" "$rep" bytes "$raw"
+	done
+	rm -rf "$jj"
+	if [ "$MEM4X" = 1 ]; then
+		build bench4x
+		log "measuring memory: bench against bench4x"
+		for ((rep = 1; rep <= REPS; rep++)); do
+			for i in $(rotated 2 "$rep"); do
+				case $i in
+				0) db=bench ;;
+				1) db=bench4x ;;
+				esac
+				st="$W/st/mem"; rm -rf "$st"
+				measure mem "pgvault backup --jobs $JOBS ($db)" "$rep" "${PV[@]}" backup --storage "$st" --db "$db" --jobs "$JOBS"
+				record mem "pgvault backup --jobs $JOBS ($db)" "$rep" bytes "$(size_of "$(bundle_of "$st" "$db")")"
+				rm -rf "$st"
+			done
+		done
+	fi
+}
+
+run_big() {
+	local rep i st j1="$W/st/big-j1" jj="$W/st/big-j$JOBS" id=""
+	log "measuring big: backups"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for i in $(rotated 2 "$rep"); do
+			case $i in
+			0)
+				rm -rf "$jj"
+				measure big "pgvault backup --jobs $JOBS" "$rep" "${PV[@]}" backup --storage "$jj" --db big --jobs "$JOBS"
+				id=$(first_id "$OUT")
+				record big "pgvault backup --jobs $JOBS" "$rep" bytes "$(size_of "$(bundle_of "$jj" big)")" ;;
+			1)
+				rm -rf "$j1"
+				measure big "pgvault backup --jobs 1" "$rep" "${PV[@]}" backup --storage "$j1" --db big --jobs 1
+				record big "pgvault backup --jobs 1" "$rep" bytes "$(size_of "$(bundle_of "$j1" big)")"
+				rm -rf "$j1" ;;
+			esac
+		done
+	done
+	[ -n "$id" ] || die "big: no bundle id"
+	log "measuring big: restores (both of the --jobs $JOBS bundle)"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for i in $(rotated 2 "$rep"); do
+			case $i in
+			0)
+				drop_db big_rj
+				measure big "pgvault restore --jobs $JOBS" "$rep" "${PV[@]}" restore --storage "$jj" "$id" --as big_rj --jobs "$JOBS"
+				[ "$rep" = 1 ] && same_content big big_rj big
+				drop_db big_rj ;;
+			1)
+				drop_db big_r1
+				measure big "pgvault restore --jobs 1" "$rep" "${PV[@]}" restore --storage "$jj" "$id" --as big_r1 --jobs 1
+				[ "$rep" = 1 ] && same_content big big_r1 big
+				drop_db big_r1 ;;
+			esac
+		done
+	done
+	rm -rf "$jj"
+}
+
+# ---- results -------------------------------------------------------------------------------
+
+# med WORKLOAD NAME METRIC: the median over the repetitions (empty when not measured)
+med() {
+	awk -F'\t' -v w="$1" -v n="$2" -v m="$3" '$1 == w && $2 == n && $4 == m { v[++k] = $5 }
+		END {
+			if (!k) exit
+			for (i = 2; i <= k; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+			printf "%.15g\n", (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+		}' "$RAW"
+}
+
+# fmt UNIT VALUE
+fmt() {
+	case "$1" in
+	s) awk -v v="$2" 'BEGIN { printf "%.2f s", v }' ;;
+	MiB) awk -v v="$2" 'BEGIN { printf "%.1f MiB", v / 1024 }' ;; # from KiB
+	MB) awk -v v="$2" 'BEGIN { printf "%.2f MB", v / 1e6 }' ;;   # from bytes
+	GBps) awk -v v="$2" 'BEGIN { printf "%.2f GB/s", v }' ;;
+	dMiB) awk -v v="$2" 'BEGIN { printf "%+.1f MiB", v / 1024 }' ;;
+	esac
+}
+
+# tgt WORKLOAD MEASUREMENT UNIT PV PEER OP LIMIT: one row of the target table
+#   OP "<=": PV/PEER <= LIMIT; "abs<=", "abs>=", "abs<": PV itself; "-": no target
+tgt() {
+	local wl="$1" m="$2" unit="$3" pv="$4" peer="$5" op="$6" lim="$7" ratio="-" target="-" met="-" pvs peers
+	[ -n "$pv" ] || return 0
+	[ "$op" = "<=" ] || [ "$op" = "-" ] && [ -z "$peer" ] && return 0
+	pvs=$(fmt "$unit" "$pv")
+	peers="-"
+	[ -n "$peer" ] && peers=$(fmt "$unit" "$peer")
+	if [ -n "$peer" ]; then ratio=$(awk -v a="$pv" -v b="$peer" 'BEGIN { printf (b > 0 ? "%.2f" : "-"), a / b }'); fi
+	case "$op" in
+	"<=")
+		target="<= ${lim}x"
+		met=$(awk -v r="$ratio" -v l="$lim" 'BEGIN { print (r != "-" && r + 0 <= l + 0) ? "yes" : "no" }') ;;
+	abs\<=) target="<= $lim"; met=$(awk -v a="$pv" -v l="$8" 'BEGIN { print (a <= l) ? "yes" : "no" }') ;;
+	abs\>=) target=">= $lim"; met=$(awk -v a="$pv" -v l="$8" 'BEGIN { print (a >= l) ? "yes" : "no" }') ;;
+	abs\<) target="< $lim"; met=$(awk -v a="$pv" -v l="$8" 'BEGIN { print (a < l) ? "yes" : "no" }') ;;
+	esac
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$wl" "$m" "$pvs" "$peers" "$ratio" "$target" "$met"
+}
+
+targets() {
+	local j="$JOBS" a b raw cpu
+	tgt bot "backup vs pg_dump -Fc" s "$(med bot "pgvault backup" wall)" "$(med bot "pg_dump -Fc" wall)" "<=" 0.5
+	tgt bot "bundle bytes vs -Fc" MB "$(med bot "pgvault backup" bytes)" "$(med bot "pg_dump -Fc" bytes)" - -
+	tgt fleet "backup --jobs $j vs pg_dump -Fc loop" s "$(med fleet "pgvault backup --jobs $j" wall)" "$(med fleet "pg_dump -Fc loop" wall)" "<=" 0.3
+	tgt many "backup vs pg_dump -Fc" s "$(med many "pgvault backup" wall)" "$(med many "pg_dump -Fc" wall)" "<=" 0.5
+	tgt many "restore --jobs $j vs pg_restore -j$j" s "$(med many "pgvault restore --jobs $j" wall)" "$(med many "pg_restore -j$j" wall)" "<=" 0.25
+	a=$(med bench "pgvault backup --jobs $j" wall)
+	tgt bench "backup --jobs $j vs pg_dump -Fc" s "$a" "$(med bench "pg_dump -Fc" wall)" "<=" 0.45
+	tgt bench "backup --jobs $j vs pg_dump | zstd" s "$a" "$(med bench "pg_dump | zstd -T0 -3" wall)" "<=" 0.75
+	tgt bench "bundle bytes vs pg_dump | zstd" MB "$(med bench "pgvault backup --jobs $j" bytes)" "$(med bench "pg_dump | zstd -T0 -3" bytes)" "<=" 1.05
+	tgt bench "restore --jobs $j vs pg_restore -j$j" s "$(med bench "pgvault restore --jobs $j" wall)" "$(med bench "pg_restore -j$j" wall)" "<=" 0.6
+	tgt bench "backup --jobs $j vs pg_dump -Fd -j$j" s "$a" "$(med bench "pg_dump -Fd -j$j" wall)" - -
+	tgt bench "backup --jobs 1 vs pg_dump -Fc" s "$(med bench "pgvault backup --jobs 1" wall)" "$(med bench "pg_dump -Fc" wall)" - -
+	tgt bench "backup --jobs $j vs COPY limit" s "$a" "$(med bench "COPY limit (2 sessions)" wall)" - -
+	tgt bench "bundle bytes vs -Fc" MB "$(med bench "pgvault backup --jobs $j" bytes)" "$(med bench "pg_dump -Fc" bytes)" - -
+	raw=$(med verify "pgvault verify" bytes)
+	cpu=$(med verify "pgvault verify" cpu)
+	if [ -n "$raw" ] && [ -n "$cpu" ] && awk -v c="$cpu" 'BEGIN { exit !(c > 0) }'; then
+		tgt verify "verify GB/s per core" GBps "$(awk -v b="$raw" -v c="$cpu" 'BEGIN { printf "%.4f", b / 1e9 / c }')" "" "abs>=" "1 GB/s" 1
+	elif [ -n "$raw" ]; then
+		printf 'verify\tverify GB/s per core\t(CPU time < 0.01 s)\t-\t-\t>= 1 GB/s\t-\n'
+	fi
+	tgt bench "peak RSS backup --jobs $j" MiB "$(med bench "pgvault backup --jobs $j" rss)" "" "abs<=" "32 MiB" 32768
+	a=$(med mem "pgvault backup --jobs $j (bench4x)" rss)
+	b=$(med mem "pgvault backup --jobs $j (bench)" rss)
+	if [ -n "$a" ] && [ -n "$b" ]; then
+		tgt mem "peak RSS bench4x - bench" dMiB "$(awk -v a="$a" -v b="$b" 'BEGIN { print a - b }')" "" "abs<" "4 MiB" 4096
+	fi
+	tgt big "backup --jobs $j vs --jobs 1" s "$(med big "pgvault backup --jobs $j" wall)" "$(med big "pgvault backup --jobs 1" wall)" "<=" 0.6
+	tgt big "restore --jobs $j vs --jobs 1" s "$(med big "pgvault restore --jobs $j" wall)" "$(med big "pgvault restore --jobs 1" wall)" "<=" 0.6
+	# a failed command: its workload stopped there
+	awk -F'\t' '{ e = $4; sub(/^.*ERROR: */, "", e); sub(/^[a-z_]+: (error: )?/, "", e)
+		printf "%s\tFAILED: %s #%s: %s\t-\t-\t-\t-\tno\n", $1, $2, $3, substr(e, 1, 60) }' "$FAILS"
+}
+
+HEAD=$'workload\tmeasurement\tpgvault\tpeer\tratio\ttarget\tmet'
+
+print_table() { # TSV on stdin -> aligned columns
+	awk -F'\t' '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF }
+		END { for (r = 1; r <= NR; r++) { line = ""; for (i = 1; i <= n; i++) line = line sprintf("%-*s  ", w[i], c[r, i]); sub(/ +$/, "", line); print line } }'
+}
+md_table() { # TSV on stdin (header first) -> markdown table
+	awk -F'\t' 'NR == 1 { s = "|"; for (i = 1; i <= NF; i++) s = s "---|" }
+		{ l = "|"; for (i = 1; i <= NF; i++) { c = $i; gsub(/\|/, "\\|", c); l = l " " c " |" }; print l; if (NR == 1) print s }'
+}
+
+measurements_md() {
+	{
+		printf 'workload\tmeasurement\twall median\twall, every run (s)\tpeak RSS median\tRSS, every run (MiB)\tCPU median (user+sys)\toutput bytes\n'
+		awk -F'\t' '{ k = $1 "\t" $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+				v[k, $4] = v[k, $4] (v[k, $4] == "" ? "" : " ") ($4 == "rss" ? sprintf("%.1f", $5 / 1024) : $5) }
+			END { for (i = 1; i <= n; i++) print order[i] "\t" v[order[i], "wall"] "\t" v[order[i], "rss"] }' "$RAW" |
+			while IFS=$'\t' read -r w n walls rsss; do
+				by=$(med "$w" "$n" bytes)
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$n" "$(fmt s "$(med "$w" "$n" wall)")" "$walls" \
+					"$(fmt MiB "$(med "$w" "$n" rss)")" "$rsss" "$(fmt s "$(med "$w" "$n" cpu)")" \
+					"$([ -n "$by" ] && printf '%.0f' "$by" || echo -)"
+			done
+	} | md_table
+}
+
+machine_md() {
+	local cpu mem kern fs pgv pvv rev
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+	[ -n "$cpu" ] || cpu=$(lscpu 2>/dev/null | awk -F': +' '/^Model name/ { print $2; exit }' || true)
+	mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+	kern=$(uname -srm)
+	fs=$(df -hT "$W" | awk 'NR == 2 { print $2 " (" $1 ", " $3 " total, " $5 " free)" }')
+	pgv=$(qv -d postgres -c "SELECT version()" 2>/dev/null || echo unknown)
+	pvv=$("$PGVAULT" --version 2>&1 | awk 'NR == 1' || true)
+	rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "unknown (no git)")
+	echo "- CPUs: $(nproc) × ${cpu:-unknown}"
+	echo "- memory: $mem"
+	echo "- kernel: $kern"
+	echo "- work directory's file system: $fs"
+	echo "- PostgreSQL: $pgv ($PGBIN)"
+	echo "- server settings: $(qv -d postgres -F ' ' -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'max_connections', 'max_locks_per_transaction', 'shared_buffers', 'max_wal_size', 'wal_level', 'synchronous_commit', 'full_page_writes')" 2>/dev/null || echo unknown) (tests/lib/pg.sh's, fsync=$BENCH_FSYNC${PG_SETTINGS:+, PG_SETTINGS=$PG_SETTINGS}; the databases are built with fsync=off)"
+	echo "- pgvault: $pvv, commit $rev ($PGVAULT)"
+	echo "- zstd: $([ -n "$ZSTD" ] && "$ZSTD" --version 2>/dev/null | grep -o 'v[0-9][0-9.]*' | awk 'NR == 1' || echo none)"
+}
+
+write_results() { # [NOTE]
+	local out="$BENCH_RESULTS" tmp
+	mkdir -p "$(dirname "$out")"
+	tmp="$out.tmp.$$"
+	{
+		echo "# pgvault benchmark results"
+		echo
+		[ -n "${1:-}" ] && { echo "**$1**"; echo; }
+		echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), run time $(( ($(date +%s) - T_START) / 60 )) min $(( ($(date +%s) - T_START) % 60 )) s"
+		echo "- command: bash bench/run.sh $WL"
+		echo "- settings: REPS=$REPS JOBS=$JOBS FLEET=$FLEET MANY=$MANY BENCH_SCALE=$BENCH_SCALE MESSAGES=$MESSAGES BIG_ROWS=$BIG_ROWS MEM4X=$MEM4X BENCH_FSYNC=$BENCH_FSYNC PG_SETTINGS=\"$PG_SETTINGS\""
+		echo
+		echo "## Machine"
+		echo
+		machine_md
+		echo
+		echo "## Databases"
+		echo
+		{
+			printf 'database\tsize\ttables\trows (reltuples)\tbuild time\n'
+			awk -F'\t' '{ printf "%s\t%.1f MB\t%s\t%s\t%s s\n", $1, $2 / 1e6, $3, $4, $5 }' "$WLINFO"
+		} | md_table
+		echo
+		echo "## Targets"
+		echo
+		echo "Ratio = pgvault median / peer median (wall time, or bytes for sizes); \"-\" = for information, no target."
+		echo
+		{ echo "$HEAD"; targets; } | md_table
+		echo
+		echo "## Measurements"
+		echo
+		echo "Medians of $REPS repetition(s); wall time by the clock, peak RSS and CPU by /usr/bin/time; a CHECKPOINT before each run."
+		echo "pg_restore's target database is created (TEMPLATE template0) before its clock starts; pgvault restore creates its own."
+		echo "The verify row's output bytes are the bundle's uncompressed bytes (manifest raw_size); GB/s per core = those / CPU seconds."
+		echo
+		measurements_md
+		if [ -s "$W/failures.txt" ]; then
+			echo
+			echo "## Failures"
+			echo
+			cat "$W/failures.txt"
+		fi
+		if [ -s "$W/notes.txt" ]; then
+			echo
+			echo "## pgvault's warnings"
+			echo
+			cat "$W/notes.txt"
+		fi
+	} >"$tmp"
+	mv "$tmp" "$out"
+}
+
+# ---- main ---------------------------------------------------------------------------------
+
+log "workloads: $WL; REPS=$REPS JOBS=$JOBS; work directory $W"
+log "pgvault: $PGVAULT ($("$PGVAULT" --version 2>&1 | awk 'NR == 1'))"
+pg_start "$W/pg" >/dev/null || die "the PostgreSQL server did not start"
+SERVER_UP=1
+log "server: $("$PGBIN/postgres" --version), port $PGPORT"
+
+for w in $WL; do
+	build "$w"
+done
+sync
+
+# The measurements' server settings: fsync back on (pg_start turns it off for the build),
+# PG_SETTINGS added.  pg_start puts -c fsync=off on the server's command line, which outranks
+# postgresql.auto.conf, so ALTER SYSTEM alone does not do: the server restarts without it.
+restart=""
+if [ "$BENCH_FSYNC" = on ]; then
+	q -d postgres -c "ALTER SYSTEM SET fsync = on" -c "SELECT pg_reload_conf()" >/dev/null
+	sleep 1
+	if [ "$(qv -d postgres -c 'SHOW fsync')" != on ]; then
+		sed -i 's/ *-c fsync=off//' "$W/pg/options"
+		restart=1
+	fi
+fi
+# PostgreSQL's default max_connections (100, and with it the lock table's size), not the
+# test suite's 60
+if grep -q -- '-c max_connections=' "$W/pg/options"; then
+	sed -i 's/ *-c max_connections=[0-9]*//' "$W/pg/options"
+	restart=1
+fi
+for kv in $PG_SETTINGS; do
+	echo " -c $kv" >>"$W/pg/options"
+	restart=1
+done
+if [ -n "$restart" ]; then
+	tr -d '\n' <"$W/pg/options" >"$W/pg/options.new" && mv "$W/pg/options.new" "$W/pg/options"
+	pg_as_owner "$PGBIN/pg_ctl" -D "$W/pg/data" -m fast -w stop >/dev/null ||
+		die "could not stop the server to change its settings"
+	pg_as_owner "$PGBIN/pg_ctl" -D "$W/pg/data" -l "$W/pg/log/server.log" -w -t 60 \
+		-o "$(cat "$W/pg/options")" start >/dev/null ||
+		{ tail -n 20 "$W/pg/log/server.log" >&2; die "the server did not restart (options: $(cat "$W/pg/options"))"; }
+fi
+[ "$(qv -d postgres -c 'SHOW fsync')" = "$BENCH_FSYNC" ] || die "fsync is not $BENCH_FSYNC"
+for kv in $PG_SETTINGS; do
+	v=$(qv -d postgres -c "SHOW ${kv%%=*}") || die "PG_SETTINGS: no setting ${kv%%=*}"
+	log "${kv%%=*} = $v"
+done
+log "fsync is $BENCH_FSYNC"
+
+# Each workload in a subshell of its own: one that fails stops there, the others still run.
+FAILED=""
+for w in $WL; do
+	trap - ERR
+	set +e
+	(
+		set -e
+		trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+		"run_$w"
+	)
+	rc=$?
+	set -e
+	trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+	case "$rc" in 129 | 130 | 143) exit "$rc" ;; esac # interrupted: stop the run
+	if [ "$rc" != 0 ]; then
+		FAILED="$FAILED $w"
+		log "workload $w FAILED (exit $rc), its remaining measurements skipped"
+		for d in $(qv -d postgres -c "SELECT datname FROM pg_database WHERE datname ~ '_(pv|pr|rj|r1)\$'"); do
+			drop_db "$d"
+		done
+	fi
+done
+
+DONE=1
+write_results "${FAILED:+FAILED workloads:$FAILED (see Failures)}"
+echo
+{ echo "$HEAD"; targets; } | print_table
+echo
+met=$(targets | awk -F'\t' '$7 == "yes"' | wc -l)
+all=$(targets | awk -F'\t' '$7 == "yes" || $7 == "no"' | wc -l)
+echo "$met of $all targets met; results in $BENCH_RESULTS ($(( ($(date +%s) - T_START) / 60 )) min $(( ($(date +%s) - T_START) % 60 )) s)"
+if [ -n "$FAILED" ]; then
+	echo "FAILED workloads:$FAILED"
+	exit 1
+fi
