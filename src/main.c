@@ -2,6 +2,9 @@
  * main.c — pgvault's entry point: global options, then one command (src/cmd/).
  */
 #include <errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +85,13 @@ main(int argc, char **argv)
 	pv_global g;
 	int opt, list = 0;
 	memset(&g, 0, sizeof g);
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+	/* Buffers of a MiB and more (members being compressed, read or sent) come from mmap and
+	 * go back at free.  glibc's default threshold follows the largest block freed, after
+	 * which such buffers stay in each thread's heap: peak RSS then grew with the data
+	 * (backup --jobs 2: 29 MiB for 1 GB, 39 MiB for 4 GB; 29 MiB for both with this). */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 	pvj_init();
 	umask(077);
 	catch_signal(SIGINT);

@@ -219,7 +219,7 @@ pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, si
 	j->zlen = zlen;
 	j->item = -1;
 	pthread_mutex_lock(&p->mu);
-	while (p->queued >= p->n && !p->failed)
+	while (p->queued + p->running >= p->n && !p->failed) /* one member per worker in memory, and the next read */
 		pthread_cond_wait(&p->cv_done, &p->mu);
 	int failed = p->failed;
 	if (!failed)

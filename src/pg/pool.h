@@ -3,7 +3,7 @@
  * each on its own thread.  Two kinds of work:
  *   - COPY jobs: a data member's compressed bytes (a row-aligned zstd frame) plus its
  *     COPY statement; the worker decompresses and streams it.  pv_pool_copy() blocks while
- *     N jobs are queued, so memory stays bounded by about 2N members.
+ *     N jobs are queued or running, so memory stays bounded by about N + 1 members.
  *   - a dependency graph of SQL items (post-data): an item runs once the items it depends
  *     on are done and no running item locks one of its tables.
  * The first failure stops the pool; its message (with the item's label) is returned to the
