@@ -536,12 +536,27 @@ pvc_read_columns(reader *rd, rels *R)
 	}
 	return 0;
 }
+
 /* Sequence values are read SEQ_BATCH at a time, each batch in a subtransaction rolled back
  * once its rows are in: reading a sequence locks it until the (sub)transaction ends, and
  * thousands of sequences on top of the tables' locks would exhaust the server's lock table
  * (max_locks_per_transaction).  The values are not of the snapshot anyway: a sequence is
  * not transactional. */
 #define SEQ_BATCH 500
+
+/* rows (oid, last_value, is_called) into the sequences' value objects */
+static void
+set_seq_values(rels *R, PGresult *r)
+{
+	for (int i = 0; i < PQntuples(r); i++) {
+		relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));
+		if (!ri || !ri->seq_set)
+			continue;
+		pv_obj_set_def(ri->seq_set, &pv_ops_seq_value,
+		               pv_def_seq_value_new(ri->obj->schema, ri->obj->name,
+		                                    strtoll(pvc_val(r, i, 1), NULL, 10), pvc_bool(r, i, 2)));
+	}
+}
 
 static int
 seq_values(reader *rd, rels *R, pv_buf *vals)
@@ -551,15 +566,7 @@ seq_values(reader *rd, rels *R, pv_buf *vals)
 	PGresult *r = pvc_query(rd, vals->data, NULL);
 	if (!r)
 		return pv_wrap("reading sequence values");
-	for (int i = 0; i < PQntuples(r); i++) {
-		relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));
-		if (!ri || !ri->seq_set)
-			continue;
-		pv_obj *sv = ri->seq_set;
-		pv_obj_set_def(sv, &pv_ops_seq_value,
-		               pv_def_seq_value_new(ri->obj->schema, ri->obj->name,
-		                                    strtoll(pvc_val(r, i, 1), NULL, 10), pvc_bool(r, i, 2)));
-	}
+	set_seq_values(R, r);
 	PQclear(r);
 	pv_buf_reset(vals);
 	if (pv_exec(rd->c, "ROLLBACK TO SAVEPOINT pv_seqvals; RELEASE SAVEPOINT pv_seqvals") < 0)
@@ -602,19 +609,6 @@ clone_session(PGconn *c)
 		return NULL;
 	}
 	return side;
-}
-
-static void
-set_seq_values(rels *R, PGresult *r)
-{
-	for (int i = 0; i < PQntuples(r); i++) {
-		relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));
-		if (!ri || !ri->seq_set)
-			continue;
-		pv_obj_set_def(ri->seq_set, &pv_ops_seq_value,
-		               pv_def_seq_value_new(ri->obj->schema, ri->obj->name,
-		                                    strtoll(pvc_val(r, i, 1), NULL, 10), pvc_bool(r, i, 2)));
-	}
 }
 
 int
