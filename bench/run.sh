@@ -5,7 +5,7 @@
 #   bash bench/run.sh [WORKLOAD ...]      workloads: bot fleet many bench big (default: all)
 #
 # Knobs (environment): REPS=3 JOBS=2 FLEET=50 MANY=5000 BENCH_SCALE=30 MESSAGES=2000000
-# BIG_ROWS=3800000 MEM4X=0 BENCH_FSYNC=on BENCH_KEEP=0 BENCH_RESULTS=bench/RESULTS.md
+# BIG_ROWS=3800000 MEM4X=0 BENCH_FSYNC=on BENCH_KEEP=0 PROFILE=1 BENCH_RESULTS=bench/RESULTS.md
 # PG_SETTINGS="name=value ..." PV_PORT_BASE=5690 PGVAULT=<binary> PGBIN=/usr/lib/postgresql/15/bin
 #
 # A workload whose command fails stops there (the error and the command's last lines are
@@ -31,6 +31,7 @@ BIG_ROWS="${BIG_ROWS:-3800000}"
 MEM4X="${MEM4X:-0}"
 BENCH_FSYNC="${BENCH_FSYNC:-on}"
 BENCH_KEEP="${BENCH_KEEP:-0}"
+PROFILE="${PROFILE:-1}"           # 1: profile the unmet targets after the measurements
 BENCH_RESULTS="${BENCH_RESULTS:-$HERE/RESULTS.md}"
 PG_SETTINGS="${PG_SETTINGS:-}"   # extra server settings, "name=value ...", e.g. max_locks_per_transaction=128
 export PV_PORT_BASE="${PV_PORT_BASE:-5690}"
@@ -68,6 +69,7 @@ done
 [ "$JOBS" -ge 2 ] || die "JOBS=$JOBS: 2 or more (the --jobs 1 runs are measured besides)"
 case "$BENCH_FSYNC" in on | off) ;; *) die "BENCH_FSYNC=$BENCH_FSYNC: on or off" ;; esac
 case "$MEM4X" in 0 | 1) ;; *) die "MEM4X=$MEM4X: 0 or 1" ;; esac
+case "$PROFILE" in 0 | 1) ;; *) die "PROFILE=$PROFILE: 0 or 1" ;; esac
 for kv in $PG_SETTINGS; do
 	[[ "$kv" =~ ^[a-z_.]+=[A-Za-z0-9_.-]+$ ]] || die "PG_SETTINGS: \"$kv\" is not name=value"
 done
@@ -748,7 +750,7 @@ write_results() { # [NOTE]
 		[ -n "${1:-}" ] && { echo "**$1**"; echo; }
 		echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), run time $(( ($(date +%s) - T_START) / 60 )) min $(( ($(date +%s) - T_START) % 60 )) s"
 		echo "- command: bash bench/run.sh $WL"
-		echo "- settings: REPS=$REPS JOBS=$JOBS FLEET=$FLEET MANY=$MANY BENCH_SCALE=$BENCH_SCALE MESSAGES=$MESSAGES BIG_ROWS=$BIG_ROWS MEM4X=$MEM4X BENCH_FSYNC=$BENCH_FSYNC PG_SETTINGS=\"$PG_SETTINGS\""
+		echo "- settings: REPS=$REPS JOBS=$JOBS FLEET=$FLEET MANY=$MANY BENCH_SCALE=$BENCH_SCALE MESSAGES=$MESSAGES BIG_ROWS=$BIG_ROWS MEM4X=$MEM4X BENCH_FSYNC=$BENCH_FSYNC PROFILE=$PROFILE PG_SETTINGS=\"$PG_SETTINGS\""
 		echo
 		echo "## Machine"
 		echo
@@ -774,6 +776,10 @@ write_results() { # [NOTE]
 		echo "The verify row's output bytes are the bundle's uncompressed bytes (manifest raw_size); GB/s per core = those / CPU seconds."
 		echo
 		measurements_md
+		if [ -s "$W/profile.md" ]; then
+			echo
+			cat "$W/profile.md"
+		fi
 		if [ -s "$W/failures.txt" ]; then
 			echo
 			echo "## Failures"
@@ -788,6 +794,441 @@ write_results() { # [NOTE]
 		fi
 	} >"$tmp"
 	mv "$tmp" "$out"
+}
+
+# ---- profile of the unmet targets ----------------------------------------------------------
+#
+# After the measurements, each target row that is not met gets one more run of its pgvault
+# command (with -v, under perf record -g when there is perf) and, when the peer is
+# pg_dump / pg_restore, of the peer's command; none of these runs enters the tables above.
+# For each run: wall time, the client's CPU (/usr/bin/time), the server's CPU (/proc), the
+# server's statement durations (log_min_duration_statement = 0) by statement class.
+# The section goes to $W/profile.md; a failure is reported there, never fails the benchmark.
+
+PROF="$W/prof"
+SLOG="$W/pg/log/server.log"   # the server's standard error (pg_ctl -l), where its log goes
+PVV=("$PGVAULT" --config "$W/pgvault.conf" -v)
+PERF=""
+NCPU=$(nproc)
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# srv_ticks: CPU clock ticks (user + system) used so far by this cluster's processes: the
+# postmaster's own and its reaped children's (cutime, cstime: every backend or worker that
+# has exited), plus every live child's.  /proc/PID/stat after "(comm) ": $2 ppid, $12 utime,
+# $13 stime, $14 cutime, $15 cstime.
+srv_ticks() {
+	local pm
+	pm=$(head -n 1 "$W/pg/data/postmaster.pid" 2>/dev/null) || return 1
+	[[ "$pm" =~ ^[0-9]+$ ]] || return 1
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$pm" '
+		{ pid = $1; sub(/^.*\) /, "")
+		  if (pid == pm) { seen = 1; t += $12 + $13 + $14 + $15 }
+		  else if ($2 == pm) t += $12 + $13 + $14 + $15 }
+		END { if (!seen) exit 1; printf "%d\n", t }'
+}
+
+# prof_log_setting VALUE|default: log_min_duration_statement for the whole server; waits
+# until a new session sees it (the postmaster re-reads its configuration asynchronously)
+prof_log_setting() {
+	local want="$1" i
+	if [ "$want" = default ]; then
+		q -d postgres -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT pg_reload_conf()" >/dev/null || return 1
+		want=-1
+	else
+		q -d postgres -c "ALTER SYSTEM SET log_min_duration_statement = $want" -c "SELECT pg_reload_conf()" >/dev/null || return 1
+	fi
+	for ((i = 0; i < 50; i++)); do
+		[ "$(qv -d postgres -c 'SHOW log_min_duration_statement' 2>/dev/null)" = "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stmt_classes LOG: the durations logged in LOG ("duration: X ms  statement: ...", "execute
+# <name>: ...", "parse ...", "bind ...") summed by statement class; lines "ms<TAB>executions
+# <TAB>class", largest first.  A statement's parse and bind add to its class's time, only
+# its execution to the count.  The class: COPY; "sequence values" (pg_dump's per-sequence
+# SELECT); else the first words: up to 3 of a SELECT or WITH (cut at a "("), the leading
+# upper-case keywords of anything else (CREATE TABLE, ALTER TABLE ONLY, SET, BEGIN READ ONLY).
+stmt_classes() {
+	awk '
+	function cls(s,   n, w, i, t, out, sel) {
+		gsub(/[ \t]+/, " ", s); sub(/^ /, "", s)
+		if (s ~ /^(BEGIN|START TRANSACTION)[^;]*; *[^ ;]/ && s !~ /^[^;]*; *(COMMIT|END)/) sub(/^[^;]*; */, "", s)
+		gsub(/;/, "; ", s)
+		if (s ~ /^[Cc][Oo][Pp][Yy] /) return "COPY"
+		if (s ~ /^SELECT [0-9]+::pg_catalog\.oid, last_value/) return "sequence values"
+		n = split(substr(s, 1, 200), w, " ")
+		sel = (w[1] == "SELECT" || w[1] == "WITH" || w[1] == "select" || w[1] == "with")
+		out = ""
+		for (i = 1; i <= n && i <= 3; i++) {
+			t = w[i]
+			if (i > 1 && !sel && t !~ /^[A-Z_]+;?$/) break
+			if (index(t, "(")) { out = out (out == "" ? "" : " ") substr(t, 1, index(t, "(")); break }
+			out = out (out == "" ? "" : " ") t
+			if (t ~ /;$/) break
+		}
+		sub(/[;,]$/, "", out); gsub(/ [0-9]+/, " N", out)
+		return out == "" ? "(empty)" : out
+	}
+	function flush() { if (have) { c = cls(txt); tot[c] += ms; cnt[c] += ex }; have = 0 }
+	/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / {
+		flush()
+		i = index($0, "LOG:  duration: ")
+		if (!i) next
+		s = substr($0, i + 16); ms = s + 0; sub(/^[0-9.]+ ms */, "", s)
+		ex = 1
+		if (s ~ /^statement: /) sub(/^statement: /, "", s)
+		else if (s ~ /^execute [^:]*: /) sub(/^execute [^:]*: /, "", s)
+		else if (s ~ /^(bind|parse) [^:]*: /) { sub(/^(bind|parse) [^:]*: /, "", s); ex = 0 }
+		txt = s; have = 1; next
+	}
+	have && length(txt) < 300 {
+		l = $0; sub(/^[ \t]+/, "", l)
+		if (txt ~ /^[ \t]*$/ && (l ~ /^--/ || l == "")) next
+		txt = txt " " l
+	}
+	END { flush(); for (c in tot) printf "%.3f\t%d\t%s\n", tot[c], cnt[c], c }' "$1" |
+		sort -t "$(printf '\t')" -k1,1gr
+}
+
+# prof_run KEY LABEL CMD...: one profiled run of CMD (pgvault's under perf when there is perf).
+# $PROF/KEY.sum: "wall client_cpu rss_kib server_cpu statements_s executions"; KEY.label,
+# KEY.cls (statement classes), KEY.err (standard error), KEY.perf; "-" for what is unknown.
+prof_run() {
+	local label="$2" f="$PROF/$1" t0 t1 s0 s1 o0 o1 rc=0 rss usr sys el srv wall perf=""
+	shift 2
+	echo "$label" >"$f.label"
+	log "  profile: $label"
+	q -d postgres -c CHECKPOINT >/dev/null
+	o0=$(stat -c %s "$SLOG")
+	s0=$(srv_ticks) || s0=""
+	t0=$(now_ns)
+	if [ "$1" = "$PGVAULT" ] && [ -n "$PERF" ]; then
+		perf=1
+		"$PERF" record -q -g -o "$f.perf" -- /usr/bin/time -f "%M %U %S %e" -o "$f.time" "$@" \
+			>"$f.out" 2>"$f.err" </dev/null || rc=$?
+	else
+		/usr/bin/time -f "%M %U %S %e" -o "$f.time" "$@" >"$f.out" 2>"$f.err" </dev/null || rc=$?
+	fi
+	t1=$(now_ns)
+	s1=$(srv_ticks) || s1=""
+	o1=$(stat -c %s "$SLOG")
+	if [ "$rc" != 0 ] || grep -q '^Command \(exited with non-zero status\|terminated by signal\)' "$f.time"; then
+		tail -n 5 "$f.err" >&2
+		die "profile run of \"$label\" failed (exit $rc)$(awk 'NF { l = $0 } END { if (l != "") printf ": %s", substr(l, 1, 200) }' "$f.err")"
+	fi
+	dd if="$SLOG" of="$f.log" iflag=skip_bytes,count_bytes skip="$o0" count=$((o1 - o0)) status=none
+	stmt_classes "$f.log" >"$f.cls"
+	read -r rss usr sys el < <(tail -n 1 "$f.time")
+	srv="-"
+	[ -n "$s0" ] && [ -n "$s1" ] && srv=$(awk -v a="$s0" -v b="$s1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz }')
+	# perf record's own start and end take about a second: under perf, the wall time is
+	# /usr/bin/time's (inside perf, 10 ms resolution), else the clock's around the command
+	wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	[ -z "$perf" ] || wall="$el"
+	awk -F'\t' -v w="$wall" -v u="$usr" -v s="$sys" -v r="$rss" -v srv="$srv" '
+		{ ms += $1; n += $2 } END { printf "%s %.2f %s %s %.3f %d\n", w, u + s, r, srv, ms / 1000, n }' "$f.cls" >"$f.sum"
+	rm -f "$f.log"
+}
+
+# pr KEY LABEL CMD...: prof_run once per KEY; the row's runs are listed in ROWKEYS
+ROWKEYS=()
+pr() {
+	ROWKEYS+=("$1")
+	[ -f "$PROF/$1.sum" ] || prof_run "$@"
+}
+
+# pv_bundle DB: the id of a bundle of DB in $PROF/st/DB (the profile's own backup of DB, or
+# an untimed one made now)
+pv_bundle() {
+	if [ ! -s "$PROF/st/$1.id" ]; then
+		log "  profile: an untimed backup of $1 for the restore"
+		rm -rf "$PROF/st/$1"
+		"${PV[@]}" backup --storage "$PROF/st/$1" --db "$1" --jobs "$JOBS" >"$PROF/st/$1.out" </dev/null ||
+			die "profile: the backup of $1 failed"
+		first_id "$PROF/st/$1.out" >"$PROF/st/$1.id"
+	fi
+	cat "$PROF/st/$1.id"
+}
+# pv_backup DB LABEL ARGS...: the profiled pgvault backup of DB (storage $PROF/st/DB)
+pv_backup() {
+	local db="$1" label="$2"
+	shift 2
+	if [ ! -f "$PROF/pvb-$db.sum" ]; then rm -rf "$PROF/st/$db" "$PROF/st/$db.id"; fi
+	pr "pvb-$db" "$label" "${PVV[@]}" backup --storage "$PROF/st/$db" "$@"
+	[ -s "$PROF/st/$db.id" ] || first_id "$PROF/pvb-$db.out" >"$PROF/st/$db.id"
+}
+# pd_dump DB: a pg_dump -Fc of DB in $PROF/out/DB.dump (the profiled one, or an untimed one)
+pd_dump() {
+	if [ ! -s "$PROF/out/$1.dump" ]; then
+		log "  profile: an untimed pg_dump -Fc of $1 for the restore"
+		"$PGBIN/pg_dump" -Fc -f "$PROF/out/$1.dump" "$1" </dev/null || die "profile: pg_dump of $1 failed"
+	fi
+}
+
+# prof_details KEY: the statement classes, -v lines and perf report of one run
+prof_details() {
+	local f="$PROF/$1" label n samples
+	label=$(cat "$f.label")
+	n=$(awk 'END { print NR }' "$f.cls")
+	if [ "$n" = 0 ]; then
+		echo "\`$label\` sent no statement to the server."
+	else
+		echo "Server statements of \`$label\` by class (the largest 8 of $n; parse and bind add to the time, only executions count):"
+		echo
+		{
+			printf 'class\texecutions\ttotal ms\n'
+			head -n 8 "$f.cls" | awk -F'\t' '{ printf "%s\t%d\t%.1f\n", substr($3, 1, 60), $2, $1 }'
+			awk -F'\t' -v n="$n" '{ ms += $1; c += $2 } END { printf "all %d classes\t%d\t%.1f\n", n, c, ms }' "$f.cls"
+		} | md_table
+	fi
+	echo
+	if grep -q -E ' in [0-9]+\.[0-9]+s' "$f.err"; then
+		echo "pgvault -v, its lines with phase times (\$W = the work directory):"
+		echo
+		echo '```'
+		awk -v w="$W/" '/ in [0-9]+\.[0-9]+s/ && n++ < 6 { sub(/^[0-9][0-9T:.Z+-]* /, "")
+			while ((i = index($0, w))) $0 = substr($0, 1, i - 1) "$W/" substr($0, i + length(w))
+			print substr($0, 1, 200) }' "$f.err"
+		awk '/ in [0-9]+\.[0-9]+s/ { n++ }
+			/catalog objects read in/ { b++; for (i = 1; i < NF; i++) {
+				if ($i == "read" && $(i + 1) == "in") c += $(i + 2)
+				if ($i == "rows" && $(i + 1) == "in") r += $(i + 2)
+				if ($i == "verified" && $(i + 1) == "in") v += $(i + 2) } }
+			END { if (n > 6) printf "... %d more lines like these\n", n - 6
+				if (b > 1) printf "sum over %d databases: catalog %.3fs, rows %.3fs, written and verified %.3fs\n", b, c, r, v }' "$f.err"
+		echo '```'
+		echo
+	fi
+	if [ -s "$f.perf" ]; then
+		samples=$("$PERF" report -i "$f.perf" --stdio --no-children -g none --sort dso 2>/dev/null |
+			awk '/^# Samples:/ { sub(/^# Samples: */, ""); sub(/ +of event /, " samples of "); print; exit }')
+		echo "\`perf record -g\` of \`$label\` (${samples:-samples unknown}), self time by shared object, then by symbol:"
+		echo
+		echo '```'
+		"$PERF" report -i "$f.perf" --stdio --no-children -g none --sort dso 2>/dev/null |
+			awk '!/^#/ && NF && n++ < 6 { sub(/ +$/, ""); print }'
+		echo '--'
+		# addresses without a symbol (a library without debug symbols) merged per object;
+		# the trailing "-" columns (IPC, not measured here) dropped
+		"$PERF" report -i "$f.perf" --stdio --no-children -g none --sort dso,symbol 2>/dev/null |
+			awk '!/^#/ && NF && $1 ~ /%$/ {
+					p = $1 + 0; sub(/^ *[0-9.]+% +/, ""); sub(/[ -]+$/, "")
+					if (match($0, / \[[.kgu]\] 0x[0-9a-f]+$/)) $0 = substr($0, 1, RSTART - 1) " [.] (addresses without symbols)"
+					d = $1; sub(/^[^ ]+ +/, ""); v[sprintf("%-22s %s", d, $0)] += p }
+				END { for (k in v) printf "%9.2f%%  %s\n", v[k], k }' |
+			sort -k1,1gr | awk 'n++ < 8 { print substr($0, 1, 120) }'
+		echo '```'
+		echo
+	elif [ -z "$PERF" ] && [[ "$label" == pgvault* ]]; then
+		echo "(No working perf: no CPU profile of pgvault; on Debian, apt-get install linux-perf.)"
+		echo
+	fi
+}
+
+# prof_table KEY...: one line per run
+prof_table() {
+	local k
+	{
+		printf 'profile run\twall\tclient CPU (user+sys)\tpeak RSS\tserver CPU\tserver statements (logged)\texecutions\n'
+		for k in "$@"; do
+			read -r wall cpu rss srv st n <"$PROF/$k.sum"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(cat "$PROF/$k.label")" "$(fmt s "$wall")" "$(fmt s "$cpu")" \
+				"$(fmt MiB "$rss")" "$(if [ "$srv" = - ]; then echo "?"; else fmt s "$srv"; fi)" "$(fmt s "$st")" "$n"
+		done
+	} | md_table
+}
+
+# prof_verdict LIMIT PV_MEDIAN PEER_NAME PEER_MEDIAN KEY: the row's conclusion, from KEY's run
+prof_verdict() {
+	local lim="$1" pvm="$2" peer="$3" pm="$4" wall cpu rss srv st n
+	read -r wall cpu rss srv st n <"$PROF/$5.sum"
+	if [ "$srv" = - ]; then
+		echo "**Conclusion:** server statements $(fmt s "$st") of $(fmt s "$wall") wall; pgvault CPU $(fmt s "$cpu"); the server's CPU could not be read, so no floor."
+		return 0
+	fi
+	awk -v lim="$lim" -v pvm="$pvm" -v peer="$peer" -v pm="$pm" -v w="$wall" -v cc="$cpu" -v cs="$srv" \
+		-v st="$st" -v n="$NCPU" 'BEGIN {
+		req = lim * pm; fl = (cs + cc) / n
+		printf "**Conclusion:** server statements %.2f s of %.2f s wall; server CPU %.2f s, pgvault CPU %.2f s (the server %.0f%% of the CPU); ", st, w, cs, cc, (cs + cc > 0) ? 100 * cs / (cs + cc) : 0
+		printf "%d cores: CPU-bound floor = (%.2f + %.2f) / %d = %.2f s, against the %.2f s the target allows (%s × %s median %.2f s; pgvault median %.2f s). ", n, cs, cc, n, fl, req, lim, peer, pm, pvm
+		if (cs / n > req)
+			printf "Out of reach on this machine whatever pgvault does: the server CPU alone, spread over %d cores, takes %.2f s.\n", n, cs / n
+		else if (fl > req)
+			printf "Out of reach on this machine at this CPU: with the server part as it is, pgvault CPU would have to fall from %.2f s to %.2f s.\n", cc, req * n - cs
+		else
+			printf "The CPU would allow it: %.2f s of the wall is above the floor (waiting on I/O and fsync, round trips, serial phases; see the statement classes).\n", w - fl
+	}'
+}
+
+# prof_row WORKLOAD MEASUREMENT: the profile of one unmet target row, markdown on stdout
+prof_row() {
+	local wl="$1" m="$2" j="$JOBS" id lim="" pvn="" peern="" pvm pm k dbs=() i wall cpu rss srv st n raw
+	ROWKEYS=()
+	echo "### $wl: $m"
+	echo
+	case "$wl|$m" in
+	"bot|backup vs pg_dump -Fc")
+		lim=0.5 pvn="pgvault backup" peern="pg_dump -Fc"
+		pv_backup bot "pgvault backup" --db bot
+		pr pd-bot "pg_dump -Fc" "$PGBIN/pg_dump" -Fc -f "$PROF/out/bot.dump" bot ;;
+	"fleet|backup --jobs $j vs pg_dump -Fc loop")
+		lim=0.3 pvn="pgvault backup --jobs $j" peern="pg_dump -Fc loop"
+		for ((i = 1; i <= FLEET; i++)); do dbs+=(--db "bot$i"); done
+		pv_backup fleet "pgvault backup --jobs $j (bot1..bot$FLEET)" "${dbs[@]}" --jobs "$j"
+		mkdir -p "$PROF/out/fleet"
+		pr pd-fleet "pg_dump -Fc loop (bot1..bot$FLEET)" bash -c \
+			'for ((i = 1; i <= $1; i++)); do "$2" -Fc -f "$3/bot$i.dump" "bot$i" || exit 1; done' \
+			_ "$FLEET" "$PGBIN/pg_dump" "$PROF/out/fleet" ;;
+	"many|backup vs pg_dump -Fc")
+		lim=0.5 pvn="pgvault backup" peern="pg_dump -Fc"
+		pv_backup many "pgvault backup" --db many
+		pr pd-many "pg_dump -Fc" "$PGBIN/pg_dump" -Fc -f "$PROF/out/many.dump" many ;;
+	"many|restore --jobs $j vs pg_restore -j$j" | "bench|restore --jobs $j vs pg_restore -j$j")
+		lim=$([ "$wl" = many ] && echo 0.25 || echo 0.6) pvn="pgvault restore --jobs $j" peern="pg_restore -j$j"
+		id=$(pv_bundle "$wl")
+		pd_dump "$wl"
+		drop_db prof_pv
+		pr "pvr-$wl" "pgvault restore --jobs $j" "${PVV[@]}" restore --storage "$PROF/st/$wl" "$id" --as prof_pv --jobs "$j"
+		drop_db prof_pv
+		drop_db prof_pr
+		q -d postgres -c "CREATE DATABASE prof_pr TEMPLATE template0"
+		pr "pdr-$wl" "pg_restore -j$j" "$PGBIN/pg_restore" -j "$j" -d prof_pr "$PROF/out/$wl.dump"
+		drop_db prof_pr ;;
+	"bench|backup --jobs $j vs pg_dump -Fc")
+		lim=0.45 pvn="pgvault backup --jobs $j" peern="pg_dump -Fc"
+		pv_backup bench "pgvault backup --jobs $j" --db bench --jobs "$j"
+		pr pd-bench "pg_dump -Fc" "$PGBIN/pg_dump" -Fc -f "$PROF/out/bench.dump" bench ;;
+	"bench|backup --jobs $j vs pg_dump | zstd")
+		lim=0.75 pvn="pgvault backup --jobs $j" peern="pg_dump | zstd -T0 -3"
+		pv_backup bench "pgvault backup --jobs $j" --db bench --jobs "$j"
+		pr pz-bench "pg_dump | zstd -T0 -3" bash -c 'set -o pipefail; "$1" "$2" | "$3" -T0 -3 -q >"$4"' \
+			_ "$PGBIN/pg_dump" bench "$ZSTD" "$PROF/out/bench.sql.zst"
+		rm -f "$PROF/out/bench.sql.zst" ;;
+	"big|backup --jobs $j vs --jobs 1")
+		lim=0.6 pvn="pgvault backup --jobs $j" peern="pgvault backup --jobs 1"
+		pv_backup big "pgvault backup --jobs $j" --db big --jobs "$j" ;;
+	"big|restore --jobs $j vs --jobs 1")
+		lim=0.6 pvn="pgvault restore --jobs $j" peern="pgvault restore --jobs 1"
+		id=$(pv_bundle big)
+		drop_db prof_pv
+		pr pvr-big "pgvault restore --jobs $j" "${PVV[@]}" restore --storage "$PROF/st/big" "$id" --as prof_pv --jobs "$j"
+		drop_db prof_pv ;;
+	"verify|verify GB/s per core")
+		id=$(pv_bundle bench)
+		pr pvv-bench "pgvault verify" "${PVV[@]}" verify --storage "$PROF/st/bench" "$id" ;;
+	"bench|bundle bytes vs pg_dump | zstd")
+		echo "A size target, not a time one: nothing to profile."
+		echo
+		return 0 ;;
+	"bench|peak RSS backup --jobs $j")
+		echo "A memory target, not a time one: no time profile.$([ -f "$PROF/pvb-bench.sum" ] &&
+			awk '{ printf " The profile run of pgvault backup --jobs '"$j"' on bench (above) peaked at %.1f MiB.", $3 / 1024 }' "$PROF/pvb-bench.sum")"
+		echo
+		return 0 ;;
+	"mem|peak RSS bench4x - bench")
+		echo "A memory target, not a time one: no time profile."
+		echo
+		return 0 ;;
+	*)
+		echo "No profile is defined for this row."
+		echo
+		return 0 ;;
+	esac
+	pvm="" pm=""
+	if [ -n "$pvn" ]; then pvm=$(med "$wl" "$pvn" wall); fi
+	if [ -n "$peern" ]; then pm=$(med "$wl" "$peern" wall); fi
+	if [ -n "$pvm" ] && [ -n "$pm" ]; then
+		echo "Target: pgvault ≤ $lim × $peern's median $(fmt s "$pm") = $(awk -v l="$lim" -v p="$pm" 'BEGIN { printf "%.2f s", l * p }'); pgvault's median $(fmt s "$pvm")."
+		echo
+	fi
+	prof_table "${ROWKEYS[@]}"
+	echo
+	for k in "${ROWKEYS[@]}"; do
+		if [ -f "$PROF/$k.shown" ]; then
+			echo "\`$(cat "$PROF/$k.label")\`: the same run as in $(cat "$PROF/$k.shown") above."
+			echo
+		else
+			prof_details "$k"
+			echo "$wl: $m" >"$PROF/$k.shown"
+		fi
+	done
+	if [ "$wl" = verify ]; then
+		read -r wall cpu rss srv st n <"$PROF/pvv-bench.sum"
+		raw=$(bundle_raw_bytes "$(bundle_of "$PROF/st/bench" bench)")
+		echo "**Conclusion:** verify read $(fmt MB "$raw") of uncompressed data with $(fmt s "$cpu") of CPU in the profile run: $(awk -v b="$raw" -v c="$cpu" 'BEGIN { if (c > 0) printf "%.2f GB/s per core", b / 1e9 / c; else printf "too short to measure" }') (target ≥ 1 GB/s per core); the server's CPU: $(if [ "$srv" = - ]; then echo unknown; else fmt s "$srv"; fi). A client-only target: the perf profile above shows where the CPU goes."
+	elif [ -n "$pvm" ] && [ -n "$pm" ]; then
+		prof_verdict "$lim" "$pvm" "$peern" "$pm" "${ROWKEYS[0]}"
+	fi
+	echo
+}
+
+prof_intro() {
+	cat <<EOF
+For every target row that is not met: one more run of its pgvault command (\`pgvault -v\`$([ -n "$PERF" ] && echo ", under \`perf record -g\`")) and, when the peer is pg_dump / pg_restore, of the peer's command, after the measurements; these runs are not in the tables above (a bundle or dump a restore needs is made beforehand, untimed). Each run is preceded by a CHECKPOINT.
+
+- **server statements**: \`log_min_duration_statement = 0\` for the step (ALTER SYSTEM, reset afterwards); the durations the server logged during the run, summed by statement class (COPY; "sequence values" = pg_dump's \`SELECT <oid>::pg_catalog.oid, last_value ...\`; else the first words). Logging every statement costs a little, so the sums run a little high; a COPY's duration includes waiting for the client (COPY TO STDOUT blocks while the client is not reading, COPY FROM STDIN waits for its data), so it is time spent in the statement, not necessarily server work; two sessions in parallel can log more than the wall time.
+- **server CPU**: user+system CPU of the cluster's processes, from \`/proc/PID/stat\`: the postmaster's utime+stime+cutime+cstime plus those of each of its live children, before and after the run (cutime/cstime hold the CPU of every backend or worker that exited and was reaped, so short-lived backends count). In ticks of 1/$CLK_TCK s, a tick or two of error; it includes the background processes (checkpointer, WAL writer, autovacuum) during the run, and no time waiting for I/O.
+- **client CPU**: user+system of the command by \`/usr/bin/time\` (with its children: zstd of the pipe, each pg_dump of the loop)$([ -n "$PERF" ] && echo "; perf's sampling adds a little to pgvault's").
+- **wall**: the clock around the command$([ -n "$PERF" ] && echo "; for pgvault under perf, /usr/bin/time's elapsed time inside perf (10 ms resolution), since perf's own start and end take about a second"). One run, not a median: compare it with the medians above with care.
+- **floor**: (server CPU + client CPU) / $NCPU cores: the wall time if the work were perfectly spread over the cores and nothing waited. When that floor is above the time the target allows, the target cannot be met on this machine, however pgvault schedules its work.
+
+EOF
+}
+
+# profile_unmet: the section, into $W/profile.md
+profile_unmet() {
+	local rows wl m rc t0
+	t0=$(now_ns)
+	rows=$(targets | awk -F'\t' '$7 == "no" && $2 !~ /^FAILED/ { print $1 "\t" $2 }')
+	rm -rf "$PROF"
+	mkdir -p "$PROF/st" "$PROF/out"
+	PERF=$(command -v perf || true)
+	if [ -n "$PERF" ] && ! "$PERF" record -q -o "$PROF/probe.perf" -- true >/dev/null 2>&1; then
+		log "perf is installed but perf record does not work here: no CPU profile"
+		PERF=""
+	fi
+	rm -f "$PROF/probe.perf"
+	{
+		echo "## Where the time goes (unmet targets)"
+		echo
+		prof_intro
+	} >"$W/profile.md"
+	if [ -z "$rows" ]; then
+		echo "Every target is met (or failed): nothing to profile." >>"$W/profile.md"
+		return 0
+	fi
+	log "profile of the unmet targets"
+	prof_log_setting 0 || die "could not set log_min_duration_statement = 0"
+	while IFS=$'\t' read -r wl m <&3; do
+		rm -f "$PROF/why"
+		trap - ERR
+		set +e
+		(
+			set -e
+			die() { echo "$*" >"$PROF/why"; echo "bench: error: $*" >&2; exit 1; }
+			trap 'rc=$?; [ -s "$PROF/why" ] || echo "command failed (exit $rc): $BASH_COMMAND" >"$PROF/why"; on_err $rc $LINENO "$BASH_COMMAND"' ERR
+			prof_row "$wl" "$m"
+		) >"$PROF/row.md" </dev/null
+		rc=$?
+		set -e
+		trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+		case "$rc" in 129 | 130 | 143) exit "$rc" ;; esac
+		cat "$PROF/row.md" >>"$W/profile.md"
+		if [ "$rc" != 0 ]; then
+			{
+				echo "**The profile of this row failed** (exit $rc): $(cut -c 1-300 "$PROF/why" 2>/dev/null || echo unknown)"
+				echo
+			} >>"$W/profile.md"
+			log "profile of \"$wl: $m\" failed, the next row"
+		fi
+		drop_db prof_pv >/dev/null 2>&1 || true
+		drop_db prof_pr >/dev/null 2>&1 || true
+	done 3<<<"$rows"
+	prof_log_setting default || die "could not reset log_min_duration_statement"
+	echo "The profile step took $(secs_since "$t0") s." >>"$W/profile.md"
+	rm -rf "$PROF/st" "$PROF/out"
 }
 
 # ---- main ---------------------------------------------------------------------------------
@@ -865,6 +1306,33 @@ done
 
 DONE=1
 write_results "${FAILED:+FAILED workloads:$FAILED (see Failures)}"
+
+# The profile of the unmet targets (PROFILE=1): RESULTS.md above already holds the
+# measurements; the profile adds its section, and whatever fails in it is reported there.
+if [ "$PROFILE" = 1 ]; then
+	trap - ERR
+	set +e
+	(
+		set -e
+		trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+		profile_unmet
+	)
+	rc=$?
+	set -e
+	trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+	case "$rc" in 129 | 130 | 143) exit "$rc" ;; esac
+	if [ "$rc" != 0 ]; then
+		log "the profile step failed (exit $rc); the measurements are not affected"
+		{ echo; echo "**The profile step failed** (exit $rc); see the benchmark's standard error."; } >>"$W/profile.md"
+	fi
+	# whatever happened: statement logging off, the profile's databases and files gone
+	[ "$(qv -d postgres -c 'SHOW log_min_duration_statement' 2>/dev/null)" = -1 ] ||
+		prof_log_setting default || log "could not reset log_min_duration_statement"
+	drop_db prof_pv >/dev/null 2>&1 || true
+	drop_db prof_pr >/dev/null 2>&1 || true
+	rm -rf "$PROF"
+	write_results "${FAILED:+FAILED workloads:$FAILED (see Failures)}"
+fi
 echo
 { echo "$HEAD"; targets; } | print_table
 echo
