@@ -26,6 +26,7 @@ typedef struct worker {
 	pv_pool *pool;
 	pthread_t thread;
 	PGconn *c;
+	pv_zdec *z;  /* its decompressor, reset for each member */
 	int started;
 } worker;
 
@@ -53,8 +54,9 @@ put_rows(void *arg, const char *data, size_t len)
 }
 
 static int
-run_copy(PGconn *c, const job *j)
+run_copy(worker *w, const job *j)
 {
+	PGconn *c = w->c;
 	PGresult *r = PQexec(c, j->sql);
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		pv_fail("%s", PQresultErrorMessage(r));
@@ -62,9 +64,11 @@ run_copy(PGconn *c, const job *j)
 		return -1;
 	}
 	PQclear(r);
-	pv_zdec *z = pv_zdec_new();
-	int rc = z ? pv_zdec_all(z, j->zbuf, j->zlen, put_rows, c) : -1;
-	pv_zdec_free(z);
+	if (!w->z)
+		w->z = pv_zdec_new();
+	else
+		pv_zdec_reset(w->z);
+	int rc = w->z ? pv_zdec_all(w->z, j->zbuf, j->zlen, put_rows, c) : -1;
 	if (PQputCopyEnd(c, rc < 0 ? "pgvault: aborted" : NULL) != 1 && rc == 0)
 		rc = pv_fail("%s", PQerrorMessage(c));
 	while ((r = PQgetResult(c)) != NULL) {
@@ -126,7 +130,7 @@ worker_main(void *arg)
 			if (pv_check_interrupt() < 0) {
 				rc = -1;
 			} else if (j->zbuf) {
-				rc = run_copy(w->c, j);
+				rc = run_copy(w, j);
 			} else {
 				rc = run_sql(w->c, j->sql);
 			}
@@ -352,11 +356,13 @@ pv_pool_free(pv_pool *p)
 	for (int i = 0; i < p->n; i++)
 		if (p->w[i].started)
 			pthread_join(p->w[i].thread, NULL);
-	for (int i = 0; i < p->n; i++)
+	for (int i = 0; i < p->n; i++) {
 		if (p->w[i].c) {
 			pv_cancel_unregister(p->w[i].c);
 			PQfinish(p->w[i].c);
 		}
+		pv_zdec_free(p->w[i].z);
+	}
 	while (p->head) {
 		job *j = p->head;
 		p->head = j->next;
