@@ -5,10 +5,13 @@
 # `bash contrib/check.sh` inside, printing each one's result and time and a summary at the
 # end.  Nothing from the machine's own installed packages is used inside the tree.
 #
-#   contrib/fresh-check.sh [--only demo|check] [--suite SUITE] [--dir DIR] [--keep]
+#   contrib/fresh-check.sh [--only demo|check] [--bench] [--suite SUITE] [--dir DIR] [--keep]
 #                          [--share-cache]
 #
 #   --only        run one of the two commands (default: both, the demo first)
+#   --bench       after the demo (which builds _build/pgvault), install what bench/ needs
+#                 besides (zstd, time, python3: bench/README.md) and run a quick benchmark
+#                 (bench/run.sh at tiny sizes, one repetition); its log is DIR/bench.log
 #   --suite       the Debian release to build (default bookworm; trixie works too)
 #   --dir DIR     where to build the tree (default: a new /var/tmp/pgvault-fresh.XXXXXX);
 #                 the logs are DIR/demo.log and DIR/check.log
@@ -25,18 +28,20 @@
 # npm configuration (/etc/npmrc, /usr/etc/npmrc), without which npm cannot reach its
 # registry through the workplace's network.
 set -uo pipefail
-ONLY="" SUITE=bookworm DIR="" KEEP=no SHARE=no
+ONLY="" SUITE=bookworm DIR="" KEEP=no SHARE=no BENCH=no
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--only) ONLY="${2:?--only needs demo or check}"; shift 2 ;;
+	--bench) BENCH=yes; shift ;;
 	--suite) SUITE="${2:?--suite needs a release name}"; shift 2 ;;
 	--dir) DIR="${2:?--dir needs a directory}"; shift 2 ;;
 	--keep) KEEP=yes; shift ;;
 	--share-cache) SHARE=yes; shift ;;
-	*) echo "usage: $0 [--only demo|check] [--suite SUITE] [--dir DIR] [--keep] [--share-cache]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--only demo|check] [--bench] [--suite SUITE] [--dir DIR] [--keep] [--share-cache]" >&2; exit 2 ;;
 	esac
 done
 case "$ONLY" in ""|demo|check) ;; *) echo "fresh-check: --only takes demo or check" >&2; exit 2 ;; esac
+[ "$BENCH" = no ] || [ "$ONLY" != check ] || { echo "fresh-check: --bench needs the demo's build" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "fresh-check: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -141,6 +146,12 @@ step clone "$DIR/clone.log" inside "set -e
 
 if [ "$ONLY" != check ]; then
 	step demo "$DIR/demo.log" inside 'cd /root/pgvault && bash contrib/demo.sh' || ok=no
+fi
+if [ "$BENCH" = yes ] && [ "$ok" = yes ]; then
+	step bench "$DIR/bench.log" inside 'set -e; cd /root/pgvault
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zstd time python3 >/dev/null
+		REPS=1 FLEET=3 MANY=50 BENCH_SCALE=1 MESSAGES=20000 BIG_ROWS=50000 \
+			BENCH_RESULTS=/root/bench-quick.md bash bench/run.sh' || ok=no
 fi
 if [ "$ONLY" != demo ]; then
 	step check "$DIR/check.log" inside 'cd /root/pgvault && bash contrib/check.sh' || ok=no
