@@ -243,7 +243,8 @@ plan_units(PGconn *c, pv_copy_item *items, int n, int jobs, int *nu)
 	return u;
 }
 
-/* The other sessions (up to jobs - 1) on the snapshot of c; how many could be had. */
+/* The other sessions (up to jobs - 1) on the snapshot of c; how many could be had (those
+ * the server refuses are done without), or -1 when the snapshot cannot be exported. */
 static int
 start_workers(PGconn *c, const pv_connopts *co, const char *db, worker *wk, int jobs)
 {
@@ -251,11 +252,11 @@ start_workers(PGconn *c, const pv_connopts *co, const char *db, worker *wk, int 
 	const char *pause = getenv("PGVAULT_TEST_PAUSE");
 	if (pause && *pause >= '1' && *pause <= '9')
 		sleep((unsigned)atoi(pause));
+	/* a failed export aborts the dump session's transaction (it cannot be taken in a
+	 * subtransaction): that ends this backup of the database */
 	char *snap = pv_export_snapshot(c);
-	if (!snap) {
-		pv_warn("database \"%s\": %s; reading the tables on one session", db, pv_errmsg());
-		return 0;
-	}
+	if (!snap)
+		return pv_wrap("the parallel sessions (--jobs 1 reads on one session)");
 	int k = 0;
 	for (int i = 1; i < jobs; i++) {
 		PGconn *wc = pv_connect(co, db);
@@ -291,6 +292,13 @@ pv_copy_rows(PGconn *c, const pv_connopts *co, const char *db, pv_bundle_writer 
 
 	worker *wk = pv_calloc((size_t)jobs, sizeof *wk);
 	int nw = jobs > 1 ? start_workers(c, co, db, wk, jobs) : 0;
+	if (nw < 0) {
+		free(wk);
+		free(r.back);
+		free(r.u);
+		pthread_mutex_destroy(&r.mu);
+		return -1;
+	}
 	int started = 0;
 	for (; started < nw; started++) {
 		wk[started].r = &r;

@@ -31,9 +31,10 @@ typedef struct pv_copy_item {
 } pv_copy_item;
 
 /* Copy the rows of n items into w.  c is the dump session (pv_dump_session) that read the
- * catalog and locked the tables; co and db open the other sessions when jobs > 1.  When
- * they cannot be had (no snapshot export on this server, connections refused), fewer jobs
- * run, with a warning.  0, or -1 with the table (and range) in the message. */
+ * catalog and locked the tables; co and db open the other sessions when jobs > 1.  Sessions
+ * the server refuses (max_connections) are done without, with a warning; a snapshot the
+ * server cannot export fails the copy.  0, or -1 with the table (and range) in the
+ * message. */
 int pv_copy_rows(PGconn *c, const pv_connopts *co, const char *db, pv_bundle_writer *w,
                  pv_copy_item *items, int n, int jobs);
 
