@@ -291,14 +291,45 @@ read_members(loader *L, pv_bundle_reader *r, const char *label)
 /* Nothing from a bundle runs before all of it verified: a first pass when the source can be
  * read twice (a local or downloaded file), else the checks of the one pass (the manifest is
  * compared at the end; a failure then drops what was made). */
+/* The tables whose rows are one data member, from the verified manifest: "data/ID" of
+ * "data/ID.1.copy.zst" when no "data/ID.2..." exists. */
+static json_t *
+single_member_tables(json_t *manifest)
+{
+	json_t *count = json_object(), *single = json_object();
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(manifest, "members"), i, m) {
+		const char *name = jstr(m, "name"), *kind = jstr(m, "kind");
+		const char *dot = name && kind && strcmp(kind, "data") == 0 ? strchr(name + 5, '.') : NULL; /* layering: not SQL */
+		if (!dot)
+			continue;
+		char *prefix = pv_strndup(name, (size_t)(dot - name));
+		(void)pvj_set_int(count, prefix, json_integer_value(json_object_get(count, prefix)) + 1);
+		free(prefix);
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(count, k, v)
+		if (json_integer_value(v) == 1)
+			(void)pvj_set_bool(single, k, 1);
+	json_decref(count);
+	return single;
+}
+
 static int
-verify_first(pv_source *src, const char *label)
+verify_first(loader *L, pv_source *src, const char *label)
 {
 	if (!src->rewind)
 		return 0;
 	double t0 = pv_monotonic();
-	if (pv_bundle_verify(src, label, NULL) < 0 || src->rewind(src) < 0)
+	json_t *manifest = NULL;
+	if (pv_bundle_verify(src, label, &manifest) < 0 || src->rewind(src) < 0) {
+		json_decref(manifest);
 		return -1;
+	}
+	L->single = single_member_tables(manifest);
+	json_decref(manifest);
 	pv_debug("verified %s in %.3fs", label, pv_monotonic() - t0);
 	return 0;
 }
@@ -366,6 +397,7 @@ free_loader(loader *L)
 	json_decref(L->header);
 	json_decref(L->roles);
 	json_decref(L->data_toc);
+	json_decref(L->single);
 	json_decref(L->selected);
 	json_decref(L->lobs);
 	json_decref(L->seen);
@@ -393,7 +425,7 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 
 	pv_cleanup_pending++;
 	pv_bundle_reader *r = NULL;
-	if (verify_first(src, label) < 0)
+	if (verify_first(&L, src, label) < 0)
 		goto out;
 	r = pv_br_new(src, label);
 	if (!r)

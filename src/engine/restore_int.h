@@ -37,6 +37,8 @@ typedef struct loader {
 	json_t *header;
 	json_t *roles;
 	json_t *data_toc;
+	json_t *single;   /* member prefixes of tables whose rows are one member (from the manifest
+	                   * the verification read): loaded with COPY FREEZE; or NULL */
 	json_t *selected; /* rows-only: member_prefix -> entry */
 	json_t *seen;     /* [{name, sha256}] as read */
 	pv_buf acl_sql;   /* the ACL pass */

@@ -65,6 +65,9 @@ pvr_load_member(loader *L, pv_bundle_reader *r, const char *name)
 	const char *target = jstr(e, "load_via") ? jstr(e, "load_via") : jstr(e, "table");
 	char *sql = cols && *cols ? pv_asprintf("COPY %s (%s) FROM STDIN", target, cols)
 	                          : pv_asprintf("COPY %s FROM STDIN", target);
+	/* a new table whose rows are all in this member: COPY FREEZE (pg/conn.h) */
+	const char *freeze = !L->rows_only && !jstr(e, "load_via") && L->single &&
+	                     json_object_get(L->single, jstr(e, "member_prefix")) ? jstr(e, "table") : NULL;
 	if (L->pool) {
 		/* the member's compressed bytes go to a worker (bounded: one member each) */
 		pv_buf z = PV_BUF_INIT;
@@ -72,31 +75,20 @@ pvr_load_member(loader *L, pv_bundle_reader *r, const char *name)
 		char *label = pv_asprintf("member %s: table %s", name, jstr(e, "table"));
 		if (rc == 0) {
 			size_t len = z.len;
-			rc = pv_pool_copy(L->pool, sql, label, pv_buf_detach(&z), len);
+			rc = pv_pool_copy(L->pool, sql, label, pv_buf_detach(&z), len, freeze);
 		}
 		pv_buf_free(&z);
 		free(label);
 		free(sql);
 		return rc;
 	}
-	PGresult *res = PQexec(L->c, sql);
+	int frozen = pv_copy_in_begin(L->c, sql, freeze);
 	free(sql);
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		pv_fail("%s", PQresultErrorMessage(res));
-		PQclear(res);
+	if (frozen < 0)
 		return pv_wrap("member %s: table %s", name, jstr(e, "table"));
-	}
-	PQclear(res);
 	int64_t raw = 0;
 	int rc = pv_br_decompress(r, put_copy, L->c, &raw);
-	if (PQputCopyEnd(L->c, rc < 0 ? "pgvault: aborted" : NULL) != 1 && rc == 0)
-		rc = pv_fail("%s", PQerrorMessage(L->c));
-	while ((res = PQgetResult(L->c)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
-			rc = pv_fail("%s", PQresultErrorMessage(res));
-		PQclear(res);
-	}
-	if (rc < 0)
+	if (pv_copy_in_end(L->c, rc, frozen) < 0)
 		return pv_wrap("member %s: table %s", name, jstr(e, "table"));
 	return 0;
 }

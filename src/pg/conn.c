@@ -424,3 +424,65 @@ pv_bulk_load_session(PGconn *c, int sessions)
 	free(sql);
 	return rc < 0 ? pv_wrap("setting up the restore session for bulk loading") : 0;
 }
+
+int
+pv_copy_in_begin(PGconn *c, const char *copy_sql, const char *freeze_table)
+{
+	PGresult *r;
+	if (freeze_table) {
+		/* only an empty table: an extension's configuration table holds the rows its
+		 * script made, which the member does not carry */
+		char *prep = pv_asprintf("BEGIN; LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE;"
+		                         " SELECT NOT EXISTS (SELECT FROM ONLY %s)", freeze_table, freeze_table);
+		r = PQexec(c, prep);
+		free(prep);
+		int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		         strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		PQclear(r);
+		if (ok) {
+			char *trunc = pv_asprintf("TRUNCATE ONLY %s", freeze_table);
+			ok = pv_exec(c, trunc) == 0;
+			free(trunc);
+		}
+		if (ok) {
+			char *sql = pv_asprintf("%s FREEZE", copy_sql);
+			r = PQexec(c, sql);
+			free(sql);
+			ok = PQresultStatus(r) == PGRES_COPY_IN;
+			if (!ok)
+				pv_debug("COPY FREEZE refused, copying plainly: %s", PQresultErrorMessage(r));
+			PQclear(r);
+			if (ok)
+				return 1;
+		}
+		PQclear(PQexec(c, "ROLLBACK"));
+	}
+	r = PQexec(c, copy_sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		pv_fail("%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+int
+pv_copy_in_end(PGconn *c, int rc, int freeze)
+{
+	PGresult *r;
+	if (PQputCopyEnd(c, rc < 0 ? "pgvault: aborted" : NULL) != 1 && rc == 0)
+		rc = pv_fail("%s", PQerrorMessage(c));
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
+			rc = pv_fail("%s", PQresultErrorMessage(r));
+		PQclear(r);
+	}
+	if (freeze) {
+		if (rc == 0)
+			rc = pv_exec(c, "COMMIT");
+		else
+			PQclear(PQexec(c, "ROLLBACK"));
+	}
+	return rc;
+}

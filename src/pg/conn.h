@@ -79,5 +79,14 @@ int pv_restore_session(PGconn *c, const char *encoding, const char *search_path)
  * index builds (never lowered). */
 #define PV_BULK_MAINTENANCE_KB (256 * 1024)
 int pv_bulk_load_session(PGconn *c, int sessions);
+/* Start copy_sql (COPY ... FROM STDIN).  With freeze_table (the table's quoted name; its
+ * rows all in this COPY, the table new): when the table is empty, in a transaction that
+ * truncates it first and COPY ... FREEZE, so the rows go in frozen and their pages
+ * all-visible, and the restored table needs no hint-bit writes or freezing later; when it
+ * is not (an extension's configuration table) or the server refuses, the plain COPY.
+ * 1 (FREEZE, the transaction open), 0 (plain), -1 with pv_fail. */
+int pv_copy_in_begin(PGconn *c, const char *copy_sql, const char *freeze_table);
+/* End the COPY begun (rc < 0: abort it) and, after FREEZE, commit (or roll back); rc or -1. */
+int pv_copy_in_end(PGconn *c, int rc, int freeze);
 
 #endif

@@ -18,6 +18,7 @@ typedef struct job {
 	char *label;
 	void *zbuf;    /* COPY job: compressed rows; NULL for an SQL item */
 	size_t zlen;
+	char *freeze;  /* COPY job: the table, copied with FREEZE; or NULL */
 	int item;      /* SQL item index, or -1 */
 	struct job *next;
 } job;
@@ -57,26 +58,15 @@ static int
 run_copy(worker *w, const job *j)
 {
 	PGconn *c = w->c;
-	PGresult *r = PQexec(c, j->sql);
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		pv_fail("%s", PQresultErrorMessage(r));
-		PQclear(r);
+	int freeze = pv_copy_in_begin(c, j->sql, j->freeze);
+	if (freeze < 0)
 		return -1;
-	}
-	PQclear(r);
 	if (!w->z)
 		w->z = pv_zdec_new();
 	else
 		pv_zdec_reset(w->z);
 	int rc = w->z ? pv_zdec_all(w->z, j->zbuf, j->zlen, put_rows, c) : -1;
-	if (PQputCopyEnd(c, rc < 0 ? "pgvault: aborted" : NULL) != 1 && rc == 0)
-		rc = pv_fail("%s", PQerrorMessage(c));
-	while ((r = PQgetResult(c)) != NULL) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
-			rc = pv_fail("%s", PQresultErrorMessage(r));
-		PQclear(r);
-	}
-	return rc;
+	return pv_copy_in_end(c, rc, freeze);
 }
 
 /* An SQL item, in its own transaction: one that a deadlock with another worker's item
@@ -154,6 +144,7 @@ worker_main(void *arg)
 		free(j->sql);
 		free(j->label);
 		free(j->zbuf);
+		free(j->freeze);
 		free(j);
 		pthread_cond_broadcast(&p->cv_done);
 	}
@@ -214,10 +205,12 @@ pool_error(pv_pool *p)
 }
 
 int
-pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen)
+pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen,
+             const char *freeze_table)
 {
 	job *j = pv_calloc(1, sizeof *j);
 	j->sql = pv_strdup(copy_sql);
+	j->freeze = freeze_table ? pv_strdup(freeze_table) : NULL;
 	j->label = pv_strdup(label);
 	j->zbuf = zbuf;
 	j->zlen = zlen;
@@ -233,6 +226,7 @@ pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, si
 		free(j->sql);
 		free(j->label);
 		free(j->zbuf);
+		free(j->freeze);
 		free(j);
 		return pool_error(p);
 	}
@@ -369,6 +363,7 @@ pv_pool_free(pv_pool *p)
 		free(j->sql);
 		free(j->label);
 		free(j->zbuf);
+		free(j->freeze);
 		free(j);
 	}
 	free(p->finished);

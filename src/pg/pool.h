@@ -29,8 +29,10 @@ typedef struct pv_pool_item {
 
 pv_pool *pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding,
                      const char *search_path, int n);
-/* Takes ownership of zbuf (malloc'd). */
-int pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen);
+/* Takes ownership of zbuf (malloc'd).  freeze_table: the member holds all of that table's
+ * rows, copied with FREEZE (pv_copy_in_begin), or NULL. */
+int pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen,
+                 const char *freeze_table);
 /* Waits until every queued COPY job is done; -1 if any failed. */
 int pv_pool_wait(pv_pool *p);
 /* Runs the items; -1 (with the failing item's message) on failure. */
