@@ -1,11 +1,11 @@
 # restore --jobs N: the same result as a serial restore (schema and data oracles), with
-# tables split into many data members; a table of one member loaded with COPY FREEZE; a
+# tables split into many data members; a table of one big member loaded with COPY FREEZE; a
 # corrupt member in the middle of a parallel load fails the restore and leaves no database
 # behind.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 DB=pvt75_jobs
-for d in "$DB" "${DB}_r" "${DB}_r1" "${DB}_bad"; do dropdb_q "$d"; done
+for d in "$DB" "${DB}_r" "${DB}_r1" "${DB}_r2" "${DB}_bad"; do dropdb_q "$d"; done
 createdb_q "$DB"
 load_fixture "$DB" "$TOP_SRCDIR/tests/fixtures/objects.sql"
 q -d "$DB" -c "CREATE TABLE app.bulk AS SELECT i AS id, md5(i::text) AS h FROM generate_series(1, 50000) i" \
@@ -19,21 +19,28 @@ n=$(tar tf "$PGV" | grep -c '^data/') || true
 pv restore --storage "$T/st" "$ID" --as "${DB}_r" --jobs 3; expect_rc 0 "restore --jobs 3"
 oracle_compare "$DB" "${DB}_r" || fail "parallel restore differs from the source"
 
-# A table whose rows are one member is loaded with COPY FREEZE (emptied in the loading
-# transaction): its pages are all-frozen; app.bulk, in many members loaded by several
-# sessions, is not.  The same with a serial restore.
+# A table whose rows are one member of 1 MiB or more is loaded with COPY FREEZE (emptied
+# in the loading transaction): all its pages are frozen.  Not a smaller table (not worth
+# its TRUNCATE), nor one in many members loaded by several sessions.  Serial and parallel.
 frozen() { # DB TABLE -> t/f: every page of TABLE all-frozen
 	q -d "$1" -c "CREATE EXTENSION IF NOT EXISTS pg_visibility" >/dev/null
 	q -d "$1" -c "SELECT coalesce(bool_and(all_frozen), false) FROM pg_visibility_map('$2'::regclass)"
 }
-single=app.code_names # two rows (tests/fixtures/objects.sql)
-[ "$(q -d "$DB" -c "SELECT count(*) FROM $single")" -ge 1 ] || fail "$single has no rows"
-pv restore --storage "$T/st" "$ID" --as "${DB}_r1"; expect_rc 0 "serial restore"
-for r in "${DB}_r" "${DB}_r1"; do
-	[ "$(frozen "$r" "$single")" = t ] || fail "$r: $single (one member) was not loaded frozen"
-	[ "$(frozen "$r" app.bulk)" = f ] || fail "$r: app.bulk (many members) all frozen: FREEZE used on a table loaded in pieces"
+pv backup --storage "$T/st1" --db "$DB"; expect_rc 0 "backup in whole members"
+ID1=$(cat "$T/out")
+[ "$(tar tf "$(bundle_file "$T/st1" "$ID1")" | grep -c '^data/')" -le "$(q -d "$DB" -c "SELECT count(*) FROM pg_stat_user_tables")" ] ||
+	fail "expected one member per table"
+pv restore --storage "$T/st1" "$ID1" --as "${DB}_r1" --jobs 2; expect_rc 0 "restore --jobs 2 of whole members"
+pv restore --storage "$T/st1" "$ID1" --as "${DB}_r2"; expect_rc 0 "serial restore of whole members"
+oracle_compare "$DB" "${DB}_r1" || fail "restore with COPY FREEZE differs from the source"
+for r in "${DB}_r1" "${DB}_r2"; do
+	[ "$(frozen "$r" app.bulk)" = t ] || fail "$r: app.bulk (one member of 2 MB) was not loaded frozen"
+	[ "$(frozen "$r" app.code_names)" = f ] || fail "$r: app.code_names (2 rows) was loaded with FREEZE"
+	[ "$(q -d "$r" -c "SELECT count(*), sum(id) FROM app.bulk")" = "50000|1250025000" ] || fail "$r: app.bulk rows"
 done
+[ "$(frozen "${DB}_r" app.bulk)" = f ] || fail "app.bulk in many members loaded with FREEZE"
 dropdb_q "${DB}_r1"
+dropdb_q "${DB}_r2"
 
 # corrupt a data member near the middle: the parallel load must fail cleanly
 cp "$PGV" "$T/bad.pgv"
