@@ -48,8 +48,8 @@ static const pv_opt options[] = {
 	PV_OPT(0, "data-only", OPT_DATA_ONLY, NULL, "the rows of every table, into the existing database"),
 	PV_OPT(0, "schema-only", OPT_SCHEMA_ONLY, NULL, "the schema only, no rows"),
 	PV_OPT('j', "jobs", 'j', "N",
-	       "load tables and build indexes and constraints with N connections in parallel "
-	       "(memory: about 2N data members)"),
+	       "create runs of tables, load rows and build indexes and constraints with N "
+	       "connections in parallel (memory: about N + 1 data members)"),
 	PV_OPT_GROUP("Remote:"),
 	PV_OPT(0, "from-remote", OPT_FROM_REMOTE, NULL,
 	       "BUNDLE is in the [s3] storage (an id, DB@latest or DB@TIMESTAMP); it is downloaded "
