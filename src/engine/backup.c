@@ -87,6 +87,8 @@ entry_json(pv_graph *g, const pv_obj *o)
 		json_t *locks = json_array();
 		rc |= add_locks(g, o, locks, 0);
 		rc |= pvj_set(e, "locks", locks);
+		if (o->share_lock)
+			rc |= pvj_set_bool(e, "share_lock", 1);
 	}
 	if (rc) {
 		json_decref(e);

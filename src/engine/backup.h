@@ -7,7 +7,8 @@
  * Schema entries (pre-data.json, post-data.json) are JSON arrays in restore order:
  *   {"id", "kind", "schema", "name", "sql", "owner", "owner_target", "acl_target",
  *    "acl": [{"revoke", "privs", "columns", "grantee", "grantor", "grant_option"}],
- *    "comments", "late"}
+ *    "comments", "late", "deps", "locks" (post-data: the tables it locks), "share_lock" (true:
+ *    only a share lock on them, as CREATE INDEX: such entries of one table may run together)}
  * data.json entries are {"id", "kind": "table data", "table", "columns", "column_list",
  * "member_prefix"} or {"id", "kind": "sequence value", "sql"} or {"id", "kind": "large
  * object", "name", "oid", "size", "blob_prefix", "owner", "owner_target", "comments",

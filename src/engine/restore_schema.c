@@ -109,6 +109,7 @@ run_entries_parallel(loader *L, json_t *entries, const char *section)
 		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
 		bad |= pvj_set_int(index, key, k);
 		json_t *locks = json_object_get(e, "locks");
+		items[k].shared = json_is_true(json_object_get(e, "share_lock"));
 		items[k].locks = pv_calloc(json_array_size(locks) + 1, sizeof(int));
 		size_t j;
 		json_t *l;

@@ -271,6 +271,7 @@ pvc_read_indexes(reader *rd, rels *R)
 		} else {
 			pv_obj *o = pv_graph_add(g, K_INDEX, PV_POST, C_PG_CLASS, ioid, pvc_val(r, i, 2), pvc_val(r, i, 3));
 			o->sql = pv_asprintf("%s;%s", pvc_val(r, i, 4), extra.len ? extra.data : "");
+			o->share_lock = !extra.len; /* CLUSTER ON, REPLICA IDENTITY lock more */
 			pv_obj_dep(o, ri->obj);
 		}
 		pv_buf_free(&extra);

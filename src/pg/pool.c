@@ -245,22 +245,49 @@ pv_pool_wait(pv_pool *p)
 	return failed ? pool_error(p) : 0;
 }
 
+/* The tables' locks the scheduler gives out: a table held by an exclusive item, or by
+ * this many shared ones. */
+typedef struct table_locks {
+	char *excl;
+	int *shared;
+} table_locks;
+
+static int
+locks_free(const table_locks *t, const pv_pool_item *it)
+{
+	for (int k = 0; k < it->nlocks; k++) {
+		int l = it->locks[k];
+		if (t->excl[l] || (!it->shared && t->shared[l]))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+locks_take(table_locks *t, const pv_pool_item *it, int take)
+{
+	for (int k = 0; k < it->nlocks; k++) {
+		int l = it->locks[k];
+		if (it->shared)
+			t->shared[l] += take ? 1 : -1;
+		else
+			t->excl[l] = (char)take;
+	}
+}
+
 /* Queue the ready items (ready[0..*nready)) whose tables are free, keeping the others;
  * caller holds the mutex. */
 static void
-queue_ready(pv_pool *p, pv_pool_item *items, int *ready, int *nready, char *busy)
+queue_ready(pv_pool *p, pv_pool_item *items, int *ready, int *nready, table_locks *t)
 {
 	int keep = 0;
 	for (int r = 0; r < *nready; r++) {
-		int i = ready[r], free_ = 1;
-		for (int k = 0; k < items[i].nlocks && free_; k++)
-			free_ = !busy[items[i].locks[k]];
-		if (!free_) {
+		int i = ready[r];
+		if (!locks_free(t, &items[i])) {
 			ready[keep++] = i;
 			continue;
 		}
-		for (int k = 0; k < items[i].nlocks; k++)
-			busy[items[i].locks[k]] = 1;
+		locks_take(t, &items[i], 1);
 		job *j = pv_calloc(1, sizeof *j);
 		j->sql = pv_strdup(items[i].sql);
 		j->label = pv_strdup(items[i].label);
@@ -297,13 +324,13 @@ pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 			int on = items[i].deps[d];
 			rdep[rstart[on] + fill[on]++] = i;
 		}
-	char *busy = pv_calloc((size_t)maxlock + 1, 1);
+	table_locks tl = {pv_calloc((size_t)maxlock + 1, 1), pv_calloc((size_t)maxlock + 1, sizeof(int))};
 	int done = 0;
 
 	pthread_mutex_lock(&p->mu);
 	p->nfinished = 0;
 	while (done < n && !p->failed) {
-		queue_ready(p, items, ready, &nready, busy);
+		queue_ready(p, items, ready, &nready, &tl);
 		if (p->queued == 0 && p->running == 0 && p->nfinished == 0) {
 			/* nothing runs and nothing can start: a dependency the items cannot satisfy */
 			snprintf(p->err, sizeof p->err, "parallel restore stalled (unsatisfiable dependencies)");
@@ -315,8 +342,7 @@ pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 		for (int f = 0; f < p->nfinished; f++) {
 			int i = p->finished[f];
 			done++;
-			for (int k = 0; k < items[i].nlocks; k++)
-				busy[items[i].locks[k]] = 0;
+			locks_take(&tl, &items[i], 0);
 			for (int r = rstart[i]; r < rstart[i + 1]; r++)
 				if (--left[rdep[r]] == 0)
 					ready[nready++] = rdep[r];
@@ -334,7 +360,8 @@ pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 	free(rstart);
 	free(fill);
 	free(rdep);
-	free(busy);
+	free(tl.excl);
+	free(tl.shared);
 	return failed ? pool_error(p) : 0;
 }
 

@@ -23,8 +23,9 @@ typedef struct pv_pool_item {
 	char *label;
 	int *deps;    /* indexes of items that must be done first */
 	int ndeps;
-	int *locks;   /* table ids: items sharing one never run together */
+	int *locks;   /* table ids: items sharing one never run together, */
 	int nlocks;
+	int shared;   /* ... unless both are shared (CREATE INDEX: a share lock on the table) */
 } pv_pool_item;
 
 pv_pool *pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding,

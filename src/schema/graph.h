@@ -81,6 +81,8 @@ typedef struct pv_obj {
 	int ndeps, cdeps;
 	int late;            /* PV_LATE_*: run in a later restore pass */
 	int dump;            /* 0: known but not emitted (e.g. an extension member) */
+	int share_lock;      /* its SQL takes only a share lock on its table (a plain CREATE
+	                      * INDEX): such post-data entries of one table may run together */
 	json_t *extra;       /* kind-specific fields for the bundle (data entries) */
 	/* sort state */
 	int rank, indeg, done, eff_section;

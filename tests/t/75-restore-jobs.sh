@@ -1,11 +1,11 @@
 # restore --jobs N: the same result as a serial restore (schema and data oracles), with
 # tables split into many data members; a table of one big member loaded with COPY FREEZE; a
 # corrupt member in the middle of a parallel load fails the restore and leaves no database
-# behind.
+# behind; plain indexes of one table build at the same time.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 DB=pvt75_jobs
-for d in "$DB" "${DB}_r" "${DB}_r1" "${DB}_r2" "${DB}_bad"; do dropdb_q "$d"; done
+for d in "$DB" "${DB}_r" "${DB}_r1" "${DB}_r2" "${DB}_bad" "${DB}_idx_r"; do dropdb_q "$d"; done
 createdb_q "$DB"
 load_fixture "$DB" "$TOP_SRCDIR/tests/fixtures/objects.sql"
 q -d "$DB" -c "CREATE TABLE app.bulk AS SELECT i AS id, md5(i::text) AS h FROM generate_series(1, 50000) i" \
@@ -41,6 +41,38 @@ done
 [ "$(frozen "${DB}_r" app.bulk)" = f ] || fail "app.bulk in many members loaded with FREEZE"
 dropdb_q "${DB}_r1"
 dropdb_q "${DB}_r2"
+
+# Plain CREATE INDEX entries of one table share it (a share lock each): with --jobs they
+# build together.  Three indexes whose expression sleeps 0.5 s per row, on one row: seen
+# building at the same time in pg_stat_activity.
+IDX="${DB}_idx"
+dropdb_q "$IDX"
+createdb_q "$IDX"
+q -d "$IDX" -c "CREATE FUNCTION public.slow_key(int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS \$f\$BEGIN PERFORM pg_sleep(0.5); RETURN \$1; END\$f\$" \
+            -c "CREATE TABLE public.slow (a int, b int, c int)" -c "INSERT INTO public.slow VALUES (1, 2, 3)" \
+            -c "CREATE INDEX slow_a ON public.slow (public.slow_key(a))" \
+            -c "CREATE INDEX slow_b ON public.slow (public.slow_key(b))" \
+            -c "CREATE INDEX slow_c ON public.slow (public.slow_key(c))"
+pv backup --storage "$T/sti" --db "$IDX"; expect_rc 0 "backup of the slow indexes"
+IDXID=$(cat "$T/out")
+echo 0 >"$T/maxidx"
+(
+	max=0
+	while :; do
+		n=$(q -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX slow\_%'") || n=0
+		[ "$n" -gt "$max" ] && { max=$n; echo "$max" >"$T/maxidx"; }
+		sleep 0.05
+	done
+) &
+poller=$!
+pv restore --storage "$T/sti" "$IDXID" --as "${IDX}_r" --jobs 3
+kill "$poller" 2>/dev/null || true
+wait "$poller" 2>/dev/null || true
+expect_rc 0 "restore --jobs 3 of the slow indexes"
+[ "$(cat "$T/maxidx")" -ge 2 ] || fail "the indexes of one table were built one at a time (at most $(cat "$T/maxidx") at once)"
+[ "$(q -d "${IDX}_r" -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'slow'")" = 3 ] || fail "the slow indexes were not restored"
+dropdb_q "${IDX}_r"
+dropdb_q "$IDX"
 
 # corrupt a data member near the middle: the parallel load must fail cleanly
 cp "$PGV" "$T/bad.pgv"
