@@ -309,6 +309,34 @@ pvc_read_indexes(reader *rd, rels *R)
 	return 0;
 }
 
+
+/* ALTER TABLE ... ENABLE/DISABLE TRIGGER on a partitioned table reaches its partitions'
+ * clones too: a clone's own state (state[i], for its root trigger and relation) is set after
+ * that of its nearest partitioned ancestor that has one, or a parallel restore could undo
+ * it.  The states are few: the pairs are compared directly. */
+typedef struct clone_state {
+	pv_oid root, rel; /* the root trigger, the clone's relation */
+	pv_obj *o;        /* the ALTER TABLE ... TRIGGER setting its state */
+} clone_state;
+
+static void
+order_clone_states(rels *R, clone_state *state, int n)
+{
+	for (int i = 0; i < n; i++) {
+		relinfo *ri = pvc_find_rel(R, state[i].rel);
+		int found = 0;
+		while (!found && ri && ri->ispartition && ri->nparents == 1) {
+			pv_oid up = ri->parents[0];
+			for (int j = 0; j < n && !found; j++)
+				if (j != i && state[j].root == state[i].root && state[j].rel == up) {
+					pv_obj_dep(state[i].o, state[j].o);
+					found = 1;
+				}
+			ri = pvc_find_rel(R, up);
+		}
+	}
+}
+
 int
 pvc_read_triggers(reader *rd, rels *R)
 {
@@ -331,6 +359,9 @@ pvc_read_triggers(reader *rd, rels *R)
 	free(sql);
 	if (!r)
 		return pv_wrap("reading triggers");
+	/* the clones' own enabled states, to order them down the partition tree */
+	clone_state *state = pv_calloc((size_t)PQntuples(r) + 1, sizeof *state);
+	int nstate = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 1));
 		if (!ri)
@@ -350,6 +381,9 @@ pvc_read_triggers(reader *rd, rels *R)
 					                     en[0] == 'D' ? "DISABLE" : en[0] == 'R' ? "ENABLE REPLICA"
 					                     : en[0] == 'A' ? "ENABLE ALWAYS" : "ENABLE", tn);
 					pv_obj_dep(o, ro);
+					state[nstate].root = root;
+					state[nstate].rel = ri->oid;
+					state[nstate++].o = o;
 					free(tn);
 				}
 			}
@@ -378,6 +412,8 @@ pvc_read_triggers(reader *rd, rels *R)
 		free(tq);
 	}
 	PQclear(r);
+	order_clone_states(R, state, nstate);
+	free(state);
 	return 0;
 }
 

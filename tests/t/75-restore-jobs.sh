@@ -1,11 +1,12 @@
 # restore --jobs N: the same result as a serial restore (schema and data oracles), with
 # tables split into many data members; a table of one big member loaded with COPY FREEZE; a
 # corrupt member in the middle of a parallel load fails the restore and leaves no database
-# behind; plain indexes of one table build at the same time.
+# behind; plain indexes of one table build at the same time; the enabled states of a
+# partitioned table's trigger clones are set down the partition tree.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 DB=pvt75_jobs
-for d in "$DB" "${DB}_r" "${DB}_r1" "${DB}_r2" "${DB}_bad" "${DB}_idx_r"; do dropdb_q "$d"; done
+for d in "$DB" "${DB}_r" "${DB}_r1" "${DB}_r2" "${DB}_bad" "${DB}_idx_r" "${DB}_trg" "${DB}_trg_r"; do dropdb_q "$d"; done
 createdb_q "$DB"
 load_fixture "$DB" "$TOP_SRCDIR/tests/fixtures/objects.sql"
 q -d "$DB" -c "CREATE TABLE app.bulk AS SELECT i AS id, md5(i::text) AS h FROM generate_series(1, 50000) i" \
@@ -73,6 +74,34 @@ expect_rc 0 "restore --jobs 3 of the slow indexes"
 [ "$(q -d "${IDX}_r" -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'slow'")" = 3 ] || fail "the slow indexes were not restored"
 dropdb_q "${IDX}_r"
 dropdb_q "$IDX"
+
+# A trigger of a partitioned table, disabled on a sub-partitioned partition and enabled
+# ALWAYS on a partition below it: ALTER TABLE ... DISABLE TRIGGER on the middle table
+# reaches the bottom one too, so the two states are set in that order, also in parallel
+# (restored five times, every state as in the source).
+TRG="${DB}_trg"
+dropdb_q "$TRG"
+createdb_q "$TRG"
+q -d "$TRG" -c "CREATE FUNCTION public.tf() RETURNS trigger LANGUAGE plpgsql AS \$f\$BEGIN RETURN NEW; END\$f\$" \
+            -c "CREATE TABLE public.tp (a int) PARTITION BY LIST (a)" \
+            -c "CREATE TABLE public.tp1 PARTITION OF public.tp FOR VALUES IN (1)" \
+            -c "CREATE TABLE public.tp2 PARTITION OF public.tp FOR VALUES IN (2) PARTITION BY LIST (a)" \
+            -c "CREATE TABLE public.tp2_2 PARTITION OF public.tp2 FOR VALUES IN (2)" \
+            -c "CREATE TRIGGER t_row AFTER INSERT ON public.tp FOR EACH ROW EXECUTE FUNCTION public.tf()" \
+            -c "ALTER TABLE public.tp2 DISABLE TRIGGER t_row" \
+            -c "ALTER TABLE public.tp2_2 ENABLE ALWAYS TRIGGER t_row"
+states() { q -d "$1" -c "SELECT string_agg(c.relname || '=' || t.tgenabled::text, ' ' ORDER BY c.relname COLLATE \"C\") FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 't_row'"; }
+want=$(states "$TRG")
+[ "$want" = "tp=O tp1=O tp2=D tp2_2=A" ] || fail "the trigger states in the source: $want"
+pv backup --storage "$T/stt" --db "$TRG"; expect_rc 0 "backup of the trigger states"
+TRGID=$(cat "$T/out")
+for i in 1 2 3 4 5; do
+	pv restore --storage "$T/stt" "$TRGID" --as "${TRG}_r" --jobs 3; expect_rc 0 "restore --jobs 3 of the trigger states ($i)"
+	got=$(states "${TRG}_r")
+	[ "$got" = "$want" ] || fail "restore $i: trigger states $got, expected $want"
+	dropdb_q "${TRG}_r"
+done
+dropdb_q "$TRG"
 
 # corrupt a data member near the middle: the parallel load must fail cleanly
 cp "$PGV" "$T/bad.pgv"
