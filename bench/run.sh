@@ -995,9 +995,10 @@ prof_details() {
 			/catalog objects read in/ { b++; for (i = 1; i < NF; i++) {
 				if ($i == "read" && $(i + 1) == "in") c += $(i + 2)
 				if ($i == "rows" && $(i + 1) == "in") r += $(i + 2)
+				if ($i == "written" && $(i + 1) == "in") w += $(i + 2)
 				if ($i == "verified" && $(i + 1) == "in") v += $(i + 2) } }
 			END { if (n > 6) printf "... %d more lines like these\n", n - 6
-				if (b > 1) printf "sum over %d databases: catalog %.3fs, rows %.3fs, written and verified %.3fs\n", b, c, r, v }' "$f.err"
+				if (b > 1) printf "sum over %d databases: catalog %.3fs, rows %.3fs, written %.3fs, verified %.3fs\n", b, c, r, w, v }' "$f.err"
 		echo '```'
 		echo
 	fi

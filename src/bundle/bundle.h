@@ -166,8 +166,10 @@ void pv_br_free(pv_bundle_reader *r);
  * writer's layout: the tar framing (see reader.c) and the manifest itself (the header's
  * fields, counts that match the members, each entry's kind and object, and its bytes the
  * writer's serialisation), so that a change of any single byte is detected.  On success
- * *manifest (if not NULL) gets the manifest.  On failure the message names the bad member. */
-int pv_bundle_verify(pv_source *src, const char *label, json_t **manifest);
+ * *manifest (if not NULL) gets the manifest.  On failure the message names the bad member.
+ * With jobs > 1, data members are decompressed and checked on jobs - 1 more threads while
+ * this one reads on (memory: one stored member each); the result and message are the same. */
+int pv_bundle_verify(pv_source *src, const char *label, int jobs, json_t **manifest);
 /* From now on pv_bundle_verify (and so restore) accepts only bundles signed with this key
  * (copied; the operator's [security] signing_key_file).  Without it a signature is not
  * checked. */

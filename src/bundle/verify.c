@@ -7,6 +7,7 @@
  * compared with manifest.json.
  */
 #include "bundle/bundle.h"
+#include "bundle/bundle_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,68 +21,11 @@
 #define DATA_SUFFIX ".copy.zst"
 #define BLOB_PREFIX "blobs/"
 #define BLOB_SUFFIX ".bin.zst"
+/* Data members up to this stored size are checked on the pool, when there is one (the
+ * writer cuts them at 8 MiB compressed); bigger ones on the reading thread. */
+#define POOL_MEMBER_MAX ((int64_t)64 << 20)
 
 static int canonical(json_t *doc, const pv_buf *raw);
-
-/* Row state of the data member being decompressed. */
-typedef struct rowcheck {
-	int64_t ncols;  /* columns expected per row */
-	int64_t rows;   /* complete rows so far */
-	int64_t tabs;   /* separators in the current row */
-	int64_t len;    /* bytes in the current row (tabs included) */
-	char last;      /* the last byte seen */
-} rowcheck;
-
-/* The tab characters in p[0..n), a word at a time: a byte of w ^ TABS is zero where w has a
- * tab, and ~(((x & LOW7) + LOW7) | x | LOW7) keeps the high bit of exactly those bytes (no
- * carry crosses a byte: (b & 0x7f) + 0x7f <= 0xfe); multiplying their 0/1 bytes by ONES
- * sums them into the top byte. */
-static size_t
-count_tabs(const char *p, size_t n)
-{
-	const uint64_t ones = 0x0101010101010101ULL, tabs = ones * '\t', low7 = ones * 0x7f;
-	size_t k = 0, i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		uint64_t x = w ^ tabs;
-		uint64_t hit = ~(((x & low7) + low7) | x | low7) >> 7; /* 1 in each tab's byte */
-		k += (size_t)((hit * ones) >> 56);                    /* their sum, at most 8 */
-	}
-	for (; i < n; i++)
-		k += p[i] == '\t';
-	return k;
-}
-
-static int
-check_rows(void *arg, const char *data, size_t len)
-{
-	rowcheck *c = arg;
-	const char *p = data, *end = data + len;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *stop = nl ? nl : end;
-		c->tabs += (int64_t)count_tabs(p, (size_t)(stop - p));
-		c->len += stop - p;
-		if (!nl)
-			break;
-		c->rows++;
-		if (c->ncols == 0 && c->len > 0)
-			return pv_fail("row %lld is not empty but the table has no columns",
-			               (long long)c->rows);
-		if (c->ncols > 0 && c->tabs != c->ncols - 1)
-			return pv_fail("row %lld has %lld columns, expected %lld",
-			               (long long)c->rows, (long long)c->tabs + 1,
-			               (long long)c->ncols);
-		c->tabs = 0;
-		c->len = 0;
-		p = nl + 1;
-	}
-	if (len > 0)
-		c->last = data[len - 1];
-	return 0;
-}
 
 /* The data.json entry prefix of a member name ("data/3.12.copy.zst" -> "data/3",
  * "blobs/1234.2.bin.zst" -> "blobs/1234", with *chunk 12 or 2), or NULL if the name is not
@@ -339,33 +283,60 @@ check_header(const char *label, json_t *hdr)
 	return 0;
 }
 
+/* The columns data.json gives the table of data member `name`. */
+static int
+data_columns(const char *label, const char *name, json_t *counts, int64_t *ncols)
+{
+	char *prefix = member_prefix(name, DATA_SUFFIX, NULL);
+	json_t *n;
+
+	if (!prefix)
+		return pv_fail("bundle %s: member %s: malformed data member name", label, name);
+	n = counts ? json_object_get(counts, prefix) : NULL;
+	free(prefix);
+	if (!n)
+		return pv_fail("bundle %s: member %s: no entry for it in data.json", label, name);
+	*ncols = json_integer_value(n);
+	return 0;
+}
+
 /* Decompress and check one data member; rows and raw size go into `seen`. */
 static int
 check_data(pv_bundle_reader *r, const char *label, const char *name, json_t *counts,
            json_t *seen)
 {
-	char *prefix = member_prefix(name, DATA_SUFFIX, NULL);
-	json_t *ncols;
-	rowcheck c;
+	pv_rowcheck c;
 	int64_t raw = 0;
 
-	if (!prefix)
-		return pv_fail("bundle %s: member %s: malformed data member name", label, name);
-	ncols = counts ? json_object_get(counts, prefix) : NULL;
-	free(prefix);
-	if (!ncols)
-		return pv_fail("bundle %s: member %s: no entry for it in data.json", label, name);
-
 	memset(&c, 0, sizeof c);
-	c.ncols = json_integer_value(ncols);
-	if (pv_br_decompress(r, check_rows, &c, &raw) < 0)
+	if (data_columns(label, name, counts, &c.ncols) < 0)
 		return -1;
-	if (raw > 0 && c.last != '\n')
-		return pv_fail("bundle %s: member %s: the last row does not end in a newline",
-		               label, name);
+	if (pv_br_decompress(r, pv_rowcheck_feed, &c, &raw) < 0)
+		return -1;
+	if (pv_rowcheck_end(&c, raw) < 0)
+		return pv_wrap("bundle %s: member %s", label, name);
 	if (pvj_set_int(seen, "rows", c.rows) < 0 || pvj_set_int(seen, "raw_size", raw) < 0)
 		return pv_wrap("bundle %s: member %s", label, name);
 	return 0;
+}
+
+/* The same on a worker of the pool: the member's stored bytes (`size` of them) read here. */
+static int
+queue_data(pv_vpool *vp, pv_bundle_reader *r, const char *label, const char *name,
+           int64_t size, json_t *counts, json_t *seen)
+{
+	pv_buf stored = PV_BUF_INIT;
+	int64_t ncols;
+	int rc;
+
+	if (data_columns(label, name, counts, &ncols) < 0)
+		return -1;
+	pv_buf_reserve(&stored, (size_t)size + 1);
+	rc = pv_br_read_all(r, &stored, POOL_MEMBER_MAX);
+	if (rc == 0)
+		rc = pv_vpool_submit(vp, name, ncols, seen, &stored);
+	pv_buf_free(&stored);
+	return rc;
 }
 
 /* Decompress one large object member: numbered next in its object, raw size into `seen`. */
@@ -698,8 +669,8 @@ valid_utf8(const char *s)
 /* Read every member; on success *manifestp gets manifest.json, manifest_raw its bytes and
  * *sigp manifest.sig (NULL when there is none). */
 static int
-read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs, json_t *facts,
-         json_t **manifestp, pv_buf *manifest_raw, json_t **sigp)
+read_all(pv_bundle_reader *r, pv_vpool *vp, const char *label, json_t *seen, json_t *blobs,
+         json_t *facts, json_t **manifestp, pv_buf *manifest_raw, json_t **sigp)
 {
 	json_t *names = json_object(); /* set of member names seen */
 	json_t *counts = NULL;         /* from data.json */
@@ -802,7 +773,10 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs, js
 			if (rc < 0)
 				goto out;
 		} else if (is_member_of(name, DATA_PREFIX, DATA_SUFFIX)) {
-			if (check_data(r, label, name, counts, m) < 0)
+			/* to an idle worker, else checked here */
+			int idle = vp && size >= 0 && size <= POOL_MEMBER_MAX ? pv_vpool_room(vp) : 0;
+			if (idle < 0 || (idle ? queue_data(vp, r, label, name, size, counts, m)
+			                      : check_data(r, label, name, counts, m)) < 0)
 				goto out;
 		} else if (is_member_of(name, BLOB_PREFIX, BLOB_SUFFIX)) {
 			if (check_blob(r, label, name, blobs, m) < 0)
@@ -813,7 +787,7 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs, js
 		if (pvj_set_str(m, "sha256", sha) < 0)
 			goto out;
 	}
-	if (rc < 0)
+	if (rc < 0 || (vp && pv_vpool_drain(vp) < 0))
 		goto out;
 	if (!manifest) {
 		pv_fail("bundle %s: member %s is missing (it must be the last member)", label,
@@ -825,6 +799,8 @@ read_all(pv_bundle_reader *r, const char *label, json_t *seen, json_t *blobs, js
 	manifest = NULL;
 	ret = 0;
 out:
+	if (ret < 0 && vp)
+		(void)pv_vpool_drain(vp); /* a member checked before this failure failed first */
 	json_decref(manifest);
 	json_decref(counts);
 	json_decref(names);
@@ -869,7 +845,7 @@ check_signature(const char *label, const pv_buf *manifest, json_t *sig)
 }
 
 int
-pv_bundle_verify(pv_source *src, const char *label, json_t **manifestp)
+pv_bundle_verify(pv_source *src, const char *label, int jobs, json_t **manifestp)
 {
 	pv_bundle_reader *r;
 	json_t *seen, *manifest = NULL;
@@ -883,7 +859,9 @@ pv_bundle_verify(pv_source *src, const char *label, json_t **manifestp)
 	pv_buf raw = PV_BUF_INIT;
 	json_t *sig = NULL;
 	json_t *facts = json_pack("{s:{}, s:I}", "names", "objects", (json_int_t)0);
-	rc = read_all(r, label, seen, blobs, facts, &manifest, &raw, &sig);
+	pv_vpool *vp = pv_vpool_new(jobs - 1, label); /* and this thread */
+	rc = read_all(r, vp, label, seen, blobs, facts, &manifest, &raw, &sig);
+	pv_vpool_free(vp);
 	if (rc == 0)
 		rc = compare(label, seen, manifest, json_object_get(facts, "names"));
 	if (rc == 0)

@@ -18,6 +18,9 @@ enum { OPT_REMOTE = OPT_CMD_BASE };
 
 static const pv_opt options[] = {
 	PV_OPT('a', "all", 'a', NULL, "every bundle in the storage directory"),
+	PV_OPT('j', "jobs", 'j', "N",
+	       "use N threads: data members are decompressed and checked on N - 1 of them while "
+	       "one reads the bundle (memory: one data member more for each)"),
 	PV_OPT(0, "remote", OPT_REMOTE, NULL,
 	       "bundles of the [s3] storage instead (each downloaded to a temporary file in the "
 	       "storage directory, checked, and removed)"),
@@ -41,13 +44,13 @@ const pv_command pv_cmd_verify = {
 
 /* Verify what rd reads and close it; 0 or -1 with the error set. */
 static int
-verify_reader(pv_repo_reader *rd, const char *label)
+verify_reader(pv_repo_reader *rd, const char *label, int jobs)
 {
 	int fd = pv_reader_fd(rd);
 	pv_source src;
 	pv_source_fd(&src, &fd);
 	json_t *m = NULL;
-	int rc = pv_bundle_verify(&src, label, &m);
+	int rc = pv_bundle_verify(&src, label, jobs, &m);
 	json_decref(m);
 	pv_reader_close(rd);
 	return rc;
@@ -56,7 +59,7 @@ verify_reader(pv_repo_reader *rd, const char *label)
 /* Each bundle of the repository, opened under its shared lock (a prune may have removed
  * it since the listing: reported, not failed). */
 static void
-verify_all(pv_global *g, pv_repo *r, const char *suffix, int *good, int *bad)
+verify_all(pv_global *g, pv_repo *r, const char *suffix, int jobs, int *good, int *bad)
 {
 	pv_entries list;
 	if (pv_repo_list(r, NULL, &list) < 0) {
@@ -77,7 +80,7 @@ verify_all(pv_global *g, pv_repo *r, const char *suffix, int *good, int *bad)
 			pv_info("%s: removed by prune since the listing", e->id);
 			continue;
 		}
-		if (!rd || verify_reader(rd, e->where) < 0) {
+		if (!rd || verify_reader(rd, e->where, jobs) < 0) {
 			pv_error("%s", pv_errmsg());
 			(*bad)++;
 		} else {
@@ -91,7 +94,7 @@ verify_all(pv_global *g, pv_repo *r, const char *suffix, int *good, int *bad)
 int
 cmd_verify(pv_global *g, int argc, char **argv)
 {
-	int all = 0, remote = 0, opt;
+	int all = 0, remote = 0, jobs = 1, opt;
 	pv_parser p;
 	pv_opts_init(&p, &pv_cmd_verify, 0);
 	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0) {
@@ -99,6 +102,13 @@ cmd_verify(pv_global *g, int argc, char **argv)
 			all = 1;
 		else if (opt == OPT_REMOTE)
 			remote = 1;
+		else if (opt == 'j') {
+			char *end;
+			long j = strtol(optarg, &end, 10);
+			if (*end || j < 1 || j > 64)
+				return pv_usage_error("verify", "--jobs takes a number from 1 to 64");
+			jobs = (int)j;
+		}
 	}
 	if (opt != -1)
 		return opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
@@ -113,11 +123,11 @@ cmd_verify(pv_global *g, int argc, char **argv)
 		return PV_EXIT_FAIL;
 	const char *suffix = strcmp(pv_repo_kind(r), "local") == 0 ? "" : " (s3)";
 	if (all)
-		verify_all(g, r, suffix, &good, &bad);
+		verify_all(g, r, suffix, jobs, &good, &bad);
 	for (int i = optind; i < argc; i++) {
 		pv_err_clear();
 		pv_repo_reader *rd = pv_open_bundle(g, r, argv[i]);
-		if (!rd || verify_reader(rd, argv[i]) < 0) {
+		if (!rd || verify_reader(rd, argv[i], jobs) < 0) {
 			pv_error("%s", pv_errmsg());
 			bad++;
 		} else {

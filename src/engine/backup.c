@@ -375,14 +375,16 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 
 	if (pv_out_finish(out, &fd) < 0)
 		goto out;
+	double t3 = pv_monotonic();
 	pv_source src;
 	pv_source_fd(&src, &fd);
-	if (pv_bundle_verify(&src, pv_out_where(out), &verified) < 0) {
+	if (pv_bundle_verify(&src, pv_out_where(out), o->jobs, &verified) < 0) {
 		pv_wrap("verifying the new bundle");
 		goto out;
 	}
-	pv_debug("database \"%s\": %d catalog objects read in %.3fs, rows in %.3fs, written and "
-	         "verified in %.3fs", db, pv_graph_count(cat.g), t1 - t0, t2 - t1, pv_monotonic() - t2);
+	pv_debug("database \"%s\": %d catalog objects read in %.3fs, rows in %.3fs, written in %.3fs, "
+	         "verified in %.3fs", db, pv_graph_count(cat.g), t1 - t0, t2 - t1, t3 - t2,
+	         pv_monotonic() - t3);
 	json_t *sidecar = pvj_copy(verified);
 	char iso[21];
 	pv_iso8601(time(NULL), iso);

@@ -330,7 +330,7 @@ verify_first(loader *L, pv_source *src, const char *label)
 		return 0;
 	double t0 = pv_monotonic();
 	json_t *manifest = NULL;
-	if (pv_bundle_verify(src, label, &manifest) < 0 || src->rewind(src) < 0) {
+	if (pv_bundle_verify(src, label, L->o->jobs, &manifest) < 0 || src->rewind(src) < 0) {
 		json_decref(manifest);
 		return -1;
 	}

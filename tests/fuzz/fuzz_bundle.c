@@ -5,7 +5,9 @@
  */
 #include "fuzz.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/err.h"
 
@@ -66,8 +68,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the whole check */
 	fz_source(&src, &m, data, size);
 	json_t *man = NULL;
-	if (pv_bundle_verify(&src, "fuzz", &man) == 0)
-		json_decref(man);
+	int rc1 = pv_bundle_verify(&src, "fuzz", 1, &man);
+	json_decref(man);
+	char *msg1 = strdup(pv_errmsg());
+	/* again with data members checked on 2 threads: the same verdict and message */
+	fz_source(&src, &m, data, size);
+	man = NULL;
+	pv_err_clear();
+	int rc2 = pv_bundle_verify(&src, "fuzz", 2, &man);
+	json_decref(man);
+	if (rc1 != rc2 || (rc1 < 0 && strcmp(msg1, pv_errmsg()) != 0)) {
+		fprintf(stderr, "verify: serially %d (%s), on 2 threads %d (%s)\n", rc1, msg1, rc2,
+		        pv_errmsg());
+		abort();
+	}
+	free(msg1);
 	fz_done();
 	return 0;
 }

@@ -296,7 +296,7 @@ fz_verify(const pv_buf *tar)
 	pv_source src;
 	json_t *man = NULL;
 	fz_source(&src, &m, tar->data, tar->len);
-	if (pv_bundle_verify(&src, "fuzz", &man) == 0)
+	if (pv_bundle_verify(&src, "fuzz", 1, &man) == 0)
 		json_decref(man);
 }
 

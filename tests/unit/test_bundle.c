@@ -76,14 +76,28 @@ mem_read(pv_source *s, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
+/* Verify serially and with data members on a pool of 3 threads: the same result, manifest
+ * and message either way. */
 static int
 verify_mem(const char *data, size_t len, json_t **manifest)
 {
-	memsrc m = {data, len, 0, 1000, 0};
-	pv_source src = {.read = mem_read, .ctx = &m};
+	memsrc m = {data, len, 0, 1000, 0}, m3 = m;
+	pv_source src = {.read = mem_read, .ctx = &m}, src3 = {.read = mem_read, .ctx = &m3};
+	json_t *man3 = NULL;
 
 	pv_err_clear();
-	return pv_bundle_verify(&src, "/x/test.pgv", manifest);
+	int rc3 = pv_bundle_verify(&src3, "/x/test.pgv", 3, &man3);
+	char *msg3 = strdup(pv_errmsg());
+	pv_err_clear();
+	int rc = pv_bundle_verify(&src, "/x/test.pgv", 1, manifest);
+	assert_int_equal(rc3, rc);
+	if (strcmp(msg3, pv_errmsg()) != 0)
+		fail_msg("verify on 3 threads: %s\nserially: %s", msg3, pv_errmsg());
+	if (rc == 0 && manifest)
+		assert_true(json_equal(man3, *manifest));
+	json_decref(man3);
+	free(msg3);
+	return rc;
 }
 
 static void
@@ -449,7 +463,7 @@ test_verify_ok(void **state)
 	pv_source src;
 	pv_source_fd(&src, &fd);
 	pv_err_clear();
-	if (pv_bundle_verify(&src, path, NULL) != 0)
+	if (pv_bundle_verify(&src, path, 1, NULL) != 0)
 		fail_msg("verify via fd failed: %s", pv_errmsg());
 	close(fd);
 	unlink(path);
@@ -722,7 +736,7 @@ test_source_error(void **state)
 	memsrc ms = {b.data, b.len, 0, 1000, 5000};
 	pv_source src = {.read = mem_read, .ctx = &ms};
 	pv_err_clear();
-	assert_int_equal(pv_bundle_verify(&src, "/x/test.pgv", NULL), -1);
+	assert_int_equal(pv_bundle_verify(&src, "/x/test.pgv", 1, NULL), -1);
 	assert_contains(pv_errmsg(), "network unplugged");
 	assert_contains(pv_errmsg(), "/x/test.pgv");
 	pv_buf_free(&b);

@@ -649,8 +649,17 @@ run_case(uint64_t seed, long idx, int big)
 	{
 		memsrc ms = {bundle.data, bundle.len, 0, c.step};
 		pv_source src = {.read = mem_read, .ctx = &ms};
-		if (pv_bundle_verify(&src, "prop.pgv", &man) < 0)
+		if (pv_bundle_verify(&src, "prop.pgv", 1, &man) < 0)
 			fail_msg("verify: %s\n%s", pv_errmsg(), describe(&c, seed, idx));
+		/* and with the data members checked on a pool of threads */
+		memsrc ms2 = {bundle.data, bundle.len, 0, c.step};
+		pv_source src2 = {.read = mem_read, .ctx = &ms2};
+		json_t *man2 = NULL;
+		if (pv_bundle_verify(&src2, "prop.pgv", 2, &man2) < 0)
+			fail_msg("verify on 2 threads: %s\n%s", pv_errmsg(), describe(&c, seed, idx));
+		if (!json_equal(man, man2))
+			fail_msg("verify on 2 threads: another manifest\n%s", describe(&c, seed, idx));
+		json_decref(man2);
 		if (c.on_comp) {
 			json_t *m = json_array_get(json_object_get(man, "members"), 2);
 			n_on_comp++;
@@ -758,7 +767,7 @@ test_issue_sizes(void **state)
 		assert_int_equal(write_bundle(&c, raw, &bundle), 0);
 		memsrc ms = {bundle.data, bundle.len, 0, 0};
 		pv_source src = {.read = mem_read, .ctx = &ms};
-		if (pv_bundle_verify(&src, "prop.pgv", &man) < 0)
+		if (pv_bundle_verify(&src, "prop.pgv", 1, &man) < 0)
 			fail_msg("%s of %zu bytes, content %d: %s", c.blob ? "large object" : "table",
 			         c.size, c.mode, pv_errmsg());
 		json_decref(man);
