@@ -445,9 +445,9 @@ run_many() {
 			case $i in
 			0)
 				rm -rf "$st"
-				measure many "pgvault backup" "$rep" "${PV[@]}" backup --storage "$st" --db many
+				measure many "pgvault backup --jobs $JOBS" "$rep" "${PV[@]}" backup --storage "$st" --db many --jobs "$JOBS"
 				id=$(first_id "$OUT")
-				record many "pgvault backup" "$rep" bytes "$(size_of "$(bundle_of "$st" many)")" ;;
+				record many "pgvault backup --jobs $JOBS" "$rep" bytes "$(size_of "$(bundle_of "$st" many)")" ;;
 			1)
 				rm -f "$f"
 				measure many "pg_dump -Fc" "$rep" "$PGBIN/pg_dump" -Fc -f "$f" many
@@ -663,7 +663,7 @@ targets() {
 	tgt bot "backup vs pg_dump -Fc" s "$(med bot "pgvault backup" wall)" "$(med bot "pg_dump -Fc" wall)" "<=" 0.5
 	tgt bot "bundle bytes vs -Fc" MB "$(med bot "pgvault backup" bytes)" "$(med bot "pg_dump -Fc" bytes)" - -
 	tgt fleet "backup --jobs $j vs pg_dump -Fc loop" s "$(med fleet "pgvault backup --jobs $j" wall)" "$(med fleet "pg_dump -Fc loop" wall)" "<=" 0.3
-	tgt many "backup vs pg_dump -Fc" s "$(med many "pgvault backup" wall)" "$(med many "pg_dump -Fc" wall)" "<=" 0.5
+	tgt many "backup --jobs $j vs pg_dump -Fc" s "$(med many "pgvault backup --jobs $j" wall)" "$(med many "pg_dump -Fc" wall)" "<=" 0.5
 	tgt many "restore --jobs $j vs pg_restore -j$j" s "$(med many "pgvault restore --jobs $j" wall)" "$(med many "pg_restore -j$j" wall)" "<=" 0.25
 	a=$(med bench "pgvault backup --jobs $j" wall)
 	tgt bench "backup --jobs $j vs pg_dump -Fc" s "$a" "$(med bench "pg_dump -Fc" wall)" "<=" 0.45
@@ -892,6 +892,46 @@ stmt_classes() {
 		sort -t "$(printf '\t')" -k1,1gr
 }
 
+# The wait-event sampler: a function in the postgres database that looks at pg_stat_activity
+# every 10 ms until a row appears in bench_stop, and returns, per state, how many times it saw
+# a working session (client backends and parallel workers, not itself, not idle) in it —
+# "CPU" for an active session with no wait event, the wait event's type and name otherwise,
+# the state for an idle-in-transaction one — with the number of rounds last.  Nothing is
+# written during the run (no commit, no fsync); reading pg_stat_activity costs well under a
+# millisecond a round.  Also returned: the rounds, and the microseconds they took.
+sampler_setup() {
+	q -d postgres <<'SQL'
+CREATE UNLOGGED TABLE IF NOT EXISTS bench_stop (x int);
+CREATE OR REPLACE FUNCTION bench_sample() RETURNS TABLE (what text, n bigint)
+LANGUAGE plpgsql AS $f$
+DECLARE
+	rounds bigint := 0;
+	t0 timestamptz := clock_timestamp();
+	seen jsonb := '{}';
+	r record;
+BEGIN
+	WHILE NOT EXISTS (SELECT 1 FROM bench_stop) AND rounds < 60000 LOOP
+		PERFORM pg_stat_clear_snapshot(); -- else one transaction sees one snapshot of it
+		FOR r IN SELECT CASE WHEN a.state = 'active'
+		                     THEN coalesce(a.wait_event_type || ':' || a.wait_event, 'CPU')
+		                     ELSE a.state END AS w
+		         FROM pg_stat_activity a
+		         WHERE a.backend_type IN ('client backend', 'parallel worker')
+		           AND a.pid <> pg_backend_pid() AND a.state IS DISTINCT FROM 'idle'
+		           AND a.query NOT LIKE '%bench_stop%' LOOP
+			seen := jsonb_set(seen, ARRAY[r.w], to_jsonb(coalesce((seen ->> r.w)::bigint, 0) + 1));
+		END LOOP;
+		rounds := rounds + 1;
+		PERFORM pg_sleep(0.01);
+	END LOOP;
+	RETURN QUERY SELECT e.key, e.value::text::bigint FROM jsonb_each(seen) e
+	             UNION ALL SELECT 'rounds', rounds
+	             UNION ALL SELECT 'elapsed_us', (extract(epoch FROM clock_timestamp() - t0) * 1e6)::bigint;
+END
+$f$;
+SQL
+}
+
 # prof_run KEY LABEL CMD...: one profiled run of CMD (pgvault's under perf when there is perf).
 # $PROF/KEY.sum: "wall client_cpu rss_kib server_cpu statements_s executions"; KEY.label,
 # KEY.cls (statement classes), KEY.err (standard error), KEY.perf; "-" for what is unknown.
@@ -901,6 +941,9 @@ prof_run() {
 	echo "$label" >"$f.label"
 	log "  profile: $label"
 	q -d postgres -c CHECKPOINT >/dev/null
+	q -d postgres -c "TRUNCATE bench_stop" >/dev/null
+	qv -d postgres -F $'\t' -c "SELECT * FROM bench_sample()" >"$f.waits" 2>"$f.waits.err" </dev/null &
+	local sampler=$!
 	o0=$(stat -c %s "$SLOG")
 	s0=$(srv_ticks) || s0=""
 	t0=$(now_ns)
@@ -914,6 +957,8 @@ prof_run() {
 	t1=$(now_ns)
 	s1=$(srv_ticks) || s1=""
 	o1=$(stat -c %s "$SLOG")
+	q -d postgres -c "INSERT INTO bench_stop VALUES (1)" >/dev/null
+	wait "$sampler" || : >"$f.waits"
 	if [ "$rc" != 0 ] || grep -q '^Command \(exited with non-zero status\|terminated by signal\)' "$f.time"; then
 		tail -n 5 "$f.err" >&2
 		die "profile run of \"$label\" failed (exit $rc)$(awk 'NF { l = $0 } END { if (l != "") printf ": %s", substr(l, 1, 200) }' "$f.err")"
@@ -984,6 +1029,7 @@ prof_details() {
 		} | md_table
 	fi
 	echo
+	prof_waits "$f"
 	if grep -q -E ' in [0-9]+\.[0-9]+s' "$f.err"; then
 		echo "pgvault -v, its lines with phase times (\$W = the work directory):"
 		echo
@@ -1028,6 +1074,25 @@ prof_details() {
 	fi
 }
 
+# prof_waits F: the sampled states of the server's working sessions during run F
+prof_waits() {
+	local f="$1"
+	[ -s "$f.waits" ] || return 0
+	echo "Server sessions during the run, sampled every 10 ms from pg_stat_activity (client backends and parallel workers that are not idle; \"CPU\" = active with no wait event; \`Client:ClientRead\` while active = waiting for data from the client, as COPY FROM STDIN does; session-seconds = samples × the sampler's time / its rounds):"
+	echo
+	{
+		printf 'state or wait event\tsamples\tsession-seconds\tshare\n'
+		awk -F'\t' '$1 == "rounds" { r = $2; next } $1 == "elapsed_us" { e = $2 / 1e6; next }
+			{ w[$1] = $2; t += $2 }
+			END { if (r < 1) exit
+				for (k in w) printf "%s\t%d\t%.2f\t%.0f%%\n", k, w[k], w[k] * e / r, 100 * w[k] / t }' "$f.waits" |
+			sort -t$'\t' -k2,2nr | head -n 8
+		awk -F'\t' '$1 == "rounds" { r = $2; next } $1 == "elapsed_us" { e = $2 / 1e6; next } { t += $2 }
+			END { if (r > 0) printf "all, in %d rounds over %.2f s\t%d\t%.2f\t100%%\n", r, e, t, t * e / r }' "$f.waits"
+	} | md_table
+	echo
+}
+
 # prof_table KEY...: one line per run
 prof_table() {
 	local k
@@ -1039,6 +1104,21 @@ prof_table() {
 				"$(fmt MiB "$rss")" "$(if [ "$srv" = - ]; then echo "?"; else fmt s "$srv"; fi)" "$(fmt s "$st")" "$n"
 		done
 	} | md_table
+}
+
+# waits_summary F: one sentence: the sampled server sessions' time by kind of state
+waits_summary() {
+	[ -s "$1.waits" ] || return 0
+	awk -F'\t' '$1 == "rounds" { r = $2; next } $1 == "elapsed_us" { e = $2 / 1e6; next }
+		{ k = "other"
+		  if ($1 == "CPU") k = "cpu"
+		  else if ($1 ~ /^Client:/ || $1 ~ /^idle in transaction/) k = "client"
+		  else if ($1 ~ /^(Lock|LWLock):/) k = "lock"
+		  else if ($1 ~ /^IO:/) k = "io"
+		  c[k] += $2; t += $2 }
+		END { if (r < 1 || t < 1) exit
+			printf " The server sessions were busy for %.2f session-seconds: %.0f%% on CPU, %.0f%% waiting on I/O (data files, WAL), %.0f%% on locks, %.0f%% on the client (pgvault or the peer), %.0f%% other.", \
+				t * e / r, 100 * c["cpu"] / t, 100 * c["io"] / t, 100 * c["lock"] / t, 100 * c["client"] / t, 100 * c["other"] / t }' "$1.waits"
 }
 
 # prof_verdict LIMIT PV_MEDIAN PEER_NAME PEER_MEDIAN KEY: the row's conclusion, from KEY's run
@@ -1055,12 +1135,14 @@ prof_verdict() {
 		printf "**Conclusion:** server statements %.2f s of %.2f s wall; server CPU %.2f s, pgvault CPU %.2f s (the server %.0f%% of the CPU); ", st, w, cs, cc, (cs + cc > 0) ? 100 * cs / (cs + cc) : 0
 		printf "%d cores: CPU-bound floor = (%.2f + %.2f) / %d = %.2f s, against the %.2f s the target allows (%s × %s median %.2f s; pgvault median %.2f s). ", n, cs, cc, n, fl, req, lim, peer, pm, pvm
 		if (cs / n > req)
-			printf "Out of reach on this machine whatever pgvault does: the server CPU alone, spread over %d cores, takes %.2f s.\n", n, cs / n
+			printf "Out of reach on this machine whatever pgvault does: the server CPU alone, spread over %d cores, takes %.2f s.", n, cs / n
 		else if (fl > req)
-			printf "Out of reach on this machine at this CPU: with the server part as it is, pgvault CPU would have to fall from %.2f s to %.2f s.\n", cc, req * n - cs
+			printf "Out of reach on this machine at this CPU: with the server part as it is, pgvault CPU would have to fall from %.2f s to %.2f s.", cc, req * n - cs
 		else
-			printf "The CPU would allow it: %.2f s of the wall is above the floor (waiting on I/O and fsync, round trips, serial phases; see the statement classes).\n", w - fl
+			printf "The CPU would allow it: %.2f s of the wall is above the floor (waiting on I/O and fsync, round trips, serial phases; see the statement classes and the sessions'"'"' states).", w - fl
 	}'
+	waits_summary "$PROF/$5"
+	echo
 }
 
 # prof_row WORKLOAD MEASUREMENT: the profile of one unmet target row, markdown on stdout
@@ -1082,9 +1164,9 @@ prof_row() {
 		pr pd-fleet "pg_dump -Fc loop (bot1..bot$FLEET)" bash -c \
 			'for ((i = 1; i <= $1; i++)); do "$2" -Fc -f "$3/bot$i.dump" "bot$i" || exit 1; done' \
 			_ "$FLEET" "$PGBIN/pg_dump" "$PROF/out/fleet" ;;
-	"many|backup vs pg_dump -Fc")
-		lim=0.5 pvn="pgvault backup" peern="pg_dump -Fc"
-		pv_backup many "pgvault backup" --db many
+	"many|backup --jobs $j vs pg_dump -Fc")
+		lim=0.5 pvn="pgvault backup --jobs $j" peern="pg_dump -Fc"
+		pv_backup many "pgvault backup --jobs $j" --db many --jobs "$j"
 		pr pd-many "pg_dump -Fc" "$PGBIN/pg_dump" -Fc -f "$PROF/out/many.dump" many ;;
 	"many|restore --jobs $j vs pg_restore -j$j" | "bench|restore --jobs $j vs pg_restore -j$j")
 		lim=$([ "$wl" = many ] && echo 0.25 || echo 0.6) pvn="pgvault restore --jobs $j" peern="pg_restore -j$j"
@@ -1173,6 +1255,7 @@ For every target row that is not met: one more run of its pgvault command (\`pgv
 - **server CPU**: user+system CPU of the cluster's processes, from \`/proc/PID/stat\`: the postmaster's utime+stime+cutime+cstime plus those of each of its live children, before and after the run (cutime/cstime hold the CPU of every backend or worker that exited and was reaped, so short-lived backends count). In ticks of 1/$CLK_TCK s, a tick or two of error; it includes the background processes (checkpointer, WAL writer, autovacuum) during the run, and no time waiting for I/O.
 - **client CPU**: user+system of the command by \`/usr/bin/time\` (with its children: zstd of the pipe, each pg_dump of the loop)$([ -n "$PERF" ] && echo "; perf's sampling adds a little to pgvault's").
 - **wall**: the clock around the command$([ -n "$PERF" ] && echo "; for pgvault under perf, /usr/bin/time's elapsed time inside perf (10 ms resolution), since perf's own start and end take about a second"). One run, not a median: compare it with the medians above with care.
+- **server sessions' states**: a function in the server samples \`pg_stat_activity\` every 10 ms during the run (no writes) and counts what each working session (client backends and parallel workers, not idle) is doing: on CPU, waiting on a lock, on I/O, on WAL, or on the client; scaled to session-seconds by the wall time.
 - **floor**: (server CPU + client CPU) / $NCPU cores: the wall time if the work were perfectly spread over the cores and nothing waited. When that floor is above the time the target allows, the target cannot be met on this machine, however pgvault schedules its work.
 
 EOF
@@ -1201,6 +1284,7 @@ profile_unmet() {
 		return 0
 	fi
 	log "profile of the unmet targets"
+	sampler_setup >/dev/null || die "could not create the wait-event sampler"
 	prof_log_setting 0 || die "could not set log_min_duration_statement = 0"
 	while IFS=$'\t' read -r wl m <&3; do
 		rm -f "$PROF/why"
