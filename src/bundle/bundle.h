@@ -170,6 +170,10 @@ void pv_br_free(pv_bundle_reader *r);
  * With jobs > 1, data members are decompressed and checked on jobs - 1 more threads while
  * this one reads on (memory: one stored member each); the result and message are the same. */
 int pv_bundle_verify(pv_source *src, const char *label, int jobs, json_t **manifest);
+/* The data.json prefix of a data or large object member's name: "data/3.12.copy.zst" ->
+ * "data/3", "blobs/1234.2.bin.zst" -> "blobs/1234" (and *chunk, if not NULL, 12 or 2);
+ * allocated; NULL when the name is neither. */
+char *pv_member_prefix(const char *name, long *chunk);
 /* From now on pv_bundle_verify (and so restore) accepts only bundles signed with this key
  * (copied; the operator's [security] signing_key_file).  Without it a signature is not
  * checked. */

@@ -57,6 +57,16 @@ is_member_of(const char *name, const char *prefix, const char *suffix)
 	       strcmp(name + n - sl, suffix) == 0;
 }
 
+char *
+pv_member_prefix(const char *name, long *chunk)
+{
+	if (is_member_of(name, DATA_PREFIX, DATA_SUFFIX))
+		return member_prefix(name, DATA_SUFFIX, chunk);
+	if (is_member_of(name, BLOB_PREFIX, BLOB_SUFFIX))
+		return member_prefix(name, BLOB_SUFFIX, chunk);
+	return NULL;
+}
+
 /* ---- the fields restore reads, with the types it reads them as ---------------------- */
 
 enum { F_STR = 1, F_INT, F_ARR, F_STRS, F_ACL, F_OBJS_SETTINGS, F_FUNCS };
@@ -581,10 +591,8 @@ member_rank(const char *name)
 			return i;
 	if (strcmp(name, "post-data.json") == 0)
 		return 5;
-	char *p = member_prefix(name, DATA_SUFFIX, NULL);
-	if (!p)
-		p = member_prefix(name, BLOB_SUFFIX, NULL);
-	int rank = p && (is_member_of(name, DATA_PREFIX, DATA_SUFFIX) || is_member_of(name, BLOB_PREFIX, BLOB_SUFFIX)) ? 4 : -1;
+	char *p = pv_member_prefix(name, NULL);
+	int rank = p ? 4 : -1;
 	free(p);
 	return rank;
 }

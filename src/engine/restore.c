@@ -150,6 +150,12 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 	if (strcmp(name, "data.json") == 0) {
 		if (!(L->data_toc = read_json(L, r, name)) || !L->c)
 			return -1;
+		L->by_prefix = json_object();
+		size_t k;
+		json_t *te;
+		json_array_foreach(L->data_toc, k, te)
+			if (jstr(te, "member_prefix") && pvj_set_copy(L->by_prefix, jstr(te, "member_prefix"), te) < 0)
+				return -1;
 		if (L->rows_only) {
 			size_t i, nlobs = 0;
 			json_t *e;
@@ -305,10 +311,9 @@ single_member_tables(json_t *manifest)
 	json_t *m;
 	json_array_foreach(json_object_get(manifest, "members"), i, m) {
 		const char *name = jstr(m, "name"), *kind = jstr(m, "kind");
-		const char *dot = name && kind && strcmp(kind, "data") == 0 ? strchr(name + 5, '.') : NULL; /* layering: not SQL */
-		if (!dot)
+		char *prefix = name && kind && strcmp(kind, "data") == 0 ? pv_member_prefix(name, NULL) : NULL;
+		if (!prefix)
 			continue;
-		char *prefix = pv_strndup(name, (size_t)(dot - name));
 		(void)pvj_set_int(count, prefix, json_integer_value(json_object_get(count, prefix)) + 1);
 		(void)pvj_set_int(raw, prefix, json_integer_value(json_object_get(m, "raw_size")));
 		free(prefix);
@@ -405,6 +410,7 @@ free_loader(loader *L)
 	json_decref(L->data_toc);
 	json_decref(L->single);
 	json_decref(L->selected);
+	json_decref(L->by_prefix);
 	json_decref(L->lobs);
 	json_decref(L->seen);
 	pv_buf_free(&L->acl_sql);

@@ -40,6 +40,7 @@ typedef struct loader {
 	json_t *single;   /* member prefixes of tables whose rows are one member (from the manifest
 	                   * the verification read): loaded with COPY FREEZE; or NULL */
 	json_t *selected; /* rows-only: member_prefix -> entry */
+	json_t *by_prefix; /* member_prefix -> its entry of data_toc */
 	json_t *seen;     /* [{name, sha256}] as read */
 	pv_buf acl_sql;   /* the ACL pass */
 	pv_buf late_sql;  /* the late pass */
