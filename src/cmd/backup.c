@@ -16,7 +16,16 @@
 #include "util/log.h"
 #include "util/names.h"
 
-enum { OPT_EXCLUDE = OPT_CMD_BASE, OPT_ALLOW_UNSUPPORTED, OPT_LOCK_TIMEOUT, OPT_NO_PRUNE, OPT_UPLOAD };
+enum {
+	OPT_EXCLUDE = OPT_CMD_BASE, OPT_ALLOW_UNSUPPORTED, OPT_LOCK_TIMEOUT, OPT_NO_PRUNE, OPT_UPLOAD,
+	OPT_COMPRESS_LEVEL
+};
+
+/* zstd's level 1 (its "fast" strategy): on table rows about 2% larger than level 3, in
+ * half the CPU (bench/README.md) */
+#define PV_DEFAULT_LEVEL 1
+#define PV_STR_(x) #x
+#define PV_STR(x) PV_STR_(x)
 
 #define MAX_JOBS 64
 
@@ -31,6 +40,9 @@ static const pv_opt options[] = {
 	           "use N sessions and cores (1-64): several databases are backed up at once, one "
 	           "database's tables are read in parallel in one snapshot, big tables in block "
 	           "ranges (default: [backup] jobs, else 1)", "backup", "jobs"),
+	PV_OPT_CFG(0, "compress-level", OPT_COMPRESS_LEVEL, "N",
+	           "zstd level of the rows, 1-19 (default: [backup] compress_level, else "
+	           PV_STR(PV_DEFAULT_LEVEL) "); higher is smaller and slower", "backup", "compress_level"),
 	PV_OPT_CFG(0, "allow-unsupported", OPT_ALLOW_UNSUPPORTED, NULL,
 	           "back up a database even if it holds objects this version cannot reproduce; they "
 	           "are listed in the manifest as skipped (default: [backup] allow_unsupported)",
@@ -164,6 +176,14 @@ parse_args(backup_run *b, int argc, char **argv)
 			if (*optarg == '\0' || *end != '\0' || j < 1 || j > MAX_JOBS)
 				return pv_usage_error("backup", "--jobs takes a number from 1 to %d", MAX_JOBS);
 			b->jobs = (int)j;
+			break;
+		}
+		case OPT_COMPRESS_LEVEL: {
+			char *end;
+			long l = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || l < 1 || l > 19)
+				return pv_usage_error("backup", "--compress-level takes a number from 1 to 19");
+			b->o.compress_level = (int)l;
 			break;
 		}
 		case OPT_LOCK_TIMEOUT:
@@ -398,6 +418,11 @@ run_backups(backup_run *b)
 			long j = 1;
 			pv_config_int(b->g->cfg, NULL, "backup", "jobs", 1, &j);
 			b->jobs = (int)j;
+		}
+		if (b->o.compress_level == 0) {
+			long l = PV_DEFAULT_LEVEL;
+			pv_config_int(b->g->cfg, NULL, "backup", "compress_level", PV_DEFAULT_LEVEL, &l);
+			b->o.compress_level = (int)l;
 		}
 		const char *always = pv_config_get(b->g->cfg, NULL, "s3", "upload");
 		if (always && strcmp(always, "always") == 0)

@@ -357,6 +357,8 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 		goto out;
 	pv_chunk_opts copts;
 	pv_chunk_opts_default(&copts);
+	if (o->compress_level > 0)
+		copts.level = o->compress_level;
 	/* each job holds one member being compressed: their sum stays at the default's */
 	if (o->jobs > 1 && copts.comp_limit / (size_t)o->jobs >= ((size_t)1 << 20))
 		copts.comp_limit /= (size_t)o->jobs;

@@ -24,6 +24,7 @@ typedef struct pv_dump_opts {
 	const char *tag;
 	int allow_unsupported;
 	int jobs;           /* sessions reading the tables (engine/copyout.h); 0 or 1: one */
+	int compress_level; /* zstd level of the data members; 0: the bundle writer's default */
 	pv_repo *copy_to;   /* also write to this repository while writing (committed first) */
 	const void *sign_key; /* sign the bundle (manifest.sig) with this key, when sign_key_len */
 	size_t sign_key_len;

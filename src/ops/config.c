@@ -45,6 +45,7 @@ static const keydef keys[] = {
 	{"backup", "allow_unsupported", T_BOOL, 0, 0, NULL, 0, NULL, 0},
 	{"backup", "lock_timeout", T_DURATION, 0, 0, "PGVAULT_LOCK_TIMEOUT", 0, NULL, 0},
 	{"backup", "jobs", T_INT, 1, 64, "PGVAULT_JOBS", 0, NULL, 0},
+	{"backup", "compress_level", T_INT, 1, 19, "PGVAULT_COMPRESS_LEVEL", 0, NULL, 0},
 	{"retention", "keep_days", T_INT, 0, 100000, "PGVAULT_KEEP_DAYS", 0, NULL, 0},
 	{"retention", "keep_min", T_INT, 1, 100000, "PGVAULT_KEEP_MIN", 0, NULL, 0},
 	{"retention", "keep_daily", T_INT, 0, 100000, NULL, 0, NULL, 0},
