@@ -170,6 +170,12 @@ void pv_br_free(pv_bundle_reader *r);
  * With jobs > 1, data members are decompressed and checked on jobs - 1 more threads while
  * this one reads on (memory: one stored member each); the result and message are the same. */
 int pv_bundle_verify(pv_source *src, const char *label, int jobs, json_t **manifest);
+/* The same without decompressing the data and large object members: the framing, every
+ * member's SHA-256, the JSON members, the manifest and its counts' consistency (so every
+ * stored byte is checked); what the members decompress to — rows, sizes, the COPY text —
+ * is left to their reader (restore checks each member against its manifest entry as it
+ * loads it). */
+int pv_bundle_check_stored(pv_source *src, const char *label, json_t **manifest);
 /* The data.json prefix of a data or large object member's name: "data/3.12.copy.zst" ->
  * "data/3", "blobs/1234.2.bin.zst" -> "blobs/1234" (and *chunk, if not NULL, 12 or 2);
  * allocated; NULL when the name is neither. */

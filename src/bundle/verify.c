@@ -4,7 +4,8 @@
  * reads them, the schema members' shape, every member's size and SHA-256, every data member
  * decompressed and its COPY text checked against data.json, every large object member
  * decompressed and counted against the object's size in data.json, then the whole list
- * compared with manifest.json.
+ * compared with manifest.json; or all of that but decompressing (pv_bundle_check_stored, for
+ * a reader that checks what members decompress to itself).
  */
 #include "bundle/bundle.h"
 #include "bundle/bundle_int.h"
@@ -349,10 +350,11 @@ queue_data(pv_vpool *vp, pv_bundle_reader *r, const char *label, const char *nam
 	return rc;
 }
 
-/* Decompress one large object member: numbered next in its object, raw size into `seen`. */
+/* Decompress one large object member: numbered next in its object, raw size into `seen`
+ * (stored_only: the numbering only). */
 static int
 check_blob(pv_bundle_reader *r, const char *label, const char *name, json_t *blobs,
-           json_t *seen)
+           json_t *seen, int stored_only)
 {
 	long chunk = 0;
 	char *prefix = member_prefix(name, BLOB_SUFFIX, &chunk);
@@ -371,6 +373,8 @@ check_blob(pv_bundle_reader *r, const char *label, const char *name, json_t *blo
 	if (chunk != next)
 		return pv_fail("bundle %s: member %s: expected chunk %lld of its large object",
 		               label, name, (long long)next);
+	if (stored_only)
+		return pvj_set_int(b, "next", next + 1) < 0 ? pv_wrap("bundle %s: member %s", label, name) : 0;
 	if (pv_br_decompress(r, NULL, NULL, &raw) < 0)
 		return -1;
 	if (raw == 0)
@@ -414,6 +418,12 @@ listed_at(json_t *list, const char *name)
 }
 
 static int
+counted(json_t *n)
+{
+	return json_is_integer(n) && json_integer_value(n) >= 0;
+}
+
+static int
 same_int(json_t *a, json_t *b)
 {
 	return json_is_integer(a) && json_is_integer(b) &&
@@ -448,13 +458,15 @@ member_kind(const char *name)
 
 /* A manifest entry has the fields the writer gives it and no others: kind, object (the
  * table or large object of a data member, else null), rows for data members, raw_size for
- * data and large object members.  (seen: what was read of it.) */
+ * data and large object members (counts compare() compared with what was read, or, when
+ * the members were not decompressed, that are at least whole numbers). */
 static int
-check_entry(const char *label, const char *name, json_t *l, json_t *s, json_t *names)
+check_entry(const char *label, const char *name, json_t *l, json_t *names)
 {
 	const char *kind = json_string_value(json_object_get(l, "kind"));
 	json_t *object = json_object_get(l, "object"), *want = json_null();
-	size_t fields = 5 + (json_object_get(s, "rows") ? 1 : 0) + (json_object_get(s, "raw_size") ? 1 : 0);
+	int data = kind && strcmp(kind, "data") == 0, blob = kind && strcmp(kind, "blob") == 0;
+	size_t fields = 5 + (size_t)data + (size_t)(data || blob);
 	char *prefix = NULL;
 	int rc = 0;
 
@@ -467,6 +479,10 @@ check_entry(const char *label, const char *name, json_t *l, json_t *s, json_t *n
 	}
 	if (!object || !want || !json_equal(object, want))
 		rc = pv_fail("bundle %s: member %s: the manifest names it for another object", label, name);
+	else if ((data && !counted(json_object_get(l, "rows"))) ||
+	         ((data || blob) && !counted(json_object_get(l, "raw_size"))))
+		rc = pv_fail("bundle %s: member %s: the manifest's entry has no count of its rows or "
+		             "bytes", label, name);
 	else if (json_object_size(l) != fields)
 		rc = pv_fail("bundle %s: member %s: the manifest's entry has fields pgvault does not "
 		             "write", label, name);
@@ -481,7 +497,7 @@ check_entry(const char *label, const char *name, json_t *l, json_t *s, json_t *n
  * can change unnoticed. */
 static int
 check_manifest(const char *label, json_t *manifest, const pv_buf *raw, json_t *facts,
-               json_t *seen, int signed_)
+               json_t *counted_rows, int signed_)
 {
 	json_t *hdr = json_object_get(facts, "header");
 	const char *k;
@@ -489,7 +505,7 @@ check_manifest(const char *label, json_t *manifest, const pv_buf *raw, json_t *f
 	json_int_t rows = 0;
 	size_t i;
 
-	json_array_foreach(seen, i, v)
+	json_array_foreach(counted_rows, i, v)
 		rows += json_integer_value(json_object_get(v, "rows"));
 	if (pvj_set_int(facts, "rows", rows) < 0)
 		return -1;
@@ -573,7 +589,7 @@ compare(const char *label, json_t *seen, json_t *manifest, json_t *names)
 		    !same_int(json_object_get(s, "raw_size"), json_object_get(l, "raw_size")))
 			return mismatch(label, sname, "raw_size", json_object_get(s, "raw_size"),
 			                json_object_get(l, "raw_size"));
-		if (check_entry(label, sname, l, s, names) < 0)
+		if (check_entry(label, sname, l, names) < 0)
 			return -1;
 	}
 	return 0;
@@ -677,8 +693,8 @@ valid_utf8(const char *s)
 /* Read every member; on success *manifestp gets manifest.json, manifest_raw its bytes and
  * *sigp manifest.sig (NULL when there is none). */
 static int
-read_all(pv_bundle_reader *r, pv_vpool *vp, const char *label, json_t *seen, json_t *blobs,
-         json_t *facts, json_t **manifestp, pv_buf *manifest_raw, json_t **sigp)
+read_all(pv_bundle_reader *r, pv_vpool *vp, int stored_only, const char *label, json_t *seen,
+         json_t *blobs, json_t *facts, json_t **manifestp, pv_buf *manifest_raw, json_t **sigp)
 {
 	json_t *names = json_object(); /* set of member names seen */
 	json_t *counts = NULL;         /* from data.json */
@@ -780,6 +796,10 @@ read_all(pv_bundle_reader *r, pv_vpool *vp, const char *label, json_t *seen, jso
 			json_decref(doc);
 			if (rc < 0)
 				goto out;
+		} else if (is_member_of(name, DATA_PREFIX, DATA_SUFFIX) && stored_only) {
+			int64_t ncols;
+			if (data_columns(label, name, counts, &ncols) < 0)
+				goto out;
 		} else if (is_member_of(name, DATA_PREFIX, DATA_SUFFIX)) {
 			/* to an idle worker, else checked here */
 			int idle = vp && size >= 0 && size <= POOL_MEMBER_MAX ? pv_vpool_room(vp) : 0;
@@ -787,7 +807,7 @@ read_all(pv_bundle_reader *r, pv_vpool *vp, const char *label, json_t *seen, jso
 			                      : check_data(r, label, name, counts, m)) < 0)
 				goto out;
 		} else if (is_member_of(name, BLOB_PREFIX, BLOB_SUFFIX)) {
-			if (check_blob(r, label, name, blobs, m) < 0)
+			if (check_blob(r, label, name, blobs, m, stored_only) < 0)
 				goto out;
 		}
 		if (pv_br_member_sha(r, sha) < 0)
@@ -852,8 +872,8 @@ check_signature(const char *label, const pv_buf *manifest, json_t *sig)
 	               label);
 }
 
-int
-pv_bundle_verify(pv_source *src, const char *label, int jobs, json_t **manifestp)
+static int
+verify_bundle(pv_source *src, const char *label, int jobs, int stored_only, json_t **manifestp)
 {
 	pv_bundle_reader *r;
 	json_t *seen, *manifest = NULL;
@@ -868,13 +888,14 @@ pv_bundle_verify(pv_source *src, const char *label, int jobs, json_t **manifestp
 	json_t *sig = NULL;
 	json_t *facts = json_pack("{s:{}, s:I}", "names", "objects", (json_int_t)0);
 	pv_vpool *vp = pv_vpool_new(jobs - 1, label); /* and this thread */
-	rc = read_all(r, vp, label, seen, blobs, facts, &manifest, &raw, &sig);
+	rc = read_all(r, vp, stored_only, label, seen, blobs, facts, &manifest, &raw, &sig);
 	pv_vpool_free(vp);
 	if (rc == 0)
 		rc = compare(label, seen, manifest, json_object_get(facts, "names"));
 	if (rc == 0)
-		rc = check_manifest(label, manifest, &raw, facts, seen, sig != NULL);
-	if (rc == 0)
+		rc = check_manifest(label, manifest, &raw, facts,
+		                    stored_only ? json_object_get(manifest, "members") : seen, sig != NULL);
+	if (rc == 0 && !stored_only)
 		rc = check_blob_sizes(label, blobs);
 	if (rc == 0)
 		rc = check_signature(label, &raw, sig);
@@ -889,4 +910,16 @@ pv_bundle_verify(pv_source *src, const char *label, int jobs, json_t **manifestp
 	else
 		json_decref(manifest);
 	return rc;
+}
+
+int
+pv_bundle_verify(pv_source *src, const char *label, int jobs, json_t **manifestp)
+{
+	return verify_bundle(src, label, jobs, 0, manifestp);
+}
+
+int
+pv_bundle_check_stored(pv_source *src, const char *label, json_t **manifestp)
+{
+	return verify_bundle(src, label, 1, 1, manifestp);
 }

@@ -102,11 +102,33 @@ pv_blob_create_all(PGconn *c, json_t *data_toc, json_t **index, size_t *count)
 	return 0;
 }
 
-/* The contents of the bundle reader's current member, decompressed, for pv_lob_write. */
+/* The contents of the bundle reader's current member, decompressed, for pv_lob_write:
+ * refused past the bytes the large object still lacks (data.json's size), so that a
+ * member that decompresses to more stops there. */
+typedef struct bounded {
+	pv_bundle_reader *r;
+	int64_t room;
+	pv_lob_put_fn put;
+	void *put_arg;
+} bounded;
+
+static int
+put_bounded(void *arg, const char *data, size_t len)
+{
+	bounded *b = arg;
+	if ((int64_t)len > b->room)
+		return pv_fail("it holds more bytes than data.json gives the large object");
+	b->room -= (int64_t)len;
+	return b->put(b->put_arg, data, len);
+}
+
 static int
 fill_from_member(void *arg, pv_lob_put_fn put, void *put_arg, int64_t *bytes)
 {
-	return pv_br_decompress(arg, put, put_arg, bytes);
+	bounded *b = arg;
+	b->put = put;
+	b->put_arg = put_arg;
+	return pv_br_decompress(b->r, put_bounded, b, bytes);
 }
 
 int
@@ -129,7 +151,8 @@ pv_blob_load_member(PGconn *c, pv_bundle_reader *r, json_t *index, const char *n
 		               (long long)next);
 
 	int64_t raw = 0;
-	if (pv_lob_write(c, oid, (int64_t)done, fill_from_member, r, &raw) < 0 ||
+	bounded b = {r, (int64_t)json_integer_value(json_object_get(e, "size")) - (int64_t)done, NULL, NULL};
+	if (pv_lob_write(c, oid, (int64_t)done, fill_from_member, &b, &raw) < 0 ||
 	    pvj_set_int(st, "next", next + 1) < 0 || pvj_set_int(st, "done", done + raw) < 0)
 		return pv_wrap("member %s: large object %u", name, oid);
 	return 0;

@@ -41,6 +41,8 @@ typedef struct loader {
 	                   * the verification read): loaded with COPY FREEZE; or NULL */
 	json_t *selected; /* rows-only: member_prefix -> entry */
 	json_t *by_prefix; /* member_prefix -> its entry of data_toc */
+	json_t *expect;   /* member name -> its manifest entry (read before the restore: each
+	                   * data member must load what its entry counts); or NULL */
 	json_t *seen;     /* [{name, sha256}] as read */
 	pv_buf acl_sql;   /* the ACL pass */
 	pv_buf late_sql;  /* the late pass */

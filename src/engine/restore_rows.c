@@ -18,22 +18,6 @@
 
 /* ---- rows ----------------------------------------------------------------------------- */
 
-static int
-put_copy(void *arg, const char *data, size_t len)
-{
-	PGconn *c = arg;
-	if (pv_check_interrupt() < 0)
-		return -1;
-	while (len > 0) {
-		int n = len > (1u << 30) ? (1 << 30) : (int)len;
-		if (PQputCopyData(c, data, n) != 1)
-			return pv_fail("sending rows: %s", PQerrorMessage(c));
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* data/ID.N.copy.zst -> the entry of data/ID (a lookup: a linear search made restoring
  * 5,000 tables quadratic) */
 static json_t *
@@ -61,6 +45,10 @@ pvr_load_member(loader *L, pv_bundle_reader *r, const char *name)
 	/* a new table whose rows are all in this member: COPY FREEZE (pg/conn.h) */
 	const char *freeze = !L->rows_only && !jstr(e, "load_via") && L->single &&
 	                     json_object_get(L->single, jstr(e, "member_prefix")) ? jstr(e, "table") : NULL;
+	/* what it must load: its manifest entry's counts, when the manifest was read first */
+	json_t *want = L->expect ? json_object_get(L->expect, name) : NULL;
+	pv_copy_in ci = {L->c, want ? json_integer_value(json_object_get(want, "raw_size")) : -1,
+	                 want ? json_integer_value(json_object_get(want, "rows")) : -1, 0};
 	if (L->pool) {
 		/* the member's compressed bytes go to a worker (bounded: one member each) */
 		pv_buf z = PV_BUF_INIT;
@@ -68,7 +56,8 @@ pvr_load_member(loader *L, pv_bundle_reader *r, const char *name)
 		char *label = pv_asprintf("member %s: table %s", name, jstr(e, "table"));
 		if (rc == 0) {
 			size_t len = z.len;
-			rc = pv_pool_copy(L->pool, sql, label, pv_buf_detach(&z), len, freeze);
+			rc = pv_pool_copy(L->pool, sql, label, pv_buf_detach(&z), len, freeze, ci.want_raw,
+			                  ci.want_rows);
 		}
 		pv_buf_free(&z);
 		free(label);
@@ -80,8 +69,8 @@ pvr_load_member(loader *L, pv_bundle_reader *r, const char *name)
 	if (frozen < 0)
 		return pv_wrap("member %s: table %s", name, jstr(e, "table"));
 	int64_t raw = 0;
-	int rc = pv_br_decompress(r, put_copy, L->c, &raw);
-	if (pv_copy_in_end(L->c, rc, frozen) < 0)
+	int rc = pv_br_decompress(r, pv_copy_put, &ci, &raw);
+	if (pv_copy_in_end(L->c, rc, frozen, &ci) < 0)
 		return pv_wrap("member %s: table %s", name, jstr(e, "table"));
 	return 0;
 }

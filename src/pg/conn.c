@@ -468,14 +468,41 @@ pv_copy_in_begin(PGconn *c, const char *copy_sql, const char *freeze_table)
 }
 
 int
-pv_copy_in_end(PGconn *c, int rc, int freeze)
+pv_copy_put(void *arg, const char *data, size_t len)
+{
+	pv_copy_in *ci = arg;
+	if (pv_check_interrupt() < 0)
+		return -1;
+	if (ci->want_raw >= 0 && (int64_t)len > ci->want_raw - ci->sent)
+		return pv_fail("it holds more than the %lld bytes of rows its manifest entry gives it",
+		               (long long)ci->want_raw);
+	ci->sent += (int64_t)len;
+	while (len > 0) {
+		int n = len > (1u << 30) ? (1 << 30) : (int)len;
+		if (PQputCopyData(ci->c, data, n) != 1)
+			return pv_fail("sending rows: %s", PQerrorMessage(ci->c));
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+pv_copy_in_end(PGconn *c, int rc, int freeze, const pv_copy_in *ci)
 {
 	PGresult *r;
+	if (rc == 0 && ci && ci->want_raw >= 0 && ci->sent != ci->want_raw)
+		rc = pv_fail("it holds %lld bytes of rows, its manifest entry says %lld",
+		             (long long)ci->sent, (long long)ci->want_raw);
 	if (PQputCopyEnd(c, rc < 0 ? "pgvault: aborted" : NULL) != 1 && rc == 0)
 		rc = pv_fail("%s", PQerrorMessage(c));
 	while ((r = PQgetResult(c)) != NULL) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
 			rc = pv_fail("%s", PQresultErrorMessage(r));
+		else if (rc == 0 && ci && ci->want_rows >= 0 &&
+		         strtoll(PQcmdTuples(r), NULL, 10) != ci->want_rows)
+			rc = pv_fail("%s rows loaded, its manifest entry says %lld", PQcmdTuples(r),
+			             (long long)ci->want_rows);
 		PQclear(r);
 	}
 	if (freeze) {

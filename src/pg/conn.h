@@ -7,6 +7,7 @@
 #define PV_PG_CONN_H
 
 #include <libpq-fe.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 
@@ -86,7 +87,19 @@ int pv_bulk_load_session(PGconn *c, int sessions);
  * is not (an extension's configuration table) or the server refuses, the plain COPY.
  * 1 (FREEZE, the transaction open), 0 (plain), -1 with pv_fail. */
 int pv_copy_in_begin(PGconn *c, const char *copy_sql, const char *freeze_table);
-/* End the COPY begun (rc < 0: abort it) and, after FREEZE, commit (or roll back); rc or -1. */
-int pv_copy_in_end(PGconn *c, int rc, int freeze);
+/* A COPY FROM STDIN of one bundle member: the bytes it must amount to and the rows the
+ * server must count, each -1 when not known (then not checked); and the bytes sent. */
+typedef struct pv_copy_in {
+	PGconn *c;
+	int64_t want_raw, want_rows;
+	int64_t sent;
+} pv_copy_in;
+/* Send rows of the COPY (a pv_zdec callback, arg a pv_copy_in): refused once they would
+ * exceed want_raw, so a member that decompresses to more than its manifest entry says
+ * stops there. */
+int pv_copy_put(void *arg, const char *data, size_t len);
+/* End the COPY begun (rc < 0: abort it) and, after FREEZE, commit (or roll back); with ci,
+ * its bytes and the server's row count must be the ones wanted.  rc or -1. */
+int pv_copy_in_end(PGconn *c, int rc, int freeze, const pv_copy_in *ci);
 
 #endif

@@ -19,6 +19,7 @@ typedef struct job {
 	void *zbuf;    /* COPY job: compressed rows; NULL for an SQL item */
 	size_t zlen;
 	char *freeze;  /* COPY job: the table, copied with FREEZE; or NULL */
+	int64_t want_raw, want_rows; /* COPY job: what it must amount to (pv_copy_in) */
 	int item;      /* SQL item index, or -1 */
 	struct job *next;
 } job;
@@ -45,16 +46,6 @@ struct pv_pool {
 };
 
 static int
-put_rows(void *arg, const char *data, size_t len)
-{
-	PGconn *c = arg;
-
-	if (PQputCopyData(c, data, (int)len) != 1)
-		return pv_fail("sending rows: %s", PQerrorMessage(c));
-	return 0;
-}
-
-static int
 run_copy(worker *w, const job *j)
 {
 	PGconn *c = w->c;
@@ -65,8 +56,9 @@ run_copy(worker *w, const job *j)
 		w->z = pv_zdec_new();
 	else
 		pv_zdec_reset(w->z);
-	int rc = w->z ? pv_zdec_all(w->z, j->zbuf, j->zlen, put_rows, c) : -1;
-	return pv_copy_in_end(c, rc, freeze);
+	pv_copy_in ci = {c, j->want_raw, j->want_rows, 0};
+	int rc = w->z ? pv_zdec_all(w->z, j->zbuf, j->zlen, pv_copy_put, &ci) : -1;
+	return pv_copy_in_end(c, rc, freeze, &ci);
 }
 
 /* An SQL item, in its own transaction: one that a deadlock with another worker's item
@@ -206,9 +198,11 @@ pool_error(pv_pool *p)
 
 int
 pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen,
-             const char *freeze_table)
+             const char *freeze_table, int64_t want_raw, int64_t want_rows)
 {
 	job *j = pv_calloc(1, sizeof *j);
+	j->want_raw = want_raw;
+	j->want_rows = want_rows;
 	j->sql = pv_strdup(copy_sql);
 	j->freeze = freeze_table ? pv_strdup(freeze_table) : NULL;
 	j->label = pv_strdup(label);

@@ -31,9 +31,10 @@ typedef struct pv_pool_item {
 pv_pool *pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding,
                      const char *search_path, int n);
 /* Takes ownership of zbuf (malloc'd).  freeze_table: the member holds all of that table's
- * rows, copied with FREEZE (pv_copy_in_begin), or NULL. */
+ * rows, copied with FREEZE (pv_copy_in_begin), or NULL.  want_raw, want_rows: what the
+ * member must decompress to and load (pv_copy_in; -1: not checked). */
 int pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen,
-                 const char *freeze_table);
+                 const char *freeze_table, int64_t want_raw, int64_t want_rows);
 /* Waits until every queued COPY job is done; -1 if any failed. */
 int pv_pool_wait(pv_pool *p);
 /* Runs the items; -1 (with the failing item's message) on failure. */

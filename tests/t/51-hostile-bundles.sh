@@ -3,9 +3,11 @@
 # absolute path, links, devices and directories, duplicate members, absurd sizes, extended
 # headers, decompression bombs of rows and of large objects, malformed JSON whose manifest
 # entry is consistent (so it reaches the parser).  Each one: `verify` and `restore` exit 1
-# with a short clear message (no crash, no sanitizer report), restore creates no database
+# with a short clear message (no crash, no sanitizer report), restore leaves no database
 # and no role, nothing is written outside pgvault's own files, and memory stays bounded (the
-# bombs decompress 256 MiB each: peak RSS compared with verifying a small bundle).
+# bombs decompress 256 MiB each: peak RSS compared with verifying a small bundle).  What
+# only decompressing finds (the bombs, a manifest that miscounts a member's rows), restore
+# finds as it loads the member, and stops there: its message says so.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 
@@ -145,6 +147,20 @@ write("bomb-rows.pgv", replaced(name, rows))
 blob = zstd("head -c 268435456 /dev/zero")
 bname = [n for n, _ in members if n.startswith("blobs/")][0]
 write("bomb-blob.pgv", replaced(bname, blob))
+
+# a manifest that lies about a member's rows (and its total agrees), every SHA-256 right:
+# only decompressing the member finds it (restore does as it loads it)
+man = copy.deepcopy(manifest)
+for e in man["members"]:
+    if e["name"] == name:
+        e["rows"] -= 1
+man["rows"] -= 1
+with tarfile.open(out + "/rows-lie.pgv", "w:", format=tarfile.USTAR_FORMAT) as tf:
+    for n, d in members:
+        d = dump(man) if n == "manifest.json" else d
+        tf.addfile(info(n, len(d)), io.BytesIO(d))
+    end = tf.offset
+exact_end(out + "/rows-lie.pgv", end)
 PY
 
 pv verify "$H/control.pgv"
@@ -162,6 +178,7 @@ for f in "$H"/*.pgv; do
 		else
 			rc=0
 			(cd "$T/cwd" && "$PGVAULT" restore "$f" --as "${DB}_r" --create-missing-roles >"$T/out" 2>"$T/err") || rc=$?
+			cp "$T/err" "$T/restore-$name.err"
 		fi
 		[ "$rc" = 1 ] || { cat "$T/err" >&2; fail "$cmd of $name: exit $rc, expected 1"; }
 		[ -s "$T/err" ] || fail "$cmd of $name: no message"
@@ -173,6 +190,15 @@ for f in "$H"/*.pgv; do
 	echo "  $name: $(tail -1 "$T/err" | sed 's/^.*error: //' | cut -c1-150)"
 	n=$((n + 1))
 done
+# what restore finds as it loads (every stored byte checked before): a member that would
+# decompress past its manifest entry's bytes stops there, a large object member past
+# data.json's size too, and rows the manifest miscounts fail the restore
+grep -q "holds more than the [0-9]* bytes of rows its manifest entry gives it" "$T/restore-bomb-rows.err" ||
+	{ cat "$T/restore-bomb-rows.err" >&2; fail "restore of the row bomb did not stop at its manifest entry's bytes"; }
+grep -q "holds more bytes than data.json gives the large object" "$T/restore-bomb-blob.err" ||
+	{ cat "$T/restore-bomb-blob.err" >&2; fail "restore of the large object bomb did not stop at its size"; }
+grep -q "rows loaded, its manifest entry says" "$T/restore-rows-lie.err" ||
+	{ cat "$T/restore-rows-lie.err" >&2; fail "restore of a manifest miscounting rows did not fail on it"; }
 [ ! -e "$CANARY" ] && [ ! -e "$CANARY.abs" ] || fail "a member was written outside pgvault's files"
 [ -z "$(ls -A "$T/cwd")" ] || fail "files appeared in the working directory: $(ls -A "$T/cwd")"
 small=$(cat "$T/rss-small")
@@ -183,4 +209,4 @@ for f in "$T"/rss-*; do
 	[ "$r" -gt "$worst" ] && { worst=$r; worst_name=${f#"$T"/rss-}; }
 done
 [ $((worst - small)) -lt 65536 ] || fail "memory grew by $(((worst - small) / 1024)) MB on $worst_name (bounded: under 64 MB above a small bundle's)"
-echo "figure: hostile bundles: $n kinds, each refused by verify and by restore (exit 1, at most 3 lines, no crash), 0 databases or roles created, 0 files written outside pgvault's own; peak RSS $((worst / 1024)) MB at worst ($worst_name, 256 MiB decompressed) against $((small / 1024)) MB for a small bundle"
+echo "figure: hostile bundles: $n kinds, each refused by verify and by restore (exit 1, at most 3 lines, no crash), 0 databases or roles left, 0 files written outside pgvault's own; peak RSS $((worst / 1024)) MB at worst ($worst_name, 256 MiB decompressed) against $((small / 1024)) MB for a small bundle"
