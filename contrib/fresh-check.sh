@@ -6,7 +6,7 @@
 # end.  Nothing from the machine's own installed packages is used inside the tree.
 #
 #   contrib/fresh-check.sh [--only demo|check] [--bench] [--suite SUITE] [--dir DIR] [--keep]
-#                          [--share-cache]
+#                          [--share-cache] [--port-base N]
 #
 #   --only        run one of the two commands (default: both, the demo first)
 #   --bench       after the demo (which builds _build/pgvault), install what bench/ needs
@@ -19,6 +19,10 @@
 #   --share-cache bind-mount the machine's /var/cache/pgvault-test (the test harness's cache
 #                 of Debian trees for other PostgreSQL versions) into the tree, so the inner
 #                 run reuses it instead of building those trees again
+#   --port-base N the first port the inner suite's servers try (PV_PORT_BASE, default 5490):
+#                 the tree shares the machine's network, so a suite running beside it on
+#                 the machine needs other ports (a server restarted by a test finds its
+#                 port taken otherwise)
 #
 # Needs root.  Each command runs in its own mount and PID namespace (unshare): proc, sys and
 # dev are mounted only there, so nothing stays mounted and no process stays behind.  The
@@ -28,7 +32,7 @@
 # npm configuration (/etc/npmrc, /usr/etc/npmrc), without which npm cannot reach its
 # registry through the workplace's network.
 set -uo pipefail
-ONLY="" SUITE=bookworm DIR="" KEEP=no SHARE=no BENCH=no
+ONLY="" SUITE=bookworm DIR="" KEEP=no SHARE=no BENCH=no PORTBASE=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--only) ONLY="${2:?--only needs demo or check}"; shift 2 ;;
@@ -37,10 +41,12 @@ while [ $# -gt 0 ]; do
 	--dir) DIR="${2:?--dir needs a directory}"; shift 2 ;;
 	--keep) KEEP=yes; shift ;;
 	--share-cache) SHARE=yes; shift ;;
-	*) echo "usage: $0 [--only demo|check] [--bench] [--suite SUITE] [--dir DIR] [--keep] [--share-cache]" >&2; exit 2 ;;
+	--port-base) PORTBASE="${2:?--port-base needs a port}"; shift 2 ;;
+	*) echo "usage: $0 [--only demo|check] [--bench] [--suite SUITE] [--dir DIR] [--keep] [--share-cache] [--port-base N]" >&2; exit 2 ;;
 	esac
 done
 case "$ONLY" in ""|demo|check) ;; *) echo "fresh-check: --only takes demo or check" >&2; exit 2 ;; esac
+case "$PORTBASE" in *[!0-9]*) echo "fresh-check: --port-base takes a port number" >&2; exit 2 ;; esac
 [ "$BENCH" = no ] || [ "$ONLY" != check ] || { echo "fresh-check: --bench needs the demo's build" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "fresh-check: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
 
@@ -154,7 +160,7 @@ if [ "$BENCH" = yes ] && [ "$ok" = yes ]; then
 			BENCH_RESULTS=/root/bench-quick.md bash bench/run.sh' || ok=no
 fi
 if [ "$ONLY" != demo ]; then
-	step check "$DIR/check.log" inside 'cd /root/pgvault && bash contrib/check.sh' || ok=no
+	step check "$DIR/check.log" inside "cd /root/pgvault && ${PORTBASE:+PV_PORT_BASE=$PORTBASE }bash contrib/check.sh" || ok=no
 fi
 summary
 if [ "$ok" = yes ] && [ "$KEEP" = no ]; then
