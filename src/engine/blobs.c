@@ -15,7 +15,6 @@
 #include "util/err.h"
 #include "util/json.h"
 
-#define BLOB_PREFIX "blobs/"
 
 /* ---- dump -------------------------------------------------------------------------- */
 
@@ -135,10 +134,9 @@ int
 pv_blob_load_member(PGconn *c, pv_bundle_reader *r, json_t *index, const char *name)
 {
 	/* blobs/OID.N.bin.zst */
-	const char *dot = strchr(name + strlen(BLOB_PREFIX), '.'); /* layering: not SQL */
-	char *prefix = dot ? pv_strndup(name, (size_t)(dot - name)) : NULL;
+	long chunk = 0;
+	char *prefix = pv_member_prefix(name, &chunk);
 	json_t *st = prefix && index ? json_object_get(index, prefix) : NULL;
-	long chunk = dot ? strtol(dot + 1, NULL, 10) : 0;
 	free(prefix);
 	if (!st)
 		return pv_fail("member %s belongs to no large object of data.json", name);
