@@ -6,6 +6,11 @@
 # memory"; pgvault reads sequence values in batches whose locks it lets go and restores in
 # batched transactions, so both succeed, serially and with --jobs 2, and the copy is the
 # same (schema oracle, row counts and a sample of rows).
+# Sequence values: 300 more sequences, a third never called, a third set by
+# setval(..., false) (pg_sequence_last_value() answers NULL for both, and the value is read
+# from the sequence itself), a third called; and the same three states in a small database,
+# whose few sequences are read on the backup's own session instead of a second one.  Every
+# restored sequence has its source's last_value and is_called.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 DB=pvt26_many
@@ -21,6 +26,26 @@ q -d "$DB" -c "DO \$\$ BEGIN
 		IF i % 200 = 0 THEN COMMIT; END IF;
 	END LOOP;
 END \$\$"
+
+SEQS="DO \$\$ BEGIN
+	FOR i IN 1..%s LOOP
+		EXECUTE format('CREATE SEQUENCE s%%s START %%s', i, i * 3);
+		IF i %% 3 = 1 THEN PERFORM setval(format('s%%s', i), i * 5, false);
+		ELSIF i %% 3 = 2 THEN PERFORM setval(format('s%%s', i), i * 7); END IF;
+	END LOOP;
+END \$\$"
+# seqstate DB: every sequence s<n>'s (name, last_value, is_called), sorted
+seqstate() {
+	q -d "$1" -c "$(q -d "$1" -c "SELECT string_agg(format('SELECT %L, last_value, is_called FROM %I', relname, relname), ' UNION ALL ' ORDER BY relname) FROM pg_class WHERE relkind = 'S' AND relname ~ '^s[0-9]+\$'")" | sort
+}
+q -d "$DB" -c "$(printf "$SEQS" 300)"
+dropdb_q pvt26_seq; dropdb_q pvt26_seq_r; createdb_q pvt26_seq
+q -d pvt26_seq -c "$(printf "$SEQS" 3)"
+pv backup --storage "$T/st" --db pvt26_seq; expect_rc 0 "backup of 3 sequences"
+pv restore --storage "$T/st" "$(cat "$T/out")" --as pvt26_seq_r; expect_rc 0 "restore of 3 sequences"
+[ "$(seqstate pvt26_seq_r)" = "$(seqstate pvt26_seq)" ] || fail "3 sequences: $(seqstate pvt26_seq_r) against $(seqstate pvt26_seq)"
+[ "$(seqstate pvt26_seq | tr '\n' ' ')" = "s1|5|f s2|14|t s3|9|f " ] || fail "3 sequences: the source is not what the test made: $(seqstate pvt26_seq)"
+dropdb_q pvt26_seq; dropdb_q pvt26_seq_r
 
 pv backup --storage "$T/st" --db "$DB"; expect_rc 0 "backup of $N tables"
 ID=$(cat "$T/out")
@@ -38,5 +63,7 @@ for r in "${DB}_r" "${DB}_r2"; do
 	[ "$tables" = "$N" ] || fail "$r: $tables tables"
 	next=$(q -d "$r" -c "INSERT INTO t$N (v, n) VALUES ('x', 0) RETURNING id")
 	[ "$next" = 21 ] || fail "$r: the identity of t$N went on at $next, expected 21"
+	[ "$(seqstate "$r" | md5sum)" = "$(seqstate "$DB" | md5sum)" ] || fail "$r: the values of the 300 sequences differ"
+	[ "$(seqstate "$r" | wc -l)" = 300 ] || fail "$r: $(seqstate "$r" | wc -l) sequences s<n>"
 done
 for d in "$DB" "${DB}_r" "${DB}_r2"; do dropdb_q "$d"; done
