@@ -815,30 +815,49 @@ int
 pvc_finish_sequences(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = pvc_query(rd,
-	    "SELECT a.attrelid, a.attnum, a.attname FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
-	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = s.relid WHERE a.attnum > 0 AND NOT a.attisdropped"
-	    " ORDER BY 1, 2", rd->relids.data);
-	if (!r)
-		return pv_wrap("reading column names");
+	/* the (table, column) of each OWNED BY, numbered: one query for the names of those
+	 * columns only */
+	pv_buf sql = PV_BUF_INIT;
+	int n = 0;
+	for (int k = 0; k < pv_graph_count(g); k++) {
+		pv_obj *o = pv_graph_get(g, k);
+		if (o->kind == K_SEQ_OWNED && o->extra)
+			pv_buf_printf(&sql, "%s(%d, %lld::pg_catalog.oid, %lld::pg_catalog.int2)", n++ ? ", " : "", k,
+			              (long long)json_integer_value(json_object_get(o->extra, "table")),
+			              (long long)json_integer_value(json_object_get(o->extra, "col")));
+	}
+	if (n) {
+		char *q = pv_asprintf("SELECT s.k, a.attname FROM (VALUES %s) s(k, t, c)"
+		                      " JOIN pg_catalog.pg_attribute a ON a.attrelid = s.t AND a.attnum = s.c",
+		                      sql.data);
+		PGresult *r = pvc_query(rd, q, NULL);
+		free(q);
+		if (!r) {
+			pv_buf_free(&sql);
+			return pv_wrap("reading the columns of OWNED BY");
+		}
+		for (int i = 0; i < PQntuples(r); i++) {
+			int k = atoi(pvc_val(r, i, 0));
+			pv_obj *o = k >= 0 && k < pv_graph_count(g) ? pv_graph_get(g, k) : NULL;
+			if (!o || o->kind != K_SEQ_OWNED || !o->extra)
+				continue;
+			relinfo *ti = pvc_find_rel(R, (pv_oid)json_integer_value(json_object_get(o->extra, "table")));
+			relinfo *si = pvc_find_rel(R, o->deps[0] >= 0 ? pv_graph_get(g, o->deps[0])->oid : 0);
+			if (ti && si)
+				pv_obj_set_def(o, &pv_ops_seq_owned,
+				               pv_def_seq_owned_new(si->obj->schema, si->obj->name, ti->obj->schema,
+				                                    ti->obj->name, pvc_val(r, i, 1)));
+		}
+		PQclear(r);
+	}
+	pv_buf_free(&sql);
 	for (int k = 0; k < pv_graph_count(g); k++) {
 		pv_obj *o = pv_graph_get(g, k);
 		if (o->kind == K_SEQ_OWNED && o->extra) {
-			pv_oid t = (pv_oid)json_integer_value(json_object_get(o->extra, "table"));
-			int col = (int)json_integer_value(json_object_get(o->extra, "col"));
-			relinfo *ti = pvc_find_rel(R, t);
-			relinfo *si = pvc_find_rel(R, o->deps[0] >= 0 ? pv_graph_get(g, o->deps[0])->oid : 0);
-			for (int i = 0; i < PQntuples(r); i++)
-				if (pvc_oid(r, i, 0) == t && atoi(pvc_val(r, i, 1)) == col && ti && si) {
-					pv_obj_set_def(o, &pv_ops_seq_owned,
-					               pv_def_seq_owned_new(si->obj->schema, si->obj->name, ti->obj->schema,
-					                                    ti->obj->name, pvc_val(r, i, 2)));
-				}
 			json_decref(o->extra);
 			o->extra = NULL;
 		}
 	}
-	PQclear(r);
 	/* identity: pvc_read_columns() put the sequence options into the column definition */
 	for (int k = 0; k < R->n; k++) {
 		relinfo *si = &R->v[k];

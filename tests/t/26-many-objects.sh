@@ -10,7 +10,8 @@
 # setval(..., false) (pg_sequence_last_value() answers NULL for both, and the value is read
 # from the sequence itself), a third called; and the same three states in a small database,
 # whose few sequences are read on the backup's own session instead of a second one.  Every
-# restored sequence has its source's last_value and is_called.
+# restored sequence has its source's last_value and is_called, and is OWNED BY its table's
+# column (the schema oracle).
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 DB=pvt26_many
@@ -39,6 +40,7 @@ seqstate() {
 	q -d "$1" -c "$(q -d "$1" -c "SELECT string_agg(format('SELECT %L, last_value, is_called FROM %I', relname, relname), ' UNION ALL ' ORDER BY relname) FROM pg_class WHERE relkind = 'S' AND relname ~ '^s[0-9]+\$'")" | sort
 }
 q -d "$DB" -c "$(printf "$SEQS" 300)"
+q -d "$DB" -c "DO \$\$ BEGIN FOR i IN 1..300 LOOP EXECUTE format('ALTER SEQUENCE s%s OWNED BY t%s.n', i, i); END LOOP; END \$\$"
 dropdb_q pvt26_seq; dropdb_q pvt26_seq_r; createdb_q pvt26_seq
 q -d pvt26_seq -c "$(printf "$SEQS" 3)"
 pv backup --storage "$T/st" --db pvt26_seq; expect_rc 0 "backup of 3 sequences"
