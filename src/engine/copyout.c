@@ -29,6 +29,7 @@ typedef struct run {
 	int next;            /* the next unit to take */
 	unit **back;         /* units a worker could not lock: the catalog session's, at the end */
 	int nback;
+	int jobs;            /* the sessions that read (batchable()) */
 	int failed;
 	char err[4096];      /* the first failure's message */
 	pthread_mutex_t mu;
@@ -83,22 +84,46 @@ unit_label(const unit *u)
 	return pv_asprintf("table %s, blocks %lld to %lld", u->it->table, u->from, u->to - 1);
 }
 
-/* The unit's rows into members of its item; rows copied in *rows. */
-static int
-copy_unit(PGconn *c, pv_bundle_writer *w, const unit *u, int64_t *rows)
+/* What is left of a query's results (and the rows of any COPY among them), so that the
+ * session is ready for the next one. */
+static void
+drain(PGconn *c)
 {
-	char *sql = copy_sql(u);
-	PGresult *r = PQexec(c, sql);
-	free(sql);
-	if (PQresultStatus(r) != PGRES_COPY_OUT) {
-		pv_fail("%s", PQresultErrorMessage(r));
+	PGresult *r;
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) == PGRES_COPY_OUT) {
+			char *buf;
+			while (PQgetCopyData(c, &buf, 0) > 0)
+				PQfreemem(buf);
+		}
 		PQclear(r);
+	}
+}
+
+/* The next result of the query is one of status st; NULL with pv_fail (the rest drained)
+ * when it is not. */
+static PGresult *
+next_result(PGconn *c, ExecStatusType st)
+{
+	PGresult *r = PQgetResult(c);
+	if (PQresultStatus(r) == st)
+		return r;
+	pv_fail("%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+	PQclear(r);
+	drain(c);
+	return NULL;
+}
+
+/* The rows of the COPY whose PGRES_COPY_OUT is in, into members of u's item; rows copied in
+ * *rows.  On return the COPY's own result is taken, the query's next one is not. */
+static int
+copy_rows(PGconn *c, pv_bundle_writer *w, const unit *u, int64_t *rows)
+{
+	pv_data_writer *d = pv_bw_data_begin_shared(w, u->it->prefix, u->it->table, &u->it->seq);
+	if (!d) {
+		drain(c);
 		return -1;
 	}
-	PQclear(r);
-	pv_data_writer *d = pv_bw_data_begin_shared(w, u->it->prefix, u->it->table, &u->it->seq);
-	if (!d)
-		return -1;
 	char *buf = NULL;
 	int n;
 	int failed = 0;
@@ -111,13 +136,12 @@ copy_unit(PGconn *c, pv_bundle_writer *w, const unit *u, int64_t *rows)
 		pv_fail("%s", PQerrorMessage(c));
 		failed = 1;
 	}
-	while ((r = PQgetResult(c)) != NULL) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) {
-			pv_fail("%s", PQresultErrorMessage(r));
-			failed = 1;
-		}
-		PQclear(r);
-	}
+	PGresult *r = failed ? NULL : next_result(c, PGRES_COMMAND_OK);
+	if (failed)
+		drain(c);
+	else if (!r)
+		failed = 1;
+	PQclear(r);
 	if (failed) {
 		pv_dw_abort(d);
 		return pv_wrap("copying rows");
@@ -136,35 +160,131 @@ fail_run(run *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* Run one unit on w's session; 0, or -1 (the run's failure recorded). */
+/*
+ * Small tables are read in batches: one query of a COPY per table, the worker's lock on
+ * them taken in the same query, so that a few thousand small tables cost a few hundred
+ * round trips instead of two each.  With one job, every whole table; with more, the whole
+ * tables of at most BATCH_BLOCKS blocks (the big ones stay a query each, to be spread over
+ * the sessions).
+ */
+#define BATCH_MAX 64
+#define BATCH_BLOCKS 16
+
 static int
-do_unit(worker *wk, unit *u)
+batchable(const unit *u, int jobs)
+{
+	return u->from < 0 && (jobs == 1 || u->weight <= BATCH_BLOCKS);
+}
+
+/* The worker's lock on the batch's tables (NOWAIT), in its query: the SQL to put first, or
+ * "" when it holds them all (the catalog session holds every lock already). */
+static void
+lock_sql(worker *wk, unit **b, int nb, pv_buf *sql)
+{
+	int n = 0;
+	for (int i = 0; i < nb; i++)
+		if (!wk->leader && b[i]->it->relid != wk->locked)
+			pv_buf_printf(sql, "%s%s", n++ ? ", " : "SAVEPOINT pv_lock; LOCK TABLE ONLY ",
+			              b[i]->it->table);
+	if (n)
+		pv_buf_puts(sql, " IN ACCESS SHARE MODE NOWAIT; RELEASE SAVEPOINT pv_lock; ");
+}
+
+/* The results of lock_sql's statements: 1 locked, 0 busy (another session waits for a
+ * conflicting lock: nothing of the query ran but the lock, which is let go), -1 failed. */
+static int
+lock_results(PGconn *c, unit **b, int nb)
+{
+	PGresult *r = next_result(c, PGRES_COMMAND_OK); /* SAVEPOINT */
+	if (!r)
+		return -1;
+	PQclear(r);
+	r = PQgetResult(c);
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		PQclear(r);
+		r = next_result(c, PGRES_COMMAND_OK); /* RELEASE */
+		PQclear(r);
+		return r ? 1 : -1;
+	}
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	int busy = state && strcmp(state, "55P03") == 0; /* lock_not_available */
+	if (!busy)
+		pv_fail("locking table%s %s%s: %s", nb > 1 ? "s" : "", b[0]->it->table,
+		        nb > 1 ? " and the rest of its batch" : "",
+		        r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+	PQclear(r);
+	drain(c);
+	if (!busy)
+		return -1;
+	/* the snapshot stays: only the subtransaction is rolled back */
+	if (pv_exec(c, "ROLLBACK TO SAVEPOINT pv_lock; RELEASE SAVEPOINT pv_lock") < 0)
+		return -1;
+	return 0;
+}
+
+/* Run the nb units of b in one query on wk's session; 0, or -1 (the run's failure
+ * recorded). */
+static int
+do_units(worker *wk, unit **b, int nb)
 {
 	run *r = wk->r;
-	int64_t rows = 0;
+	pv_buf sql = PV_BUF_INIT;
+	int cur = 0;
 	pv_err_clear();
-	if (!wk->leader && wk->locked != u->it->relid) {
-		int l = pv_lock_nowait(wk->c, u->it->table);
+	lock_sql(wk, b, nb, &sql);
+	int locking = sql.len > 0;
+	for (int i = 0; i < nb; i++) {
+		char *one = copy_sql(b[i]);
+		pv_buf_printf(&sql, "%s;%s", one, i + 1 < nb ? " " : "");
+		free(one);
+	}
+	if (pv_check_interrupt() < 0)
+		goto fail;
+	if (PQsendQuery(wk->c, sql.data) != 1) {
+		pv_fail("%s", PQerrorMessage(wk->c));
+		goto fail;
+	}
+	if (locking) {
+		int l = lock_results(wk->c, b, nb);
 		if (l == 0) {
-			pv_debug("%s: another session waits for a lock on it; read by the first session",
-			         u->it->table);
+			pv_debug("%s%s: another session waits for a lock on it; read by the first session",
+			         b[0]->it->table, nb > 1 ? " (and its batch)" : "");
 			pthread_mutex_lock(&r->mu);
-			r->back[r->nback++] = u;
+			for (int i = 0; i < nb; i++)
+				r->back[r->nback++] = b[i];
 			pthread_mutex_unlock(&r->mu);
+			pv_buf_free(&sql);
 			return 0;
 		}
 		if (l < 0)
 			goto fail;
-		wk->locked = u->it->relid;
+		wk->locked = b[nb - 1]->it->relid;
 	}
-	if (pv_check_interrupt() < 0 || copy_unit(wk->c, r->w, u, &rows) < 0)
+	for (cur = 0; cur < nb; cur++) {
+		int64_t rows = 0;
+		PGresult *res = next_result(wk->c, PGRES_COPY_OUT);
+		if (!res)
+			goto fail;
+		PQclear(res);
+		if (copy_rows(wk->c, r->w, b[cur], &rows) < 0)
+			goto fail;
+		pthread_mutex_lock(&r->mu);
+		b[cur]->it->rows += rows;
+		pthread_mutex_unlock(&r->mu);
+	}
+	cur = nb - 1;
+	PGresult *end = PQgetResult(wk->c);
+	if (end) {
+		pv_fail("a result more than the query's COPY statements");
+		PQclear(end);
+		drain(wk->c);
 		goto fail;
-	pthread_mutex_lock(&r->mu);
-	u->it->rows += rows;
-	pthread_mutex_unlock(&r->mu);
+	}
+	pv_buf_free(&sql);
 	return 0;
 fail:;
-	char *label = unit_label(u);
+	pv_buf_free(&sql);
+	char *label = unit_label(b[cur < nb ? cur : nb - 1]);
 	if (!pv_interrupted)
 		pv_wrap("%s", label);
 	free(label);
@@ -172,16 +292,33 @@ fail:;
 	return -1;
 }
 
+/* Take the next units: one, or a batch of whole small tables (batchable). */
+static int
+take_units(run *r, unit **b)
+{
+	int nb = 0;
+	pthread_mutex_lock(&r->mu);
+	while (!r->failed && r->next < r->nu && nb < BATCH_MAX) {
+		unit *u = &r->u[r->next];
+		if (nb && !batchable(u, r->jobs))
+			break;
+		r->next++;
+		b[nb++] = u;
+		if (!batchable(u, r->jobs))
+			break;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return nb;
+}
+
 static void *
 worker_main(void *arg)
 {
 	worker *wk = arg;
-	run *r = wk->r;
+	unit *b[BATCH_MAX];
 	for (;;) {
-		pthread_mutex_lock(&r->mu);
-		unit *u = !r->failed && r->next < r->nu ? &r->u[r->next++] : NULL;
-		pthread_mutex_unlock(&r->mu);
-		if (!u || do_unit(wk, u) < 0)
+		int nb = take_units(wk->r, b);
+		if (!nb || do_units(wk, b, nb) < 0)
 			break;
 	}
 	return NULL;
@@ -300,6 +437,7 @@ pv_copy_rows(PGconn *c, const pv_connopts *co, const char *db, pv_bundle_writer 
 		return -1;
 	}
 	int started = 0;
+	r.jobs = nw + 1; /* before the threads read it */
 	for (; started < nw; started++) {
 		wk[started].r = &r;
 		if (pthread_create(&wk[started].thread, NULL, worker_main, &wk[started]) != 0) {
@@ -318,7 +456,7 @@ pv_copy_rows(PGconn *c, const pv_connopts *co, const char *db, pv_bundle_writer 
 		pthread_join(wk[i].thread, NULL);
 	/* what the workers could not lock, on the session that holds every lock */
 	for (int i = 0; i < r.nback && !r.failed; i++)
-		do_unit(&leader, r.back[i]);
+		do_units(&leader, &r.back[i], 1);
 	pv_cancel_unregister(c);
 	for (int i = 0; i < nw; i++) {
 		pv_cancel_unregister(wk[i].c);

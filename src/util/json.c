@@ -194,6 +194,30 @@ not_utf8(const char *what, pv_buf *path, const char *label)
 	               label ? " (" : "", label ? label : "", label ? ")" : "");
 }
 
+/* whether every string and key of j is UTF-8: the fast pass, without the path */
+static int
+all_utf8(json_t *j)
+{
+	if (json_is_string(j))
+		return is_utf8(json_string_value(j), json_string_length(j));
+	size_t i;
+	const char *key;
+	json_t *v;
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			if (!all_utf8(v))
+				return 0;
+		}
+	}
+	if (json_is_object(j)) {
+		json_object_foreach(j, key, v) {
+			if (!is_utf8(key, strlen(key)) || !all_utf8(v))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 /* path: ".key[3].key" so far; label: the nearest enclosing entry */
 static int
 check_utf8(json_t *j, const char *what, pv_buf *path, const char *label)
@@ -358,7 +382,7 @@ pvj_dumps(json_t *doc, size_t flags, int text, const char *what)
 	path.len = 0;
 	if (text == PVJ_LATIN1)
 		d = map_doc(doc, 1, what, &path);
-	else if (check_utf8(doc, what, &path, NULL) == 0)
+	else if (all_utf8(doc) || check_utf8(doc, what, &path, NULL) == 0) /* the path: for the message */
 		d = json_incref(doc);
 	if (d) {
 		s = json_dumps(d, flags);

@@ -11,7 +11,11 @@
 #  3. several databases at once (--jobs 2 over two databases): both bundles, both restore;
 #  4. --jobs 0 and [backup] jobs out of range are usage errors;
 #  5. --compress-level: level 19 makes a smaller bundle than the default (level 1) that
-#     restores identical; [backup] compress_level sets it; 0 and 20 are usage errors.
+#     restores identical; [backup] compress_level sets it; 0 and 20 are usage errors;
+#  6. small tables are read in batches (one query of many COPY statements): a COPY that fails
+#     in the middle of a batch (row-level security forced on its table, read by its owner)
+#     fails the backup with that table's name, with --jobs 1 and 2, and leaves no bundle;
+#     without it, the 40 tables restore identical.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 DB=pvt25_jobs
@@ -138,5 +142,29 @@ pv backup --storage "$T/lv" --db "$DB2" --compress-level 20; expect_rc 2 "--comp
 printf '[backup]\ncompress_level = 0\n' >"$T/l0.conf"
 pv --config "$T/l0.conf" backup --storage "$T/lv" --db "$DB2"; expect_rc 2 "[backup] compress_level = 0"
 echo "figure: data members of a 5,000-row table: $s1 bytes at level 1 (the default), $s19 at level 19"
+
+# 6. batches
+DB3=pvt25_batch
+for d in "$DB3" "${DB3}_r"; do dropdb_q "$d"; done
+q -d postgres -c "DROP ROLE IF EXISTS pvt25_owner" -c "CREATE ROLE pvt25_owner LOGIN"
+q -d postgres -c "CREATE DATABASE $DB3 OWNER pvt25_owner"
+q -d "$DB3" -c "SET ROLE pvt25_owner" -c "DO \$\$ BEGIN FOR i IN 1..40 LOOP
+	EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v text); INSERT INTO t%s SELECT g, md5(g::text) FROM generate_series(1, %s) g', i, i, i);
+END LOOP; END \$\$" \
+	-c "ALTER TABLE t20 ENABLE ROW LEVEL SECURITY" -c "ALTER TABLE t20 FORCE ROW LEVEL SECURITY" \
+	-c "CREATE POLICY p ON t20 USING (id > 1)"
+for j in 1 2; do
+	PGUSER=pvt25_owner pv backup --storage "$T/bt" --db "$DB3" --jobs "$j"; expect_rc 1 "backup --jobs $j of a table whose COPY fails"
+	grep -q 'table "public"."t20": ERROR:  query would be affected by row-level security' "$T/err" ||
+		{ cat "$T/err" >&2; fail "--jobs $j: the message does not name t20 and its error"; }
+done
+pv list --storage "$T/bt" --db "$DB3"
+[ "$(grep -c "${DB3}_" "$T/out")" = 0 ] || fail "a failed backup left a bundle: $(cat "$T/out")"
+q -d "$DB3" -c "ALTER TABLE t20 NO FORCE ROW LEVEL SECURITY"
+PGUSER=pvt25_owner pv backup --storage "$T/bt" --db "$DB3" --jobs 2; expect_rc 0 "backup --jobs 2 of 40 small tables"
+pv restore --storage "$T/bt" "$(cat "$T/out")" --as "${DB3}_r"; expect_rc 0 "restore of 40 small tables"
+oracle_compare "$DB3" "${DB3}_r" || fail "40 small tables read in batches do not restore identical"
+for d in "$DB3" "${DB3}_r"; do dropdb_q "$d"; done
+q -d postgres -c "DROP ROLE pvt25_owner"
 
 for d in "$DB" "${DB}_r" "${DB}_r1" "$DB2" "${DB2}_r"; do dropdb_q "$d"; done
