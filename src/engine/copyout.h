@@ -10,7 +10,8 @@
  * share one numbering, and each holds whole rows.  A worker session locks each table it
  * reads with NOWAIT, as pg_dump's workers do: when another session waits for a conflicting
  * lock, the piece goes back to the catalog's session (which holds its lock already) instead
- * of waiting on a lock queue that waits on the backup.
+ * of waiting on a lock queue that waits on the backup.  Small whole tables go in batches:
+ * one query of up to 64 COPY statements (and the worker's lock on them), one round trip.
  */
 #ifndef PV_ENGINE_COPYOUT_H
 #define PV_ENGINE_COPYOUT_H
