@@ -74,7 +74,8 @@ const pv_command pv_cmd_backup = {
 	    "Prints the id of each bundle written, one per line.  Without --db or --all, the\n"
 	    "databases of the configuration ([backup] databases) are backed up.\n",
 	.opts = options,
-	.exit_status = "0 ok, 1 failure, 2 usage error, 3 some databases failed, 4 locked.",
+	.exit_status = "0 ok, 1 failure, 2 usage error, 3 some databases failed, 4 locked,\n"
+	               "5 backed up, upload failed (the bundles are kept and verified here).",
 	.run = cmd_backup,
 };
 
@@ -249,7 +250,7 @@ choose_databases(backup_run *b, int *report)
 static int
 back_up_one(backup_run *b, const char *db, pv_run_db *rd, int jobs, int *locked)
 {
-	char *id = NULL;
+	char *id = NULL, *upload_error = NULL;
 	long long size = 0;
 	double t0 = now_seconds();
 	pv_err_clear();
@@ -265,7 +266,7 @@ back_up_one(backup_run *b, const char *db, pv_run_db *rd, int jobs, int *locked)
 	pv_lock *l = pv_repo_lock(b->st, db, 1, b->lock_timeout);
 	if (l)
 		pv_repo_cleanup(b->st, db); /* what killed runs left (under the lock) */
-	int ok = l && pv_dump_database(&b->g->conn, b->st, db, &o, &id, &size) == 0;
+	int ok = l && pv_dump_database(&b->g->conn, b->st, db, &o, &id, &size, &upload_error) == 0;
 	pv_lock_release(l);
 	rd->seconds = now_seconds() - t0;
 	if (!ok) {
@@ -281,6 +282,13 @@ back_up_one(backup_run *b, const char *db, pv_run_db *rd, int jobs, int *locked)
 	printf("%s\n", id);
 	fflush(stdout);
 	pv_info("database \"%s\": bundle %s (%lld bytes, %.1fs)", db, id, size, rd->seconds);
+	if (b->copy) {
+		rd->upload = upload_error ? -1 : 1;
+		rd->upload_error = upload_error;
+		if (upload_error)
+			pv_error("database \"%s\": backed up, upload failed: bundle %s is kept and verified "
+			         "here only (pgvault upload --all sends it): %s", db, id, upload_error);
+	}
 	free(id);
 	return 0;
 }
@@ -341,6 +349,38 @@ back_up_each(backup_run *b, int *failed, int *locked)
 	*locked = f.locked;
 }
 
+/* With --upload: the bundles of this run's databases that earlier runs kept here when their
+ * upload failed go now (this run's own wait for the next run); how many failed again. */
+static int
+upload_pending(backup_run *b)
+{
+	pv_entries l;
+	memset(&l, 0, sizeof l);
+	if (pv_repo_list(b->st, NULL, &l) < 0) {
+		pv_error("uploading the bundles earlier uploads left here: %s", pv_errmsg());
+		return 1;
+	}
+	int failed = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		const pv_entry *e = &l.v[i];
+		int ours = 0;
+		for (int k = 0; k < b->run.n; k++)
+			if (strcmp(b->run.dbs[k].db, e->database) == 0)
+				ours = !b->run.dbs[k].id || strcmp(b->run.dbs[k].id, e->id) != 0 ? 1 : -1;
+		if (ours <= 0 || !e->verified || !json_object_get(e->sidecar, PV_SIDECAR_UPLOAD_FAILED))
+			continue;
+		pv_err_clear();
+		if (pv_upload_bundle(b->g, b->st, b->copy, e) < 0) {
+			pv_error("%s", pv_errmsg());
+			failed++;
+		} else {
+			pv_info("uploaded %s, which an earlier run kept here when its upload failed", e->id);
+		}
+	}
+	pv_entries_free(&l);
+	return failed;
+}
+
 /* Every database, under the storages' shared locks; the exit status. */
 static int
 back_up_all(backup_run *b)
@@ -357,11 +397,16 @@ back_up_all(backup_run *b)
 	if (b->copy)
 		pv_repo_cleanup(b->copy, NULL); /* uploads that killed runs left */
 	back_up_each(b, &failed, &locked);
+	int upload_failed = 0;
+	for (int i = 0; i < b->run.n; i++)
+		upload_failed += b->run.dbs[i].upload < 0;
+	if (b->copy)
+		upload_failed += upload_pending(b);
 	pv_lock_release(copy_lock);
 	pv_lock_release(storage_lock);
 	if (failed)
 		return failed == locked ? PV_EXIT_LOCK : failed == b->ndb ? PV_EXIT_FAIL : PV_EXIT_PARTIAL;
-	return PV_EXIT_OK;
+	return upload_failed ? PV_EXIT_UPLOAD : PV_EXIT_OK;
 }
 
 /* [retention] prune_after_backup, unless --no-prune: only after a fully successful run (a

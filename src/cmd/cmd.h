@@ -61,6 +61,15 @@ pv_lock *pv_read_lock(pv_global *g, pv_repo *r);
  * prune does.  A path, or a local storage that does not exist, takes no lock (and creates
  * nothing).  NULL with the error set. */
 pv_repo_reader *pv_open_bundle(pv_global *g, pv_repo *r, const char *arg);
+/* Whether a bundle argument is a path to a file (a "/" in it, or the .pgv suffix) rather
+ * than an id, DB@latest or DB@TIMESTAMP of the repository. */
+int pv_bundle_arg_is_path(const char *arg);
+
+/* One bundle of src into dst (streamed), unless dst has it (same size); a bundle there
+ * without its sidecar (a run that failed in between) gets the sidecar.  The sidecar goes
+ * without the mark of a failed upload (PV_SIDECAR_UPLOAD_FAILED), and the bundle of src
+ * loses its mark.  0, or -1 with the error set. */
+int pv_upload_bundle(pv_global *g, pv_repo *src, pv_repo *dst, const pv_entry *e);
 
 int cmd_upload(pv_global *g, int argc, char **argv);
 int cmd_backup(pv_global *g, int argc, char **argv);

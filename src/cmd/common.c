@@ -1,6 +1,7 @@
 /*
  * cmd/common.c — what the commands share: the commands' list, global options, usage errors,
- * the configuration, the repository a command works on, and opening a bundle under its lock.
+ * the configuration, the repository a command works on, opening a bundle under its lock, and
+ * copying a bundle from one repository to the other (upload).
  */
 #include <stdarg.h>
 #include <errno.h>
@@ -277,11 +278,17 @@ pv_read_lock(pv_global *g, pv_repo *r)
 	return pv_repo_lock(r, NULL, 0, timeout > 60 ? timeout : 60);
 }
 
+int
+pv_bundle_arg_is_path(const char *arg)
+{
+	size_t n = strlen(arg);
+	return strchr(arg, '/') || (n > 4 && strcmp(arg + n - 4, PV_BUNDLE_SUFFIX) == 0);
+}
+
 pv_repo_reader *
 pv_open_bundle(pv_global *g, pv_repo *r, const char *arg)
 {
-	size_t n = strlen(arg);
-	if (strchr(arg, '/') || (n > 4 && strcmp(arg + n - 4, PV_BUNDLE_SUFFIX) == 0)) {
+	if (pv_bundle_arg_is_path(arg)) {
 		struct stat st;
 		if (stat(arg, &st) < 0) {
 			pv_fail("%s: %s", arg, strerror(errno));
@@ -308,4 +315,90 @@ pv_open_bundle(pv_global *g, pv_repo *r, const char *arg)
 	}
 	pv_lock_release(l);
 	return rd;
+}
+
+/* ---- upload ---------------------------------------------------------------------------- */
+
+/* The bytes of rd into a new bundle `name` of dst, committed with sidecar. */
+static int
+copy_bundle(pv_repo_reader *rd, pv_repo *dst, const char *name, json_t *sidecar, int64_t *size)
+{
+	pv_repo_out *o = pv_repo_create_named(dst, name);
+	if (!o)
+		return -1;
+	pv_sink *sink = pv_out_sink(o);
+	char *buf = pv_malloc(1u << 20);
+	int fd = pv_reader_fd(rd), rc = 0;
+	ssize_t n;
+	while (rc == 0 && (n = read(fd, buf, 1u << 20)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = pv_fail("reading %s: %s", pv_reader_where(rd), strerror(errno));
+		else
+			rc = sink->write(sink, buf, (size_t)n);
+	}
+	free(buf);
+	int back = -1;
+	if (rc == 0 && pv_out_finish(o, &back) == 0 && pv_out_commit(o, sidecar) == 0)
+		*size = pv_out_bytes(o);
+	else
+		rc = -1;
+	if (back >= 0)
+		close(back);
+	pv_out_free(o);
+	return rc;
+}
+
+/* e's sidecar without the mark of a failed upload (a new reference) */
+static json_t *
+unmarked(const pv_entry *e)
+{
+	if (!json_object_get(e->sidecar, PV_SIDECAR_UPLOAD_FAILED))
+		return json_incref(e->sidecar);
+	json_t *s = json_deep_copy(e->sidecar);
+	if (s)
+		json_object_del(s, PV_SIDECAR_UPLOAD_FAILED);
+	return s;
+}
+
+int
+pv_upload_bundle(pv_global *g, pv_repo *src, pv_repo *dst, const pv_entry *e)
+{
+	int64_t rsize = 0, size = 0;
+	int side = 0, rc = -1;
+	json_t *sidecar = unmarked(e);
+	if (!sidecar)
+		return pv_fail("uploading %s: out of memory", e->id);
+	int there = pv_repo_stat(dst, e->name, &rsize, &side);
+	if (there == 1 && rsize == e->size) {
+		if (side) {
+			pv_info("%s is in %s already", e->id, pv_repo_describe(dst));
+			rc = 0;
+		} else if ((rc = pv_repo_put_sidecar(dst, e->name, sidecar)) == 0) {
+			pv_info("%s: %s had the bundle without its sidecar manifest; uploaded it", e->id,
+			        pv_repo_describe(dst));
+		}
+	} else if (there >= 0) {
+		/* opened under the local storage's shared lock: prune cannot delete it meanwhile */
+		pv_lock *l = pv_read_lock(g, src);
+		pv_repo_reader *rd = l ? pv_repo_open(src, e) : NULL;
+		pv_lock_release(l);
+		if (rd && (rc = copy_bundle(rd, dst, e->name, sidecar, &size)) == 0)
+			pv_info("uploaded %s (%lld bytes)", e->id, (long long)size);
+		pv_reader_close(rd);
+	}
+	/* uploaded: the local bundle is no longer marked (under the shared lock, so that prune
+	 * does not delete it meanwhile) */
+	if (rc == 0 && sidecar != e->sidecar) {
+		pv_lock *l = pv_read_lock(g, src);
+		rc = l ? pv_repo_put_sidecar(src, e->name, sidecar) : -1;
+		pv_lock_release(l);
+		if (rc < 0)
+			pv_wrap("uploaded, but marking the bundle here so");
+	}
+	json_decref(sidecar);
+	if (rc < 0)
+		return pv_wrap("uploading %s", e->id);
+	return 0;
 }

@@ -81,6 +81,12 @@ row(const pv_entry *e)
 	bad |= pvj_set_str(r, "path", e->where);
 	bad |= pvj_set(r, "tables", int_or_null(e->tables));
 	bad |= pvj_set(r, "rows", int_or_null(e->rows));
+	json_t *uf = json_object_get(e->sidecar, PV_SIDECAR_UPLOAD_FAILED);
+	if (json_is_object(uf))
+		bad |= pvj_set_copy(r, PV_SIDECAR_UPLOAD_FAILED, uf);
+	json_t *vf = json_object_get(e->sidecar, PV_SIDECAR_VERIFY_FAILED);
+	if (json_is_object(vf))
+		bad |= pvj_set_copy(r, PV_SIDECAR_VERIFY_FAILED, vf);
 	if (bad) {
 		json_decref(r);
 		return NULL;
@@ -143,18 +149,28 @@ cmd_list(pv_global *g, int argc, char **argv)
 	} else if (json_array_size(out) == 0) {
 		printf("no bundles%s%s%s\n", db ? " for database \"" : "", db ? db : "", db ? "\"" : "");
 	} else {
-		printf("%-20s %-20s %-10s %10s %6s %-8s %-5s %s\n", "DATABASE", "TIME (UTC)", "TAG", "SIZE",
+		printf("%-20s %-20s %-10s %10s %6s %-8s %-6s %s\n", "DATABASE", "TIME (UTC)", "TAG", "SIZE",
 		       "RATIO", "VERIFIED", "WHERE", "ID");
 		size_t i;
 		json_t *e;
+		int marked = 0;
 		json_array_foreach(out, i, e) {
-			char sz[32];
+			char sz[32], where[16];
 			human_size(json_integer_value(json_object_get(e, "size")), sz, sizeof sz);
-			printf("%-20s %-20s %-10s %10s %5.1fx %-8s %-5s %s\n", s(e, "database"), s(e, "time"),
+			/* "local!": kept here only, its upload failed */
+			int m = json_object_get(e, PV_SIDECAR_UPLOAD_FAILED) != NULL;
+			marked |= m;
+			snprintf(where, sizeof where, "%s%s", s(e, "location"), m ? "!" : "");
+			printf("%-20s %-20s %-10s %10s %5.1fx %-8s %-6s %s\n", s(e, "database"), s(e, "time"),
 			       s(e, "tag")[0] ? s(e, "tag") : "-", sz,
 			       json_real_value(json_object_get(e, "ratio")),
-			       json_is_true(json_object_get(e, "verified")) ? "yes" : "no", s(e, "location"), s(e, "id"));
+			       json_object_get(e, PV_SIDECAR_VERIFY_FAILED) ? "FAILED"
+			       : json_is_true(json_object_get(e, "verified")) ? "yes" : "no",
+			       where, s(e, "id"));
 		}
+		if (marked)
+			printf("local!: not uploaded, the upload failed (list --json says why); "
+			       "pgvault upload --all sends it\n");
 	}
 	json_decref(out);
 	return PV_EXIT_OK;

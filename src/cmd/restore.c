@@ -18,7 +18,7 @@
 enum {
 	OPT_AS = OPT_CMD_BASE, OPT_OWNER, OPT_CREATE_ROLE, OPT_ROLE_PWFILE, OPT_CREATE_MISSING,
 	OPT_REPLACE, OPT_DROP_OLD, OPT_TERMINATE, OPT_DATA_ONLY, OPT_SCHEMA_ONLY, OPT_JOBS,
-	OPT_FROM_REMOTE
+	OPT_FROM_REMOTE, OPT_FORCE
 };
 
 static const pv_opt options[] = {
@@ -31,6 +31,9 @@ static const pv_opt options[] = {
 	PV_OPT(0, "terminate-connections", OPT_TERMINATE, NULL,
 	       "with --replace, end sessions connected to the old database (otherwise they make the "
 	       "restore refuse)"),
+	PV_OPT(0, "force", OPT_FORCE, NULL,
+	       "with --replace, replace a database whose name is not the bundle's database's "
+	       "(refused without it: one application's database replaced by another's)"),
 	PV_OPT_GROUP("Ownership and roles:"),
 	PV_OPT(0, "owner", OPT_OWNER, "ROLE",
 	       "the database and every object in it owned by ROLE; grants that named an old owner "
@@ -125,6 +128,7 @@ cmd_restore(pv_global *g, int argc, char **argv)
 		case OPT_REPLACE: o.replace = 1; break;
 		case OPT_DROP_OLD: o.drop_old = 1; break;
 		case OPT_TERMINATE: o.terminate = 1; break;
+		case OPT_FORCE: o.force = 1; break;
 		case 't': tables[o.ntables++] = optarg; break;
 		case OPT_DATA_ONLY: o.data_only = 1; break;
 		case OPT_SCHEMA_ONLY: o.schema_only = 1; break;
@@ -155,8 +159,8 @@ cmd_restore(pv_global *g, int argc, char **argv)
 		conflict = "--table/--data-only restore rows into the existing database: they do not go with --replace or --schema-only";
 	else if (o.schema_only && o.data_only)
 		conflict = "--schema-only and --data-only exclude each other";
-	else if ((o.drop_old || o.terminate) && !o.replace)
-		conflict = "--drop-old and --terminate-connections go with --replace";
+	else if ((o.drop_old || o.terminate || o.force) && !o.replace)
+		conflict = "--drop-old, --terminate-connections and --force go with --replace";
 	else if ((o.create_role || pwfile) && !o.owner)
 		conflict = "--create-role and --role-password-file go with --owner ROLE";
 	else if (o.owner && !*o.owner)
@@ -195,10 +199,10 @@ cmd_restore(pv_global *g, int argc, char **argv)
 		pv_error("%s", pv_errmsg());
 		rc = pv_errcode();
 	} else if (kept) {
-		pv_info("restored %s into database \"%s\"; the database it replaced is kept as \"%s\"",
-		        argv[optind], db, kept);
+		pv_info("restored %s (%s) into database \"%s\"; the database it replaced is kept as \"%s\"",
+		        argv[optind], pv_reader_where(rd), db, kept);
 	} else {
-		pv_info("restored %s into database \"%s\"", argv[optind], db);
+		pv_info("restored %s (%s) into database \"%s\"", argv[optind], pv_reader_where(rd), db);
 	}
 	pv_reader_close(rd);
 	pv_repo_free(r);

@@ -36,13 +36,27 @@ const pv_command pv_cmd_status = {
 	.usage = "pgvault status [OPTIONS]",
 	.description =
 	    "Freshness check for monitoring: exit 0 when every database has a verified bundle\n"
-	    "younger than the maximum age, else exit 1 naming the stale and missing ones.\n"
+	    "younger than the maximum age and none that failed verification, else exit 1 naming\n"
+	    "the stale, missing and damaged ones.\n"
 	    "Databases: those configured ([backup] databases, [db:NAME]), else every connectable\n"
 	    "database of the server except templates and exclusions.\n",
 	.opts = options,
-	.exit_status = "0 all fresh, 1 some stale or missing, 2 usage error.",
+	.exit_status = "0 all fresh, 1 some stale, missing or damaged, 2 usage error.",
 	.run = cmd_status,
 };
+
+/* The newest bundle of db that failed verification: into its status row r, and reported */
+static int
+report_damaged(json_t *r, const char *db, const pv_entry *damaged)
+{
+	json_t *why = json_object_get(damaged->sidecar, PV_SIDECAR_VERIFY_FAILED);
+	const char *at = json_string_value(json_object_get(why, "at"));
+	const char *err = json_string_value(json_object_get(why, "error"));
+	pv_error("database \"%s\": bundle %s failed verification (%s): %s; it is neither restored as "
+	         "@latest nor pruned: delete it once understood", db, damaged->id, at ? at : "?",
+	         err ? err : "?");
+	return pvj_set_str(r, "damaged", damaged->id) | pvj_set_copy(r, PV_SIDECAR_VERIFY_FAILED, why);
+}
 
 static int
 add_name(json_t *set, const char *name)
@@ -165,11 +179,15 @@ cmd_status(pv_global *g, int argc, char **argv)
 		long limit = max_age;
 		if (limit < 0)
 			pv_config_seconds(g->cfg, db, "status", "max_age", 26 * 3600, &limit);
-		const pv_entry *newest = NULL;
+		const pv_entry *newest = NULL, *damaged = NULL;
 		for (size_t i = 0; i < bundles.n; i++) {
 			const pv_entry *b = &bundles.v[i];
-			if (strcmp(b->database, db) == 0 && b->verified && (!newest || b->snapshot >= newest->snapshot))
+			if (strcmp(b->database, db) != 0)
+				continue;
+			if (b->verified && (!newest || b->snapshot >= newest->snapshot))
 				newest = b;
+			if (b->failed && (!damaged || b->snapshot >= damaged->snapshot))
+				damaged = b;
 		}
 		json_t *r = json_object();
 		jbad |= pvj_set_str(r, "database", db);
@@ -182,9 +200,13 @@ cmd_status(pv_global *g, int argc, char **argv)
 			jbad |= pvj_set_str_or_null(r, "time", newest->snapshot_time);
 			jbad |= pvj_set_int(r, "age_seconds", age);
 		}
+		if (damaged && strcmp(state, "ok") == 0)
+			state = "damaged";
+		if (damaged)
+			jbad |= report_damaged(r, db, damaged);
 		jbad |= pvj_set_str(r, "status", state);
-		if (strcmp(state, "ok") != 0) {
-			bad++;
+		bad += strcmp(state, "ok") != 0;
+		if (strcmp(state, "ok") != 0 && strcmp(state, "damaged") != 0) {
 			if (!newest)
 				pv_error("database \"%s\": no verified bundle", db);
 			else

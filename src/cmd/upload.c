@@ -4,12 +4,9 @@
  * (size checked, then its sidecar), and a failure leaves nothing half there.  A bundle the
  * S3 storage has without its sidecar gets the sidecar.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "util/err.h"
@@ -34,64 +31,11 @@ const pv_command pv_cmd_upload = {
 	.run = cmd_upload,
 };
 
-/* The bytes of rd into a new bundle `name` of dst, committed with sidecar. */
-static int
-copy_bundle(pv_repo_reader *rd, pv_repo *dst, const char *name, json_t *sidecar, int64_t *size)
-{
-	pv_repo_out *o = pv_repo_create_named(dst, name);
-	if (!o)
-		return -1;
-	pv_sink *sink = pv_out_sink(o);
-	char *buf = pv_malloc(1u << 20);
-	int fd = pv_reader_fd(rd), rc = 0;
-	ssize_t n;
-	while (rc == 0 && (n = read(fd, buf, 1u << 20)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			rc = pv_fail("reading %s: %s", pv_reader_where(rd), strerror(errno));
-		else
-			rc = sink->write(sink, buf, (size_t)n);
-	}
-	free(buf);
-	int back = -1;
-	if (rc == 0 && pv_out_finish(o, &back) == 0 && pv_out_commit(o, sidecar) == 0)
-		*size = pv_out_bytes(o);
-	else
-		rc = -1;
-	if (back >= 0)
-		close(back);
-	pv_out_free(o);
-	return rc;
-}
-
-/* One bundle of src into dst, unless dst has it (same size); a bundle there without its
- * sidecar (a run that failed in between) gets the sidecar. */
 static int
 upload_one(pv_global *g, pv_repo *src, pv_repo *dst, const pv_entry *e)
 {
-	int64_t rsize = 0, size = 0;
-	int side = 0, rc = -1;
-	int there = pv_repo_stat(dst, e->name, &rsize, &side);
-	if (there == 1 && rsize == e->size) {
-		if (side) {
-			pv_info("%s is in %s already", e->id, pv_repo_describe(dst));
-			rc = 0;
-		} else if ((rc = pv_repo_put_sidecar(dst, e->name, e->sidecar)) == 0) {
-			pv_info("%s: %s had the bundle without its sidecar manifest; uploaded it", e->id,
-			        pv_repo_describe(dst));
-		}
-	} else if (there >= 0) {
-		/* opened under the local storage's shared lock: prune cannot delete it meanwhile */
-		pv_lock *l = pv_read_lock(g, src);
-		pv_repo_reader *rd = l ? pv_repo_open(src, e) : NULL;
-		pv_lock_release(l);
-		if (rd && (rc = copy_bundle(rd, dst, e->name, e->sidecar, &size)) == 0)
-			pv_info("uploaded %s (%lld bytes)", e->id, (long long)size);
-		pv_reader_close(rd);
-	}
-	if (rc < 0)
-		return pv_wrap("uploading %s", e->id);
+	if (pv_upload_bundle(g, src, dst, e) < 0)
+		return -1;
 	printf("%s\n", e->id);
 	return 0;
 }

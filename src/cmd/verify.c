@@ -1,6 +1,7 @@
 /*
  * cmd/verify.c — `pgvault verify`: full check of bundles (checksums, decompression,
- * COPY well-formedness, manifest consistency).
+ * COPY well-formedness, manifest consistency), the verdict recorded in the sidecar of each
+ * bundle of the repository (a damaged one stops being verified: pv_repo_record_verify).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sigsafe.h"
 
 enum { OPT_REMOTE = OPT_CMD_BASE };
 
@@ -56,10 +58,48 @@ verify_reader(pv_repo_reader *rd, const char *label, int jobs)
 	return rc;
 }
 
-/* Each bundle of the repository, opened under its shared lock (a prune may have removed
- * it since the listing: reported, not failed). */
+/* Verify bundle e of r (opened under the repository's shared lock) and record the verdict in
+ * its sidecar (pv_repo_record_verify: a damaged bundle is no longer anyone's newest verified
+ * one); 1 good, 0 removed by prune since the listing, -1 bad or unreadable (reported). */
+static int
+verify_entry(pv_global *g, pv_repo *r, const pv_entry *e, int jobs)
+{
+	int64_t size;
+	int side;
+	pv_err_clear();
+	pv_lock *l = pv_read_lock(g, r);
+	pv_repo_reader *rd = l ? pv_repo_open(r, e) : NULL;
+	int gone = l && !rd && pv_repo_stat(r, e->name, &size, &side) == 0;
+	pv_lock_release(l);
+	if (gone) {
+		pv_info("%s: removed by prune since the listing", e->id);
+		return 0;
+	}
+	if (!rd) { /* no verdict on the bundle: the download or the open failed */
+		pv_error("%s", pv_errmsg());
+		return -1;
+	}
+	int rc = verify_reader(rd, e->where, jobs);
+	char *why = rc < 0 ? pv_strdup(pv_errmsg()) : NULL;
+	if (!pv_interrupted) {
+		l = pv_read_lock(g, r);
+		if (!l || pv_repo_record_verify(r, e, why) < 0)
+			pv_warn("%s", pv_errmsg());
+		pv_lock_release(l);
+	}
+	if (why) {
+		pv_error("%s", why);
+		free(why);
+		return -1;
+	}
+	return 1;
+}
+
+/* Each bundle of the repository (a prune may have removed it since the listing: reported,
+ * not failed); named (names NULL: every one).  A name no bundle answers is an error. */
 static void
-verify_all(pv_global *g, pv_repo *r, const char *suffix, int jobs, int *good, int *bad)
+verify_list(pv_global *g, pv_repo *r, char **names, int nnames, const char *suffix, int jobs,
+            int *good, int *bad)
 {
 	pv_entries list;
 	if (pv_repo_list(r, NULL, &list) < 0) {
@@ -67,26 +107,25 @@ verify_all(pv_global *g, pv_repo *r, const char *suffix, int jobs, int *good, in
 		(*bad)++;
 		return;
 	}
-	for (size_t i = 0; i < list.n; i++) {
-		const pv_entry *e = &list.v[i];
-		int64_t size;
-		int side;
+	for (size_t i = 0; !names && i < list.n; i++) {
+		int v = verify_entry(g, r, &list.v[i], jobs);
+		if (v > 0)
+			printf("ok %s%s\n", list.v[i].id, suffix);
+		*good += v > 0;
+		*bad += v < 0;
+	}
+	for (int k = 0; names && k < nnames; k++) {
 		pv_err_clear();
-		pv_lock *l = pv_read_lock(g, r);
-		pv_repo_reader *rd = l ? pv_repo_open(r, e) : NULL;
-		int gone = l && !rd && pv_repo_stat(r, e->name, &size, &side) == 0;
-		pv_lock_release(l);
-		if (gone) {
-			pv_info("%s: removed by prune since the listing", e->id);
-			continue;
-		}
-		if (!rd || verify_reader(rd, e->where, jobs) < 0) {
+		const pv_entry *e = pv_entries_pick(&list, names[k], pv_repo_describe(r));
+		int v = e ? verify_entry(g, r, e, jobs) : -1;
+		if (!e)
 			pv_error("%s", pv_errmsg());
-			(*bad)++;
-		} else {
-			printf("ok %s%s\n", e->id, suffix);
-			(*good)++;
-		}
+		else if (v == 0)
+			pv_error("%s: removed by prune since the listing", e->id);
+		if (v > 0)
+			printf("ok %s%s\n", names[k], suffix);
+		*good += v > 0;
+		*bad += v <= 0;
 	}
 	pv_entries_free(&list);
 }
@@ -123,8 +162,15 @@ cmd_verify(pv_global *g, int argc, char **argv)
 		return PV_EXIT_FAIL;
 	const char *suffix = strcmp(pv_repo_kind(r), "local") == 0 ? "" : " (s3)";
 	if (all)
-		verify_all(g, r, suffix, jobs, &good, &bad);
+		verify_list(g, r, NULL, 0, suffix, jobs, &good, &bad);
+	/* names in the repository get their verdict recorded; files are only checked */
+	char **names = pv_calloc((size_t)argc + 1, sizeof *names);
+	int nnames = 0;
 	for (int i = optind; i < argc; i++) {
+		if (!pv_bundle_arg_is_path(argv[i])) {
+			names[nnames++] = argv[i];
+			continue;
+		}
 		pv_err_clear();
 		pv_repo_reader *rd = pv_open_bundle(g, r, argv[i]);
 		if (!rd || verify_reader(rd, argv[i], jobs) < 0) {
@@ -135,6 +181,9 @@ cmd_verify(pv_global *g, int argc, char **argv)
 			good++;
 		}
 	}
+	if (nnames)
+		verify_list(g, r, names, nnames, suffix, jobs, &good, &bad);
+	free(names);
 	pv_repo_free(r);
 	return bad ? PV_EXIT_FAIL : PV_EXIT_OK;
 }

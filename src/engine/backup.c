@@ -307,7 +307,8 @@ quote_literal(void *c, const char *value)
 	return pv_literal(c, value);
 }
 
-/* The new bundle in repo (and in o->copy_to under the same name), or NULL. */
+/* The new bundle in repo (and in o->copy_to under the same name, best effort: a copy that
+ * cannot even start leaves the bundle here, marked), or NULL. */
 static pv_repo_out *
 create_out(pv_repo *repo, const char *db, time_t snap, const pv_dump_opts *o)
 {
@@ -315,16 +316,15 @@ create_out(pv_repo *repo, const char *db, time_t snap, const pv_dump_opts *o)
 	if (!out || !o->copy_to)
 		return out;
 	pv_repo_out *copy = pv_repo_create_named(o->copy_to, pv_out_name(out));
-	if (!copy) {
-		pv_out_free(out);
-		return NULL;
-	}
-	return pv_out_tee(out, copy);
+	if (!copy)
+		pv_warn("database \"%s\": uploading to %s: %s; backing up here only", db,
+		        pv_repo_describe(o->copy_to), pv_errmsg());
+	return pv_out_tee(out, copy, copy ? NULL : pv_errmsg());
 }
 
 int
 pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_dump_opts *o,
-                 char **id, long long *size)
+                 char **id, long long *size, char **upload_error)
 {
 	pv_catalog cat;
 	pv_repo_out *out = NULL;
@@ -333,6 +333,8 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 	int fd = -1, rc = -1;
 	memset(&cat, 0, sizeof cat);
 	*id = NULL;
+	if (upload_error)
+		*upload_error = NULL;
 
 	double t0 = pv_monotonic();
 	PGconn *c = pv_connect(co, db);
@@ -400,6 +402,8 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 	if (rc == 0) {
 		*id = pv_strdup(pv_out_id(out));
 		*size = (long long)pv_out_bytes(out);
+		if (pv_out_copy_error(out) && upload_error)
+			*upload_error = pv_strdup(pv_out_copy_error(out));
 	}
 out:
 	if (rc < 0)

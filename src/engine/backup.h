@@ -25,13 +25,16 @@ typedef struct pv_dump_opts {
 	int allow_unsupported;
 	int jobs;           /* sessions reading the tables (engine/copyout.h); 0 or 1: one */
 	int compress_level; /* zstd level of the data members; 0: the bundle writer's default */
-	pv_repo *copy_to;   /* also write to this repository while writing (committed first) */
+	pv_repo *copy_to;   /* also write to this repository while writing (committed first; best
+	                     * effort: pv_out_tee) */
 	const void *sign_key; /* sign the bundle (manifest.sig) with this key, when sign_key_len */
 	size_t sign_key_len;
 } pv_dump_opts;
 
-/* On success *id (malloc'd) is the new bundle's id and *size its size in bytes. */
+/* On success *id (malloc'd) is the new bundle's id and *size its size in bytes; with
+ * o->copy_to, *upload_error (malloc'd) is why the copy failed, or NULL when it is there: a
+ * failed copy never fails the backup (the bundle is kept in repo, its sidecar marked). */
 int pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_dump_opts *o,
-                     char **id, long long *size);
+                     char **id, long long *size, char **upload_error);
 
 #endif

@@ -34,6 +34,7 @@ typedef struct pv_restore_opts {
 	const char *role_password; /* its password (from the environment or a file) */
 	int create_missing_roles;  /* create other missing roles NOLOGIN */
 	int replace, drop_old, terminate;
+	int force;                 /* --replace of a database other than the bundle's */
 	const char *const *tables; /* rows of these tables only, into an existing database */
 	int ntables;
 	int schema_only, data_only;

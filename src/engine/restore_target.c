@@ -471,6 +471,12 @@ pvr_prepare_target(loader *L)
 		return pv_fail("database \"%s\" already exists; refusing to restore over it "
 		               "(use --replace to swap it atomically, or --as to restore under another name)",
 		               L->target);
+	/* one application's database replaced by another's is a mistake far more often than not */
+	const char *source = jstr(L->header, "database");
+	if (exists && o->replace && !o->force && source && strcmp(source, L->target) != 0)
+		return pv_fail("refusing to replace database \"%s\" with a backup of database \"%s\" "
+		               "(--force if that is what you mean; --as another name restores beside it)",
+		               L->target, source);
 	if (exists && !o->terminate) {
 		char *s;
 		if (sessions_on(L, L->target, 0, &s) < 0)
@@ -589,7 +595,8 @@ pvr_swap_in(loader *L, char **kept_as)
 			if (pv_exec(L->maint, b.data) < 0)
 				pv_warn("the replaced database was kept as \"%s\": %s", old, pv_errmsg());
 			else
-				pv_info("dropped the replaced database");
+				pv_info("dropped the replaced database (the old \"%s\", renamed \"%s\" for the swap)",
+				        L->target, old);
 		} else {
 			*kept_as = pv_strdup(old);
 		}

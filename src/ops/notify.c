@@ -38,10 +38,19 @@ pv_run_free(pv_run *r)
 		free(r->dbs[i].db);
 		free(r->dbs[i].id);
 		free(r->dbs[i].error);
+		free(r->dbs[i].upload_error);
 	}
 	free(r->dbs);
 	r->dbs = NULL;
 	r->n = r->cap = 0;
+}
+
+/* "success", "upload_failed" (backed up, kept here, not uploaded: PV_EXIT_UPLOAD) or
+ * "failure" */
+static const char *
+run_status(const pv_run *r)
+{
+	return r->exit_code == PV_EXIT_OK ? "success" : r->exit_code == PV_EXIT_UPLOAD ? "upload_failed" : "failure";
 }
 
 /* The run as JSON (names and messages shown as UTF-8 whatever their bytes), or NULL. */
@@ -68,10 +77,14 @@ run_json(const pv_run *r)
 		bad |= pvj_set(o, "duration_seconds", json_real(d->seconds));
 		if (d->error)
 			bad |= pvj_set(o, "error", pvj_shown(d->error));
+		if (d->upload)
+			bad |= pvj_set_bool(o, "uploaded", d->upload > 0);
+		if (d->upload_error)
+			bad |= pvj_set(o, "upload_error", pvj_shown(d->upload_error));
 		bad |= pvj_append(dbs, o);
 		failed += !d->ok;
 	}
-	bad |= pvj_set_str(j, "status", r->exit_code == 0 ? "success" : "failure");
+	bad |= pvj_set_str(j, "status", run_status(r));
 	bad |= pvj_set_int(j, "exit_code", r->exit_code);
 	bad |= pvj_set_str(j, "command", r->command);
 	bad |= pvj_set_str(j, "host", host);
@@ -93,7 +106,7 @@ expand_url(const char *url, const pv_run *r)
 	pv_buf b = PV_BUF_INIT;
 	for (const char *p = url; *p;) {
 		if (strncmp(p, "{status}", 8) == 0) {
-			pv_buf_puts(&b, r->exit_code == 0 ? "success" : "failure");
+			pv_buf_puts(&b, run_status(r));
 			p += 8;
 		} else if (strncmp(p, "{exit}", 6) == 0) {
 			pv_buf_printf(&b, "%d", r->exit_code);
@@ -261,6 +274,8 @@ pv_metrics_write(const char *path, const pv_run *r)
 		{"pgvault_last_backup_size_bytes", "gauge", "Size of the last successful backup's bundle."},
 		{"pgvault_last_run_success", "gauge", "1 if the last backup of the database succeeded."},
 		{"pgvault_backup_failures_total", "counter", "Failed backups since the metrics file was created."},
+		{"pgvault_last_upload_success", "gauge",
+		 "1 if the last backup's bundle was uploaded, 0 if it is kept here only (its upload failed)."},
 	};
 	int nold;
 	sample *old = read_samples(path, &nold);
@@ -292,6 +307,8 @@ pv_metrics_write(const char *path, const pv_run *r)
 					v = d->ok;
 				else if (k == 4 && !d->ok)
 					v = (v < 0 ? 0 : v) + 1;
+				else if (k == 5 && d->upload)
+					v = d->upload > 0;
 			}
 			if (v < 0)
 				continue; /* never measured */

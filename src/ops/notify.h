@@ -19,6 +19,8 @@ typedef struct pv_run_db {
 	long long size;    /* bundle bytes when ok */
 	double seconds;
 	char *error;       /* message when not ok */
+	int upload;        /* 0 not asked, 1 uploaded, -1 failed (the bundle kept here only) */
+	char *upload_error; /* why, when upload is -1 */
 } pv_run_db;
 
 typedef struct pv_run {

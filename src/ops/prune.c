@@ -54,6 +54,7 @@ prune_list(const pv_config *cfg, pv_repo *repo, const pv_entries *all, const cha
 		b[i].snapshot = e->snapshot;
 		b[i].tag = e->tag;
 		b[i].verified = e->verified;
+		b[i].failed = e->failed;
 	}
 	time_t now = time(NULL);
 	int rc = 0;

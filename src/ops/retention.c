@@ -14,6 +14,7 @@
 #include "util/tz.h"
 
 #define R_UNVERIFIED "unverified: not counted, not pruned"
+#define R_FAILED "failed verification: not counted, not pruned (pgvault status names it)"
 #define R_NEWEST "newest verified"
 #define R_NEWEST_UNTAGGED "newest verified untagged"
 #define R_KEEP_MIN "keep_min"
@@ -281,7 +282,7 @@ apply_db(const pv_ret_policy *p, item *g, size_t cnt, time_t now)
 	for (size_t i = 0; i < cnt; i++) {
 		pv_ret_bundle *b = g[i].b;
 		if (!b->verified) {
-			keep(b, R_UNVERIFIED);
+			keep(b, b->failed ? R_FAILED : R_UNVERIFIED);
 			continue;
 		}
 		nverified++;

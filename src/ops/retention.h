@@ -6,7 +6,8 @@
  * It never touches files; prune does the deleting.
  *
  * Rules, per database, first rule that keeps a bundle gives the reason:
- *   1. unverified bundles are kept and never counted by any rule;
+ *   1. unverified bundles (a bundle `verify` found damaged among them) are kept and never
+ *      counted by any rule;
  *   2. the newest verified bundle, any tag, is kept ("newest verified"); so is the
  *      newest verified untagged bundle ("newest verified untagged" when it is not the
  *      same bundle);
@@ -49,6 +50,7 @@ typedef struct pv_ret_bundle {
 	time_t snapshot;       /* snapshot time recorded in the manifest (NOT file times or names) */
 	const char *tag;       /* NULL = untagged */
 	int verified;          /* completed and verified */
+	int failed;            /* a later verify found it damaged (not verified either) */
 	/* decided by pv_retention_apply: */
 	int keep;
 	const char *reason;    /* static text: the rule that decided */

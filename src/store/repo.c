@@ -88,7 +88,8 @@ pv_entry_from_sidecar(pv_entry *e, json_t *side, const char *name, int64_t size,
 	e->tag = str_or_null(side, "tag");
 	e->snapshot_time = str_or_null(side, "snapshot_time");
 	e->snapshot = (time_t)int_or(side, "snapshot_epoch", 0);
-	e->verified = json_is_true(json_object_get(side, "verified"));
+	e->failed = json_object_get(side, PV_SIDECAR_VERIFY_FAILED) != NULL;
+	e->verified = json_is_true(json_object_get(side, "verified")) && !e->failed;
 	e->verified_at = str_or_null(side, "verified_at");
 	e->size = size;
 	e->tables = int_or(side, "tables", -1);
@@ -441,12 +442,46 @@ pv_out_free(pv_repo_out *o)
 	free(where);
 }
 
+int
+pv_repo_record_verify(pv_repo *r, const pv_entry *e, const char *error)
+{
+	json_t *side = json_deep_copy(e->sidecar);
+	char iso[21];
+	pv_iso8601(time(NULL), iso);
+	int bad = !side;
+	if (!bad && error) {
+		json_t *why = json_object();
+		bad |= pvj_set_str(why, "at", iso) < 0 || pvj_set(why, "error", pvj_shown(error)) < 0;
+		bad |= pvj_set(side, PV_SIDECAR_VERIFY_FAILED, why) < 0;
+		bad |= pvj_set_bool(side, "verified", 0) < 0;
+	} else if (!bad) {
+		json_object_del(side, PV_SIDECAR_VERIFY_FAILED);
+		bad |= pvj_set_bool(side, "verified", 1) < 0 || pvj_set_str(side, "verified_at", iso) < 0;
+	}
+	int rc = bad ? pv_fail("out of memory") : pv_repo_put_sidecar(r, e->name, side);
+	json_decref(side);
+	return rc < 0 ? pv_wrap("recording the verification of %s", e->id) : 0;
+}
+
 /* ---- the tee ---------------------------------------------------------------------------- */
 
+/* The copy is best effort: when it fails (at its creation, a write, its finish or its
+ * commit) it is dropped (an uncommitted copy leaves nothing), the primary goes on, and the
+ * primary's sidecar records why (PV_SIDECAR_UPLOAD_FAILED). */
 typedef struct tee_out {
 	pv_repo_out base;
 	pv_repo_out *primary, *copy;
+	char *copy_error; /* why the copy was dropped, or NULL */
 } tee_out;
+
+static void
+drop_copy(tee_out *t, const char *why)
+{
+	if (!t->copy_error)
+		t->copy_error = pv_asprintf("%s: %s", t->copy ? t->copy->where : "the copy", why);
+	pv_out_free(t->copy);
+	t->copy = NULL;
+}
 
 static int
 tee_write(pv_repo_out *o, const void *data, size_t len)
@@ -454,8 +489,8 @@ tee_write(pv_repo_out *o, const void *data, size_t len)
 	tee_out *t = (tee_out *)o;
 	if (t->primary->sink.write(&t->primary->sink, data, len) < 0)
 		return -1;
-	if (t->copy->sink.write(&t->copy->sink, data, len) < 0)
-		return pv_wrap("writing %s", t->copy->where);
+	if (t->copy && t->copy->sink.write(&t->copy->sink, data, len) < 0)
+		drop_copy(t, pv_errmsg());
 	return 0;
 }
 
@@ -464,8 +499,8 @@ tee_finish(pv_repo_out *o, int *fd_read)
 {
 	tee_out *t = (tee_out *)o;
 	int unused = -1;
-	if (pv_out_finish(t->copy, &unused) < 0)
-		return -1;
+	if (t->copy && pv_out_finish(t->copy, &unused) < 0)
+		drop_copy(t, pv_errmsg());
 	if (unused >= 0)
 		close(unused);
 	return pv_out_finish(t->primary, fd_read);
@@ -475,9 +510,20 @@ static int
 tee_commit(pv_repo_out *o, json_t *sidecar)
 {
 	tee_out *t = (tee_out *)o;
-	if (pv_out_commit(t->copy, sidecar) < 0)
-		return pv_wrap("%s", t->copy->where);
-	return pv_out_commit(t->primary, sidecar);
+	/* the copy first: a bundle kept here only is marked so */
+	if (t->copy && pv_out_commit(t->copy, sidecar) < 0)
+		drop_copy(t, pv_errmsg());
+	if (!t->copy_error)
+		return pv_out_commit(t->primary, sidecar);
+	json_t *marked = json_deep_copy(sidecar), *why = json_object();
+	char iso[21];
+	pv_iso8601(time(NULL), iso);
+	int bad = !marked || pvj_set_str(why, "at", iso) < 0 || pvj_set(why, "error", pvj_shown(t->copy_error)) < 0 ||
+	          pvj_set(marked, PV_SIDECAR_UPLOAD_FAILED, json_incref(why)) < 0;
+	json_decref(why);
+	int rc = bad ? pv_fail("the sidecar: out of memory") : pv_out_commit(t->primary, marked);
+	json_decref(marked);
+	return rc;
 }
 
 static void
@@ -486,17 +532,26 @@ tee_free(pv_repo_out *o)
 	tee_out *t = (tee_out *)o;
 	pv_out_free(t->copy);
 	pv_out_free(t->primary);
+	free(t->copy_error);
 	free(t);
 }
 
 static const pv_out_ops tee_ops = {tee_write, tee_finish, tee_commit, tee_free};
 
 pv_repo_out *
-pv_out_tee(pv_repo_out *primary, pv_repo_out *copy)
+pv_out_tee(pv_repo_out *primary, pv_repo_out *copy, const char *copy_error)
 {
 	tee_out *t = pv_calloc(1, sizeof *t);
 	t->primary = primary;
 	t->copy = copy;
+	if (!copy)
+		t->copy_error = pv_strdup(copy_error ? copy_error : "the copy could not be created");
 	pv_out_init(&t->base, &tee_ops, primary->name, pv_strdup(primary->where));
 	return &t->base;
+}
+
+const char *
+pv_out_copy_error(const pv_repo_out *o)
+{
+	return o && o->ops == &tee_ops ? ((const tee_out *)o)->copy_error : NULL;
 }

@@ -24,6 +24,11 @@
 #define PV_BUNDLE_SUFFIX ".pgv"
 #define PV_SIDECAR_SUFFIX ".manifest.json"
 #define PV_SIDECAR_MAX ((size_t)16 << 20) /* a sidecar larger than this is not read */
+/* a sidecar's key: the bundle is kept here only, its upload having failed (pv_out_tee) */
+#define PV_SIDECAR_UPLOAD_FAILED "upload_failed"
+/* a sidecar's key: `verify` found the bundle damaged ({"at", "error"}; "verified" is then
+ * false: no DB@latest, no newest verified for prune, status red) */
+#define PV_SIDECAR_VERIFY_FAILED "verify_failed"
 
 /* A bundle as its repository lists it: its sidecar's fields, typed. */
 typedef struct pv_entry {
@@ -34,6 +39,7 @@ typedef struct pv_entry {
 	char *snapshot_time; /* ISO 8601 as recorded; NULL if absent */
 	time_t snapshot;
 	int verified;
+	int failed;        /* a later verify found it damaged (PV_SIDECAR_VERIFY_FAILED) */
 	char *verified_at; /* NULL if absent */
 	int64_t size;      /* bytes of the bundle */
 	int64_t raw_size;  /* what its members hold, uncompressed */
@@ -89,6 +95,9 @@ int pv_repo_stat(pv_repo *r, const char *name, int64_t *size, int *has_sidecar);
 
 /* Write (or replace) the sidecar of bundle `name`. */
 int pv_repo_put_sidecar(pv_repo *r, const char *name, json_t *sidecar);
+/* Record the result of a verification of e in its sidecar: verified and verified_at (now),
+ * or, when error is not NULL, verified false and PV_SIDECAR_VERIFY_FAILED {"at", "error"}. */
+int pv_repo_record_verify(pv_repo *r, const pv_entry *e, const char *error);
 
 /* Reading: a descriptor on the bundle at offset 0 (an S3 bundle is downloaded to a temporary
  * file in the local storage first, resuming after a dropped connection, and removed on close). */
@@ -105,9 +114,13 @@ void pv_reader_close(pv_repo_reader *rd);
  * far as the backend allows; free() of an uncommitted bundle removes every trace. */
 pv_repo_out *pv_repo_create(pv_repo *r, const char *db, time_t when, const char *tag);
 pv_repo_out *pv_repo_create_named(pv_repo *r, const char *name);
-/* Both at once: bytes to both, read back from primary, the copy committed first (so a
- * failed copy fails the whole), freed together.  Takes ownership of both. */
-pv_repo_out *pv_out_tee(pv_repo_out *primary, pv_repo_out *copy);
+/* Both at once: bytes to both, read back from primary, the copy committed first, freed
+ * together; takes ownership of both.  The copy is best effort: a copy that fails (or could
+ * not be created: copy NULL, copy_error why) is dropped, leaving nothing, while the primary
+ * goes on; the primary's sidecar then records why under PV_SIDECAR_UPLOAD_FAILED ({"at",
+ * "error"}), and pv_out_copy_error() tells (NULL: the copy is committed, or no tee). */
+pv_repo_out *pv_out_tee(pv_repo_out *primary, pv_repo_out *copy, const char *copy_error);
+const char *pv_out_copy_error(const pv_repo_out *o);
 const char *pv_out_id(const pv_repo_out *o);
 const char *pv_out_name(const pv_repo_out *o);
 const char *pv_out_where(const pv_repo_out *o);

@@ -15,7 +15,8 @@ enum {
 	PV_EXIT_FAIL = 1,
 	PV_EXIT_USAGE = 2,
 	PV_EXIT_PARTIAL = 3,
-	PV_EXIT_LOCK = 4
+	PV_EXIT_LOCK = 4,
+	PV_EXIT_UPLOAD = 5 /* backed up (the local bundle verified and kept), upload failed */
 };
 
 /* Record a failure (replacing any previous one); always returns -1. */

@@ -6,6 +6,7 @@
 # data member, a killed COPY connection) leave the original untouched and no temporary
 # database; DB@latest and DB@TIMESTAMP choose the right bundle.  Checked last, failures
 # collected: a taken NAME_pre_restore_STAMP name, and SIGTERM/SIGINT in the middle of a restore.
+# --replace of a database other than the bundle's (--as) is refused unless --force.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 
@@ -212,6 +213,26 @@ oracle_snapshot "$NEWX" "$T/snap-newx"
 oracle_diff "$T/snap-backup" "$T/snap-newx" || fail "$NEWX differs from the backup"
 [ -z "$(kept_dbs "$NEWX")" ] || fail "--replace of a missing database kept something: $(kept_dbs "$NEWX")"
 no_temp_db
+dropdb_q "$NEWX"
+
+# ---------------------------------------------------------------- --replace across databases
+echo "== --replace of another application's database: refused without --force"
+createdb_q "$NEWX"
+qdb "$NEWX" -c "CREATE TABLE other_app (v text); INSERT INTO other_app VALUES ('mine')"
+pv restore --storage "$ST" "$ID" --replace --as "$NEWX" --drop-old
+expect_rc 1 "restore --replace of a database other than the bundle's"
+expect_err "refusing to replace database \"$NEWX\" with a backup of database \"$X\""
+[ "$(qdb "$NEWX" -c "SELECT v FROM other_app")" = mine ] || fail "the refused restore changed $NEWX"
+[ -z "$(kept_dbs "$NEWX")" ] || fail "the refused restore renamed $NEWX: $(kept_dbs "$NEWX")"
+no_temp_db
+pv restore --storage "$ST" "$ID" --as "$NEWX" --force
+expect_rc 2 "--force without --replace"
+pv restore --storage "$ST" "$ID" --replace --as "$NEWX" --force --drop-old
+expect_rc 0 "restore --replace --force --drop-old across databases"
+expect_err "dropped the replaced database (the old \"$NEWX\""
+oracle_snapshot "$NEWX" "$T/snap-newx"
+oracle_diff "$T/snap-backup" "$T/snap-newx" || fail "$NEWX differs from the backup after --force"
+[ -z "$(kept_dbs "$NEWX")" ] || fail "--drop-old kept something: $(kept_dbs "$NEWX")"
 dropdb_q "$NEWX"
 
 # ---------------------------------------------------------------- DB@latest, DB@TIMESTAMP

@@ -1,8 +1,9 @@
 # Backups uploaded to S3-compatible storage while they are written (s3rver, which checks
 # SigV4): `backup --upload` leaves the bundle and its sidecar in the bucket, `list --remote`
 # shows it from the sidecar, `restore --from-remote` gives a database equal to the source
-# (schema and data oracles).  A wrong secret fails with a clear signature message, leaves no
-# object and no incomplete multipart upload, and no local bundle either.
+# (schema and data oracles).  A wrong secret fails the upload with a clear signature message,
+# leaves no object and no incomplete multipart upload, and never costs the backup: the local
+# bundle is kept, verified and marked (exit 5) until `upload --all` sends it.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 . "$TOP_SRCDIR/tests/lib/s3.sh"
@@ -55,16 +56,40 @@ dropdb_q "$NEW"
 pv --config "$T/c.conf" restore "$DB@latest" --from-remote --as "$NEW"; expect_rc 0 "restore --from-remote, again"
 [ -z "$(find "$T/st" -name '.download.*')" ] || fail "a killed restore's download stayed: $(find "$T/st" -name '.download.*')"
 
-# a wrong secret: clear message, nothing left anywhere
+# a wrong secret: clear message, nothing in the bucket; the backup itself is kept here,
+# verified, marked as not uploaded (exit 5); `upload --all` then sends it and drops the mark
 before=$(find "$D/data" -type f | wc -l)
 AWS_SECRET_ACCESS_KEY=Sekr3t-Not-Valid-91 pv --config "$T/c.conf" backup --db "$DB" --upload --tag wrongkey
-expect_rc 1 "backup --upload with a wrong secret"
+expect_rc 5 "backup --upload with a wrong secret"
 expect_err "signature"
+expect_err "backed up, upload failed"
 grep -q "Sekr3t-Not-Valid-91" "$T/err" && fail "the secret appears in the message"
-[ -z "$(find "$T/st" -name '*wrongkey*')" ] || fail "a local bundle of the failed run stayed"
+WK=$(cat "$T/out")
+[ -n "$WK" ] && [ -f "$T/st/$fs/$WK.pgv" ] || fail "the bundle of the run whose upload failed was not kept: '$WK'"
 [ "$(find "$D/data" -type f | wc -l)" = "$before" ] || fail "the failed upload left objects behind"
 "$S3CHECK" --prefix backups/ multipart-list >"$T/uploads" || fail "multipart-list failed"
 [ ! -s "$T/uploads" ] || fail "incomplete multipart uploads remain: $(cat "$T/uploads")"
+pv --config "$T/c.conf" verify "$WK"; expect_rc 0 "verify of the kept bundle"
+pv --config "$T/c.conf" list --json; expect_rc 0 "list --json"
+python3 - "$T/out" "$WK" <<'PY' || fail "list --json does not show the kept bundle as verified and not uploaded"
+import json, sys
+r = [r for r in json.load(open(sys.argv[1])) if r["id"] == sys.argv[2]][0]
+assert r["verified"] is True and r["location"] == "local", r
+uf = r["upload_failed"]
+assert "ignature" in uf["error"] and uf["at"].endswith("Z"), uf
+assert "Sekr3t" not in json.dumps(r), r
+PY
+pv --config "$T/c.conf" list; expect_rc 0 "list"
+grep -q "local! *$WK" "$T/out" || { cat "$T/out" >&2; fail "list does not mark the kept bundle local!"; }
+pv --config "$T/c.conf" upload --all; expect_rc 0 "upload --all after the failed upload"
+grep -qx "$WK" "$T/out" || fail "upload --all did not send $WK"
+"$S3CHECK" --prefix backups/ head "$fs/$WK.pgv" >/dev/null || fail "the kept bundle is not in the bucket"
+"$S3CHECK" --prefix backups/ get "$fs/$WK.manifest.json" "$T/wk.side" >/dev/null || fail "its sidecar is not in the bucket"
+grep -q upload_failed "$T/wk.side" && fail "the uploaded sidecar carries the mark"
+grep -q upload_failed "$T/st/$fs/$WK.manifest.json" && fail "the local bundle is still marked after its upload"
+pv --config "$T/c.conf" list; expect_rc 0 "list"
+grep -q "local!" "$T/out" && fail "list still marks a bundle: $(cat "$T/out")"
+echo "figure: wrong secret: exit 5, the bundle kept here verified and marked; upload --all sent it and dropped the mark"
 
 # `upload` copies a local-only bundle; a second upload is a no-op; verify --remote checks it
 pv --config "$T/c.conf" backup --db "$DB" --tag localonly; expect_rc 0 "local-only backup"

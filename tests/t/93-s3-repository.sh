@@ -2,10 +2,12 @@
 # sidecar upload failed is invisible remotely until the next `upload` repairs it (the bundle
 # is not sent again); `upload`, `verify` and `restore` take the storage locks as `backup`
 # and `prune` do: they wait for a prune that holds them, and a `prune --remote` cannot run
-# while an upload is in progress.
+# while an upload is in progress; an S3 storage failing midway through `backup --upload`
+# costs the upload only (section 4).
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 . "$TOP_SRCDIR/tests/lib/s3.sh"
+S3CHECK="${S3CHECK:-${TOP_BUILDDIR:-$TOP_SRCDIR}/tests/s3check}"
 D="$T/s3"; mkdir -p "$D"
 DB=pvt93_repo; NEW=pvt93_restored
 ST="$T/st"
@@ -102,3 +104,74 @@ expect_err "S3 storage"
 wait "$up" || { cat "$T/up.err" >&2; fail "the slowed upload failed"; }
 pv --config "$T/c.conf" prune --remote; expect_rc 0 "prune --remote after the upload"
 echo "figure: prune --remote during an upload: exit 4 (locked); after it: exit 0"
+
+# 4. the S3 storage fails midway through a backup's upload (its second part refused, retries
+# included): the backup is kept here, verified and marked as not uploaded, exit 5, and the
+# multipart upload is aborted; the notification says upload_failed and the metrics
+# pgvault_last_upload_success 0.  The next `backup --upload` sends its own bundle and the one
+# the failed run kept, drops the mark, exits 0, and the metric goes to 1.
+cat >"$T/listener.py" <<'PY'
+import http.server, os, sys
+log, portfile = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with open(log, "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+with open(portfile + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(portfile + ".tmp", portfile)
+srv.serve_forever()
+PY
+: >"$T/notes"
+python3 "$T/listener.py" "$T/notes" "$T/port" &
+listener=$!
+trap 'kill $listener 2>/dev/null; cleanup' EXIT
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+[ -s "$T/port" ] || fail "the HTTP listener did not start"
+prom="$T/metrics.prom"
+cp "$T/c.conf" "$T/n.conf"
+printf '[notify]\nurl = http://127.0.0.1:%s/{status}\non_success = yes\nmetrics_file = %s\n' "$(cat "$T/port")" "$prom" >>"$T/n.conf"
+upmetric() { sed -n 's/^pgvault_last_upload_success{database="'"$DB"'"} //p' "$prom"; }
+s3proxy_reset "$D"
+s3proxy_fault "$D" 500 1000 "partNumber=2&"
+PGVAULT_S3_PART_SIZE=262144 pv --config "$T/n.conf" backup --db "$DB" --upload --tag midway
+expect_rc 5 "backup --upload, S3 failing midway"
+expect_err "backed up, upload failed"
+MID=$(cat "$T/out")
+grep -q "partNumber=2&" "$D/proxy.log" || fail "the upload did not get to its second part"
+[ -f "$ST/$DB/$MID.pgv" ] || fail "the bundle of the run whose upload failed was not kept"
+grep -q '"upload_failed"' "$ST/$DB/$MID.manifest.json" || fail "the kept bundle is not marked"
+pv --config "$T/c.conf" verify "$MID"; expect_rc 0 "verify of the kept bundle"
+"$S3CHECK" --prefix backups/ multipart-list >"$T/uploads" || fail "multipart-list failed"
+[ ! -s "$T/uploads" ] || fail "the failed upload was not aborted: $(cat "$T/uploads")"
+case " $(remote_ids) " in *" $MID "*) fail "the failed upload is listed remotely" ;; esac
+tail -1 "$T/notes" | python3 -c '
+import json, sys
+n = json.loads(sys.stdin.read())
+assert n["status"] == "upload_failed" and n["exit_code"] == 5, n
+d = n["databases"][0]
+assert d["ok"] is True and d["uploaded"] is False and d["bundle"] == sys.argv[1] and "500" in d["upload_error"], d
+' "$MID" || fail "the notification does not say upload_failed: $(tail -1 "$T/notes")"
+[ "$(upmetric)" = 0 ] || fail "pgvault_last_upload_success is '$(upmetric)', not 0"
+s3proxy_reset "$D"
+pv --config "$T/n.conf" backup --db "$DB" --upload --tag after; expect_rc 0 "the next backup --upload"
+NEXT=$(cat "$T/out")
+expect_err "uploaded $MID, which an earlier run kept here"
+ids=" $(remote_ids) "
+case "$ids" in *" $MID "*) ;; *) fail "the kept bundle was not uploaded by the next backup: $ids" ;; esac
+case "$ids" in *" $NEXT "*) ;; *) fail "the next backup's own bundle is not uploaded: $ids" ;; esac
+grep -q '"upload_failed"' "$ST/$DB/$MID.manifest.json" && fail "the kept bundle is still marked"
+[ "$(upmetric)" = 1 ] || fail "pgvault_last_upload_success is '$(upmetric)', not 1"
+tail -1 "$T/notes" | grep -q '"status":"success"' || fail "the next run's notification: $(tail -1 "$T/notes")"
+pv --config "$T/c.conf" restore "$MID" --from-remote --as "$NEW"; expect_rc 0 "restore of the late upload from S3"
+oracle_compare "$DB" "$NEW" || fail "the late upload restores different"
+dropdb_q "$NEW"
+kill "$listener" 2>/dev/null || true
+echo "figure: S3 failing at part 2 of a backup's upload: exit 5, kept and marked, upload aborted; the next backup --upload sent both"
