@@ -31,7 +31,7 @@ static const pv_command pgvault = {
 	.usage = "pgvault [GLOBAL OPTIONS] COMMAND [OPTIONS]",
 	.opts = options,
 	.exit_status = "0 ok, 1 failure, 2 usage or configuration error, 3 some databases failed,\n"
-	               "4 locked.",
+	               "4 locked, 5 backed up but the upload failed.",
 	.footer = "Run \"pgvault COMMAND --help\" for a command's options.  See pgvault(1).",
 	.commands = pv_commands,
 };

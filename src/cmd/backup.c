@@ -449,6 +449,20 @@ report_run(backup_run *b, int rc)
 	pv_notify(b->g->cfg, &b->run);
 }
 
+/* The configuration stopped the run before it started (pv_setup, whose message is the
+ * error): still the run report, every database it would have backed up failed with it. */
+static void
+report_setup_failure(backup_run *b, int rc)
+{
+	int n = 0;
+	if (!b->all && b->ndb == 0 && (b->owned = configured_databases(b->g->cfg, &n)) != NULL)
+		use_owned(b, n);
+	for (int i = 0; i < b->ndb; i++)
+		pv_run_add(&b->run, b->dbs[i])->error = pv_strdup(pv_errmsg());
+	b->run.error = pv_strdup(pv_errmsg());
+	report_run(b, rc);
+}
+
 /* After pv_setup: the databases, the storages, the backups, the prune, the run report; the
  * exit status. */
 static int
@@ -502,6 +516,8 @@ cmd_backup(pv_global *g, int argc, char **argv)
 		rc = PV_EXIT_OK;
 	else if (rc == PV_EXIT_OK && (rc = pv_setup(g)) == PV_EXIT_OK)
 		rc = run_backups(&b);
+	else if (rc == PV_EXIT_USAGE && g->cfg) /* the configuration stopped it */
+		report_setup_failure(&b, rc);
 	free(b.dbs);
 	free(b.excl);
 	pv_repo_free(b.st);

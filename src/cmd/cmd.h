@@ -17,6 +17,7 @@ typedef struct pv_global {
 	pv_connopts conn;      /* -h -p -U --maintenance-db */
 	pv_config *cfg;        /* loaded by pv_setup() */
 	pv_buf sign_key;       /* [security] signing_key_file's key, or empty (pv_setup) */
+	const pv_command *cmd; /* the command running (pv_next_option): the sections it reads */
 } pv_global;
 
 #define PV_DEFAULT_STORAGE "/var/lib/pgvault"
@@ -25,7 +26,7 @@ typedef struct pv_global {
  * of options (cmd/opts.h). */
 extern const pv_command *const pv_commands[];
 extern const pv_command pv_cmd_backup, pv_cmd_restore, pv_cmd_verify, pv_cmd_list, pv_cmd_upload,
-	pv_cmd_prune, pv_cmd_status, pv_cmd_schedule, pv_cmd_daemon;
+	pv_cmd_prune, pv_cmd_status, pv_cmd_schedule, pv_cmd_daemon, pv_cmd_config;
 
 /* Configuration keys that code under several commands reads, for their tables
  * (PV_OPT_INCLUDE): the [s3] storage (pv_open_repo(g, 1)), the retention policy (pv_prune)
@@ -45,8 +46,14 @@ int pv_global_option(pv_global *g, int opt, const char *arg);
 /* Message for an unknown option / bad usage; returns PV_EXIT_USAGE. */
 int pv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* After a command parsed its options: loads the configuration and fills what the command
- * line left unset (connection, storage).  PV_EXIT_OK or an exit code (message printed). */
+ * line left unset (connection, storage).  PV_EXIT_OK or an exit code (message printed).
+ * Problems of the file in sections the command does not read are warnings; in those it
+ * reads they are errors (PV_EXIT_USAGE), and g->cfg then stays loaded, without the values
+ * at fault, so that the command can still report the failure (notify, metrics). */
 int pv_setup(pv_global *g);
+/* Whether the command (g->cmd's table, and the global keys) reads [section] key (key NULL:
+ * any key of the section; "db": [db:NAME]). */
+int pv_key_used(void *g, const char *section, const char *key);
 /* What pv_setup loaded (the configuration, the signing key: wiped). */
 void pv_global_free(pv_global *g);
 /* The repository a command works on: the local storage directory, or (remote) the [s3]
@@ -80,5 +87,6 @@ int cmd_status(pv_global *g, int argc, char **argv);
 int cmd_prune(pv_global *g, int argc, char **argv);
 int cmd_schedule(pv_global *g, int argc, char **argv);
 int cmd_daemon(pv_global *g, int argc, char **argv);
+int cmd_config(pv_global *g, int argc, char **argv);
 
 #endif

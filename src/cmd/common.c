@@ -23,7 +23,7 @@
 
 const pv_command *const pv_commands[] = {
 	&pv_cmd_backup, &pv_cmd_restore, &pv_cmd_verify, &pv_cmd_list, &pv_cmd_upload,
-	&pv_cmd_prune, &pv_cmd_status, &pv_cmd_schedule, &pv_cmd_daemon, NULL,
+	&pv_cmd_prune, &pv_cmd_status, &pv_cmd_schedule, &pv_cmd_daemon, &pv_cmd_config, NULL,
 };
 
 /* The global options, and the keys pv_setup reads for every command.  ('\x1f' is a space
@@ -82,6 +82,7 @@ int
 pv_next_option(pv_parser *p, pv_global *g, int argc, char **argv)
 {
 	int opt;
+	g->cmd = p->cmd;
 	while ((opt = pv_opts_getopt(p, argc, argv)) != -1) {
 		if (opt == '?') {
 			pv_usage_error(p->cmd->name, "invalid option");
@@ -184,7 +185,7 @@ pv_setup(pv_global *g)
 		                      "(PGPASSFILE) or the configuration file's [connection] password");
 	if (!g->cfg) {
 		g->cfg = pv_config_load(g->config);
-		if (!g->cfg) {
+		if (!g->cfg || pv_config_problems(g->cfg, pv_key_used, g) < 0) {
 			pv_error("%s", pv_errmsg());
 			return PV_EXIT_USAGE;
 		}
@@ -213,6 +214,23 @@ pv_setup(pv_global *g)
 		return PV_EXIT_USAGE;
 	}
 	return PV_EXIT_OK;
+}
+
+static int
+table_reads(const pv_opt *t, const char *section, const char *key)
+{
+	for (; t && t->kind != PV_OPTK_END; t++)
+		if ((t->kind == PV_OPTK_INCLUDE && table_reads(t->include, section, key)) ||
+		    (t->section && strcmp(t->section, section) == 0 && (!key || strcmp(t->key, key) == 0)))
+			return 1;
+	return 0;
+}
+
+int
+pv_key_used(void *ud, const char *section, const char *key)
+{
+	const pv_global *g = ud;
+	return !g->cmd || table_reads(g->cmd->opts, section, key) || table_reads(pv_global_opts, section, key);
 }
 
 static const char *

@@ -132,6 +132,11 @@ cmd_daemon(pv_global *g, int argc, char **argv)
 	int rc = pv_setup(g);
 	if (rc != PV_EXIT_OK)
 		return rc;
+	/* it runs backup, prune and verify: as schedule install, no problem is let pass */
+	if (pv_config_problems(g->cfg, NULL, NULL) < 0) {
+		pv_error("%s; not starting (pgvault config check lists the problems)", pv_errmsg());
+		return PV_EXIT_USAGE;
+	}
 
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -172,8 +177,9 @@ cmd_daemon(pv_global *g, int argc, char **argv)
 		if (reload_requested) {
 			reload_requested = 0;
 			pv_config *fresh = pv_config_load(cfg ? cfg : g->config);
-			if (!fresh) {
+			if (!fresh || pv_config_problems(fresh, NULL, NULL) < 0) {
 				pv_error("reload failed, keeping the previous configuration: %s", pv_errmsg());
+				pv_config_free(fresh);
 			} else {
 				pv_config_free(g->cfg);
 				g->cfg = fresh;

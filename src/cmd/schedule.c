@@ -221,6 +221,11 @@ cmd_schedule(pv_global *g, int argc, char **argv)
 	int rc = pv_setup(g);
 	if (rc != PV_EXIT_OK)
 		return rc;
+	/* what it installs runs backup, prune and verify: none may stop on the configuration */
+	if (strcmp(action, "install") == 0 && pv_config_problems(g->cfg, NULL, NULL) < 0) {
+		pv_error("%s; not installing (pgvault config check lists the problems)", pv_errmsg());
+		return PV_EXIT_USAGE;
+	}
 	int root = geteuid() == 0 && !use_crontab; /* the cron.d format, with a user field */
 	if (!file && root)
 		file = CRON_D;

@@ -4,6 +4,7 @@
 #include "ops/config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
 #include <ini.h>
@@ -89,7 +90,8 @@ static const keydef keys[] = {
 
 struct pv_config {
 	char *path;
-	json_t *values; /* section -> key -> {"v": value, "o": origin} */
+	json_t *values;   /* section -> key -> {"v": value, "o": origin} */
+	json_t *problems; /* [{"section", "message"}]: what load refused, by section */
 };
 
 long
@@ -209,8 +211,39 @@ typedef struct parse_state {
 	int line;
 	int toolong;
 	int failed;
-	int has_secret;
+	json_t *secrets; /* sections holding a secret */
 } parse_state;
+
+/* A problem of the file with [section] key (key NULL: with the section, as an unknown key
+ * in it; section "": with the file, as an unknown section, which could be any command's):
+ * an error for the commands that read it, a warning for the others (pv_config_problems). */
+static void
+problem(pv_config *c, const char *section, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void
+problem(pv_config *c, const char *section, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	pv_buf b = PV_BUF_INIT;
+	pv_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	json_t *p = json_object();
+	/* out of memory: the problem is lost, which can only make a command stricter below */
+	(void)pvj_set_str(p, "section", section);
+	if (key)
+		(void)pvj_set_str(p, "key", key);
+	(void)pvj_set_str(p, "message", b.data);
+	(void)pvj_append(c->problems, p);
+	pv_buf_free(&b);
+}
+
+/* "db" for [db:NAME], else the name */
+static const char *
+section_class(const char *section)
+{
+	return strncmp(section, "db:", 3) == 0 ? "db" : section;
+}
 
 /* inih hands us no line numbers and (as Debian builds it) no '#' inline comments and no
  * callback for a section header without keys: this line reader counts lines, cuts
@@ -235,10 +268,8 @@ reader(char *str, int num, void *stream)
 		char *end = strchr(p, ']');
 		if (end) {
 			char *name = pv_strndup(p + 1, (size_t)(end - p - 1));
-			if (!known_section(name)) {
-				pv_fail_code(2, "%s:%d: unknown section [%s]", ps->c->path, ps->line, name);
-				ps->failed = 1;
-			}
+			if (!known_section(name))
+				problem(ps->c, "", NULL, "%s:%d: unknown section [%s]", ps->c->path, ps->line, name);
 			free(name);
 		}
 	} else if (*p != '#' && *p != ';') {
@@ -281,31 +312,31 @@ handler(void *user, const char *section, const char *name, const char *value)
 		ps->failed = 1;
 		return 0;
 	}
-	if (!known_section(section)) {
-		pv_fail_code(2, "%s:%d: unknown section [%s]", ps->c->path, ps->line, section);
-		ps->failed = 1;
-		return 0;
-	}
+	if (!known_section(section))
+		return 1; /* reported with its header (reader) */
 	const keydef *k = find_key(section, name);
 	if (!k) {
-		pv_fail_code(2, "%s:%d: [%s] unknown key \"%s\"", ps->c->path, ps->line, section, name);
-		ps->failed = 1;
-		return 0;
+		problem(ps->c, section_class(section), NULL, "%s:%d: [%s] unknown key \"%s\"", ps->c->path,
+		        ps->line, section, name);
+		return 1;
 	}
 	if (json_string_value(json_object_get(json_object_get(json_object_get(ps->c->values, section), name), "v"))) {
-		pv_fail_code(2, "%s:%d: [%s] %s is set twice", ps->c->path, ps->line, section, name);
-		ps->failed = 1;
-		return 0;
+		problem(ps->c, section_class(section), name, "%s:%d: [%s] %s is set twice", ps->c->path,
+		        ps->line, section, name);
+		return 1;
 	}
 	char *bad = check_value(k, value);
 	if (bad) {
-		pv_fail_code(2, "%s:%d: [%s] %s: %s", ps->c->path, ps->line, section, name, bad);
+		problem(ps->c, section_class(section), name, "%s:%d: [%s] %s: %s", ps->c->path, ps->line,
+		        section, name, bad);
 		free(bad);
-		ps->failed = 1;
-		return 0;
+		return 1;
 	}
-	if (k->secret)
-		ps->has_secret = 1;
+	if (k->secret) {
+		char *sk = pv_asprintf("%s.%s", section_class(section), name);
+		(void)pvj_set_bool(ps->secrets, sk, 1);
+		free(sk);
+	}
 	if (k->unread)
 		pv_warn("%s:%d: [%s] %s is not used by this version of pgvault and is ignored",
 		        ps->c->path, ps->line, section, name);
@@ -319,11 +350,50 @@ handler(void *user, const char *section, const char *name, const char *value)
 	return 1;
 }
 
+int
+pv_config_problems(const pv_config *c, int (*used)(void *ud, const char *section, const char *key),
+                   void *ud)
+{
+	size_t i, errors = 0;
+	json_t *p;
+	const char *first = NULL;
+	json_array_foreach(c->problems, i, p) {
+		const char *sec = json_string_value(json_object_get(p, "section"));
+		const char *key = json_string_value(json_object_get(p, "key"));
+		const char *msg = json_string_value(json_object_get(p, "message"));
+		if (!used || !*sec || used(ud, sec, key)) {
+			if (!first)
+				first = msg;
+			errors++;
+		} else {
+			pv_warn("%s (not an error here: this command does not use it)", msg);
+		}
+	}
+	if (!errors)
+		return 0;
+	if (errors == 1)
+		return pv_fail_code(2, "%s", first);
+	return pv_fail_code(2, "%s; and %zu more (pgvault config check lists them)", first, errors - 1);
+}
+
+size_t
+pv_config_problem_count(const pv_config *c)
+{
+	return json_array_size(c->problems);
+}
+
+const char *
+pv_config_problem(const pv_config *c, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(c->problems, i), "message"));
+}
+
 pv_config *
 pv_config_load(const char *path)
 {
 	pv_config *c = pv_calloc(1, sizeof *c);
 	c->values = json_object();
+	c->problems = json_array();
 	c->path = pv_strdup(path ? path : PV_DEFAULT_CONFIG);
 	FILE *f = fopen(c->path, "r");
 	if (!f && (path || errno != ENOENT)) {
@@ -339,26 +409,33 @@ pv_config_load(const char *path)
 		return NULL;
 	}
 	if (f) {
-		parse_state ps = {c, f, 0, 0, 0, 0};
+		parse_state ps = {c, f, 0, 0, 0, json_object()};
 		int rc = ini_parse_stream(reader, &ps, handler, &ps);
 		struct stat st;
 		int world = fstat(fileno(f), &st) == 0 && (st.st_mode & 077);
 		fclose(f);
-		if (ps.failed) {
+		if (ps.failed || rc != 0) {
+			if (!ps.failed)
+				pv_fail_code(2, "%s:%d: syntax error (expected [section] or key = value)", c->path, rc);
+			json_decref(ps.secrets);
 			pv_config_free(c);
 			return NULL;
 		}
-		if (rc != 0) {
-			pv_fail_code(2, "%s:%d: syntax error (expected [section] or key = value)", c->path, rc);
-			pv_config_free(c);
-			return NULL;
+		/* a secret others can read: refused by the commands that use it (its value stays,
+		 * for the report of a run that this stops: pv_config_problems) */
+		const char *sk;
+		json_t *unused;
+		json_object_foreach(ps.secrets, sk, unused) {
+			if (!world)
+				continue;
+			const char *dot = strchr(sk, '.');
+			char *sec = pv_strndup(sk, (size_t)(dot - sk));
+			problem(c, sec, dot + 1, "%s holds a secret ([%s] %s: a password, S3 key or notification URL) "
+			        "and can be read by other users (mode %03o); chmod 600 it", c->path, sec, dot + 1,
+			        (unsigned)(st.st_mode & 0777));
+			free(sec);
 		}
-		if (ps.has_secret && world) {
-			pv_fail_code(2, "%s holds a secret (password, S3 key or notification URL) and can be read "
-			             "by other users (mode %03o); chmod 600 it", c->path, (unsigned)(st.st_mode & 0777));
-			pv_config_free(c);
-			return NULL;
-		}
+		json_decref(ps.secrets);
 	}
 	/* the environment overrides the file */
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -367,10 +444,9 @@ pv_config_load(const char *path)
 			continue;
 		char *bad = check_value(&keys[i], v);
 		if (bad) {
-			pv_fail_code(2, "environment %s: %s", keys[i].env, bad);
+			problem(c, keys[i].section, keys[i].key, "environment %s: %s", keys[i].env, bad);
 			free(bad);
-			pv_config_free(c);
-			return NULL;
+			continue;
 		}
 		char *origin = pv_asprintf("environment %s", keys[i].env);
 		int rc = set_value(c, keys[i].section, keys[i].key, v, origin);
@@ -390,6 +466,7 @@ pv_config_free(pv_config *c)
 		return;
 	free(c->path);
 	json_decref(c->values);
+	json_decref(c->problems);
 	free(c);
 }
 

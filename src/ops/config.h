@@ -2,10 +2,14 @@
  * ops/config.h — the configuration file (INI, read with inih) and PGVAULT_* environment.
  *
  * Precedence: command line (applied by the commands) > PGVAULT_* environment > file >
- * defaults.  Every key is declared in one table with its type; unknown sections or keys
- * and malformed values are errors naming the file, line and key.  A file holding a secret
- * (a password, an S3 secret key, a notification URL) that group or others can read is
- * refused.  [db:NAME] sections override retention and backup keys for one database.
+ * defaults.  Every key is declared in one table with its type.  Unknown sections or keys,
+ * malformed values and a secret (a password, an S3 secret key, a notification URL) in a
+ * file that group or others can read are problems naming the file, line and key, each
+ * blamed on its key (an unknown key on its section); a malformed value is not used.  A
+ * problem is an error for a command that reads the key and a warning for the others
+ * (pv_config_problems), so a bad [schedule] line never stops a backup; an unknown section,
+ * which could be any command's, is an error for all.  [db:NAME] sections override retention and backup
+ * keys for one database.
  */
 #ifndef PV_OPS_CONFIG_H
 #define PV_OPS_CONFIG_H
@@ -18,8 +22,17 @@
 typedef struct pv_config pv_config;
 
 /* path NULL: the default file, which may be absent.  A named file must exist.  NULL with
- * pv_fail_code(PV_EXIT_USAGE, ...) on any error. */
+ * pv_fail_code(PV_EXIT_USAGE, ...) when the file cannot be read at all (missing, not a
+ * regular file, a syntax error); other problems are recorded, by section. */
 pv_config *pv_config_load(const char *path);
+/* The recorded problems: those of keys used(ud, section, key) says the command reads (an
+ * unknown key: key NULL, any key of the section), an unknown section, and all of them with
+ * used NULL, make it -1 with pv_fail_code(PV_EXIT_USAGE, the first of them); the others
+ * are warnings.  Section "db" stands for every [db:NAME]. */
+int pv_config_problems(const pv_config *c, int (*used)(void *ud, const char *section, const char *key),
+                       void *ud);
+size_t pv_config_problem_count(const pv_config *c);
+const char *pv_config_problem(const pv_config *c, size_t i); /* its message */
 void pv_config_free(pv_config *c);
 const char *pv_config_path(const pv_config *c);
 

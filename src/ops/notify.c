@@ -41,6 +41,8 @@ pv_run_free(pv_run *r)
 		free(r->dbs[i].upload_error);
 	}
 	free(r->dbs);
+	free(r->error);
+	r->error = NULL;
 	r->dbs = NULL;
 	r->n = r->cap = 0;
 }
@@ -91,6 +93,8 @@ run_json(const pv_run *r)
 	bad |= pvj_set_str(j, "started", t1);
 	bad |= pvj_set_str(j, "finished", t2);
 	bad |= pvj_set_int(j, "failed", failed);
+	if (r->error)
+		bad |= pvj_set(j, "error", pvj_shown(r->error));
 	bad |= pvj_set(j, "databases", dbs);
 	if (bad) {
 		json_decref(j);

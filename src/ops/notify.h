@@ -27,6 +27,7 @@ typedef struct pv_run {
 	const char *command;  /* "backup", ... */
 	time_t started, finished;
 	int exit_code;
+	char *error;          /* what stopped the run before any database, or NULL */
 	pv_run_db *dbs;
 	int n, cap;
 } pv_run;

@@ -1,6 +1,7 @@
 # Configuration (SPEC §7): unknown sections and keys and malformed values are errors naming
-# the file, the line and the key (exit 2); a file holding a secret that others can read is
-# refused; precedence is command line > PGVAULT_* environment > file > defaults (shown with
+# the file, the line and the key (exit 2) for the commands that read the key, warnings for
+# the others (a bad [schedule] line does not stop a backup), errors for `config check` and
+# `schedule install`; a file holding a secret that others can read is refused; precedence is command line > PGVAULT_* environment > file > defaults (shown with
 # the storage directory and with keep_days); [db:NAME] overrides retention for one
 # database; a named --config must exist while the default one may be absent; and the
 # shipped etc/pgvault.conf.sample loads as it is and with any documented key uncommented.
@@ -36,7 +37,8 @@ bad_config() {
 	local what="$1" line="$2" key="$3"; shift 3
 	local f="$T/bad.conf"
 	conf "$f" 600 "$@"
-	pv --config "$f" prune --dry-run --storage "$empty"
+	# shellcheck disable=SC2086 # CFGCMD: the command, split into words
+	pv --config "$f" ${CFGCMD:-prune --dry-run} --storage "$empty"
 	if [ "$rc" != 2 ]; then show; echo "$what: exit $rc, expected 2" >&2; return 1; fi
 	if ! grep -qF -- "$f:$line" "$T/err"; then show; echo "$what: stderr does not name $f:$line" >&2; return 1; fi
 	if ! grep -qF -- "$key" "$T/err"; then show; echo "$what: stderr does not name $key" >&2; return 1; fi
@@ -45,11 +47,11 @@ check "unknown key" bad_config "unknown key" 4 keep_dayz \
 	'# retention for the test' '[retention]' 'keep_days = 3' 'keep_dayz = 3'
 check "bad value keep_days = lots" bad_config "keep_days = lots" 3 keep_days \
 	'[storage]' '[retention]' 'keep_days = lots'
-check "bad cron expression in [schedule]" bad_config "bad cron" 5 backup \
+CFGCMD="config check" check "bad cron expression in [schedule]" bad_config "bad cron" 5 backup \
 	'[retention]' 'keep_days = 3' '' '[schedule]' 'backup = 61 2 * * *'
 check "unknown time zone" bad_config "unknown time zone" 2 timezone \
 	'[schedule]' 'timezone = Mars/Olympus_Mons' 'backup = 0 2 * * *'
-check "bad boolean" bad_config "bad boolean" 3 prune_after_backup \
+CFGCMD="config check" check "bad boolean" bad_config "bad boolean" 3 prune_after_backup \
 	'[retention]' 'keep_days = 3' 'prune_after_backup = perhaps'
 check "key set twice" bad_config "key set twice" 3 keep_days \
 	'[retention]' 'keep_days = 3' 'keep_days = 4'
@@ -112,6 +114,34 @@ bad_env() {
 	[ "$rc" = 2 ] && grep -qF PGVAULT_KEEP_DAYS "$T/err" || { show; echo "PGVAULT_KEEP_DAYS=lots: not refused by name" >&2; return 1; }
 }
 check "malformed PGVAULT_KEEP_DAYS" bad_env
+# A problem in a key the command does not read is a warning: a malformed [schedule] line
+# never cancels the night's backup; `config check` and `schedule install` still refuse it.
+unused_key_warns() {
+	local f="$T/sched.conf"
+	conf "$f" 600 '[retention]' 'keep_days = 3' '[schedule]' 'backup = 61 2 * * *'
+	pv --config "$f" backup --db "$db" --storage "$T/st-sched"
+	[ "$rc" = 0 ] || { show; echo "backup with a bad [schedule] line: exit $rc, expected 0" >&2; return 1; }
+	grep -qF -- "warning: $f:4: [schedule] backup" "$T/err" || { show; echo "no warning naming $f:4" >&2; return 1; }
+	[ -n "$(find "$T/st-sched" -name '*.pgv')" ] || { show; echo "no bundle" >&2; return 1; }
+	pv --config "$f" config check --storage "$T/st-sched"
+	[ "$rc" = 2 ] && grep -qF -- "error: $f:4: [schedule] backup" "$T/err" ||
+		{ show; echo "config check: exit $rc, or the error is not named" >&2; return 1; }
+	pv --config "$f" schedule install --file "$T/cron.d"
+	[ "$rc" = 2 ] && [ ! -s "$T/cron.d" ] || { show; echo "schedule install: exit $rc with a bad [schedule]" >&2; return 1; }
+	conf "$f" 600 '[retention]' 'keep_days = 3' '[schedule]' 'backup = 1 2 * * *'
+	pv --config "$f" config check --storage "$T/st-sched"
+	[ "$rc" = 0 ] && grep -qF "configuration $f: ok" "$T/out" || { show; echo "config check of a good file: exit $rc" >&2; return 1; }
+}
+check "a bad key the command does not read is a warning; config check refuses it" unused_key_warns
+# config check: a storage directory this user cannot write is named with what to do
+storage_not_writable() {
+	[ "$(id -u)" != 0 ] || return 0 # root writes anywhere
+	local f="$T/good.conf"
+	conf "$f" 600 '[retention]' 'keep_days = 3'
+	pv --config "$f" config check --storage /
+	[ "$rc" = 1 ] && grep -qF "not writable" "$T/err" || { show; echo "config check --storage /: exit $rc" >&2; return 1; }
+}
+check "config check: a storage directory that cannot be written" storage_not_writable
 
 # --- 2. secrets --------------------------------------------------------------------------
 secret_mode() { # MODE WANT-RC LINES...
@@ -119,7 +149,8 @@ secret_mode() { # MODE WANT-RC LINES...
 	local f="$T/secret.conf"
 	conf "$f" "$mode" "$@"
 	chmod "$mode" "$f"
-	pv --config "$f" prune --dry-run --storage "$empty"
+	# shellcheck disable=SC2086 # CFGCMD: the command, split into words
+	pv --config "$f" ${CFGCMD:-prune --dry-run} --storage "$empty"
 	[ "$rc" = "$want" ] || { show; echo "mode $mode: exit $rc, expected $want" >&2; return 1; }
 	if [ "$want" = 2 ]; then
 		grep -qF -- "$f" "$T/err" && grep -qiE "secret|read" "$T/err" && grep -qF "600" "$T/err" ||
@@ -133,7 +164,7 @@ url=('[notify]' 'url = https://hc-ping.example/Sup3rS3cret/{exit}' '[retention]'
 check "password in a 0644 file refused" secret_mode 644 2 "${pw[@]}"
 check "password in a 0640 file refused" secret_mode 640 2 "${pw[@]}"
 check "password in a 0600 file accepted" secret_mode 600 0 "${pw[@]}"
-check "notify url in a 0644 file refused" secret_mode 644 2 "${url[@]}"
+CFGCMD="config check" check "notify url in a 0644 file refused" secret_mode 644 2 "${url[@]}"
 check "notify url in a 0600 file accepted" secret_mode 600 0 "${url[@]}"
 check "no secret: a 0644 file is fine" secret_mode 644 0 '[retention]' 'keep_days = 3' '[storage]' "dir = $empty"
 

@@ -388,6 +388,32 @@ print([s[2] for s in j["samples"] if s[0] == "pgvault_last_success_timestamp_sec
 	[ -z "$(find "$mdir" -name '*.tmp*')" ] || { ls -la "$mdir" >&2; echo "temporary metrics files remain" >&2; return 1; }
 }
 check "metrics: the failure counter increments, other databases' values are kept" metrics_accumulate
+# A configuration problem that stops the backup (the notification URL in a file others can
+# read) still notifies (with the error) and counts the failure in the metrics; a malformed
+# [schedule] line does not stop it at all.
+config_stops_backup() {
+	conf "$T/cfgerr.conf" '[storage]' "dir = $T/st-metrics" '[backup]' "databases = $a" \
+		'[notify]' "url = http://127.0.0.1:$port/cfg/{status}/{exit}" "metrics_file = $prom"
+	chmod 644 "$T/cfgerr.conf"
+	local n0 f0; n0=$(nreq); f0=$(metric pgvault_backup_failures_total "$a")
+	pv --config "$T/cfgerr.conf" backup
+	[ "$rc" = 2 ] || { show; echo "backup with the notify URL in a 0644 file: exit $rc, expected 2" >&2; return 1; }
+	[ "$(nreq)" = $((n0 + 1)) ] || { cat "$T/requests" >&2; echo "the stopped run did not notify" >&2; return 1; }
+	last_req
+	[ "$(jq_py "$T/req.json" 'j["path"]')" = /cfg/failure/2 ] || { cat "$T/req.json" >&2; return 1; }
+	jq_py "$T/req.json" 'j["body"]' >"$T/body.json"
+	[ "$(jq_py "$T/body.json" '"chmod 600" in j["error"] and j["databases"][0]["database"] == "'"$a"'" and not j["databases"][0]["ok"]')" = True ] ||
+		{ cat "$T/body.json" >&2; echo "the report lacks the error or the database" >&2; return 1; }
+	parse_prom || return 1
+	[ "$(metric pgvault_last_run_success "$a")" = 0.0 ] && [ "$(metric pgvault_backup_failures_total "$a")" != "$f0" ] ||
+		{ cat "$prom" >&2; echo "the metrics do not count the stopped run" >&2; return 1; }
+	chmod 600 "$T/cfgerr.conf"
+	printf '[schedule]\nbackup = 61 2 * * *\n' >>"$T/cfgerr.conf"
+	pv --config "$T/cfgerr.conf" backup
+	[ "$rc" = 0 ] || { show; echo "a malformed [schedule] line stopped the backup: exit $rc" >&2; return 1; }
+	grep -qF "warning: $T/cfgerr.conf:9: [schedule] backup" "$T/err" || { show; echo "no warning" >&2; return 1; }
+}
+check "a configuration problem that stops the backup still notifies and counts; one it does not read warns" config_stops_backup
 
 # ============================ one database fails in a multi-database run ======================
 partial() {
