@@ -78,6 +78,16 @@ int pv_bundle_arg_is_path(const char *arg);
  * loses its mark.  0, or -1 with the error set. */
 int pv_upload_bundle(pv_global *g, pv_repo *src, pv_repo *dst, const pv_entry *e);
 
+/* The [schedule] jobs (cron and the daemon run the same): the key, and the command line
+ * after "pgvault [--config FILE]", NULL-ended. */
+typedef struct pv_job {
+	const char *key;
+	const char *args[4];
+} pv_job;
+#define PV_NJOBS 4
+extern const pv_job pv_jobs[PV_NJOBS];
+extern const pv_opt pv_keys_schedule[]; /* the keys of those jobs */
+
 int cmd_upload(pv_global *g, int argc, char **argv);
 int cmd_backup(pv_global *g, int argc, char **argv);
 int cmd_restore(pv_global *g, int argc, char **argv);

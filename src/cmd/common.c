@@ -72,6 +72,18 @@ const pv_opt pv_keys_retention[] = {
 	PV_OPT_KEY("db", "keep_tagged"), PV_OPT_END,
 };
 
+const pv_job pv_jobs[PV_NJOBS] = {
+	{"backup", {"backup", NULL}},
+	{"prune", {"prune", NULL}},
+	{"verify", {"verify", "--all", NULL}},
+	{"restore_test", {"verify", "--restore", "--latest", NULL}},
+};
+
+const pv_opt pv_keys_schedule[] = {
+	PV_OPT_KEY("schedule", "backup"), PV_OPT_KEY("schedule", "prune"),
+	PV_OPT_KEY("schedule", "verify"), PV_OPT_KEY("schedule", "restore_test"), PV_OPT_END,
+};
+
 /* the run report: pv_notify (ops/notify.c) and the metrics file */
 const pv_opt pv_keys_report[] = {
 	PV_OPT_KEY("notify", "url"), PV_OPT_KEY("notify", "on_success"),

@@ -24,9 +24,7 @@
 #include "util/names.h"
 
 static const pv_opt options[] = {
-	PV_OPT_KEY("schedule", "backup"),
-	PV_OPT_KEY("schedule", "prune"),
-	PV_OPT_KEY("schedule", "verify"),
+	PV_OPT_INCLUDE(pv_keys_schedule),
 	PV_OPT_KEY("schedule", "timezone"),
 	PV_OPT_END,
 };
@@ -46,8 +44,7 @@ const pv_command pv_cmd_daemon = {
 	.run = cmd_daemon,
 };
 
-#define NJOBS 3
-static const char *job_names[NJOBS] = {"backup", "prune", "verify"};
+#define NJOBS PV_NJOBS
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -78,7 +75,7 @@ load_jobs(pv_config *cfg, job *jobs, const char **tz)
 	for (int i = 0; i < NJOBS; i++) {
 		pv_cron_free(jobs[i].cron);
 		jobs[i].cron = NULL;
-		const char *expr = pv_config_get(cfg, NULL, "schedule", job_names[i]);
+		const char *expr = pv_config_get(cfg, NULL, "schedule", pv_jobs[i].key);
 		if (!expr)
 			continue;
 		jobs[i].cron = pv_cron_parse(expr); /* validated when the file was read */
@@ -89,8 +86,20 @@ load_jobs(pv_config *cfg, job *jobs, const char **tz)
 }
 
 static int
-run_job(const char *self, const char *cfgpath, const char *name)
+run_job(const char *self, const char *cfgpath, const pv_job *todo)
 {
+	const char *name = todo->key;
+	/* self [--config FILE] ARGS... */
+	const char *argv[8];
+	int n = 0;
+	argv[n++] = self;
+	if (cfgpath) {
+		argv[n++] = "--config";
+		argv[n++] = cfgpath;
+	}
+	for (const char *const *a = todo->args; *a; a++)
+		argv[n++] = *a;
+	argv[n] = NULL;
 	pid_t pid = fork();
 	if (pid < 0) {
 		pv_error("cannot start the %s job: %s", name, strerror(errno));
@@ -103,11 +112,7 @@ run_job(const char *self, const char *cfgpath, const char *name)
 		/* the job ignores SIGINT/SIGTERM sent to the daemon's process group? no: it gets
 		 * its own group, so a Ctrl-C on the daemon lets the job finish */
 		setpgid(0, 0);
-		if (cfgpath)
-			execl(self, self, "--config", cfgpath, name, strcmp(name, "verify") == 0 ? "--all" : NULL,
-			      (char *)NULL);
-		else
-			execl(self, self, name, strcmp(name, "verify") == 0 ? "--all" : NULL, (char *)NULL);
+		execv(self, (char *const *)argv);
 		_exit(127);
 	}
 	int st = 0;
@@ -171,7 +176,7 @@ cmd_daemon(pv_global *g, int argc, char **argv)
 		if (jobs[i].cron) {
 			char iso[21];
 			pv_iso8601(jobs[i].next, iso);
-			pv_info("next %s at %s", job_names[i], iso);
+			pv_info("next %s at %s", pv_jobs[i].key, iso);
 		}
 	while (!stop_requested) {
 		if (reload_requested) {
@@ -196,13 +201,13 @@ cmd_daemon(pv_global *g, int argc, char **argv)
 			sleep(1); /* interrupted by signals; cheap enough at one wake-up a second */
 			continue;
 		}
-		pv_info("running %s", job_names[due]);
+		pv_info("running %s", pv_jobs[due].key);
 		time_t t0 = time(NULL);
-		int code = run_job(self, cfg, job_names[due]);
+		int code = run_job(self, cfg, &pv_jobs[due]);
 		if (code == 0)
-			pv_info("%s finished in %lds", job_names[due], (long)(time(NULL) - t0));
+			pv_info("%s finished in %lds", pv_jobs[due].key, (long)(time(NULL) - t0));
 		else
-			pv_error("%s failed with exit status %d after %lds", job_names[due], code,
+			pv_error("%s failed with exit status %d after %lds", pv_jobs[due].key, code,
 			         (long)(time(NULL) - t0));
 		/* the job's own fire times that passed meanwhile are skipped (no pile-up); another
 		 * job that came due meanwhile runs next, once */

@@ -25,9 +25,7 @@ enum { OPT_FILE = OPT_CMD_BASE, OPT_CRONTAB };
 static const pv_opt options[] = {
 	PV_OPT(0, "file", OPT_FILE, "F", "operate on this file instead (same format as the default target)"),
 	PV_OPT(0, "crontab", OPT_CRONTAB, NULL, "root too: root's crontab (crontab -l / crontab -), no user field"),
-	PV_OPT_KEY("schedule", "backup"),
-	PV_OPT_KEY("schedule", "prune"),
-	PV_OPT_KEY("schedule", "verify"),
+	PV_OPT_INCLUDE(pv_keys_schedule),
 	PV_OPT_KEY("schedule", "command"),
 	PV_OPT_KEY("schedule", "timezone"),
 	PV_OPT_END,
@@ -80,7 +78,6 @@ shell_word(pv_buf *b, const char *s)
 static char *
 entries(pv_global *g, int with_user)
 {
-	static const char *jobs[] = {"backup", "prune", "verify"};
 	pv_buf b = PV_BUF_INIT;
 	const char *cmd = pv_config_get(g->cfg, NULL, "schedule", "command");
 	char *self = cmd ? pv_strdup(cmd) : self_path();
@@ -89,8 +86,8 @@ entries(pv_global *g, int with_user)
 	int have_cfg = access(cfg, R_OK) == 0;
 	if (have_cfg && realpath(cfg, cfgabs))
 		cfg = cfgabs;
-	for (size_t i = 0; i < 3; i++) {
-		const char *expr = pv_config_get(g->cfg, NULL, "schedule", jobs[i]);
+	for (size_t i = 0; i < PV_NJOBS; i++) {
+		const char *expr = pv_config_get(g->cfg, NULL, "schedule", pv_jobs[i].key);
 		if (!expr)
 			continue;
 		pv_buf_printf(&b, "%s%s ", expr, with_user ? " root" : "");
@@ -99,8 +96,10 @@ entries(pv_global *g, int with_user)
 			pv_buf_puts(&b, " --config ");
 			shell_word(&b, cfg);
 		}
-		pv_buf_printf(&b, " --quiet %s%s %s\n", jobs[i],
-		              strcmp(jobs[i], "verify") == 0 ? " --all" : "", MARK);
+		pv_buf_puts(&b, " --quiet");
+		for (const char *const *a = pv_jobs[i].args; *a; a++)
+			pv_buf_printf(&b, " %s", *a);
+		pv_buf_printf(&b, " %s\n", MARK);
 	}
 	free(self);
 	return pv_buf_detach(&b);

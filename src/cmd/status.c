@@ -179,7 +179,7 @@ cmd_status(pv_global *g, int argc, char **argv)
 		long limit = max_age;
 		if (limit < 0)
 			pv_config_seconds(g->cfg, db, "status", "max_age", 26 * 3600, &limit);
-		const pv_entry *newest = NULL, *damaged = NULL;
+		const pv_entry *newest = NULL, *damaged = NULL, *tested = NULL;
 		for (size_t i = 0; i < bundles.n; i++) {
 			const pv_entry *b = &bundles.v[i];
 			if (strcmp(b->database, db) != 0)
@@ -188,6 +188,9 @@ cmd_status(pv_global *g, int argc, char **argv)
 				newest = b;
 			if (b->failed && (!damaged || b->snapshot >= damaged->snapshot))
 				damaged = b;
+			if (b->verified && json_object_get(b->sidecar, PV_SIDECAR_RESTORE_TESTED) &&
+			    (!tested || b->snapshot >= tested->snapshot))
+				tested = b;
 		}
 		json_t *r = json_object();
 		jbad |= pvj_set_str(r, "database", db);
@@ -199,6 +202,13 @@ cmd_status(pv_global *g, int argc, char **argv)
 			jbad |= pvj_set_str(r, "newest", newest->id);
 			jbad |= pvj_set_str_or_null(r, "time", newest->snapshot_time);
 			jbad |= pvj_set_int(r, "age_seconds", age);
+		}
+		if (tested) {
+			json_t *t = json_object();
+			jbad |= pvj_set_str(t, "id", tested->id);
+			jbad |= pvj_set_str_or_null(t, "time", tested->snapshot_time);
+			jbad |= pvj_set_copy(t, "at", json_object_get(json_object_get(tested->sidecar, PV_SIDECAR_RESTORE_TESTED), "at"));
+			jbad |= pvj_set(r, "restore_tested", t);
 		}
 		if (damaged && strcmp(state, "ok") == 0)
 			state = "damaged";

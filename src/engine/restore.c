@@ -466,6 +466,8 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 		goto out;
 	rc = 0;
 	*dbname = pv_strdup(L.target);
+	if (o->toc_out)
+		*o->toc_out = json_incref(L.data_toc);
 out:
 	if (rc < 0 && L.target)
 		pv_wrap("restoring into \"%s\"", L.target);

@@ -25,6 +25,8 @@
 #define PV_ENGINE_RESTORE_H
 
 #include "bundle/bundle.h"
+#include <jansson.h>
+
 #include "pg/conn.h"
 
 typedef struct pv_restore_opts {
@@ -39,11 +41,20 @@ typedef struct pv_restore_opts {
 	int ntables;
 	int schema_only, data_only;
 	int jobs;                  /* >1: rows and post-data items in parallel */
+	json_t **toc_out;          /* not NULL: gets the bundle's data.json (a reference) */
 } pv_restore_opts;
 
 /* label names the bundle in messages; *dbname (malloc'd) gets the database restored,
  * *kept_as (malloc'd or NULL) the name the replaced database was kept under. */
 int pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
                       const pv_restore_opts *o, char **dbname, char **kept_as);
+
+/* A test restore (engine/restore_test.c): the bundle restored into a new scratch database
+ * of the server, checked against the manifest (every table of data.json is there, holding
+ * as many rows as its members count), and the scratch database dropped, whatever happened.
+ * *report (new) gets {"at", "seconds", "tables", "rows"} on success; -1 with the error set
+ * (the restore's, or the first table that differs). */
+int pv_restore_test(const pv_connopts *co, pv_source *src, const char *label, json_t *manifest,
+                    int jobs, json_t **report);
 
 #endif

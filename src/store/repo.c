@@ -443,7 +443,7 @@ pv_out_free(pv_repo_out *o)
 }
 
 int
-pv_repo_record_verify(pv_repo *r, const pv_entry *e, const char *error)
+pv_repo_record_verify(pv_repo *r, const pv_entry *e, const char *error, json_t *more)
 {
 	json_t *side = json_deep_copy(e->sidecar);
 	char iso[21];
@@ -457,6 +457,16 @@ pv_repo_record_verify(pv_repo *r, const pv_entry *e, const char *error)
 	} else if (!bad) {
 		json_object_del(side, PV_SIDECAR_VERIFY_FAILED);
 		bad |= pvj_set_bool(side, "verified", 1) < 0 || pvj_set_str(side, "verified_at", iso) < 0;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(more, k, v) {
+		if (bad)
+			break;
+		if (json_is_null(v))
+			json_object_del(side, k);
+		else
+			bad |= pvj_set_copy(side, k, v) < 0;
 	}
 	int rc = bad ? pv_fail("out of memory") : pv_repo_put_sidecar(r, e->name, side);
 	json_decref(side);

@@ -26,6 +26,10 @@
 #define PV_SIDECAR_MAX ((size_t)16 << 20) /* a sidecar larger than this is not read */
 /* a sidecar's key: the bundle is kept here only, its upload having failed (pv_out_tee) */
 #define PV_SIDECAR_UPLOAD_FAILED "upload_failed"
+/* sidecar keys of `verify --restore`: the last test restore that passed ({"at", "seconds",
+ * "tables", "rows"}), and the last one that failed ({"at", "error"}) */
+#define PV_SIDECAR_RESTORE_TESTED "restore_tested"
+#define PV_SIDECAR_RESTORE_FAILED "restore_test_failed"
 /* a sidecar's key: `verify` found the bundle damaged ({"at", "error"}; "verified" is then
  * false: no DB@latest, no newest verified for prune, status red) */
 #define PV_SIDECAR_VERIFY_FAILED "verify_failed"
@@ -96,8 +100,9 @@ int pv_repo_stat(pv_repo *r, const char *name, int64_t *size, int *has_sidecar);
 /* Write (or replace) the sidecar of bundle `name`. */
 int pv_repo_put_sidecar(pv_repo *r, const char *name, json_t *sidecar);
 /* Record the result of a verification of e in its sidecar: verified and verified_at (now),
- * or, when error is not NULL, verified false and PV_SIDECAR_VERIFY_FAILED {"at", "error"}. */
-int pv_repo_record_verify(pv_repo *r, const pv_entry *e, const char *error);
+ * or, when error is not NULL, verified false and PV_SIDECAR_VERIFY_FAILED {"at", "error"};
+ * and the keys of more (borrowed; NULL: none) set, those whose value is JSON null removed. */
+int pv_repo_record_verify(pv_repo *r, const pv_entry *e, const char *error, json_t *more);
 
 /* Reading: a descriptor on the bundle at offset 0 (an S3 bundle is downloaded to a temporary
  * file in the local storage first, resuming after a dropped connection, and removed on close). */

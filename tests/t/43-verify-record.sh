@@ -4,7 +4,9 @@
 # the member and the time; from then on DB@latest names the older good bundle (verify and
 # restore take it), `status` exits 1 naming the damaged one, `prune` keeps it but counts the
 # older one as the newest verified, and `list` shows FAILED.  Verifying it again once it is
-# whole (the intact file put back) clears the mark.
+# whole (the intact file put back) clears the mark.  `verify --restore` restores into a
+# scratch database, checks every table's rows against the manifest, drops it, and records
+# restore_tested, or restore_test_failed (a role the bundle needs is gone: not damage).
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 DB=pvt43_rec
@@ -71,4 +73,30 @@ pv --config "$T/c.conf" verify "$B"; expect_rc 0 "verify of the repaired bundle"
 python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); assert s["verified"] is True and "verify_failed" not in s, s' "$side" ||
 	fail "the mark stayed after a good verification"
 pv --config "$T/c.conf" status; expect_rc 0 "status after the repair"
+# verify --restore: a test restore into a scratch database, checked and dropped, recorded
+pv --config "$T/c.conf" verify --restore "$DB@latest"; expect_rc 0 "verify --restore"
+expect_err "test restore passed: 1 tables, 20000 rows"
+python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); t = s["restore_tested"]
+assert t["tables"] == 1 and t["rows"] == 20000 and t["at"].endswith("Z") and t["seconds"] > 0, t
+assert "restore_test_failed" not in s, s' "$side" || fail "restore_tested not recorded: $(cat "$side")"
+[ -z "$(q -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'pgvault_test%'")" ] ||
+	fail "the scratch database stayed"
+pv --config "$T/c.conf" status --json
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))[0]; assert r["restore_tested"]["id"] == sys.argv[2], r' "$T/out" "$B" ||
+	fail "status --json does not name the restore-tested bundle: $(cat "$T/out")"
+# a bundle that cannot restore here (a role it needs is gone): recorded as failed, not as damaged
+q -d postgres -c "DROP ROLE IF EXISTS pvt43_gone" -c "CREATE ROLE pvt43_gone"
+q -d "$DB" -c "CREATE TABLE owned (i int)" -c "ALTER TABLE owned OWNER TO pvt43_gone"
+pv --config "$T/c.conf" backup; expect_rc 0 "backup with a table owned by pvt43_gone"
+C=$(cat "$T/out")
+q -d "$DB" -c "DROP TABLE owned" -c "DROP ROLE pvt43_gone"
+pv --config "$T/c.conf" verify --restore --latest; expect_rc 1 "verify --restore --latest of a bundle whose role is gone"
+expect_err "pvt43_gone"
+sideC="$(dirname "$PGV")/$C.manifest.json"
+python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))
+assert s["verified"] is True and "pvt43_gone" in s["restore_test_failed"]["error"], s' "$sideC" ||
+	fail "the failed test restore is not recorded: $(cat "$sideC")"
+[ -z "$(q -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'pgvault_test%'")" ] ||
+	fail "the failed test restore left its scratch database"
+echo "figure: verify --restore: 20000 rows checked in a scratch database, recorded; a bundle whose role is gone recorded restore_test_failed, still verified"
 echo "figure: a damaged bundle marked failed by verify: skipped by @latest, status exit 1, kept by prune as failed; cleared by a good verify"
