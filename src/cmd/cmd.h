@@ -26,7 +26,8 @@ typedef struct pv_global {
  * of options (cmd/opts.h). */
 extern const pv_command *const pv_commands[];
 extern const pv_command pv_cmd_backup, pv_cmd_restore, pv_cmd_verify, pv_cmd_list, pv_cmd_upload,
-	pv_cmd_prune, pv_cmd_status, pv_cmd_schedule, pv_cmd_daemon, pv_cmd_config;
+	pv_cmd_prune, pv_cmd_status, pv_cmd_schedule, pv_cmd_daemon, pv_cmd_config,
+	pv_cmd_leftovers;
 
 /* Configuration keys that code under several commands reads, for their tables
  * (PV_OPT_INCLUDE): the [s3] storage (pv_open_repo(g, 1)), the retention policy (pv_prune)
@@ -98,5 +99,6 @@ int cmd_prune(pv_global *g, int argc, char **argv);
 int cmd_schedule(pv_global *g, int argc, char **argv);
 int cmd_daemon(pv_global *g, int argc, char **argv);
 int cmd_config(pv_global *g, int argc, char **argv);
+int cmd_leftovers(pv_global *g, int argc, char **argv);
 
 #endif

@@ -23,7 +23,8 @@
 
 const pv_command *const pv_commands[] = {
 	&pv_cmd_backup, &pv_cmd_restore, &pv_cmd_verify, &pv_cmd_list, &pv_cmd_upload,
-	&pv_cmd_prune, &pv_cmd_status, &pv_cmd_schedule, &pv_cmd_daemon, &pv_cmd_config, NULL,
+	&pv_cmd_prune, &pv_cmd_status, &pv_cmd_schedule, &pv_cmd_daemon, &pv_cmd_config,
+	&pv_cmd_leftovers, NULL,
 };
 
 /* The global options, and the keys pv_setup reads for every command.  ('\x1f' is a space

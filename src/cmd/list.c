@@ -9,6 +9,7 @@
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/names.h"
 
 enum { OPT_JSON = OPT_CMD_BASE, OPT_REMOTE };
 
@@ -29,19 +30,6 @@ const pv_command pv_cmd_list = {
 	.exit_status = "0 ok, 1 failure, 2 usage error.",
 	.run = cmd_list,
 };
-
-static void
-human_size(json_int_t n, char *out, size_t len)
-{
-	const char *u[] = {"B", "kB", "MB", "GB", "TB"};
-	double v = (double)n;
-	int i = 0;
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
 
 static const char *
 s(json_t *o, const char *k)
@@ -156,7 +144,7 @@ cmd_list(pv_global *g, int argc, char **argv)
 		int marked = 0;
 		json_array_foreach(out, i, e) {
 			char sz[32], where[16];
-			human_size(json_integer_value(json_object_get(e, "size")), sz, sizeof sz);
+			pv_human_size(json_integer_value(json_object_get(e, "size")), sz, sizeof sz);
 			/* "local!": kept here only, its upload failed */
 			int m = json_object_get(e, PV_SIDECAR_UPLOAD_FAILED) != NULL;
 			marked |= m;

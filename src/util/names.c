@@ -76,3 +76,16 @@ pv_valid_tag(const char *s)
 			return 0;
 	return 1;
 }
+
+void
+pv_human_size(int64_t n, char *out, size_t len)
+{
+	static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	int i = 0;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}

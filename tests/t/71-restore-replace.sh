@@ -6,7 +6,8 @@
 # data member, a killed COPY connection) leave the original untouched and no temporary
 # database; DB@latest and DB@TIMESTAMP choose the right bundle.  Checked last, failures
 # collected: a taken NAME_pre_restore_STAMP name, and SIGTERM/SIGINT in the middle of a restore.
-# --replace of a database other than the bundle's (--as) is refused unless --force.
+# --replace of a database other than the bundle's (--as) is refused unless --force; `pgvault
+# leftovers` lists the kept copies (and killed test restores' databases) and --drop drops them.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 
@@ -234,6 +235,34 @@ oracle_snapshot "$NEWX" "$T/snap-newx"
 oracle_diff "$T/snap-backup" "$T/snap-newx" || fail "$NEWX differs from the backup after --force"
 [ -z "$(kept_dbs "$NEWX")" ] || fail "--drop-old kept something: $(kept_dbs "$NEWX")"
 dropdb_q "$NEWX"
+
+# ---------------------------------------------------------------- leftovers
+echo "== pgvault leftovers: the kept copies and killed test restores' databases"
+LO=pvt3_rep_lo
+dropdb_q "$LO"; dropdb_q pgvault_test_1_2
+for d in $(kept_dbs "$LO"); do dropdb_q "$d"; done
+createdb_q "$LO"
+qdb "$LO" -c "CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g"
+pv backup --storage "$ST" --db "$LO"; expect_rc 0 "backup of $LO"
+pv restore --storage "$ST" "$(cat "$T/out")" --replace; expect_rc 0 "restore --replace of $LO"
+kept=$(kept_dbs "$LO")
+[ -n "$kept" ] || fail "restore --replace kept no copy of $LO"
+createdb_q pgvault_test_1_2
+pv leftovers --db "$LO" --json; expect_rc 0 "leftovers --db --json"
+python3 -c 'import json, sys; l = json.load(open(sys.argv[1]))
+assert [(e["database"], e["kind"], e["of"]) for e in l] == [(sys.argv[2], "pre-restore copy", sys.argv[3])], l
+assert l[0]["size"] > 0, l' "$T/out" "$kept" "$LO" || fail "leftovers --db $LO: $(cat "$T/out")"
+pv leftovers; expect_rc 0 "leftovers"
+grep -q "^$kept .*kept by restore --replace of $LO" "$T/out" && grep -q "^pgvault_test_1_2 .*test restore" "$T/out" ||
+	fail "leftovers does not list both: $(cat "$T/out")"
+pv leftovers --db "$LO" --drop; expect_rc 0 "leftovers --drop"
+grep -q "^dropped $kept" "$T/out" || fail "leftovers --drop did not say it dropped $kept: $(cat "$T/out")"
+[ -z "$(kept_dbs "$LO")" ] || fail "leftovers --drop left $(kept_dbs "$LO")"
+[ "$(q -d postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'pgvault_test_1_2'")" = 1 ] ||
+	fail "leftovers --db $LO --drop dropped another database's leftovers"
+pv leftovers --db "$LO"; expect_rc 0 "leftovers --db"
+grep -qx "no leftovers" "$T/out" || fail "leftovers of $LO remain: $(cat "$T/out")"
+dropdb_q "$LO"; dropdb_q pgvault_test_1_2
 
 # ---------------------------------------------------------------- DB@latest, DB@TIMESTAMP
 echo "== DB@TIMESTAMP and DB@latest"
