@@ -200,6 +200,8 @@ bundle_of() {                            # STORAGE DB -> the one bundle file
 	echo "${f[0]}"
 }
 first_id() { awk 'NF { print $1; exit }' "$1"; }
+# id_of STORAGE DB: the id of the one bundle (pgvault -q prints nothing on success)
+id_of() { local f; f=$(bundle_of "$1" "$2") && basename "$f" .pgv; }
 drop_db() { q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS \"$1\""; }
 
 # rotated N REP: the item order of repetition REP (0..N-1 rotated by REP-1)
@@ -446,7 +448,7 @@ run_many() {
 			0)
 				rm -rf "$st"
 				measure many "pgvault backup --jobs $JOBS" "$rep" "${PV[@]}" backup --storage "$st" --db many --jobs "$JOBS"
-				id=$(first_id "$OUT")
+				id=$(id_of "$st" many)
 				record many "pgvault backup --jobs $JOBS" "$rep" bytes "$(size_of "$(bundle_of "$st" many)")" ;;
 			1)
 				rm -f "$f"
@@ -499,7 +501,7 @@ run_bench() {
 			0)
 				rm -rf "$jj"
 				measure bench "pgvault backup --jobs $JOBS" "$rep" "${PV[@]}" backup --storage "$jj" --db bench --jobs "$JOBS"
-				id=$(first_id "$OUT")
+				id=$(id_of "$jj" bench)
 				record bench "pgvault backup --jobs $JOBS" "$rep" bytes "$(size_of "$(bundle_of "$jj" bench)")" ;;
 			1)
 				rm -rf "$j1"
@@ -583,7 +585,7 @@ run_big() {
 			0)
 				rm -rf "$jj"
 				measure big "pgvault backup --jobs $JOBS" "$rep" "${PV[@]}" backup --storage "$jj" --db big --jobs "$JOBS"
-				id=$(first_id "$OUT")
+				id=$(id_of "$jj" big)
 				record big "pgvault backup --jobs $JOBS" "$rep" bytes "$(size_of "$(bundle_of "$jj" big)")" ;;
 			1)
 				rm -rf "$j1"
@@ -992,7 +994,7 @@ pv_bundle() {
 		rm -rf "$PROF/st/$1"
 		"${PV[@]}" backup --storage "$PROF/st/$1" --db "$1" --jobs "$JOBS" >"$PROF/st/$1.out" </dev/null ||
 			die "profile: the backup of $1 failed"
-		first_id "$PROF/st/$1.out" >"$PROF/st/$1.id"
+		id_of "$PROF/st/$1" "$1" >"$PROF/st/$1.id"
 	fi
 	cat "$PROF/st/$1.id"
 }

@@ -17,6 +17,7 @@
 #include "util/err.h"
 #include "util/hash.h"
 #include "util/json.h"
+#include "util/progress.h"
 
 #define DATA_PREFIX "data/"
 #define DATA_SUFFIX ".copy.zst"
@@ -708,6 +709,7 @@ read_all(pv_bundle_reader *r, pv_vpool *vp, int stored_only, const char *label, 
 		char sha[65];
 
 		index++;
+		pv_progress_add(size, 0); /* as it is read: a status line tells where verify is */
 		if (manifest && strcmp(name, PV_MEMBER_SIGNATURE) == 0 && !*sigp) {
 			/* the signature of the manifest: checked once the whole bundle is read */
 			pv_buf sraw = PV_BUF_INIT;

@@ -279,7 +279,8 @@ back_up_one(backup_run *b, const char *db, pv_run_db *rd, int jobs, int *locked)
 	rd->ok = 1;
 	rd->id = pv_strdup(id);
 	rd->size = size;
-	printf("%s\n", id);
+	if (pv_log_level() > PV_LOG_QUIET) /* --quiet: nothing on success (cron mails any output) */
+		printf("%s\n", id);
 	fflush(stdout);
 	pv_info("database \"%s\": bundle %s (%lld bytes, %.1fs)", db, id, size, rd->seconds);
 	if (b->copy) {

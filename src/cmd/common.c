@@ -17,6 +17,7 @@
 #include "util/lock.h"
 #include "store/s3.h"
 #include "util/names.h"
+#include "util/progress.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -43,7 +44,8 @@ const pv_opt pv_global_opts[] = {
 	PV_OPT_CFG(0, "maintenance-db", OPT_MAINTDB, "DB",
 	           "database or connection string (no password) for server-wide queries",
 	           "connection", "maintenance_db"),
-	PV_OPT('q', "quiet", OPT_QUIET, NULL, "errors and warnings only"),
+	PV_OPT('q', "quiet", OPT_QUIET, NULL,
+	       "errors and warnings only: nothing at all on success (no bundle ids, no progress)"),
 	PV_OPT('v', "verbose", OPT_VERBOSE, NULL, "more detail on standard error"),
 	PV_OPT(0, "help", OPT_HELP, NULL, "this help"),
 	PV_OPT_KEY("connection", "password"),
@@ -366,8 +368,8 @@ copy_bundle(pv_repo_reader *rd, pv_repo *dst, const char *name, json_t *sidecar,
 			continue;
 		if (n < 0)
 			rc = pv_fail("reading %s: %s", pv_reader_where(rd), strerror(errno));
-		else
-			rc = sink->write(sink, buf, (size_t)n);
+		else if ((rc = sink->write(sink, buf, (size_t)n)) == 0)
+			pv_progress_add(n, 0);
 	}
 	free(buf);
 	int back = -1;
@@ -415,7 +417,12 @@ pv_upload_bundle(pv_global *g, pv_repo *src, pv_repo *dst, const pv_entry *e)
 		pv_lock *l = pv_read_lock(g, src);
 		pv_repo_reader *rd = l ? pv_repo_open(src, e) : NULL;
 		pv_lock_release(l);
-		if (rd && (rc = copy_bundle(rd, dst, e->name, sidecar, &size)) == 0)
+		char *what = pv_asprintf("uploading %s", e->id);
+		pv_progress_begin(what, e->size, 0, "sent");
+		free(what);
+		rc = rd ? copy_bundle(rd, dst, e->name, sidecar, &size) : -1;
+		pv_progress_end();
+		if (rc == 0)
 			pv_info("uploaded %s (%lld bytes)", e->id, (long long)size);
 		pv_reader_close(rd);
 	}

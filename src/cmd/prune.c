@@ -78,7 +78,8 @@ cmd_prune(pv_global *g, int argc, char **argv)
 	if (!dry && !l) {
 		pv_error("%s", pv_errmsg());
 		rc = pv_errcode();
-	} else if (pv_prune(g->cfg, r, db, dry, stdout, &deleted) < 0) {
+	} else if (pv_prune(g->cfg, r, db, dry, dry || pv_log_level() > PV_LOG_QUIET ? stdout : NULL,
+	                    &deleted) < 0) {
 		pv_error("%s", pv_errmsg());
 		rc = pv_errcode();
 	} else {

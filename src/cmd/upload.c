@@ -36,7 +36,8 @@ upload_one(pv_global *g, pv_repo *src, pv_repo *dst, const pv_entry *e)
 {
 	if (pv_upload_bundle(g, src, dst, e) < 0)
 		return -1;
-	printf("%s\n", e->id);
+	if (pv_log_level() > PV_LOG_QUIET)
+		printf("%s\n", e->id);
 	return 0;
 }
 

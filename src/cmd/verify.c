@@ -4,6 +4,7 @@
  * bundle of the repository (a damaged one stops being verified: pv_repo_record_verify).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
+#include "util/progress.h"
 #include "util/sigsafe.h"
 
 enum { OPT_REMOTE = OPT_CMD_BASE, OPT_RESTORE, OPT_LATEST };
@@ -51,6 +53,19 @@ const pv_command pv_cmd_verify = {
 	.exit_status = "0 all good, 1 a bundle failed (the message names the bad member),\n2 usage error.",
 	.run = cmd_verify,
 };
+
+/* "ok ID" of a good bundle, but with --quiet (nothing on success: cron mails any output) */
+static void __attribute__((format(printf, 1, 2)))
+ok_line(const char *fmt, ...)
+{
+	if (pv_log_level() <= PV_LOG_QUIET)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ok ", stdout);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
 
 /* What verify does besides the checks of every bundle. */
 typedef struct vopts {
@@ -134,7 +149,11 @@ verify_entry(pv_global *g, pv_repo *r, const pv_entry *e, const vopts *vo)
 		return -1;
 	}
 	json_t *manifest = NULL, *more = json_object();
+	char *what = pv_asprintf("verifying %s", e->id);
+	pv_progress_begin(what, e->size, 0, "checked");
+	free(what);
 	int rc = verify_reader(rd, e->where, vo->jobs, vo->restore ? &manifest : NULL);
+	pv_progress_end();
 	char *why = rc < 0 ? pv_strdup(pv_errmsg()) : NULL;
 	char *rwhy = NULL;
 	if (rc == 0 && vo->restore && restore_test(g, r, e, manifest, vo->jobs, more) < 0)
@@ -186,7 +205,7 @@ verify_list(pv_global *g, pv_repo *r, char **names, int nnames, const char *suff
 			continue;
 		int v = verify_entry(g, r, &list.v[i], vo);
 		if (v > 0)
-			printf("ok %s%s\n", list.v[i].id, suffix);
+			ok_line("%s%s\n", list.v[i].id, suffix);
 		*good += v > 0;
 		*bad += v < 0;
 	}
@@ -199,7 +218,7 @@ verify_list(pv_global *g, pv_repo *r, char **names, int nnames, const char *suff
 		else if (v == 0)
 			pv_error("%s: removed by prune since the listing", e->id);
 		if (v > 0)
-			printf("ok %s%s\n", names[k], suffix);
+			ok_line("%s%s\n", names[k], suffix);
 		*good += v > 0;
 		*bad += v <= 0;
 	}
@@ -264,7 +283,7 @@ cmd_verify(pv_global *g, int argc, char **argv)
 			pv_error("%s", pv_errmsg());
 			bad++;
 		} else {
-			printf("ok %s%s\n", argv[i], suffix);
+			ok_line("%s%s\n", argv[i], suffix);
 			good++;
 		}
 	}

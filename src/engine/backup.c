@@ -19,6 +19,7 @@
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/progress.h"
 #include "util/names.h"
 
 /* Tables (and matviews) whose locks an entry takes: its own table and, for a foreign
@@ -382,7 +383,12 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 	double t3 = pv_monotonic();
 	pv_source src;
 	pv_source_fd(&src, &fd);
-	if (pv_bundle_verify(&src, pv_out_where(out), o->jobs, &verified) < 0) {
+	char *what = pv_asprintf("verifying the new bundle of \"%s\"", db);
+	pv_progress_begin(what, (int64_t)pv_out_bytes(out), 0, "checked");
+	free(what);
+	int vrc = pv_bundle_verify(&src, pv_out_where(out), o->jobs, &verified);
+	pv_progress_end();
+	if (vrc < 0) {
 		pv_wrap("verifying the new bundle");
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #include "pg/cancel.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/progress.h"
 
 /* One piece of work: an item's rows, or the rows of its blocks [from, to) (to < 0: to the
  * end of the table; from < 0: the whole table, no range). */
@@ -127,9 +128,11 @@ copy_rows(PGconn *c, pv_bundle_writer *w, const unit *u, int64_t *rows)
 	char *buf = NULL;
 	int n;
 	int failed = 0;
+	pv_progress_item(u->it->table);
 	while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
 		if (!failed && pv_dw_row(d, buf, (size_t)n) < 0)
 			failed = 1; /* keep draining so the connection stays usable for the message */
+		pv_progress_add(n, 1);
 		PQfreemem(buf);
 	}
 	if (n == -2 && !failed) {
@@ -338,11 +341,11 @@ cmp_weight(const void *a, const void *b)
 /* The units of the items: with jobs > 1, big heap tables cut into block ranges, and the
  * biggest first.  *nu units (malloc'd), or NULL with pv_fail. */
 static unit *
-plan_units(PGconn *c, pv_copy_item *items, int n, int jobs, int *nu)
+plan_units(PGconn *c, pv_copy_item *items, int n, int jobs, int *nu, long long *total_bytes)
 {
 	long long *blocks = pv_calloc((size_t)n + 1, sizeof *blocks);
 	long long total = 0;
-	if (jobs > 1) {
+	if (n > 0) { /* the sizes: ranges and order with several jobs, the progress estimate always */
 		unsigned *relids = pv_calloc((size_t)n + 1, sizeof *relids);
 		for (int i = 0; i < n; i++)
 			relids[i] = items[i].relid;
@@ -377,6 +380,7 @@ plan_units(PGconn *c, pv_copy_item *items, int n, int jobs, int *nu)
 	if (jobs > 1)
 		qsort(u, (size_t)k, sizeof *u, cmp_weight);
 	*nu = k;
+	*total_bytes = total * 8192;
 	return u;
 }
 
@@ -420,8 +424,12 @@ pv_copy_rows(PGconn *c, const pv_connopts *co, const char *db, pv_bundle_writer 
 	run r;
 	memset(&r, 0, sizeof r);
 	r.w = w;
-	if (!(r.u = plan_units(c, items, n, jobs, &r.nu)))
+	long long heap = 0;
+	if (!(r.u = plan_units(c, items, n, jobs, &r.nu, &heap)))
 		return pv_wrap("planning the copy of the tables");
+	char *what = pv_asprintf("backing up \"%s\"", db);
+	pv_progress_begin(what, heap, 1, "read");
+	free(what);
 	if (jobs > 1 && r.nu < 2)
 		jobs = 1;
 	r.back = pv_calloc((size_t)r.nu + 1, sizeof *r.back);
@@ -430,6 +438,7 @@ pv_copy_rows(PGconn *c, const pv_connopts *co, const char *db, pv_bundle_writer 
 	worker *wk = pv_calloc((size_t)jobs, sizeof *wk);
 	int nw = jobs > 1 ? start_workers(c, co, db, wk, jobs) : 0;
 	if (nw < 0) {
+		pv_progress_end();
 		free(wk);
 		free(r.back);
 		free(r.u);
@@ -466,6 +475,7 @@ pv_copy_rows(PGconn *c, const pv_connopts *co, const char *db, pv_bundle_writer 
 	free(r.back);
 	free(r.u);
 	pthread_mutex_destroy(&r.mu);
+	pv_progress_end();
 	if (r.failed)
 		return pv_fail("%s", r.err);
 	return 0;

@@ -21,6 +21,7 @@
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/progress.h"
 
 /* The client encoding of the bundle's text: "text_encoding" (format 2, and format 1 bundles
  * of UTF8 databases from newer versions), else the database's own encoding, in which format 1
@@ -340,6 +341,9 @@ verify_first(loader *L, pv_source *src, const char *label)
 		return 0;
 	double t0 = pv_monotonic();
 	json_t *manifest = NULL;
+	char *what = pv_asprintf("checking %s", label);
+	pv_progress_begin(what, 0, 0, "checked");
+	free(what);
 	if (pv_bundle_check_stored(src, label, &manifest) < 0 || src->rewind(src) < 0) {
 		json_decref(manifest);
 		return -1;
@@ -348,13 +352,20 @@ verify_first(loader *L, pv_source *src, const char *label)
 	L->expect = json_object();
 	size_t i;
 	json_t *m;
-	json_array_foreach(json_object_get(manifest, "members"), i, m)
-		if (jstr(m, "kind") && strcmp(jstr(m, "kind"), "data") == 0 &&
-		    pvj_set_copy(L->expect, jstr(m, "name"), m) < 0) {
+	json_int_t raw = 0;
+	json_array_foreach(json_object_get(manifest, "members"), i, m) {
+		if (!jstr(m, "kind") || strcmp(jstr(m, "kind"), "data") != 0)
+			continue;
+		raw += json_integer_value(json_object_get(m, "raw_size"));
+		if (pvj_set_copy(L->expect, jstr(m, "name"), m) < 0) {
 			json_decref(manifest);
 			return -1;
 		}
+	}
 	json_decref(manifest);
+	what = pv_asprintf("restoring %s", label);
+	pv_progress_begin(what, raw, 0, "loaded");
+	free(what);
 	pv_debug("checked %s (every member's SHA-256) in %.3fs", label, pv_monotonic() - t0);
 	return 0;
 }
@@ -482,6 +493,7 @@ out:
 	json_decref(L.new_roles);
 	pv_br_free(r);
 	free_loader(&L);
+	pv_progress_end();
 	pv_cleanup_pending--;
 	return rc;
 }

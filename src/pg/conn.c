@@ -12,6 +12,7 @@
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/progress.h"
 
 static PGconn *connect_once(const pv_connopts *o, const char *dbname, int *transient);
 
@@ -477,6 +478,7 @@ pv_copy_put(void *arg, const char *data, size_t len)
 		return pv_fail("it holds more than the %lld bytes of rows its manifest entry gives it",
 		               (long long)ci->want_raw);
 	ci->sent += (int64_t)len;
+	pv_progress_add((int64_t)len, 0);
 	while (len > 0) {
 		int n = len > (1u << 30) ? (1 << 30) : (int)len;
 		if (PQputCopyData(ci->c, data, n) != 1)
@@ -503,6 +505,8 @@ pv_copy_in_end(PGconn *c, int rc, int freeze, const pv_copy_in *ci)
 		         strtoll(PQcmdTuples(r), NULL, 10) != ci->want_rows)
 			rc = pv_fail("%s rows loaded, its manifest entry says %lld", PQcmdTuples(r),
 			             (long long)ci->want_rows);
+		else if (rc == 0)
+			pv_progress_add(0, strtoll(PQcmdTuples(r), NULL, 10));
 		PQclear(r);
 	}
 	if (freeze) {

@@ -3,12 +3,38 @@
  */
 #include "util/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
 static int level = PV_LOG_NORMAL;
+static pthread_mutex_t out = PTHREAD_MUTEX_INITIALIZER; /* stderr: messages and the status line */
+static int status_drawn;
+
+/* under out */
+static void
+clear_status(void)
+{
+	if (status_drawn) {
+		fputs("\r\033[K", stderr);
+		status_drawn = 0;
+	}
+}
+
+void
+pv_log_status(const char *line)
+{
+	pthread_mutex_lock(&out);
+	clear_status();
+	if (line) {
+		fputs(line, stderr);
+		status_drawn = 1;
+	}
+	fflush(stderr);
+	pthread_mutex_unlock(&out);
+}
 
 void
 pv_log_set_level(int l)
@@ -27,6 +53,8 @@ emit(const char *tag, const char *fmt, va_list ap)
 {
 	char line[8192];
 	vsnprintf(line, sizeof line, fmt, ap);
+	pthread_mutex_lock(&out);
+	clear_status();
 	if (isatty(STDERR_FILENO)) {
 		fprintf(stderr, "pgvault: %s%s\n", tag, line);
 	} else {
@@ -37,6 +65,7 @@ emit(const char *tag, const char *fmt, va_list ap)
 		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
 		fprintf(stderr, "%s pgvault: %s%s\n", ts, tag, line);
 	}
+	pthread_mutex_unlock(&out);
 }
 
 #define PV_LOG_FN(fn, minlevel, tag)            \

@@ -14,6 +14,9 @@ void pv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pv_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pv_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pv_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A terminal's status line (util/progress.h): drawn in place of the previous one (NULL:
+ * taken away); a message takes it away before it prints, and the next call redraws it. */
+void pv_log_status(const char *line);
 /* Seconds on the monotonic clock, for the durations --verbose reports. */
 double pv_monotonic(void);
 

@@ -132,7 +132,7 @@ PY
 : >"$T/notes"
 python3 "$T/listener.py" "$T/notes" "$T/port" &
 listener=$!
-trap 'kill $listener 2>/dev/null; cleanup' EXIT
+trap 'kill $listener 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
 [ -s "$T/port" ] || fail "the HTTP listener did not start"
 prom="$T/metrics.prom"
