@@ -3,8 +3,8 @@
 # build pgvault with warnings as errors, then build it again under AddressSanitizer +
 # UndefinedBehaviorSanitizer and run the whole test suite (`make check`: unit tests, then
 # integration tests against a throwaway PostgreSQL started by the suite), then the libFuzzer
-# targets for 60 s each (tests/fuzz), valgrind memcheck on a round trip, then the PostgreSQL
-# version matrix (`make check-versions`: 15/17/18).
+# targets for 60 s each (tests/fuzz), valgrind memcheck on a round trip, `make distcheck`, then
+# the PostgreSQL version matrix (`make check-versions`: 15/17/18).
 # Run from the source tree, as root or with sudo available.  .ci/run runs exactly this.
 #
 # The run is a list of parts (part NAME COMMAND...).  Each part's output is shown as it
@@ -88,7 +88,11 @@ fuzz() {
 # 4) valgrind memcheck on a round trip, with the ordinary build
 valgrind_check() { cd _build && make -s check-valgrind; }
 
-# 5) the PostgreSQL version matrix (make check-versions: 15 here, 17 and 18 in cached
+# 5) the source tarball: make distcheck (the tarball builds out of a read-only tree, its quick
+# tests pass, install and uninstall leave nothing behind)
+dist() { cd _build && make -s distcheck PV_CHECK_TESTS="00-smoke 05-layers 06-options"; }
+
+# 6) the PostgreSQL version matrix (make check-versions: 15 here, 17 and 18 in cached
 # debootstrap trees) with the ordinary build
 versions() { cd _build && make -s check-versions; }
 # The trees are built (once per machine; mostly waiting on the network) while the builds and
@@ -109,5 +113,6 @@ else
 fi
 part "fuzz (60 s each)" fuzz
 part "valgrind round trip" valgrind_check
+part "dist (make distcheck)" dist
 part "version matrix" versions
 finish

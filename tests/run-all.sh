@@ -54,7 +54,14 @@ elif ! pg_start "$WORK/pg"; then
 fi
 echo "PostgreSQL $(psql -X -At -d postgres -c 'SHOW server_version') on port $PGPORT"
 
-if [ $# -gt 0 ]; then tests=("$@"); else tests=("$SRC"/tests/t/*.sh); fi
+if [ $# -gt 0 ]; then
+	tests=("$@")
+elif [ -n "${PV_CHECK_TESTS:-}" ]; then # names, without .sh (make check PV_CHECK_TESTS=...)
+	tests=()
+	for n in $PV_CHECK_TESTS; do tests+=("$SRC/tests/t/$n.sh"); done
+else
+	tests=("$SRC"/tests/t/*.sh)
+fi
 for t in "${tests[@]}"; do
 	name="$(basename "$t" .sh)"
 	export T="$WORK/t/$name"; mkdir -p "$T"

@@ -14,6 +14,7 @@
 #   man/pgvault.conf.5 its items (.TP under .SS [section]) are exactly the keys read, each
 #                      with its environment variable; it names no other PGVAULT_ variable
 #   etc/pgvault.conf.sample  its keys are exactly the keys read
+#   mandoc -Tlint -W warning  finds nothing in either page
 # Needs no database server (run-all.sh starts one anyway; this test does not use it).
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -172,6 +173,12 @@ s != "" && /^(# ?)?[a-z_]+ = / { k = $0; sub(/^# ?/, "", k); sub(/ .*/, "", k); 
 ' "$SRC/etc/pgvault.conf.sample" | sort -u >"$T/sample.keys"
 grep -q '^connection.host$' "$T/sample.keys" || fail "cannot parse etc/pgvault.conf.sample"
 same "$T/keys" "$T/sample.keys" "etc/pgvault.conf.sample keys"
+
+# both pages are clean for mandoc's linter (warnings and errors; its STYLE notes are about
+# source line lengths)
+command -v mandoc >/dev/null || fail "mandoc is not installed (contrib/install-deps.sh --tests installs it)"
+lint=$(mandoc -Tlint -W warning "$MAN1" "$MAN5" 2>&1) || true
+[ -z "$lint" ] || bad "mandoc -Tlint: $lint"
 
 [ "$errors" = 0 ] || fail "$errors differences between the program and its man pages"
 echo "figure: $(wc -l <"$T/commands") commands, $(grep -c '^option' "$T/dump") options," \
