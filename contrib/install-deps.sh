@@ -44,7 +44,7 @@ fi
 [ -n "$PGV" ] || { echo "install-deps: apt knows no PostgreSQL server package (apt-cache depends postgresql)" >&2; exit 1; }
 
 PKGS="gcc make libc6-dev autoconf automake pkg-config libpq-dev libzstd-dev libarchive-dev
-libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libxml2-dev
+libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libxml2-dev libsodium-dev
 postgresql-$PGV postgresql-client-$PGV"
 if [ "$TESTS" = yes ]; then
 	PKGS="$PKGS libcmocka-dev zstd python3 time postgresql-server-dev-$PGV dpkg-dev

@@ -15,6 +15,7 @@
 #include "bundle/bundle.h"
 #include "cmd/cmd.h"
 #include "util/lock.h"
+#include "store/crypt.h"
 #include "store/s3.h"
 #include "util/names.h"
 #include "util/progress.h"
@@ -57,6 +58,7 @@ const pv_opt pv_global_opts[] = {
 
 /* what open_s3 reads */
 const pv_opt pv_keys_s3[] = {
+	PV_OPT_KEY("security", "encryption_key_file"), PV_OPT_KEY("security", "decryption_key_files"),
 	PV_OPT_KEY("s3", "bucket"), PV_OPT_KEY("s3", "endpoint"), PV_OPT_KEY("s3", "region"),
 	PV_OPT_KEY("s3", "prefix"), PV_OPT_KEY("s3", "url_style"), PV_OPT_KEY("s3", "access_key_id"),
 	PV_OPT_KEY("s3", "secret_access_key"), PV_OPT_KEY("s3", "session_token"),
@@ -300,7 +302,27 @@ pv_open_repo(pv_global *g, int remote)
 	if (!remote)
 		return pv_repo_local(storage_dir(g));
 	pv_s3 *s3 = open_s3(g);
-	return s3 ? pv_repo_s3(s3, storage_dir(g)) : NULL;
+	if (!s3)
+		return NULL;
+	pv_repo *r = pv_repo_s3(s3, storage_dir(g));
+	/* [security] encryption_key_file: what goes there is encrypted; older keys read too */
+	const char *keyfile = pv_config_get(g->cfg, NULL, "security", "encryption_key_file");
+	pv_keyring *keys = NULL;
+	if (keyfile) {
+		json_t *old = pv_config_list(g->cfg, NULL, "security", "decryption_key_files");
+		const char **older = pv_calloc(json_array_size(old) + 1, sizeof *older);
+		for (size_t i = 0; i < json_array_size(old); i++)
+			older[i] = json_string_value(json_array_get(old, i));
+		keys = pv_keyring_load(keyfile, older);
+		free(older);
+		json_decref(old);
+		if (!keys) {
+			pv_error("%s", pv_errmsg());
+			pv_repo_free(r);
+			return NULL;
+		}
+	}
+	return pv_repo_encrypted(r, keys, storage_dir(g));
 }
 
 pv_lock *

@@ -14,6 +14,7 @@
 
 #include "cmd/cmd.h"
 #include "engine/restore.h"
+#include "store/crypt.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -136,6 +137,19 @@ verify_entry(pv_global *g, pv_repo *r, const pv_entry *e, const vopts *vo)
 	int64_t size;
 	int side;
 	pv_err_clear();
+	if (!pv_repo_can_decrypt(r) && json_object_get(e->sidecar, PV_SIDECAR_ENCRYPTION)) {
+		/* encrypted, and no key here: the stored bytes against the sidecar's record */
+		pv_lock *l = pv_read_lock(g, r);
+		int v = l ? pv_repo_check_ciphertext(r, e) : -1;
+		pv_lock_release(l);
+		if (v > 0) {
+			pv_info("%s: encrypted; its stored bytes are intact (without the key, nothing more is "
+			        "checked)", e->id);
+			return 1;
+		}
+		pv_error("%s", pv_errmsg());
+		return -1;
+	}
 	pv_lock *l = pv_read_lock(g, r);
 	pv_repo_reader *rd = l ? pv_repo_open(r, e) : NULL;
 	int gone = l && !rd && pv_repo_stat(r, e->name, &size, &side) == 0;

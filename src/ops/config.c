@@ -77,6 +77,8 @@ static const keydef keys[] = {
 	{"s3", "ca_file", T_STR, 0, 0, NULL, 0, NULL, 0},
 	{"s3", "upload", T_ENUM, 0, 0, NULL, 0, "always|never", 0},
 	{"security", "signing_key_file", T_STR, 0, 0, "PGVAULT_SIGNING_KEY_FILE", 0, NULL, 0},
+	{"security", "encryption_key_file", T_STR, 0, 0, "PGVAULT_ENCRYPTION_KEY_FILE", 0, NULL, 0},
+	{"security", "decryption_key_files", T_LIST, 0, 0, NULL, 0, NULL, 0},
 	/* [db:NAME] overrides */
 	{"db", "keep_days", T_INT, 0, 100000, NULL, 0, NULL, 0},
 	{"db", "keep_min", T_INT, 1, 100000, NULL, 0, NULL, 0},
