@@ -48,7 +48,8 @@ libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libxml2-dev libsodium
 postgresql-$PGV postgresql-client-$PGV"
 if [ "$TESTS" = yes ]; then
 	PKGS="$PKGS libcmocka-dev zstd python3 time postgresql-server-dev-$PGV dpkg-dev
-postgresql-$PGV-postgis-3 debootstrap clang valgrind tmux mandoc"
+postgresql-$PGV-postgis-3 debootstrap clang valgrind tmux mandoc
+chromium"
 	# The S3 tests run s3rver on Node.js (tests/lib/s3.sh installs it with npm); Debian's
 	# nodejs when the machine has none.
 	command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"

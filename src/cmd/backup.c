@@ -4,6 +4,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -447,6 +448,12 @@ report_run(backup_run *b, int rc)
 	const char *metrics = pv_config_get(b->g->cfg, NULL, "notify", "metrics_file");
 	if (metrics)
 		pv_metrics_write(metrics, &b->run);
+	struct stat st;
+	if (b->g->storage && stat(b->g->storage, &st) == 0 && S_ISDIR(st.st_mode)) {
+		char *log = pv_asprintf("%s/%s", b->g->storage, PV_RUNLOG_NAME);
+		pv_runlog_append(log, &b->run);
+		free(log);
+	}
 	pv_notify(b->g->cfg, &b->run);
 }
 

@@ -10,12 +10,14 @@
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "cmd/status_html.h"
+#include "ops/notify.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
 
-enum { OPT_MAX_AGE = OPT_CMD_BASE, OPT_JSON };
+enum { OPT_MAX_AGE = OPT_CMD_BASE, OPT_JSON, OPT_HTML };
 
 static const pv_opt options[] = {
 	PV_OPT_CFG(0, "max-age", OPT_MAX_AGE, "DUR",
@@ -23,6 +25,9 @@ static const pv_opt options[] = {
 	           "status", "max_age"),
 	PV_OPT('d', "db", 'd', "NAME", "check only these databases (repeatable)"),
 	PV_OPT(0, "json", OPT_JSON, NULL, "a JSON array for scripts"),
+	PV_OPT(0, "html", OPT_HTML, "FILE",
+	       "also write a static page to FILE: per database its state, the age of its newest "
+	       "verified and restore-tested bundles, a chart of its bundles' sizes and its last runs"),
 	PV_OPT_KEY("db", "max_age"),
 	PV_OPT_KEY("backup", "databases"),
 	PV_OPT_KEY("backup", "exclude"),
@@ -129,6 +134,7 @@ cmd_status(pv_global *g, int argc, char **argv)
 {
 	char **only = pv_calloc((size_t)argc + 1, sizeof *only);
 	int nonly = 0, json = 0, opt, rc = PV_EXIT_OK;
+	const char *html = NULL;
 	long max_age = -1;
 	pv_parser p;
 	pv_opts_init(&p, &pv_cmd_status, 0);
@@ -142,6 +148,8 @@ cmd_status(pv_global *g, int argc, char **argv)
 			only[nonly++] = optarg;
 		} else if (opt == OPT_JSON) {
 			json = 1;
+		} else if (opt == OPT_HTML) {
+			html = optarg;
 		}
 	}
 	if (opt != -1) {
@@ -230,6 +238,16 @@ cmd_status(pv_global *g, int argc, char **argv)
 		jbad |= pvj_append(out, r);
 	}
 	char *text = NULL;
+	if (!jbad && html) {
+		char *log = pv_asprintf("%s/%s", g->storage, PV_RUNLOG_NAME);
+		json_t *runs = pv_runlog_read(log);
+		free(log);
+		if (pv_status_html(html, out, &bundles, runs) < 0) {
+			pv_error("%s", pv_errmsg());
+			bad = 1;
+		}
+		json_decref(runs);
+	}
 	if (jbad || (json && !(text = pvj_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER, PVJ_UTF8, "the status")))) {
 		pv_error("%s", pv_errmsg());
 		bad = 1;

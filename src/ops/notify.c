@@ -337,3 +337,64 @@ pv_metrics_write(const char *path, const pv_run *r)
 	pv_buf_free(&b);
 	return rc;
 }
+
+/* ---- the run log ------------------------------------------------------------------------ */
+
+#define RUNLOG_KEEP 200
+#define RUNLOG_MAX ((size_t)4 << 20)
+
+json_t *
+pv_runlog_read(const char *path)
+{
+	json_t *runs = json_array();
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return runs;
+	char *line = NULL;
+	size_t cap = 0, total = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0 && (total += (size_t)n) <= RUNLOG_MAX) {
+		json_t *j = json_loadb(line, (size_t)n, 0, NULL);
+		if (json_is_object(j))
+			(void)pvj_append(runs, j); /* a line that does not parse is skipped */
+		else
+			json_decref(j);
+	}
+	free(line);
+	fclose(f);
+	while (json_array_size(runs) > RUNLOG_KEEP)
+		json_array_remove(runs, 0);
+	return runs;
+}
+
+int
+pv_runlog_append(const char *path, const pv_run *r)
+{
+	json_t *runs = pv_runlog_read(path), *j = run_json(r);
+	if (!j || pvj_append(runs, j) < 0) {
+		json_decref(runs);
+		pv_warn("the run log %s: %s", path, pv_errmsg());
+		return -1;
+	}
+	while (json_array_size(runs) > RUNLOG_KEEP)
+		json_array_remove(runs, 0);
+	pv_buf b = PV_BUF_INIT;
+	size_t i;
+	json_t *e;
+	int bad = 0;
+	json_array_foreach(runs, i, e) {
+		char *text = pvj_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER, PVJ_UTF8, "the run log");
+		if (!text) {
+			bad = 1;
+			break;
+		}
+		pv_buf_printf(&b, "%s\n", text);
+		free(text);
+	}
+	json_decref(runs);
+	int rc = bad ? -1 : pv_write_file_atomic(path, b.data ? b.data : "", b.len, 0600);
+	pv_buf_free(&b);
+	if (rc < 0)
+		pv_warn("cannot write the run log %s: %s", path, pv_errmsg());
+	return rc;
+}

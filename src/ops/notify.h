@@ -8,6 +8,8 @@
 #ifndef PV_OPS_NOTIFY_H
 #define PV_OPS_NOTIFY_H
 
+#include <jansson.h>
+
 #include <time.h>
 
 #include "ops/config.h"
@@ -38,5 +40,12 @@ void pv_run_free(pv_run *r);
 /* Both never fail the run: problems are warnings.  Return 0, or -1 after warning. */
 int pv_notify(const pv_config *c, const pv_run *r);
 int pv_metrics_write(const char *path, const pv_run *r);
+
+/* The run log (STORAGE/.runs.jsonl): one JSON line per run, as notified, the last 200 kept;
+ * for `status --html`.  Appending never fails the run (a warning); reading gives [] for a
+ * missing file and skips lines that do not parse. */
+#define PV_RUNLOG_NAME ".runs.jsonl"
+int pv_runlog_append(const char *path, const pv_run *r);
+json_t *pv_runlog_read(const char *path);
 
 #endif
