@@ -4,12 +4,13 @@
  */
 #include <pthread.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include "cmd/cmd.h"
+#include "ops/hooks.h"
 #include "ops/notify.h"
 #include "ops/prune.h"
 #include "engine/backup.h"
@@ -63,6 +64,10 @@ static const pv_opt options[] = {
 	PV_OPT_INCLUDE(pv_keys_s3),
 	PV_OPT_INCLUDE(pv_keys_retention),
 	PV_OPT_INCLUDE(pv_keys_report),
+	PV_OPT_KEY("hooks", "pre_backup"),
+	PV_OPT_KEY("hooks", "post_backup"),
+	PV_OPT_KEY("hooks", "on_failure"),
+	PV_OPT_KEY("hooks", "timeout"),
 	PV_OPT_END,
 };
 
@@ -264,10 +269,14 @@ back_up_one(backup_run *b, const char *db, pv_run_db *rd, int jobs, int *locked)
 	o.sign_key = b->g->sign_key.data;
 	o.sign_key_len = b->g->sign_key.len;
 	o.jobs = jobs;
-	pv_lock *l = pv_repo_lock(b->st, db, 1, b->lock_timeout);
-	if (l)
+	char *dbvar = pv_asprintf("PGVAULT_DATABASE=%s", db);
+	char *stvar = pv_asprintf("PGVAULT_STORAGE=%s", b->g->storage);
+	const char *pre[] = {dbvar, stvar, NULL};
+	pv_lock *l = NULL;
+	int ok = pv_hook_run(b->g->cfg, "pre_backup", pre) == 0; /* a failure fails the database */
+	if (ok && (l = pv_repo_lock(b->st, db, 1, b->lock_timeout)) != NULL)
 		pv_repo_cleanup(b->st, db); /* what killed runs left (under the lock) */
-	int ok = l && pv_dump_database(&b->g->conn, b->st, db, &o, &id, &size, &upload_error) == 0;
+	ok = ok && l && pv_dump_database(&b->g->conn, b->st, db, &o, &id, &size, &upload_error) == 0;
 	pv_lock_release(l);
 	rd->seconds = now_seconds() - t0;
 	if (!ok) {
@@ -275,6 +284,8 @@ back_up_one(backup_run *b, const char *db, pv_run_db *rd, int jobs, int *locked)
 			*locked = 1;
 		pv_error("%s", pv_errmsg());
 		rd->error = pv_strdup(pv_errmsg());
+		free(dbvar);
+		free(stvar);
 		return -1;
 	}
 	rd->ok = 1;
@@ -291,6 +302,21 @@ back_up_one(backup_run *b, const char *db, pv_run_db *rd, int jobs, int *locked)
 			pv_error("database \"%s\": backed up, upload failed: bundle %s is kept and verified "
 			         "here only (pgvault upload --all sends it): %s", db, id, upload_error);
 	}
+	char *fs = pv_fsname(db);
+	char *idvar = pv_asprintf("PGVAULT_BUNDLE_ID=%s", id);
+	char *pathvar = pv_asprintf("PGVAULT_BUNDLE_PATH=%s/%s/%s%s", b->g->storage, fs, id, PV_BUNDLE_SUFFIX);
+	char *sizevar = pv_asprintf("PGVAULT_BUNDLE_SIZE=%lld", size);
+	const char *post[] = {dbvar, stvar, idvar, pathvar, sizevar,
+	                      !b->copy ? "PGVAULT_UPLOADED=" : upload_error ? "PGVAULT_UPLOADED=no" : "PGVAULT_UPLOADED=yes",
+	                      NULL};
+	if (pv_hook_run(b->g->cfg, "post_backup", post) < 0)
+		pv_warn("database \"%s\": %s", db, pv_errmsg());
+	free(fs);
+	free(idvar);
+	free(pathvar);
+	free(sizevar);
+	free(dbvar);
+	free(stvar);
 	free(id);
 	return 0;
 }
@@ -457,6 +483,26 @@ report_run(backup_run *b, int rc)
 	pv_notify(b->g->cfg, &b->run);
 }
 
+/* [hooks] on_failure, after a run that did not fully succeed */
+static void
+on_failure(backup_run *b, int rc)
+{
+	pv_buf failed = PV_BUF_INIT;
+	for (int i = 0; i < b->run.n; i++)
+		if (!b->run.dbs[i].ok)
+			pv_buf_printf(&failed, "%s%s", failed.len ? "\n" : "", b->run.dbs[i].db);
+	char *code = pv_asprintf("PGVAULT_EXIT_CODE=%d", rc);
+	char *dbs = pv_asprintf("PGVAULT_FAILED_DATABASES=%s", failed.data ? failed.data : "");
+	char *st = pv_asprintf("PGVAULT_STORAGE=%s", b->g->storage ? b->g->storage : "");
+	const char *vars[] = {code, dbs, st, NULL};
+	if (pv_hook_run(b->g->cfg, "on_failure", vars) < 0)
+		pv_warn("%s", pv_errmsg());
+	free(code);
+	free(dbs);
+	free(st);
+	pv_buf_free(&failed);
+}
+
 /* The configuration stopped the run before it started (pv_setup, whose message is the
  * error): still the run report, every database it would have backed up failed with it. */
 static void
@@ -468,6 +514,7 @@ report_setup_failure(backup_run *b, int rc)
 	for (int i = 0; i < b->ndb; i++)
 		pv_run_add(&b->run, b->dbs[i])->error = pv_strdup(pv_errmsg());
 	b->run.error = pv_strdup(pv_errmsg());
+	on_failure(b, rc);
 	report_run(b, rc);
 }
 
@@ -502,6 +549,8 @@ run_backups(backup_run *b)
 			rc = prune_after(b, back_up_all(b));
 		}
 	}
+	if (rc != PV_EXIT_OK && report)
+		on_failure(b, rc);
 	if (report)
 		report_run(b, rc);
 	return rc;

@@ -13,6 +13,7 @@
 #                      its [db:NAME] override, when it passes a database, is a key)
 #   man/pgvault.conf.5 its items (.TP under .SS [section]) are exactly the keys read, each
 #                      with its environment variable; it names no other PGVAULT_ variable
+#                      (but in [hooks], which lists those a hook gets)
 #   etc/pgvault.conf.sample  its keys are exactly the keys read
 #   mandoc -Tlint -W warning  finds nothing in either page
 # Needs no database server (run-all.sh starts one anyway; this test does not use it).
@@ -150,7 +151,8 @@ function unesc(l) { gsub(/\\-/, "-", l); gsub(/\\f[BIRP]/, "", l); gsub(/"/, "",
 		k = l; sub(/^\.B +/, "", k); sub(/ .*/, "", k); cur = s "." k; print "key", cur
 	}
 	want = 0
-	while (match(l, /PGVAULT_[A-Z_]+/)) {
+	# [hooks] documents the variables a hook gets, not ones pgvault reads
+	while (s != "hooks" && match(l, /PGVAULT_[A-Z_]+/)) {
 		print "env", (cur == "" ? "-" : cur), substr(l, RSTART, RLENGTH)
 		l = substr(l, RSTART + RLENGTH)
 	}
