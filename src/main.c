@@ -115,6 +115,7 @@ main(int argc, char **argv)
 	while ((opt = pv_next_option(&p, &g, argc, argv)) >= 0) {
 		if (opt == OPT_LIST) {
 			list = 1;
+			break; /* what follows is list's: pgvault --list --db NAME */
 		} else if (opt == OPT_VERSION) {
 			printf("pgvault %s\n", PACKAGE_VERSION);
 			return 0;

@@ -48,6 +48,8 @@ assert "data/" in vf["error"] and vf["at"].endswith("Z"), vf
 PY
 pv --config "$T/c.conf" list; expect_rc 0 "list"
 grep -q "FAILED.*$B" "$T/out" || { cat "$T/out" >&2; fail "list does not show $B as FAILED"; }
+pv --config "$T/c.conf" --list --db "$DB"; expect_rc 0 "pgvault --list --db"
+grep -q "FAILED.*$B" "$T/out" || { cat "$T/out" >&2; fail "pgvault --list --db does not list $B"; }
 
 # DB@latest is the older, good bundle now
 pv --config "$T/c.conf" verify "$DB@latest"; expect_rc 0 "verify $DB@latest"
