@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@ static const pv_opt options[] = {
 	PV_OPT(0, "crontab", OPT_CRONTAB, NULL, "root too: root's crontab (crontab -l / crontab -), no user field"),
 	PV_OPT_INCLUDE(pv_keys_schedule),
 	PV_OPT_KEY("schedule", "command"),
+	PV_OPT_KEY("schedule", "user"),
 	PV_OPT_KEY("schedule", "timezone"),
 	PV_OPT_END,
 };
@@ -75,10 +78,45 @@ shell_word(pv_buf *b, const char *s)
 	pv_buf_putc(b, '\'');
 }
 
+/* The user cron.d entries run as: [schedule] user, else the postgres system user where there
+ * is one (a stock Debian cluster's databases are its, through peer authentication), else
+ * root. */
+static const char *
+cron_user(pv_global *g)
+{
+	const char *u = pv_config_get(g->cfg, NULL, "schedule", "user");
+	if (u)
+		return u;
+	return getpwnam("postgres") ? "postgres" : "root";
+}
+
+/* Warnings: what the entries' user cannot read or write */
+static void
+check_user_access(pv_global *g, const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		pv_warn("[schedule] user %s does not exist on this machine", user);
+		return;
+	}
+	if (pw->pw_uid == 0)
+		return;
+	struct stat st;
+	const char *cfg = pv_config_path(g->cfg);
+	if (stat(cfg, &st) == 0 && st.st_uid != pw->pw_uid && !(st.st_mode & 004) &&
+	    !(st.st_gid == pw->pw_gid && (st.st_mode & 040)))
+		pv_warn("the entries run as %s, who cannot read %s (owner uid %u, mode %03o): chown %s %s",
+		        user, cfg, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777), user, cfg);
+	if (g->storage && stat(g->storage, &st) == 0 && st.st_uid != pw->pw_uid)
+		pv_warn("the entries run as %s, but the storage directory %s belongs to uid %u: chown -R %s %s",
+		        user, g->storage, (unsigned)st.st_uid, user, g->storage);
+}
+
 static char *
 entries(pv_global *g, int with_user)
 {
 	pv_buf b = PV_BUF_INIT;
+	const char *user = with_user ? cron_user(g) : NULL;
 	const char *cmd = pv_config_get(g->cfg, NULL, "schedule", "command");
 	char *self = cmd ? pv_strdup(cmd) : self_path();
 	char cfgabs[PATH_MAX];
@@ -90,7 +128,7 @@ entries(pv_global *g, int with_user)
 		const char *expr = pv_config_get(g->cfg, NULL, "schedule", pv_jobs[i].key);
 		if (!expr)
 			continue;
-		pv_buf_printf(&b, "%s%s ", expr, with_user ? " root" : "");
+		pv_buf_printf(&b, "%s%s%s ", expr, user ? " " : "", user ? user : "");
 		shell_word(&b, self);
 		if (have_cfg) {
 			pv_buf_puts(&b, " --config ");
@@ -229,6 +267,8 @@ cmd_schedule(pv_global *g, int argc, char **argv)
 	if (!file && root)
 		file = CRON_D;
 	char *mine = entries(g, root);
+	if (root && strcmp(action, "install") == 0)
+		check_user_access(g, cron_user(g));
 	const char *tz = pv_config_get(g->cfg, NULL, "schedule", "timezone");
 	if (tz && strcmp(tz, "UTC") != 0 && strcmp(action, "remove") != 0)
 		pv_warn("cron evaluates these entries in the system time zone, not [schedule] timezone = %s "

@@ -61,6 +61,7 @@ static const keydef keys[] = {
 	{"schedule", "verify", T_CRON, 0, 0, NULL, 0, NULL, 0},
 	{"schedule", "restore_test", T_CRON, 0, 0, NULL, 0, NULL, 0},
 	{"schedule", "command", T_STR, 0, 0, NULL, 0, NULL, 0},
+	{"schedule", "user", T_STR, 0, 0, NULL, 0, NULL, 0},
 	{"status", "max_age", T_DURATION, 0, 0, "PGVAULT_MAX_AGE", 0, NULL, 0},
 	{"notify", "url", T_URL, 0, 0, "PGVAULT_NOTIFY_URL", 1, NULL, 0},
 	{"notify", "on_success", T_BOOL, 0, 0, NULL, 0, NULL, 0},
