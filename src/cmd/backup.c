@@ -115,6 +115,14 @@ list_databases(pv_global *g, char **excl, int nexcl, int *n)
 	for (int i = 0; i < PQntuples(r); i++)
 		if (!excluded(PQgetvalue(r, i, 0), excl, nexcl, g->cfg))
 			v[k++] = pv_strdup(PQgetvalue(r, i, 0));
+	/* a mistyped --exclude would back up what it meant to leave out: say so */
+	for (int x = 0; x < nexcl; x++) {
+		int found = 0;
+		for (int i = 0; i < PQntuples(r) && !found; i++)
+			found = strcmp(PQgetvalue(r, i, 0), excl[x]) == 0;
+		if (!found)
+			pv_warn("--exclude %s: the server has no such database (a typo?)", excl[x]);
+	}
 	*n = k;
 	PQclear(r);
 	PQfinish(c);

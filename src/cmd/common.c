@@ -299,8 +299,14 @@ open_s3(pv_global *g)
 pv_repo *
 pv_open_repo(pv_global *g, int remote)
 {
-	if (!remote)
+	if (!remote) {
+		/* a mistyped --storage reads as "no bundles": say so (backup and restore create it) */
+		struct stat st;
+		if (g->cmd && strcmp(g->cmd->name, "backup") != 0 && strcmp(g->cmd->name, "restore") != 0 &&
+		    stat(storage_dir(g), &st) < 0 && errno == ENOENT)
+			pv_warn("the storage directory %s does not exist", storage_dir(g));
 		return pv_repo_local(storage_dir(g));
+	}
 	pv_s3 *s3 = open_s3(g);
 	if (!s3)
 		return NULL;

@@ -144,6 +144,12 @@ cmd_status(pv_global *g, int argc, char **argv)
 				rc = pv_usage_error("status", "--max-age: expected a duration such as 26h or 2d");
 				goto done;
 			}
+			/* "--max-age 26" is 26 seconds, which nobody means for a backup's age */
+			if (optarg[strspn(optarg, "0123456789")] == '\0') {
+				rc = pv_usage_error("status", "--max-age %s: give the unit (%sh, %sd; %ss if you mean "
+				                              "seconds)", optarg, optarg, optarg, optarg);
+				goto done;
+			}
 		} else if (opt == 'd') {
 			only[nonly++] = optarg;
 		} else if (opt == OPT_JSON) {
