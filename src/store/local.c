@@ -406,6 +406,9 @@ local_list(pv_repo *r, const char *db, pv_entries *out)
 		return 0;
 	}
 	DIR *d = opendir(s->dir);
+	if (!d && errno == EACCES)
+		return pv_fail("cannot read storage directory %s: %s (made by another user? chown -R it to the "
+		               "user that runs pgvault, uid %u)", s->dir, strerror(errno), (unsigned)geteuid());
 	if (!d && errno != ENOENT)
 		return pv_fail("cannot read storage directory %s: %s", s->dir, strerror(errno));
 	struct dirent *e;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +47,20 @@ pv_lock *
 pv_lock_take(const char *path, int exclusive, long timeout, const char *what)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EACCES) {
+		/* made by another user (root's first try, say): say what to chown */
+		int e = errno;
+		struct stat st;
+		if (stat(path, &st) == 0)
+			pv_fail("cannot open lock file %s: %s (it belongs to uid %u, this is uid %u: chown -R the "
+			        "storage directory to the user that runs pgvault)", path, strerror(e),
+			        (unsigned)st.st_uid, (unsigned)geteuid());
+		else
+			pv_fail("cannot create lock file %s: %s (its directory belongs to another user: chown -R "
+			        "the storage directory to the user that runs pgvault, uid %u)", path, strerror(e),
+			        (unsigned)geteuid());
+		return NULL;
+	}
 	if (fd < 0) {
 		pv_fail("cannot open lock file %s: %s", path, strerror(errno));
 		return NULL;

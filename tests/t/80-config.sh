@@ -142,6 +142,21 @@ storage_not_writable() {
 	[ "$rc" = 1 ] && grep -qF "not writable" "$T/err" || { show; echo "config check --storage /: exit $rc" >&2; return 1; }
 }
 check "config check: a storage directory that cannot be written" storage_not_writable
+# storage made by root, used by another user (root's first try, then cron as postgres): the
+# message says what to chown
+storage_of_another_user() {
+	[ "$(id -u)" = 0 ] && getent passwd postgres >/dev/null && command -v runuser >/dev/null || return 0
+	runuser -u postgres -- test -x "$PGVAULT" || { echo "skipped: postgres cannot run $PGVAULT here"; return 0; }
+	local d; d=$(mktemp -d /tmp/pv80-root-store.XXXXXX)
+	local c; c=$(mktemp /tmp/pv80-conf.XXXXXX); chmod 644 "$c"
+	set +e
+	runuser -u postgres -- "$PGVAULT" --config "$c" list --storage "$d" >"$T/out" 2>"$T/err"; rc=$?
+	set -e
+	rm -rf "$d" "$c"
+	[ "$rc" != 0 ] && grep -q "chown -R it to the user that runs pgvault" "$T/err" ||
+		{ show; echo "a root-owned storage used by postgres: no chown advice" >&2; return 1; }
+}
+check "storage made by another user: the message says what to chown" storage_of_another_user
 
 # --- 2. secrets --------------------------------------------------------------------------
 secret_mode() { # MODE WANT-RC LINES...
