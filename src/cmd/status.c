@@ -129,6 +129,24 @@ databases(pv_global *g, char **only, int nonly)
 	return set_or_fail(set, bad);
 }
 
+/* --max-age: a duration with its unit ("--max-age 26" is 26 seconds, which nobody means for
+ * a backup's age); -1 after the usage error */
+static long
+max_age_arg(const char *arg)
+{
+	long v = pv_parse_duration(arg);
+	if (v <= 0) {
+		pv_usage_error("status", "--max-age: expected a duration such as 26h or 2d");
+		return -1;
+	}
+	if (arg[strspn(arg, "0123456789")] == '\0') {
+		pv_usage_error("status", "--max-age %s: give the unit (%sh, %sd; %ss if you mean seconds)", arg, arg,
+		               arg, arg);
+		return -1;
+	}
+	return v;
+}
+
 int
 cmd_status(pv_global *g, int argc, char **argv)
 {
@@ -140,14 +158,8 @@ cmd_status(pv_global *g, int argc, char **argv)
 	pv_opts_init(&p, &pv_cmd_status, 0);
 	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0) {
 		if (opt == OPT_MAX_AGE) {
-			if ((max_age = pv_parse_duration(optarg)) <= 0) {
-				rc = pv_usage_error("status", "--max-age: expected a duration such as 26h or 2d");
-				goto done;
-			}
-			/* "--max-age 26" is 26 seconds, which nobody means for a backup's age */
-			if (optarg[strspn(optarg, "0123456789")] == '\0') {
-				rc = pv_usage_error("status", "--max-age %s: give the unit (%sh, %sd; %ss if you mean "
-				                              "seconds)", optarg, optarg, optarg, optarg);
+			if ((max_age = max_age_arg(optarg)) < 0) {
+				rc = PV_EXIT_USAGE;
 				goto done;
 			}
 		} else if (opt == 'd') {

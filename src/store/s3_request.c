@@ -22,6 +22,7 @@
 #include "util/json.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/progress.h"
 
 /* ---- one request, with retries -------------------------------------------------------- */
 
@@ -145,6 +146,7 @@ on_body(char *p, size_t size, size_t n, void *arg)
 			x->write_errno = errno;
 			return 0;
 		}
+		pv_progress_add((int64_t)len, 0);
 		r->received += (int64_t)len;
 		return len + k;
 	}
@@ -153,6 +155,7 @@ on_body(char *p, size_t size, size_t n, void *arg)
 			x->write_errno = errno;
 			return 0;
 		}
+		pv_progress_add((int64_t)len, 0); /* a download (status line, util/progress.h) */
 	} else {
 		if (r->out->len - x->out_start + len > r->out_max) {
 			x->too_big = 1;

@@ -21,6 +21,7 @@
 #include "store/s3.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/progress.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -246,10 +247,14 @@ s3_open(pv_repo *r, const pv_entry *e, int *fd, char **tmp)
 	int64_t got = 0;
 	int rc = -1;
 	*fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	char *what = pv_asprintf("downloading %s", e->id);
+	pv_progress_begin(what, e->size, 0, "received");
+	free(what);
 	if (*fd < 0)
 		pv_fail("cannot create %s: %s", path, strerror(errno));
 	else if (pv_s3_get_to_fd(s->s3, key, *fd, &got) == 0 && lseek(*fd, 0, SEEK_SET) == 0)
 		rc = 0;
+	pv_progress_end();
 	free(key);
 	if (rc < 0) {
 		if (*fd >= 0)
