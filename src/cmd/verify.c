@@ -232,7 +232,8 @@ verify_list(pv_global *g, pv_repo *r, char **names, int nnames, const char *suff
 		else if (v == 0)
 			pv_error("%s: removed by prune since the listing", e->id);
 		if (v > 0)
-			ok_line("%s%s\n", names[k], suffix);
+			ok_line("%s%s%s%s%s\n", names[k], strcmp(names[k], e->id) ? " (" : "",
+			        strcmp(names[k], e->id) ? e->id : "", strcmp(names[k], e->id) ? ")" : "", suffix);
 		*good += v > 0;
 		*bad += v <= 0;
 	}
