@@ -423,8 +423,8 @@ run_fleet() {
 			0)
 				st="$W/st/fleet"; rm -rf "$st"
 				measure fleet "pgvault backup --jobs $JOBS" "$rep" "${PV[@]}" backup --storage "$st" "${dbs[@]}" --jobs "$JOBS"
-				n=$(awk 'NF' "$OUT" | wc -l)
-				[ "$n" = "$FLEET" ] || die "fleet: pgvault printed $n bundle ids for $FLEET databases"
+				n=$(find "$st" -name '*.pgv' | wc -l) # -q: no ids on stdout
+				[ "$n" = "$FLEET" ] || die "fleet: pgvault made $n bundles for $FLEET databases"
 				record fleet "pgvault backup --jobs $JOBS" "$rep" bytes "$(size_of "$st")"
 				rm -rf "$st" ;;
 			1)
