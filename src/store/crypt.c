@@ -16,6 +16,7 @@
 
 #include "store/repo_int.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/hash.h"
 #include "util/json.h"
 
@@ -336,21 +337,6 @@ read_full(int fd, unsigned char *buf, size_t len)
 	return (ssize_t)got;
 }
 
-static int
-write_full(int fd, const unsigned char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static const key *
 find_key(const pv_keyring *k, const unsigned char *id)
 {
@@ -391,7 +377,7 @@ decrypt(int cfd, int pfd, const key *k, const char *where)
 			        "authentication", where, chunk, (long long)off, (long long)(off + n - 1));
 			break;
 		}
-		if (write_full(pfd, out, (size_t)plen) < 0) {
+		if (pv_write_all(pfd, out, (size_t)plen) < 0) {
 			pv_fail("%s: writing the decrypted copy: %s", where, strerror(errno));
 			break;
 		}

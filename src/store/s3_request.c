@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "util/json.h"
 #include "util/hash.h"
 #include "util/log.h"
@@ -90,22 +91,6 @@ on_header(char *line, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
@@ -142,7 +127,7 @@ on_body(char *p, size_t size, size_t n, void *arg)
 		if (k == len)
 			return len;
 		len -= k;
-		if (write_all(r->fd, p, len) < 0) {
+		if (pv_write_all(r->fd, p, len) < 0) {
 			x->write_errno = errno;
 			return 0;
 		}
@@ -151,7 +136,7 @@ on_body(char *p, size_t size, size_t n, void *arg)
 		return len + k;
 	}
 	if (r->fd >= 0) {
-		if (write_all(r->fd, p, len) < 0) {
+		if (pv_write_all(r->fd, p, len) < 0) {
 			x->write_errno = errno;
 			return 0;
 		}

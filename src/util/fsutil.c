@@ -63,10 +63,10 @@ pv_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* write all of it, retrying after signals and short writes */
-static int
-write_all(int fd, const char *p, size_t len)
+int
+pv_write_all(int fd, const void *data, size_t len)
 {
+	const char *p = data;
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0) {
@@ -124,7 +124,7 @@ pv_write_file_staged(const char *path, const void *data, size_t len, mode_t mode
 	int fd = create_new(tmp, mode);
 	if (fd < 0) {
 		rc = write_failed(path, tmp, 0); /* nothing of ours to remove */
-	} else if (fchmod(fd, mode & 07777) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	} else if (fchmod(fd, mode & 07777) < 0 || pv_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		/* fchmod: the mode asked for, not what the umask left of it */
 		int e = errno;
 		close(fd);

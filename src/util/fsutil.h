@@ -34,6 +34,8 @@ int pv_write_file_staged(const char *path, const void *data, size_t len, mode_t 
  * existing directories are fine.  0, or -1 with pv_fail() naming the directory.
  */
 int pv_mkdir_p(const char *path, mode_t mode);
+/* Write all len bytes, retrying after signals and short writes; 0, or -1 with errno. */
+int pv_write_all(int fd, const void *data, size_t len);
 
 /* fsync() a directory, making renames and creations in it durable.  0, or -1 with pv_fail(). */
 int pv_fsync_dir(const char *dir);

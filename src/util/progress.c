@@ -18,7 +18,7 @@
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* the state */
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static int active, stopping, drawn, tty, approx;
+static int active, stopping, tty, approx;
 static pthread_t reporter;
 static char what[256], item[256];
 static const char *unit = "done";
@@ -101,7 +101,6 @@ report(void *arg)
 			if ((int)strlen(line) > w)
 				line[w] = '\0';
 			pv_log_status(line);
-			drawn = 1;
 		} else {
 			pv_info("%s", line);
 		}
@@ -134,7 +133,6 @@ pv_progress_begin(const char *w, int64_t tot, int estimate, const char *u)
 	tty = on_tty;
 	interval = iv;
 	stopping = 0;
-	drawn = 0;
 	active = pthread_create(&reporter, NULL, report, NULL) == 0;
 	pthread_mutex_unlock(&mu);
 }
@@ -171,8 +169,7 @@ pv_progress_end(void)
 	pthread_join(reporter, NULL);
 	pthread_mutex_lock(&mu);
 	active = 0;
-	if (drawn)
-		pv_log_status(NULL);
-	drawn = 0;
+	if (tty)
+		pv_log_status(NULL); /* takes the line away, if one is drawn */
 	pthread_mutex_unlock(&mu);
 }
