@@ -341,7 +341,7 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 	PGconn *c = pv_connect(co, db);
 	if (!c)
 		return pv_wrap("database \"%s\"", db);
-	if (pv_dump_session(c) < 0 || pv_catalog_read(c, &cat) < 0)
+	if (pv_dump_session(c) < 0 || pv_catalog_read(c, &cat, o->jobs) < 0)
 		goto out;
 	double t1 = pv_monotonic();
 	if (unsupported_check(&cat, o) < 0 || pv_graph_sort(cat.g) < 0)

@@ -3,13 +3,16 @@
  */
 #include "pg/catalog_int.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg/cancel.h"
 #include "pg/conn.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "util/log.h"
 
 const char *
 pvc_val(PGresult *r, int row, int col)
@@ -99,12 +102,204 @@ pvc_oids(pv_buf *b)
 	return b->data;
 }
 
+static PGresult *ahead_take(reader *rd, const char *sql, const char *param);
+
 PGresult *
 pvc_query(reader *rd, const char *sql, const char *param)
 {
+	PGresult *r = rd->ahead ? ahead_take(rd, sql, param) : NULL;
+	if (r)
+		return r;
 	const char *p[1] = {param};
-	PGresult *r = param ? pv_query_params(rd->c, sql, 1, p) : pv_query(rd->c, sql);
-	return r;
+	return param ? pv_query_params(rd->c, sql, 1, p) : pv_query(rd->c, sql);
+}
+
+PGconn *
+pvc_clone_session(PGconn *c, const char *why)
+{
+	PQconninfoOption *opts = PQconninfo(c);
+	if (!opts)
+		return NULL;
+	int n = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		n++;
+	const char **kw = pv_calloc((size_t)n + 1, sizeof *kw), **val = pv_calloc((size_t)n + 1, sizeof *val);
+	int k = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (o->val && *o->val) {
+			kw[k] = o->keyword;
+			val[k++] = o->val;
+		}
+	PGconn *side = PQconnectdbParams(kw, val, 0);
+	free(kw);
+	free(val);
+	PQconninfoFree(opts);
+	if (PQstatus(side) != CONNECTION_OK ||
+	    PQsetClientEncoding(side, pg_encoding_to_char(PQclientEncoding(c))) != 0) {
+		pv_debug("%s on the first session: a second one failed: %s", why, PQerrorMessage(side));
+		PQfinish(side);
+		return NULL;
+	}
+	return side;
+}
+
+/* ---- reading ahead on a second session -------------------------------------------------- */
+
+/* The queued statements run in order on a thread of their own, over a session in the
+ * snapshot of the first; a reader's pvc_query of the same statement and parameter waits
+ * for its result there.  Whatever goes wrong on that session (it cannot be had, a
+ * statement fails, it is closed early) leaves the statement to the first session, which
+ * then says what is wrong, if anything is. */
+#define AHEAD_MIN_RELATIONS 300
+#define AHEAD_MAX 8
+
+typedef struct ahead_q {
+	const char *sql; /* the reader's own static text */
+	char *param;
+	PGresult *res;   /* once done: NULL when it failed there */
+	int done, taken;
+} ahead_q;
+
+struct pvc_ahead {
+	PGconn *c;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	ahead_q q[AHEAD_MAX];
+	int n, stop, started;
+};
+
+int
+pvc_ahead_open(reader *rd, int relations)
+{
+	if (rd->sessions < 2 || relations < AHEAD_MIN_RELATIONS)
+		return 0;
+	/* (a failed export ends the dump session's transaction, as it would in copyout.c) */
+	char *snap = pv_export_snapshot(rd->c);
+	if (!snap)
+		return -1;
+	PGconn *side = pvc_clone_session(rd->c, "reading the catalogs");
+	if (side && pv_dump_worker_session(side, snap) < 0) {
+		pv_debug("reading the catalogs on the first session: %s", pv_errmsg());
+		PQfinish(side);
+		side = NULL;
+	}
+	free(snap);
+	if (!side)
+		return 0;
+	pv_debug("reading the catalogs on two sessions (%d relations)", relations);
+	struct pvc_ahead *a = pv_calloc(1, sizeof *a);
+	a->c = side;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	rd->ahead = a;
+	return 0;
+}
+
+void
+pvc_ahead_queue(reader *rd, const char *sql, const char *param)
+{
+	struct pvc_ahead *a = rd->ahead;
+	if (!a || a->started || a->n == AHEAD_MAX)
+		return;
+	a->q[a->n].sql = sql;
+	a->q[a->n].param = param ? pv_strdup(param) : NULL;
+	a->n++;
+}
+
+static void *
+ahead_run(void *arg)
+{
+	struct pvc_ahead *a = arg;
+	for (int i = 0; i < a->n; i++) {
+		pthread_mutex_lock(&a->mu);
+		int stop = a->stop;
+		pthread_mutex_unlock(&a->mu);
+		PGresult *r = NULL;
+		if (!stop) {
+			const char *p[1] = {a->q[i].param};
+			r = PQexecParams(a->c, a->q[i].sql, p[0] ? 1 : 0, NULL, p[0] ? p : NULL, NULL, NULL, 0);
+			if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+				PQclear(r);
+				r = NULL;
+			}
+		}
+		pthread_mutex_lock(&a->mu);
+		a->q[i].res = r;
+		a->q[i].done = 1;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+	}
+	return NULL;
+}
+
+void
+pvc_ahead_start(reader *rd)
+{
+	struct pvc_ahead *a = rd->ahead;
+	if (!a || a->started)
+		return;
+	pv_cancel_register(a->c);
+	if (pthread_create(&a->thread, NULL, ahead_run, a) != 0) {
+		pvc_ahead_close(rd); /* everything on the first session */
+		return;
+	}
+	a->started = 1;
+}
+
+static PGresult *
+ahead_take(reader *rd, const char *sql, const char *param)
+{
+	struct pvc_ahead *a = rd->ahead;
+	for (int i = 0; a->started && i < a->n; i++) {
+		ahead_q *e = &a->q[i];
+		if (e->taken || strcmp(e->sql, sql) != 0 || (!e->param) != (!param) ||
+		    (param && strcmp(e->param, param) != 0))
+			continue;
+		pthread_mutex_lock(&a->mu);
+		while (!e->done)
+			pthread_cond_wait(&a->cv, &a->mu);
+		pthread_mutex_unlock(&a->mu);
+		e->taken = 1;
+		PGresult *r = e->res;
+		e->res = NULL;
+		return r;
+	}
+	return NULL;
+}
+
+void
+pvc_ahead_close(reader *rd)
+{
+	struct pvc_ahead *a = rd->ahead;
+	if (!a)
+		return;
+	rd->ahead = NULL;
+	if (a->started) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = 1;
+		int busy = 0;
+		for (int i = 0; i < a->n; i++)
+			busy |= !a->q[i].done;
+		pthread_mutex_unlock(&a->mu);
+		if (busy) { /* what is running there is not needed any more */
+			PGcancel *cn = PQgetCancel(a->c);
+			char err[256];
+			if (cn)
+				(void)PQcancel(cn, err, sizeof err);
+			PQfreeCancel(cn);
+		}
+		pthread_join(a->thread, NULL);
+	}
+	pv_cancel_unregister(a->c);
+	for (int i = 0; i < a->n; i++) {
+		PQclear(a->q[i].res);
+		free(a->q[i].param);
+	}
+	PQfinish(a->c);
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+	free(a);
 }
 
 void

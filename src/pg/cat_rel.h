@@ -72,6 +72,8 @@ int pvc_read_defaults(reader *rd, rels *R);
 relinfo *pvc_find_rel(rels *R, pv_oid oid);
 
 /* cat_relobjs.c */
+/* queues the constraints and indexes statements to be read ahead (pvc_ahead_queue) */
+void pvc_ahead_relobjs(reader *rd);
 int pvc_read_constraints(reader *rd, rels *R);
 int pvc_read_indexes(reader *rd, rels *R);
 int pvc_read_triggers(reader *rd, rels *R);

@@ -104,34 +104,55 @@ resolve_inherited(reader *rd, inh_con *inh, int ninh)
 	return 0;
 }
 
+static const char CONSTRAINTS_SQL[] =
+    "SELECT c.oid, c.conrelid, c.conname, c.contype, pg_catalog.pg_get_constraintdef(c.oid),"
+    " c.convalidated, c.conislocal, c.conindid,"
+    /* the root of a foreign key cloned onto partitions */
+    " (WITH RECURSIVE up(oid, parent) AS (SELECT c.oid, c.conparentid"
+    "   UNION ALL SELECT p.oid, p.conparentid FROM up JOIN pg_catalog.pg_constraint p ON p.oid = up.parent)"
+    "   SELECT up.oid FROM up WHERE up.parent = 0),"
+    " inh.parents, inh.same_name"
+    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+    " JOIN pg_catalog.pg_constraint c ON c.conrelid = s.relid"
+    /* an inherited CHECK / NOT NULL: the parents' (a CHECK of the same name, a NOT NULL
+     * on the same column, whatever its name) */
+    " LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(p.oid::pg_catalog.text, ' ' ORDER BY h.inhseqno),"
+    "   pg_catalog.bool_and(p.conname = c.conname)"
+    "   FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_constraint p ON p.conrelid = h.inhparent"
+    "   AND p.contype = c.contype"
+    "   WHERE h.inhrelid = c.conrelid AND NOT c.conislocal AND c.contype IN ('c', 'n')"
+    "   AND CASE WHEN c.contype = 'c' THEN p.conname = c.conname"
+    "     ELSE (SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = p.conrelid AND a.attnum = p.conkey[1])"
+    "        = (SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = c.conkey[1]) END"
+    " ) inh(parents, same_name) ON true"
+    " ORDER BY c.conrelid, c.conname";
+
+static const char INDEXES_SQL[] =
+    "SELECT i.indexrelid, i.indrelid, n.nspname, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid),"
+    " i.indisclustered, i.indisreplident, i.indisvalid AND i.indisready,"
+    " (SELECT pg_catalog.string_agg(a.attnum || ' ' || a.attstattarget, ',') FROM pg_catalog.pg_attribute a"
+    "   WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0),"
+    " (SELECT h.inhparent FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid), ic.relkind"
+    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
+    " JOIN pg_catalog.pg_index i ON i.indrelid = s.relid"
+    " JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace"
+    " ORDER BY i.indexrelid";
+
+void
+pvc_ahead_relobjs(reader *rd)
+{
+	pvc_ahead_queue(rd, CONSTRAINTS_SQL, rd->tabids.data);
+	pvc_ahead_queue(rd, INDEXES_SQL, rd->tabids.data);
+}
+
 int
 pvc_read_constraints(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
 	struct { pv_oid oid, root; } *clones = NULL;
 	int nclones = 0;
-	PGresult *r = pvc_query(rd,
-	    "SELECT c.oid, c.conrelid, c.conname, c.contype, pg_catalog.pg_get_constraintdef(c.oid),"
-	    " c.convalidated, c.conislocal, c.conindid,"
-	    /* the root of a foreign key cloned onto partitions */
-	    " (WITH RECURSIVE up(oid, parent) AS (SELECT c.oid, c.conparentid"
-	    "   UNION ALL SELECT p.oid, p.conparentid FROM up JOIN pg_catalog.pg_constraint p ON p.oid = up.parent)"
-	    "   SELECT up.oid FROM up WHERE up.parent = 0),"
-	    " inh.parents, inh.same_name"
-	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
-	    " JOIN pg_catalog.pg_constraint c ON c.conrelid = s.relid"
-	    /* an inherited CHECK / NOT NULL: the parents' (a CHECK of the same name, a NOT NULL
-	     * on the same column, whatever its name) */
-	    " LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(p.oid::pg_catalog.text, ' ' ORDER BY h.inhseqno),"
-	    "   pg_catalog.bool_and(p.conname = c.conname)"
-	    "   FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_constraint p ON p.conrelid = h.inhparent"
-	    "   AND p.contype = c.contype"
-	    "   WHERE h.inhrelid = c.conrelid AND NOT c.conislocal AND c.contype IN ('c', 'n')"
-	    "   AND CASE WHEN c.contype = 'c' THEN p.conname = c.conname"
-	    "     ELSE (SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = p.conrelid AND a.attnum = p.conkey[1])"
-	    "        = (SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = c.conkey[1]) END"
-	    " ) inh(parents, same_name) ON true"
-	    " ORDER BY c.conrelid, c.conname", rd->tabids.data);
+	PGresult *r = pvc_query(rd, CONSTRAINTS_SQL, rd->tabids.data);
 	if (!r)
 		return pv_wrap("reading constraints");
 	inh_con *inh = pv_calloc((size_t)PQntuples(r) + 1, sizeof *inh);
@@ -208,17 +229,7 @@ int
 pvc_read_indexes(reader *rd, rels *R)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = pvc_query(rd,
-	    "SELECT i.indexrelid, i.indrelid, n.nspname, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid),"
-	    " i.indisclustered, i.indisreplident, i.indisvalid AND i.indisready,"
-	    " (SELECT pg_catalog.string_agg(a.attnum || ' ' || a.attstattarget, ',') FROM pg_catalog.pg_attribute a"
-	    "   WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0),"
-	    " (SELECT h.inhparent FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid), ic.relkind"
-	    " FROM pg_catalog.unnest($1::pg_catalog.oid[]) s(relid)"
-	    " JOIN pg_catalog.pg_index i ON i.indrelid = s.relid"
-	    " JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
-	    " JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace"
-	    " ORDER BY i.indexrelid", rd->tabids.data);
+	PGresult *r = pvc_query(rd, INDEXES_SQL, rd->tabids.data);
 	if (!r)
 		return pv_wrap("reading indexes");
 	int nidx = PQntuples(r);

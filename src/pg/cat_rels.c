@@ -672,36 +672,6 @@ seq_read(reader *rd, PGconn *side, rels *R, seqlist *v, int direct, seqlist *lat
  * results at the end of the catalog reading. */
 #define SEQ_SIDE_MIN 200
 
-static PGconn *
-clone_session(PGconn *c)
-{
-	PQconninfoOption *opts = PQconninfo(c);
-	if (!opts)
-		return NULL;
-	int n = 0;
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-		n++;
-	const char **kw = pv_calloc((size_t)n + 1, sizeof *kw), **val = pv_calloc((size_t)n + 1, sizeof *val);
-	int k = 0;
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-		if (o->val && *o->val) {
-			kw[k] = o->keyword;
-			val[k++] = o->val;
-		}
-	PGconn *side = PQconnectdbParams(kw, val, 0);
-	free(kw);
-	free(val);
-	PQconninfoFree(opts);
-	if (PQstatus(side) != CONNECTION_OK ||
-	    PQsetClientEncoding(side, pg_encoding_to_char(PQclientEncoding(c))) != 0) {
-		pv_debug("reading sequence values on the first session: a second one failed: %s",
-		         PQerrorMessage(side));
-		PQfinish(side);
-		return NULL;
-	}
-	return side;
-}
-
 int
 pvc_collect_sequence_values(reader *rd, rels *R)
 {
@@ -729,7 +699,7 @@ pvc_read_sequences(reader *rd, rels *R)
 	if (!r)
 		return pv_wrap("reading sequences");
 	seqlist all = {0};
-	PGconn *side = PQntuples(r) >= SEQ_SIDE_MIN ? clone_session(rd->c) : NULL;
+	PGconn *side = PQntuples(r) >= SEQ_SIDE_MIN ? pvc_clone_session(rd->c, "reading sequence values") : NULL;
 	int bad = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
 		relinfo *ri = pvc_find_rel(R, pvc_oid(r, i, 0));

@@ -278,16 +278,18 @@ read_unsupported(reader *rd)
 
 /* ---- comments and dependencies ---------------------------------------------------------- */
 
+static const char COMMENTS_SQL[] =
+    "SELECT d.classoid, d.objoid, d.objsubid, d.description, a.attname"
+    " FROM pg_catalog.pg_description d"
+    " LEFT JOIN pg_catalog.pg_attribute a ON d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+    "   AND a.attrelid = d.objoid AND a.attnum = d.objsubid AND d.objsubid > 0"
+    " WHERE d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid = 2200)"
+    " ORDER BY d.classoid, d.objoid, d.objsubid";
+
 static int
 read_comments(reader *rd)
 {
-	PGresult *r = pvc_query(rd,
-	    "SELECT d.classoid, d.objoid, d.objsubid, d.description, a.attname"
-	    " FROM pg_catalog.pg_description d"
-	    " LEFT JOIN pg_catalog.pg_attribute a ON d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-	    "   AND a.attrelid = d.objoid AND a.attnum = d.objsubid AND d.objsubid > 0"
-	    " WHERE d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid = 2200)"
-	    " ORDER BY d.classoid, d.objoid, d.objsubid", NULL);
+	PGresult *r = pvc_query(rd, COMMENTS_SQL, NULL);
 	if (!r)
 		return pv_wrap("reading comments");
 	int public_comment_seen = 0;
@@ -334,6 +336,18 @@ read_comments(reader *rd)
 /* The referenced object of pg_depend row i is one a user created (not an initdb object
  * or a schema).  A referenced object that is internal to another (a row type, an array
  * type) stands for its owner (columns 5 and 6). */
+static const char DEPENDS_SQL[] =
+    "SELECT d.classid, d.objid, d.refclassid, d.refobjid,"
+    " d.refobjid >= 16384 AND d.refclassid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass,"
+    " io.refclassid, io.refobjid"
+    " FROM pg_catalog.pg_depend d"
+    " LEFT JOIN LATERAL (SELECT x.refclassid, x.refobjid FROM pg_catalog.pg_depend x"
+    "   WHERE x.classid = d.refclassid AND x.objid = d.refobjid AND x.deptype = 'i' LIMIT 1) io ON true"
+    " WHERE d.deptype NOT IN ('p', 'e') AND d.objid >= 16384"
+    " AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'a' AND"
+    "   d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0 AND d.refobjsubid > 0"
+    "   AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = d.objid) = 'S')";
+
 static int
 is_user_object(PGresult *r, int i)
 {
@@ -344,17 +358,7 @@ static int
 read_depends(reader *rd)
 {
 	pv_graph *g = rd->cat->g;
-	PGresult *r = pvc_query(rd,
-	    "SELECT d.classid, d.objid, d.refclassid, d.refobjid,"
-	    " d.refobjid >= 16384 AND d.refclassid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass,"
-	    " io.refclassid, io.refobjid"
-	    " FROM pg_catalog.pg_depend d"
-	    " LEFT JOIN LATERAL (SELECT x.refclassid, x.refobjid FROM pg_catalog.pg_depend x"
-	    "   WHERE x.classid = d.refclassid AND x.objid = d.refobjid AND x.deptype = 'i' LIMIT 1) io ON true"
-	    " WHERE d.deptype NOT IN ('p', 'e') AND d.objid >= 16384"
-	    " AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'a' AND"
-	    "   d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0 AND d.refobjsubid > 0"
-	    "   AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = d.objid) = 'S')", NULL);
+	PGresult *r = pvc_query(rd, DEPENDS_SQL, NULL);
 	if (!r)
 		return pv_wrap("reading dependencies");
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -475,7 +479,7 @@ read_depends(reader *rd)
 /* ---- entry point ---------------------------------------------------------------------- */
 
 int
-pv_catalog_read(PGconn *c, pv_catalog *cat)
+pv_catalog_read(PGconn *c, pv_catalog *cat, int sessions)
 {
 	reader rd;
 	rels R = {NULL, 0, NULL, 0};
@@ -494,6 +498,7 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	rd.cat = cat;
 	rd.owners = json_object();
 	rd.v = cat->server_version;
+	rd.sessions = sessions;
 
 	if (rd.v < 120000) {
 		pv_fail("server version %d is not supported (PostgreSQL 12 or later is required)", rd.v);
@@ -503,6 +508,13 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	    pvc_read_relations(&rd, &R) < 0 ||
 	    pvc_read_types(&rd, &typids, &domids) < 0)
 		goto out;
+	/* the tables are locked: the heaviest later statements can go to a second session */
+	if (pvc_ahead_open(&rd, R.n) < 0)
+		goto out;
+	pvc_ahead_relobjs(&rd);
+	pvc_ahead_queue(&rd, COMMENTS_SQL, NULL);
+	pvc_ahead_queue(&rd, DEPENDS_SQL, NULL);
+	pvc_ahead_start(&rd);
 	pvc_oids(&rd.relids);
 	if (pvc_read_sequences(&rd, &R) < 0 || pvc_read_columns(&rd, &R) < 0 || pvc_read_functions(&rd) < 0 ||
 	    pvc_finish_sequences(&rd, &R) < 0 || pvc_read_defaults(&rd, &R) < 0 ||
@@ -577,6 +589,7 @@ pv_catalog_read(PGconn *c, pv_catalog *cat)
 	pvc_redirect_replayed(&rd, &R);
 	rc = 0;
 out:
+	pvc_ahead_close(&rd);
 	if (rd.seq_side)
 		PQfinish(rd.seq_side);
 	for (int i = 0; i < R.n; i++) {

@@ -26,8 +26,9 @@ typedef struct pv_catalog {
 	int server_version;
 } pv_catalog;
 
-/* Reads everything; the connection must be inside the dump transaction. */
-int pv_catalog_read(PGconn *c, pv_catalog *cat);
+/* Reads everything; the connection must be inside the dump transaction.  sessions: how many
+ * the backup may use; with two or more, a big catalog is read on two at once. */
+int pv_catalog_read(PGconn *c, pv_catalog *cat, int sessions);
 void pv_catalog_free(pv_catalog *cat);
 
 #endif

@@ -56,6 +56,8 @@ typedef struct reader {
 	int ncomposites;
 	unsigned long census; /* bit CEN_x: the database has such objects (pvc_read_census) */
 	PGconn *seq_side;     /* reading sequence values meanwhile (pg/cat_rels.c), or NULL */
+	int sessions;         /* how many the backup may use (pv_catalog_read) */
+	struct pvc_ahead *ahead; /* reading ahead on a second session (cat_common.c), or NULL */
 	int census_read;
 } reader;
 
@@ -111,6 +113,19 @@ pv_oid pvc_oid(PGresult *r, int row, int col);
 int pvc_bool(PGresult *r, int row, int col);
 /* a query with at most one text parameter; NULL (error set) on failure */
 PGresult *pvc_query(reader *rd, const char *sql, const char *param);
+/* a second session like c (its encoding too), not in any transaction, or NULL (why: what it
+ * was for, in the debug line saying that it could not be had) */
+PGconn *pvc_clone_session(PGconn *c, const char *why);
+/* Reading ahead: with two sessions or more allowed and at least a few hundred relations,
+ * pvc_ahead_open opens a second session in the snapshot of the first (-1 only when the
+ * snapshot cannot be exported); pvc_ahead_queue queues a later reader's statement (sql: its
+ * static text) and pvc_ahead_start runs the queue there, in order, while the first session
+ * reads on.  pvc_query of the same sql and param takes the result (or, if it failed there,
+ * runs the statement itself).  Without the second session each of these does nothing. */
+int pvc_ahead_open(reader *rd, int relations);
+void pvc_ahead_queue(reader *rd, const char *sql, const char *param);
+void pvc_ahead_start(reader *rd);
+void pvc_ahead_close(reader *rd);
 
 /* COMMENT ON <kw> <qname> targets (and SECURITY LABEL), looked up by catalog identity */
 void pvc_target(reader *rd, pv_oid classid, pv_oid oid, const char *kw, const char *qname);

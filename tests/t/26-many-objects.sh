@@ -52,7 +52,10 @@ dropdb_q pvt26_seq; dropdb_q pvt26_seq_r
 pv backup --storage "$T/st" --db "$DB"; expect_rc 0 "backup of $N tables"
 ID=$(cat "$T/out")
 pv restore --storage "$T/st" "$ID" --as "${DB}_r"; expect_rc 0 "restore of $N tables"
-pv backup --storage "$T/st2" --db "$DB" --jobs 2; expect_rc 0 "backup --jobs 2 of $N tables"
+pv backup --storage "$T/st2" --db "$DB" --jobs 2 -v; expect_rc 0 "backup --jobs 2 of $N tables"
+# (the indexes, constraints, comments and dependencies were read on a second session)
+grep -q "reading the catalogs on two sessions ([0-9]* relations)" "$T/err" || { cat "$T/err" >&2; fail "backup --jobs 2 of $N tables: the catalogs were read on one session"; }
+grep -v "^[0-9TZ:-]* pgvault: " "$T/out" > "$T/out.id"; mv "$T/out.id" "$T/out"
 pv restore --storage "$T/st2" "$(cat "$T/out")" --as "${DB}_r2" --jobs 2; expect_rc 0 "restore --jobs 2 of $N tables"
 
 oracle_schema "$DB" "$T/src.sql"
