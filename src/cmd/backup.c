@@ -20,6 +20,7 @@
 
 enum {
 	OPT_EXCLUDE = OPT_CMD_BASE, OPT_ALLOW_UNSUPPORTED, OPT_LOCK_TIMEOUT, OPT_NO_PRUNE, OPT_UPLOAD,
+	OPT_SOURCE,
 	OPT_COMPRESS_LEVEL
 };
 
@@ -58,6 +59,12 @@ static const pv_opt options[] = {
 	PV_OPT_CFG(0, "upload", OPT_UPLOAD, NULL,
 	           "also upload each bundle to the [s3] storage while it is written (completed once "
 	           "it verified); default: [s3] upload", "s3", "upload"),
+	PV_OPT_CFG(0, "source", OPT_SOURCE, "WHERE",
+	           "read from: primary, standby, prefer-standby (a standby if one of the connection's "
+	           "servers is, else the primary) or any (the first that answers); default: [backup] "
+	           "source, else any", "backup", "source"),
+	PV_OPT_KEY("backup", "max_standby_lag"),
+	PV_OPT_KEY("backup", "retries"),
 	PV_OPT_KEY("backup", "databases"),
 	PV_OPT_KEY("db", "exclude"),
 	PV_OPT_KEY("db", "allow_unsupported"),
@@ -99,9 +106,9 @@ excluded(const char *name, char **excl, int nexcl, pv_config *cfg)
 }
 
 static char **
-list_databases(pv_global *g, char **excl, int nexcl, int *n)
+list_databases(pv_global *g, const pv_connopts *co, char **excl, int nexcl, int *n)
 {
-	PGconn *c = pv_connect(&g->conn, NULL);
+	PGconn *c = pv_connect(co, NULL);
 	if (!c)
 		return NULL;
 	PGresult *r = pv_query(c, "SELECT datname FROM pg_catalog.pg_database"
@@ -164,10 +171,24 @@ typedef struct backup_run {
 	int all, allow_cli, no_prune, upload;
 	int jobs;     /* --jobs, else [backup] jobs, else 1 */
 	long lock_timeout;
+	const char *source; /* --source, else [backup] source */
+	pv_connopts conn;   /* the global one, reaching the source */
+	long retries;       /* [backup] retries */
 	pv_dump_opts o;
 	pv_repo *st, *copy; /* the local storage; the [s3] one with --upload */
 	pv_run run;         /* the run report */
 } backup_run;
+
+/* "primary", ...: PV_SOURCE_*, or -1 */
+static int
+source_of(const char *s)
+{
+	static const char *const names[] = {"any", "primary", "standby", "prefer-standby"};
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i; /* (the order of PV_SOURCE_*) */
+	return -1;
+}
 
 /* The command line; PV_EXIT_OK, PV_OPTS_HELP (printed) or PV_EXIT_USAGE (printed). */
 static int
@@ -201,6 +222,11 @@ parse_args(backup_run *b, int argc, char **argv)
 			b->o.compress_level = (int)l;
 			break;
 		}
+		case OPT_SOURCE:
+			if (source_of(optarg) < 0)
+				return pv_usage_error("backup", "--source takes primary, standby, prefer-standby or any");
+			b->source = optarg;
+			break;
 		case OPT_LOCK_TIMEOUT:
 			if ((b->lock_timeout = pv_parse_duration(optarg)) < 0)
 				return pv_usage_error("backup", "--lock-timeout: expected a duration such as 30s or 10m");
@@ -247,7 +273,7 @@ choose_databases(backup_run *b, int *report)
 		use_owned(b, n);
 	}
 	if (b->all) {
-		b->owned = list_databases(b->g, b->excl, b->nexcl, &n);
+		b->owned = list_databases(b->g, &b->conn, b->excl, b->nexcl, &n);
 		if (!b->owned) {
 			pv_error("%s", pv_errmsg());
 			*report = 1;
@@ -284,7 +310,18 @@ back_up_one(backup_run *b, const char *db, pv_run_db *rd, int jobs, int *locked)
 	int ok = pv_hook_run(b->g->cfg, "pre_backup", pre) == 0; /* a failure fails the database */
 	if (ok && (l = pv_repo_lock(b->st, db, 1, b->lock_timeout)) != NULL)
 		pv_repo_cleanup(b->st, db); /* what killed runs left (under the lock) */
-	ok = ok && l && pv_dump_database(&b->g->conn, b->st, db, &o, &id, &size, &upload_error) == 0;
+	/* a recovery conflict or a lost connection: from the start, in a new snapshot */
+	for (long attempt = 0; ok && l; attempt++) {
+		ok = pv_dump_database(&b->conn, b->st, db, &o, &id, &size, &upload_error) == 0;
+		int kind = pv_err_kind();
+		if (ok || attempt >= b->retries || (kind != PV_ERRK_RECOVERY_CONFLICT &&
+		                                    kind != PV_ERRK_CONNECTION_LOST))
+			break;
+		pv_warn("%s; backing the database up again from the start (attempt %ld of %ld)",
+		        pv_errmsg(), attempt + 2, b->retries + 1);
+		ok = 1;
+	}
+	ok = ok && l;
 	pv_lock_release(l);
 	rd->seconds = now_seconds() - t0;
 	if (!ok) {
@@ -528,9 +565,24 @@ report_setup_failure(backup_run *b, int rc)
 
 /* After pv_setup: the databases, the storages, the backups, the prune, the run report; the
  * exit status. */
+/* Where the backups read: b->conn and the options saying what to do with a standby */
+static void
+choose_source(backup_run *b)
+{
+	if (!b->source)
+		b->source = pv_config_get(b->g->cfg, NULL, "backup", "source");
+	b->o.source = b->source ? source_of(b->source) : PV_SOURCE_ANY;
+	static const char *const attrs[] = {NULL, "primary", "standby", "prefer-standby"};
+	b->conn = b->g->conn;
+	b->conn.target_session_attrs = attrs[b->o.source < 0 ? 0 : b->o.source];
+	pv_config_seconds(b->g->cfg, NULL, "backup", "max_standby_lag", 0, &b->o.max_standby_lag);
+	pv_config_int(b->g->cfg, NULL, "backup", "retries", 2, &b->retries);
+}
+
 static int
 run_backups(backup_run *b)
 {
+	choose_source(b);
 	int report, rc = choose_databases(b, &report);
 	if (rc == PV_EXIT_OK) {
 		report = 1;

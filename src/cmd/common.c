@@ -217,6 +217,8 @@ pv_setup(pv_global *g)
 	if (!g->conn.maintdb)
 		g->conn.maintdb = pv_config_get(c, NULL, "connection", "maintenance_db");
 	g->conn.password = pv_config_get(c, NULL, "connection", "password");
+	/* restores and what else writes need the primary: a backup says where it reads */
+	g->conn.target_session_attrs = "read-write";
 	long v;
 	pv_config_int(c, NULL, "connection", "retries", 3, &v);
 	g->conn.retries = (int)v;

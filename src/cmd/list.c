@@ -69,6 +69,8 @@ row(const pv_entry *e)
 	bad |= pvj_set_str(r, "path", e->where);
 	bad |= pvj_set(r, "tables", int_or_null(e->tables));
 	bad |= pvj_set(r, "rows", int_or_null(e->rows));
+	json_t *src = json_object_get(e->sidecar, "source"); /* the server it was read from */
+	bad |= pvj_set(r, "source", json_is_object(src) ? json_deep_copy(src) : json_null());
 	json_t *uf = json_object_get(e->sidecar, PV_SIDECAR_UPLOAD_FAILED);
 	if (json_is_object(uf))
 		bad |= pvj_set_copy(r, PV_SIDECAR_UPLOAD_FAILED, uf);

@@ -231,6 +231,81 @@ out:
 	return rc;
 }
 
+/* The session on the server the backup reads, in its snapshot (pv_dump_session), or NULL
+ * (error set).  A standby more than o->max_standby_lag behind is refused, or with source
+ * prefer-standby left for the primary. */
+static PGconn *
+open_source(const pv_connopts *co, const char *db, const pv_dump_opts *o, pv_server_facts *f)
+{
+	PGconn *c = pv_connect(co, db);
+	if (!c || pv_dump_session(c, f) < 0)
+		goto fail;
+	if (!f->standby || o->max_standby_lag <= 0 || f->lag <= (double)o->max_standby_lag)
+		return c;
+	char *where = pv_asprintf("the standby %s port %s is %.0f s behind its primary (max_standby_lag %ld s)",
+	                          PQhost(c), PQport(c), f->lag, o->max_standby_lag);
+	PQfinish(c);
+	c = NULL;
+	if (o->source != PV_SOURCE_PREFER_STANDBY) {
+		pv_fail("%s; back up from the primary with source = prefer-standby or primary", where);
+		free(where);
+		return NULL;
+	}
+	pv_warn("database \"%s\": %s: reading the primary instead", db, where);
+	free(where);
+	pv_connopts primary = *co;
+	primary.target_session_attrs = "primary";
+	c = pv_connect(&primary, db);
+	if (c && pv_dump_session(c, f) == 0)
+		return c;
+fail:
+	if (c)
+		PQfinish(c);
+	return NULL;
+}
+
+/* The source server, for the header */
+static json_t *
+source_json(PGconn *c, const pv_server_facts *f)
+{
+	json_t *s = json_object();
+	int bad = !s;
+	bad |= pvj_set_str(s, "role", f->standby ? "standby" : "primary");
+	bad |= pvj_set_str(s, "host", PQhost(c));
+	bad |= pvj_set_str(s, "port", PQport(c));
+	bad |= pvj_set_str_or_null(s, "server_address", *f->address ? f->address : NULL);
+	if (f->port)
+		bad |= pvj_set_int(s, "server_port", f->port);
+	bad |= pvj_set_str_or_null(s, "system_identifier", *f->system_id ? f->system_id : NULL);
+	if (f->timeline)
+		bad |= pvj_set_int(s, "timeline", f->timeline);
+	bad |= pvj_set_str(s, "lsn", f->lsn);
+	if (f->pooled)
+		bad |= pvj_set_bool(s, "pooler", 1);
+	if (f->standby && f->lag >= 0)
+		bad |= json_object_set_new(s, "replay_lag_seconds", json_real(f->lag)) != 0;
+	if (bad) {
+		json_decref(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* A recovery conflict's message: which server, and what prevents it. */
+static void
+explain_conflict(PGconn *c, const pv_server_facts *f)
+{
+	char *m = pv_strdup(pv_errmsg());
+	pv_fail("recovery conflict on the standby %s port %s: it cancelled the backup's reading to "
+	        "go on replaying changes of the primary that remove rows the backup's snapshot still "
+	        "sees (%s); on the standby, hot_standby_feedback = on (now %s) or a longer "
+	        "max_standby_streaming_delay (now %s) lets such a backup finish, or back up from the "
+	        "primary (source = primary)", c ? PQhost(c) : "?", c ? PQport(c) : "?", m,
+	        *f->feedback ? f->feedback : "?", *f->delay ? f->delay : "?");
+	free(m);
+	pv_err_set_kind(PV_ERRK_RECOVERY_CONFLICT);
+}
+
 /* The header, or NULL (error set).  text_encoding is the client encoding of the dump session:
  * every text of the bundle (names, bodies, comments, rows) is in it. */
 static json_t *
@@ -338,10 +413,12 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 		*upload_error = NULL;
 
 	double t0 = pv_monotonic();
-	PGconn *c = pv_connect(co, db);
+	pv_server_facts facts;
+	memset(&facts, 0, sizeof facts);
+	PGconn *c = open_source(co, db, o, &facts);
 	if (!c)
 		return pv_wrap("database \"%s\"", db);
-	if (pv_dump_session(c) < 0 || pv_catalog_read(c, &cat, o->jobs) < 0)
+	if (pv_catalog_read(c, &cat, o->jobs) < 0)
 		goto out;
 	double t1 = pv_monotonic();
 	if (unsupported_check(&cat, o) < 0 || pv_graph_sort(cat.g) < 0)
@@ -355,6 +432,10 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 	if (!(out = create_out(repo, db, snap, o)))
 		goto out;
 	header = make_header(&cat, pv_out_id(out), o->tag, pv_session_encoding(c), o->sign_key_len > 0);
+	if (header && json_object_set_new(header, "source", source_json(c, &facts)) != 0) {
+		pv_wrap("the bundle header");
+		goto out;
+	}
 	manifest = header ? pvj_copy(header) : NULL;
 	if (!manifest)
 		goto out;
@@ -412,6 +493,8 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 			*upload_error = pv_strdup(pv_out_copy_error(out));
 	}
 out:
+	if (rc < 0 && facts.standby && pv_err_kind() == PV_ERRK_RECOVERY_CONFLICT)
+		explain_conflict(c, &facts);
 	if (rc < 0)
 		pv_wrap("database \"%s\"", db);
 	if (fd >= 0)

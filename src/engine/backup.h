@@ -20,6 +20,9 @@
 #include "pg/conn.h"
 #include "store/repo.h"
 
+/* Where a backup reads (the caller sets the connection's target_session_attrs to match). */
+enum { PV_SOURCE_ANY, PV_SOURCE_PRIMARY, PV_SOURCE_STANDBY, PV_SOURCE_PREFER_STANDBY };
+
 typedef struct pv_dump_opts {
 	const char *tag;
 	int allow_unsupported;
@@ -29,11 +32,17 @@ typedef struct pv_dump_opts {
 	                     * effort: pv_out_tee) */
 	const void *sign_key; /* sign the bundle (manifest.sig) with this key, when sign_key_len */
 	size_t sign_key_len;
+	int source;           /* PV_SOURCE_*: with PREFER_STANDBY, a standby too far behind is left
+	                       * for the primary */
+	long max_standby_lag; /* seconds; a standby further behind is not read; 0: no limit */
 } pv_dump_opts;
 
 /* On success *id (malloc'd) is the new bundle's id and *size its size in bytes; with
  * o->copy_to, *upload_error (malloc'd) is why the copy failed, or NULL when it is there: a
- * failed copy never fails the backup (the bundle is kept in repo, its sidecar marked). */
+ * failed copy never fails the backup (the bundle is kept in repo, its sidecar marked).
+ * The header records the source server (role, address, timeline, the snapshot's WAL
+ * position, a standby's replay lag).  A failure that a new attempt may not meet (a recovery
+ * conflict, a lost connection) has its pv_err_kind; nothing of it is left in repo. */
 int pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_dump_opts *o,
                      char **id, long long *size, char **upload_error);
 

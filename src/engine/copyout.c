@@ -33,6 +33,7 @@ typedef struct run {
 	int jobs;            /* the sessions that read (batchable()) */
 	int failed;
 	char err[4096];      /* the first failure's message */
+	int err_kind;        /* and its kind (pv_err_kind) */
 	pthread_mutex_t mu;
 } run;
 
@@ -110,6 +111,7 @@ next_result(PGconn *c, ExecStatusType st)
 	if (PQresultStatus(r) == st)
 		return r;
 	pv_fail("%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+	pv_err_from_server(c, r);
 	PQclear(r);
 	drain(c);
 	return NULL;
@@ -137,6 +139,7 @@ copy_rows(PGconn *c, pv_bundle_writer *w, const unit *u, int64_t *rows)
 	}
 	if (n == -2 && !failed) {
 		pv_fail("%s", PQerrorMessage(c));
+		pv_err_from_server(c, NULL);
 		failed = 1;
 	}
 	PGresult *r = failed ? NULL : next_result(c, PGRES_COMMAND_OK);
@@ -159,6 +162,7 @@ fail_run(run *r)
 	if (!r->failed) {
 		r->failed = 1;
 		snprintf(r->err, sizeof r->err, "%s", pv_errmsg());
+		r->err_kind = pv_err_kind();
 	}
 	pthread_mutex_unlock(&r->mu);
 }
@@ -245,6 +249,7 @@ do_units(worker *wk, unit **b, int nb)
 		goto fail;
 	if (PQsendQuery(wk->c, sql.data) != 1) {
 		pv_fail("%s", PQerrorMessage(wk->c));
+		pv_err_from_server(wk->c, NULL);
 		goto fail;
 	}
 	if (locking) {
@@ -399,8 +404,9 @@ start_workers(PGconn *c, const pv_connopts *co, const char *db, worker *wk, int 
 	if (!snap)
 		return pv_wrap("the parallel sessions (--jobs 1 reads on one session)");
 	int k = 0;
+	pv_connopts same = pv_connopts_same(co, c); /* that server, whatever else co lists */
 	for (int i = 1; i < jobs; i++) {
-		PGconn *wc = pv_connect(co, db);
+		PGconn *wc = pv_connect(&same, db);
 		if (!wc || pv_dump_worker_session(wc, snap) < 0) {
 			pv_warn("database \"%s\": cannot start parallel session %d (%s); going on with %d",
 			        db, i + 1, pv_errmsg(), k + 1);
@@ -476,7 +482,10 @@ pv_copy_rows(PGconn *c, const pv_connopts *co, const char *db, pv_bundle_writer 
 	free(r.u);
 	pthread_mutex_destroy(&r.mu);
 	pv_progress_end();
-	if (r.failed)
-		return pv_fail("%s", r.err);
+	if (r.failed) {
+		pv_fail("%s", r.err);
+		pv_err_set_kind(r.err_kind);
+		return -1;
+	}
 	return 0;
 }

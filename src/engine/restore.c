@@ -471,6 +471,14 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 	L.maint = pv_connect(co, NULL);
 	if (!L.maint)
 		goto out;
+	int pooled = pv_pooled(L.maint);
+	if (pooled) {
+		if (pooled > 0)
+			pv_fail("the connection goes through a pooler (PgBouncer?): a restore needs sessions of "
+			        "the server itself (its settings hold across its transactions, and the new "
+			        "database is renamed at the end); connect it to PostgreSQL's own host and port");
+		goto out;
+	}
 	if (read_members(&L, r, label) < 0)
 		goto out;
 	if (L.rows_only ? pvr_finish_rows_only(&L) < 0 : finish_new_database(&L, kept_as) < 0)

@@ -125,11 +125,23 @@ pvc_clone_session(PGconn *c, const char *why)
 		n++;
 	const char **kw = pv_calloc((size_t)n + 1, sizeof *kw), **val = pv_calloc((size_t)n + 1, sizeof *val);
 	int k = 0;
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-		if (o->val && *o->val) {
+	/* the very server c is on, whatever servers its connection string lists */
+	const char *addr = PQhostaddr(c), *host = PQhost(c);
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		const char *v = o->val;
+		if (strcmp(o->keyword, "host") == 0)
+			v = host;
+		else if (strcmp(o->keyword, "port") == 0)
+			v = PQport(c);
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			v = addr && *addr && host && host[0] != '/' ? addr : NULL;
+		else if (strcmp(o->keyword, "target_session_attrs") == 0)
+			v = NULL;
+		if (v && *v) {
 			kw[k] = o->keyword;
-			val[k++] = o->val;
+			val[k++] = v;
 		}
+	}
 	PGconn *side = PQconnectdbParams(kw, val, 0);
 	free(kw);
 	free(val);

@@ -73,10 +73,47 @@ pv_connect(const pv_connopts *o, const char *dbname)
 	return c;
 }
 
+/* The connection failed although a server answers: when a server is there that is just
+ * not of the kind asked for (target_session_attrs), 1 with the message saying which it is. */
+static int
+wrong_kind(const char *const *kw, const char *const *val, const char *want, const char *m)
+{
+	const char *k2[12], *v2[12];
+	int n = 0;
+	for (; kw[n] && n < 11; n++) {
+		k2[n] = kw[n];
+		v2[n] = strcmp(kw[n], "target_session_attrs") == 0 ? "any" : val[n];
+	}
+	k2[n] = v2[n] = NULL;
+	PGconn *c = PQconnectdbParams(k2, v2, 1);
+	int found = 0;
+	if (PQstatus(c) == CONNECTION_OK) {
+		PGresult *r = PQexec(c, "SELECT pg_catalog.pg_is_in_recovery(),"
+		                        " pg_catalog.current_setting('default_transaction_read_only')");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+			int rec = PQgetvalue(r, 0, 0)[0] == 't';
+			int ro = strcmp(PQgetvalue(r, 0, 1), "on") == 0;
+			const char *is = rec ? "a standby (in recovery: read-only)"
+			               : ro ? "read-only (default_transaction_read_only = on)"
+			                    : "a primary (it accepts writes)";
+			int need_write = strcmp(want, "read-write") == 0 || strcmp(want, "primary") == 0;
+			pv_fail("no server of the kind needed (target_session_attrs=%s: %s) among those of "
+			        "the connection; the first that answers, %s port %s, is %s", want,
+			        need_write ? "one that accepts writes, a primary"
+			                   : "a standby", PQhost(c), PQport(c), is);
+			found = 1;
+		}
+		PQclear(r);
+	}
+	PQfinish(c);
+	(void)m;
+	return found;
+}
+
 static PGconn *
 connect_once(const pv_connopts *o, const char *dbname, int *transient)
 {
-	const char *kw[10], *val[10];
+	const char *kw[12], *val[12];
 	int n = 0;
 	const char *maint = o->maintdb ? o->maintdb : "postgres";
 
@@ -88,6 +125,8 @@ connect_once(const pv_connopts *o, const char *dbname, int *transient)
 	if (o->user) { kw[n] = "user"; val[n++] = o->user; }
 	if (o->password) { kw[n] = "password"; val[n++] = o->password; }
 	if (dbname) { kw[n] = "dbname"; val[n++] = dbname; }
+	if (o->hostaddr) { kw[n] = "hostaddr"; val[n++] = o->hostaddr; }
+	if (o->target_session_attrs) { kw[n] = "target_session_attrs"; val[n++] = o->target_session_attrs; }
 	kw[n] = "fallback_application_name"; val[n++] = "pgvault";
 	kw[n] = NULL; val[n] = NULL;
 
@@ -108,6 +147,8 @@ connect_once(const pv_connopts *o, const char *dbname, int *transient)
 			what = "server unreachable";
 		else if (ping == PQPING_REJECT)
 			what = "server not accepting connections yet";
+		else if (o->target_session_attrs && wrong_kind(kw, val, o->target_session_attrs, m))
+			what = NULL; /* (the whole message is set) */
 		else if (PQconnectionNeedsPassword(c))
 			what = "authentication failed (the server wants a password and none was found)";
 		else if (strstr(m, "does not exist") && strstr(m, "database")) /* layering: not SQL */
@@ -116,7 +157,8 @@ connect_once(const pv_connopts *o, const char *dbname, int *transient)
 			what = "authentication failed";
 		else if (strstr(m, "too many clients")) /* layering: not SQL */
 			*transient = 1; /* (English servers only: the slots are full for now) */
-		pv_fail("%s: %s", what, m);
+		if (what)
+			pv_fail("%s: %s", what, m);
 		PQfinish(c);
 		return NULL;
 	}
@@ -133,8 +175,49 @@ check_result(PGconn *c, PGresult *r, ExecStatusType want, const char *sql)
 	if (!m || !*m)
 		m = PQerrorMessage(c);
 	pv_fail("%s", m);
+	pv_err_from_server(c, r);
 	(void)sql;
 	return -1;
+}
+
+void
+pv_err_from_server(PGconn *c, const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	/* A read-only REPEATABLE READ transaction meets no serialization failure of its own:
+	 * on a standby, 40001 is a recovery conflict (snapshot, tablespace, buffer pin, lock),
+	 * 40P01 the buffer deadlock with the startup process. */
+	const char *hs = PQparameterStatus(c, "in_hot_standby");
+	if (state && (strcmp(state, "40001") == 0 ||
+	              (strcmp(state, "40P01") == 0 && hs && strcmp(hs, "on") == 0)))
+		pv_err_set_kind(PV_ERRK_RECOVERY_CONFLICT);
+	else if (PQstatus(c) == CONNECTION_BAD || (state && (strncmp(state, "57P", 3) == 0 ||
+	                                                     strncmp(state, "08", 2) == 0)))
+		pv_err_set_kind(PV_ERRK_CONNECTION_LOST); /* (shut down, terminated, crashed, cut) */
+}
+
+int
+pv_pooled(PGconn *c)
+{
+	PGresult *r = pv_query(c, "SELECT pg_catalog.pg_backend_pid()");
+	if (!r)
+		return -1;
+	int pooled = PQntuples(r) == 1 && atoi(PQgetvalue(r, 0, 0)) != PQbackendPID(c);
+	PQclear(r);
+	return pooled;
+}
+
+pv_connopts
+pv_connopts_same(const pv_connopts *o, PGconn *c)
+{
+	pv_connopts s = *o;
+	s.host = PQhost(c);
+	s.port = PQport(c);
+	const char *addr = PQhostaddr(c);
+	/* (a Unix socket has no address; a pooler's is the pooler's) */
+	s.hostaddr = addr && *addr && s.host && s.host[0] != '/' ? addr : NULL;
+	s.target_session_attrs = NULL;
+	return s;
 }
 
 int
@@ -267,39 +350,102 @@ pv_session_text(PGconn *c)
 	return strcmp(pv_session_encoding(c), "SQL_ASCII") == 0 ? PVJ_LATIN1 : PVJ_UTF8;
 }
 
-int
-pv_dump_session(PGconn *c)
+/* The statement that takes the snapshot: restrict_nonsystem_relation_kind where the server
+ * has it (the minor releases of August 2024 on), and what the backup records of its source. */
+static const char FACTS_SQL[] =
+    "SELECT (SELECT pg_catalog.set_config(name, 'view, foreign-table', true) FROM pg_catalog.pg_settings"
+    "   WHERE name = 'restrict_nonsystem_relation_kind') IS NOT NULL,"
+    " pg_catalog.pg_is_in_recovery(),"
+    " CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn()"
+    "   ELSE pg_catalog.pg_current_wal_lsn() END,"
+    " CASE WHEN NOT pg_catalog.pg_is_in_recovery() THEN 0"
+    "   WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0"
+    "   ELSE EXTRACT(EPOCH FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp()) END,"
+    " CASE WHEN pg_catalog.pg_is_in_recovery() THEN (SELECT received_tli FROM pg_catalog.pg_stat_wal_receiver)"
+    "   ELSE ('x' || pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))"
+    "     ::pg_catalog.bit(32)::pg_catalog.int4 END,"
+    " CASE WHEN pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')"
+    "   THEN (SELECT system_identifier FROM pg_catalog.pg_control_system())::pg_catalog.text END,"
+    " pg_catalog.host(pg_catalog.inet_server_addr()), pg_catalog.inet_server_port(),"
+    " pg_catalog.current_setting('hot_standby_feedback'),"
+    " pg_catalog.current_setting('max_standby_streaming_delay'), pg_catalog.pg_backend_pid()";
+
+static void
+copy_fact(char *dst, size_t n, PGresult *r, int col)
+{
+	snprintf(dst, n, "%s", PQgetisnull(r, 0, col) ? "" : PQgetvalue(r, 0, col));
+}
+
+static int
+read_facts(PGconn *c, pv_server_facts *f)
+{
+	PGresult *r = pv_query(c, FACTS_SQL);
+	if (!r)
+		return -1;
+	if (f && PQntuples(r) == 1) {
+		memset(f, 0, sizeof *f);
+		f->standby = PQgetvalue(r, 0, 1)[0] == 't';
+		copy_fact(f->lsn, sizeof f->lsn, r, 2);
+		f->lag = PQgetisnull(r, 0, 3) ? -1 : strtod(PQgetvalue(r, 0, 3), NULL);
+		f->timeline = PQgetisnull(r, 0, 4) ? 0 : atoi(PQgetvalue(r, 0, 4));
+		copy_fact(f->system_id, sizeof f->system_id, r, 5);
+		copy_fact(f->address, sizeof f->address, r, 6);
+		f->port = PQgetisnull(r, 0, 7) ? 0 : atoi(PQgetvalue(r, 0, 7));
+		copy_fact(f->feedback, sizeof f->feedback, r, 8);
+		copy_fact(f->delay, sizeof f->delay, r, 9);
+		/* a pooler in between answered the connection with a key of its own */
+		f->pooled = atoi(PQgetvalue(r, 0, 10)) != PQbackendPID(c);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* snapshot: the one to read in (a worker session), or NULL */
+static int
+dump_session(PGconn *c, const char *snapshot, pv_server_facts *facts)
 {
 	int v = PQserverVersion(c);
 	pv_buf b = PV_BUF_INIT;
 	const char *enc = dump_encoding(c);
 
+	/* (client_encoding is one of the settings a pooler keeps per client) */
 	if (PQsetClientEncoding(c, enc) != 0)
 		return pv_fail("setting up the dump session: cannot read the database as %s: %s", enc,
 		               PQerrorMessage(c));
 	/* as pg_dump's setup_connection, plus jit = off: the catalog queries are many and
 	 * small, and JIT compiling one of them costs seconds on servers that have JIT.
 	 * quote_all_identifiers stays off, as pg_dump leaves it unless asked: every identifier
-	 * pgvault writes is quoted through libpq anyway. */
+	 * pgvault writes is quoted through libpq anyway.  SET takes no snapshot: the statement
+	 * reading the facts is the transaction's first query. */
+	pv_buf_puts(&b, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;");
+	if (snapshot) {
+		char *lit = pv_literal(c, snapshot);
+		pv_buf_printf(&b, "SET TRANSACTION SNAPSHOT %s;", lit);
+		free(lit);
+	}
 	pv_buf_puts(&b,
-	    "SELECT pg_catalog.set_config('search_path', '', false);"
-	    "SET datestyle = ISO; SET intervalstyle = postgres; SET extra_float_digits = 3;"
-	    "SET synchronize_seqscans = off; SET statement_timeout = 0; SET lock_timeout = 0;"
-	    "SET idle_in_transaction_session_timeout = 0; SET row_security = off;"
-	    "SET client_min_messages = warning; SET jit = off;");
+	    "SET LOCAL search_path = ''; SET LOCAL datestyle = ISO; SET LOCAL intervalstyle = postgres;"
+	    "SET LOCAL extra_float_digits = 3; SET LOCAL synchronize_seqscans = off;"
+	    "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0;"
+	    "SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL row_security = off;"
+	    "SET LOCAL client_min_messages = warning; SET LOCAL jit = off;");
 	if (v >= 170000)
-		pv_buf_puts(&b, "SET transaction_timeout = 0;");
-	pv_buf_puts(&b,
-	    "SELECT pg_catalog.set_config(name, 'view, foreign-table', false)"
-	    "  FROM pg_catalog.pg_settings WHERE name = 'restrict_nonsystem_relation_kind';");
-	/* BEGIN on its own: a multi-statement string is one implicit transaction */
+		pv_buf_puts(&b, "SET LOCAL transaction_timeout = 0;");
+	/* one round trip: a multi-statement string whose first statement is BEGIN stays in
+	 * that transaction */
 	int rc = pv_exec(c, b.data);
-	if (rc == 0)
-		rc = pv_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 	pv_buf_free(&b);
+	if (rc == 0)
+		rc = read_facts(c, facts);
 	if (rc < 0)
-		return pv_wrap("setting up the dump session");
+		return pv_wrap(snapshot ? "reading in the backup's snapshot" : "setting up the dump session");
 	return 0;
+}
+
+int
+pv_dump_session(PGconn *c, pv_server_facts *facts)
+{
+	return dump_session(c, NULL, facts);
 }
 
 char *
@@ -320,16 +466,7 @@ pv_export_snapshot(PGconn *c)
 int
 pv_dump_worker_session(PGconn *c, const char *snapshot)
 {
-	if (pv_dump_session(c) < 0)
-		return -1;
-	char *lit = pv_literal(c, snapshot);
-	char *sql = pv_asprintf("SET TRANSACTION SNAPSHOT %s", lit);
-	int rc = pv_exec(c, sql);
-	free(sql);
-	free(lit);
-	if (rc < 0)
-		return pv_wrap("reading in the backup's snapshot");
-	return 0;
+	return dump_session(c, snapshot, NULL);
 }
 
 int

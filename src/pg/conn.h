@@ -19,7 +19,39 @@ typedef struct pv_connopts {
 	const char *password; /* from the configuration file only (never argv) */
 	int retries;          /* connection attempts after the first, with exponential backoff */
 	int retry_delay;      /* seconds before the first retry */
+	/* libpq's target_session_attrs ("read-write", "primary", "standby", "prefer-standby"),
+	 * or NULL: the connection string's or the environment's */
+	const char *target_session_attrs;
+	const char *hostaddr; /* the address of host, when known (pv_connopts_same) */
 } pv_connopts;
+
+/* o, pinned to the server that c is connected to (its host, port and address; no
+ * target_session_attrs): other sessions of one backup must reach that very server, whatever
+ * servers a multi-host connection string lists. */
+pv_connopts pv_connopts_same(const pv_connopts *o, PGconn *c);
+
+/* 1 when c reaches the server through a pooler (PgBouncer: the session key it answered
+ * the connection with is its own, not the server process's), 0 when directly, -1 (pv_fail). */
+int pv_pooled(PGconn *c);
+
+/* The kind of the current failure (util/err.h) from a server's error result or, without
+ * one, the connection's state: a recovery conflict, a lost connection. */
+void pv_err_from_server(PGconn *c, const PGresult *r);
+
+/* What a dump session learnt about its server in the statement that took the snapshot. */
+typedef struct pv_server_facts {
+	int standby;          /* the server is in recovery (a hot standby) */
+	char lsn[32];         /* the WAL position of the snapshot: the primary's current one, the
+	                       * standby's last replayed one */
+	double lag;           /* a standby's replay lag then, in seconds; -1: not known */
+	int timeline;         /* 0: not known (the privileges to read it are missing) */
+	char system_id[24];   /* pg_control_system()'s, "" when not readable */
+	char address[64];     /* inet_server_addr(), "" on a Unix socket */
+	int port;             /* inet_server_port(), 0 on a Unix socket */
+	char feedback[16];    /* a standby's hot_standby_feedback */
+	char delay[32];       /* a standby's max_standby_streaming_delay */
+	int pooled;           /* through a pooler (PgBouncer): its session is not the server's */
+} pv_server_facts;
 
 /* Connect to dbname (NULL: the maintenance database).  On failure NULL and a message
  * that says whether the server was unreachable, authentication failed or the database
@@ -49,10 +81,12 @@ void pv_buf_literal(pv_buf *b, PGconn *c, const char *value);
  * caller closes it with "}" or writes "{}" when empty). */
 void pv_buf_array_elem(pv_buf *b, const char *s);
 
-/* Session settings for reading a consistent dump (catalog-dump-notes §1.5; client encoding
- * UTF8, or SQL_ASCII for a SQL_ASCII database), then
- * BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY. */
-int pv_dump_session(PGconn *c);
+/* BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY, with the settings for reading a
+ * consistent dump (catalog-dump-notes §1.5; client encoding UTF8, or SQL_ASCII for a
+ * SQL_ASCII database) local to that transaction, so that a pooler handing the server
+ * session to other clients between transactions (PgBouncer's transaction pooling) changes
+ * nothing; facts (may be NULL) from the statement that takes the snapshot. */
+int pv_dump_session(PGconn *c, pv_server_facts *facts);
 /* The client encoding of a session ("UTF8", "SQL_ASCII", ...), and how its text is
  * written as JSON: PVJ_LATIN1 for SQL_ASCII (bytes), else PVJ_UTF8 (util/json.h). */
 const char *pv_session_encoding(PGconn *c);

@@ -11,6 +11,7 @@
 
 static _Thread_local char errbuf[PV_ERR_MAX];
 static _Thread_local int errcode = PV_EXIT_OK;
+static _Thread_local int errkind = PV_ERRK_NONE;
 
 static void __attribute__((format(printf, 1, 0)))
 set_msg(const char *fmt, va_list ap)
@@ -33,6 +34,7 @@ pv_fail(const char *fmt, ...)
 	set_msg(fmt, ap);
 	va_end(ap);
 	errcode = PV_EXIT_FAIL;
+	errkind = PV_ERRK_NONE;
 	return -1;
 }
 
@@ -44,6 +46,7 @@ pv_fail_code(int code, const char *fmt, ...)
 	set_msg(fmt, ap);
 	va_end(ap);
 	errcode = code;
+	errkind = PV_ERRK_NONE;
 	return -1;
 }
 
@@ -90,4 +93,17 @@ pv_err_clear(void)
 {
 	errbuf[0] = '\0';
 	errcode = PV_EXIT_OK;
+	errkind = PV_ERRK_NONE;
+}
+
+void
+pv_err_set_kind(int kind)
+{
+	errkind = kind;
+}
+
+int
+pv_err_kind(void)
+{
+	return errkind;
 }

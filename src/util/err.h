@@ -26,6 +26,17 @@ int pv_fail_code(int code, const char *fmt, ...) __attribute__((format(printf, 2
 /* Prefix context to the current message: "context: message"; returns -1. */
 int pv_wrap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* What kind of failure the current one is, beyond its message and exit code: set where
+ * that is known (a server's SQLSTATE, a lost connection), kept by pv_wrap, reset by
+ * pv_fail, pv_fail_code and pv_err_clear.  A caller may start over after such a failure. */
+enum {
+	PV_ERRK_NONE = 0,
+	PV_ERRK_RECOVERY_CONFLICT, /* a standby cancelled a statement to go on replaying */
+	PV_ERRK_CONNECTION_LOST    /* the server closed the session (restart, failover) */
+};
+void pv_err_set_kind(int kind);
+int pv_err_kind(void);
+
 const char *pv_errmsg(void);
 int pv_errcode(void);
 void pv_err_clear(void);
