@@ -231,6 +231,44 @@ out:
 	return rc;
 }
 
+/* A recovery conflict's message: which server, and what prevents it. */
+static void
+explain_conflict(PGconn *c, const pv_server_facts *f)
+{
+	char *m = pv_strdup(pv_errmsg());
+	pv_fail("recovery conflict on the standby %s port %s: it cancelled the backup's reading to "
+	        "go on replaying changes of the primary that remove rows the backup's snapshot still "
+	        "sees (%s); on the standby, hot_standby_feedback = on (now %s) or a longer "
+	        "max_standby_streaming_delay (now %s) lets such a backup finish, or back up from the "
+	        "primary (source = primary)", c ? PQhost(c) : "?", c ? PQport(c) : "?", m,
+	        *f->feedback ? f->feedback : "?", *f->delay ? f->delay : "?");
+	free(m);
+	pv_err_set_kind(PV_ERRK_RECOVERY_CONFLICT);
+}
+
+/* 1 when the standby c was on (c may have lost its connection) has cancelled more
+ * statements in db since f was read: a lost session was ended by a recovery conflict. */
+static int
+conflicted(const pv_connopts *co, PGconn *c, const char *db, const pv_server_facts *f)
+{
+	if (!f->standby || f->conflicts < 0)
+		return 0;
+	pv_connopts same = pv_connopts_same(co, c);
+	same.retries = 0;
+	char *saved = pv_strdup(pv_errmsg());
+	int kind = pv_err_kind();
+	PGconn *n = pv_connect(&same, db);
+	PGresult *r = n ? pv_query(n, PV_CONFLICTS_SQL) : NULL;
+	int more = r && PQntuples(r) == 1 && strtoll(PQgetvalue(r, 0, 0), NULL, 10) > f->conflicts;
+	PQclear(r);
+	if (n)
+		PQfinish(n);
+	pv_fail("%s", saved); /* the failure stays the one it was */
+	pv_err_set_kind(kind);
+	free(saved);
+	return more;
+}
+
 /* The session on the server the backup reads, in its snapshot (pv_dump_session), or NULL
  * (error set).  A standby more than o->max_standby_lag behind is refused, or with source
  * prefer-standby left for the primary. */
@@ -259,6 +297,8 @@ open_source(const pv_connopts *co, const char *db, const pv_dump_opts *o, pv_ser
 	if (c && pv_dump_session(c, f) == 0)
 		return c;
 fail:
+	if (c && pv_err_kind() == PV_ERRK_RECOVERY_CONFLICT)
+		explain_conflict(c, f);
 	if (c)
 		PQfinish(c);
 	return NULL;
@@ -289,21 +329,6 @@ source_json(PGconn *c, const pv_server_facts *f)
 		return NULL;
 	}
 	return s;
-}
-
-/* A recovery conflict's message: which server, and what prevents it. */
-static void
-explain_conflict(PGconn *c, const pv_server_facts *f)
-{
-	char *m = pv_strdup(pv_errmsg());
-	pv_fail("recovery conflict on the standby %s port %s: it cancelled the backup's reading to "
-	        "go on replaying changes of the primary that remove rows the backup's snapshot still "
-	        "sees (%s); on the standby, hot_standby_feedback = on (now %s) or a longer "
-	        "max_standby_streaming_delay (now %s) lets such a backup finish, or back up from the "
-	        "primary (source = primary)", c ? PQhost(c) : "?", c ? PQport(c) : "?", m,
-	        *f->feedback ? f->feedback : "?", *f->delay ? f->delay : "?");
-	free(m);
-	pv_err_set_kind(PV_ERRK_RECOVERY_CONFLICT);
 }
 
 /* The header, or NULL (error set).  text_encoding is the client encoding of the dump session:
@@ -493,7 +518,9 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 			*upload_error = pv_strdup(pv_out_copy_error(out));
 	}
 out:
-	if (rc < 0 && facts.standby && pv_err_kind() == PV_ERRK_RECOVERY_CONFLICT)
+	if (rc < 0 && c && pv_err_kind() == PV_ERRK_CONNECTION_LOST && conflicted(co, c, db, &facts))
+		pv_err_set_kind(PV_ERRK_RECOVERY_CONFLICT);
+	if (rc < 0 && pv_err_kind() == PV_ERRK_RECOVERY_CONFLICT)
 		explain_conflict(c, &facts);
 	if (rc < 0)
 		pv_wrap("database \"%s\"", db);

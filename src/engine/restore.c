@@ -471,6 +471,18 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 	L.maint = pv_connect(co, NULL);
 	if (!L.maint)
 		goto out;
+	/* every later session on that very server (a multi-host connection string lists
+	 * standbys too, and the new database is on the primary only) */
+	char host[1024], port[32], addr[64];
+	pv_connopts pinned = pv_connopts_same(co, L.maint);
+	snprintf(host, sizeof host, "%s", pinned.host ? pinned.host : "");
+	snprintf(port, sizeof port, "%s", pinned.port ? pinned.port : "");
+	snprintf(addr, sizeof addr, "%s", pinned.hostaddr ? pinned.hostaddr : "");
+	pinned.host = *host ? host : NULL;
+	pinned.port = *port ? port : NULL;
+	pinned.hostaddr = *addr ? addr : NULL;
+	pinned.target_session_attrs = co->target_session_attrs;
+	L.co = &pinned;
 	int pooled = pv_pooled(L.maint);
 	if (pooled) {
 		if (pooled > 0)

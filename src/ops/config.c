@@ -19,7 +19,7 @@
 #include "util/json.h"
 #include "util/log.h"
 
-typedef enum { T_STR, T_INT, T_BOOL, T_DURATION, T_CRON, T_TZ, T_URL, T_LIST, T_ENUM } ktype;
+typedef enum { T_STR, T_INT, T_BOOL, T_DURATION, T_CRON, T_TZ, T_URL, T_LIST, T_ENUM, T_PORTS } ktype;
 
 typedef struct keydef {
 	const char *section; /* "db" for [db:NAME] */
@@ -34,7 +34,7 @@ typedef struct keydef {
 
 static const keydef keys[] = {
 	{"connection", "host", T_STR, 0, 0, "PGVAULT_HOST", 0, NULL, 0},
-	{"connection", "port", T_INT, 1, 65535, "PGVAULT_PORT", 0, NULL, 0},
+	{"connection", "port", T_PORTS, 1, 65535, "PGVAULT_PORT", 0, NULL, 0},
 	{"connection", "user", T_STR, 0, 0, "PGVAULT_USER", 0, NULL, 0},
 	{"connection", "maintenance_db", T_STR, 0, 0, "PGVAULT_MAINTENANCE_DB", 0, NULL, 0},
 	{"connection", "password", T_STR, 0, 0, NULL, 1, NULL, 0},
@@ -182,6 +182,16 @@ check_value(const keydef *k, const char *v)
 			return pv_asprintf("expected a whole number from %ld to %ld, got \"%s\"", k->min, k->max, v);
 		return NULL;
 	}
+	case T_PORTS: /* one port, or one per host of a list (libpq's host=a,b port=1,2) */
+		for (const char *p = v;; p = end + 1) {
+			errno = 0;
+			long n = strtol(p, &end, 10);
+			if (end == p || (*end && *end != ',') || errno || n < k->min || n > k->max)
+				return pv_asprintf("expected a port from %ld to %ld, or one per host separated "
+				                   "by commas, got \"%s\"", k->min, k->max, v);
+			if (!*end)
+				return NULL;
+		}
 	case T_BOOL:
 		return pv_parse_bool(v) < 0 ? pv_asprintf("expected yes or no, got \"%s\"", v) : NULL;
 	case T_DURATION:

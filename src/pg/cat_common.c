@@ -4,6 +4,7 @@
 #include "pg/catalog_int.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,6 +313,19 @@ pvc_ahead_close(reader *rd)
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cv);
 	free(a);
+}
+
+void
+pvc_warning(reader *rd, const char *fmt, ...)
+{
+	pv_buf b = PV_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	pv_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	pv_warn("%s", b.data);
+	(void)pvj_append_str(rd->cat->warnings, b.data); /* a string into an array: cannot fail */
+	pv_buf_free(&b);
 }
 
 void

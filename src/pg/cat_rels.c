@@ -759,7 +759,11 @@ pvc_read_sequences(reader *rd, rels *R)
 		relinfo *owner_table = ri->seq_deptype ? pvc_find_rel(R, ri->seq_owner_table) : NULL;
 		if (owner_table)
 			bad |= pvj_set_str(sv->extra, "owned_by", owner_table->qname);
-		seqlist_add(&all, ri);
+		if (rd->standby && ri->persistence == 'u')
+			pvc_warning(rd, "unlogged sequence %s: its value is not in the bundle (a standby has "
+			            "none); it restores at its start", ri->qname);
+		else
+			seqlist_add(&all, ri);
 	}
 	PQclear(r);
 	if (bad) {

@@ -423,7 +423,12 @@ pvc_build_tables(reader *rd, rels *R)
 		}
 		if (ri->kind != 'r')
 			continue; /* partitioned and foreign tables have no rows of their own */
-
+		if (rd->standby && ri->persistence == 'u') {
+			pvc_warning(rd, "unlogged table %s: its rows are not in the bundle: a standby has none "
+			            "(unlogged tables are not replicated; back up from the primary to keep them)",
+			            ri->qname);
+			continue;
+		}
 		table_data(rd, R, ri);
 	}
 	checks_after_trees(g, R);

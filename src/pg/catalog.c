@@ -66,6 +66,7 @@ read_database(reader *rd)
 	if (pvc_val(r, 0, 10))
 		bad |= pvj_set(db, "settings", pvj_loads_server(pvc_val(r, 0, 10), pv_session_text(rd->c), "settings"));
 	bad |= pvj_set_str(db, "source_role", pvc_bool(r, 0, 11) ? "standby" : "primary");
+	rd->standby = pvc_bool(r, 0, 11);
 	/* privileges once granted or revoked stay explicit even when equal to the default */
 	if (pvc_bool(r, 0, 12))
 		bad |= pvj_set_bool(db, "acl_explicit", 1);

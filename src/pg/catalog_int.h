@@ -57,6 +57,7 @@ typedef struct reader {
 	unsigned long census; /* bit CEN_x: the database has such objects (pvc_read_census) */
 	PGconn *seq_side;     /* reading sequence values meanwhile (pg/cat_rels.c), or NULL */
 	int sessions;         /* how many the backup may use (pv_catalog_read) */
+	int standby;          /* the server is a hot standby: it has no rows of unlogged tables */
 	struct pvc_ahead *ahead; /* reading ahead on a second session (cat_common.c), or NULL */
 	int census_read;
 } reader;
@@ -141,6 +142,8 @@ void pvc_oids_add(pv_buf *b, pv_oid oid);
 const char *pvc_oids(pv_buf *b);
 
 void pvc_unsupported(reader *rd, const char *kind, const char *descr);
+/* a warning now, and in the bundle header's "warnings" */
+void pvc_warning(reader *rd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* the extension (its graph object) that catalog row (classid, oid) belongs to, as a member
  * or as a part of one (catalog.c, read_ext_members); NULL for everything else */
 pv_obj *pvc_ext_of(reader *rd, pv_oid classid, pv_oid oid);

@@ -19,10 +19,26 @@ static PGconn *connect_once(const pv_connopts *o, const char *dbname, int *trans
 /* A warning (or notice) the server sends while pgvault works goes out as pgvault's own
  * warning (or information), saying where it came from, instead of libpq's raw
  * "WARNING:  ..." line. */
+/* The FATAL a server sent while no statement ran (libpq hands it to the notice receiver):
+ * why the session ended, for the error of the next statement, which only sees the
+ * connection closed.  One per thread: a connection is used by one thread at a time. */
+static _Thread_local struct {
+	PGconn *c;
+	char state[6];
+	char msg[512];
+} last_fatal;
+
 static void
 server_notice(void *arg, const PGresult *res)
 {
 	PGconn *c = arg;
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *sev_en = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	if (sev_en && strcmp(sev_en, "FATAL") == 0 && state) {
+		last_fatal.c = c;
+		snprintf(last_fatal.state, sizeof last_fatal.state, "%s", state);
+		snprintf(last_fatal.msg, sizeof last_fatal.msg, "%s", PQresultErrorMessage(res));
+	}
 	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
@@ -93,15 +109,18 @@ wrong_kind(const char *const *kw, const char *const *val, const char *want, cons
 		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 			int rec = PQgetvalue(r, 0, 0)[0] == 't';
 			int ro = strcmp(PQgetvalue(r, 0, 1), "on") == 0;
+			int need_write = strcmp(want, "read-write") == 0 || strcmp(want, "primary") == 0;
+			/* (of the kind wanted after all: the failure was something else) */
+			int wrong = need_write ? rec || ro : strcmp(want, "standby") == 0 && !rec;
 			const char *is = rec ? "a standby (in recovery: read-only)"
 			               : ro ? "read-only (default_transaction_read_only = on)"
 			                    : "a primary (it accepts writes)";
-			int need_write = strcmp(want, "read-write") == 0 || strcmp(want, "primary") == 0;
-			pv_fail("no server of the kind needed (target_session_attrs=%s: %s) among those of "
-			        "the connection; the first that answers, %s port %s, is %s", want,
-			        need_write ? "one that accepts writes, a primary"
-			                   : "a standby", PQhost(c), PQport(c), is);
-			found = 1;
+			if (wrong)
+				pv_fail("no server of the kind needed (target_session_attrs=%s: %s) among those "
+				        "of the connection; the first that answers, %s port %s, is %s", want,
+				        need_write ? "one that accepts writes, a primary" : "a standby",
+				        PQhost(c), PQport(c), is);
+			found = wrong;
 		}
 		PQclear(r);
 	}
@@ -184,6 +203,11 @@ void
 pv_err_from_server(PGconn *c, const PGresult *r)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	if (!state && PQstatus(c) == CONNECTION_BAD && last_fatal.c == c) {
+		/* closed after a FATAL between statements: that is the reason */
+		state = last_fatal.state;
+		pv_fail("%s", last_fatal.msg);
+	}
 	/* A read-only REPEATABLE READ transaction meets no serialization failure of its own:
 	 * on a standby, 40001 is a recovery conflict (snapshot, tablespace, buffer pin, lock),
 	 * 40P01 the buffer deadlock with the startup process. */
@@ -368,7 +392,8 @@ static const char FACTS_SQL[] =
     "   THEN (SELECT system_identifier FROM pg_catalog.pg_control_system())::pg_catalog.text END,"
     " pg_catalog.host(pg_catalog.inet_server_addr()), pg_catalog.inet_server_port(),"
     " pg_catalog.current_setting('hot_standby_feedback'),"
-    " pg_catalog.current_setting('max_standby_streaming_delay'), pg_catalog.pg_backend_pid()";
+    " pg_catalog.current_setting('max_standby_streaming_delay'), pg_catalog.pg_backend_pid(),"
+    " (" PV_CONFLICTS_SQL ")";
 
 static void
 copy_fact(char *dst, size_t n, PGresult *r, int col)
@@ -395,6 +420,7 @@ read_facts(PGconn *c, pv_server_facts *f)
 		copy_fact(f->delay, sizeof f->delay, r, 9);
 		/* a pooler in between answered the connection with a key of its own */
 		f->pooled = atoi(PQgetvalue(r, 0, 10)) != PQbackendPID(c);
+		f->conflicts = PQgetisnull(r, 0, 11) ? -1 : strtoll(PQgetvalue(r, 0, 11), NULL, 10);
 	}
 	PQclear(r);
 	return 0;

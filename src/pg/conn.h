@@ -51,7 +51,15 @@ typedef struct pv_server_facts {
 	char feedback[16];    /* a standby's hot_standby_feedback */
 	char delay[32];       /* a standby's max_standby_streaming_delay */
 	int pooled;           /* through a pooler (PgBouncer): its session is not the server's */
+	long long conflicts;  /* PV_CONFLICTS_SQL then (-1: not known) */
 } pv_server_facts;
+
+/* The statements a standby has cancelled in the current database so far to go on
+ * replaying (a session ended by a recovery conflict between its statements sees only its
+ * connection closed: this count tells). */
+#define PV_CONFLICTS_SQL                                                                     \
+	"SELECT confl_tablespace + confl_lock + confl_snapshot + confl_bufferpin + confl_deadlock" \
+	" FROM pg_catalog.pg_stat_database_conflicts WHERE datname = pg_catalog.current_database()"
 
 /* Connect to dbname (NULL: the maintenance database).  On failure NULL and a message
  * that says whether the server was unreachable, authentication failed or the database

@@ -64,7 +64,7 @@ BEGIN
 	END LOOP;
 END $$;
 SQL
-psql -X -q -d "$DB" -f "$T/writer.sql" >/dev/null 2>&1 &
+PGAPPNAME=pvt_writer psql -X -q -d "$DB" -f "$T/writer.sql" >/dev/null 2>&1 &
 writer=$!
 trap 'kill $writer 2>/dev/null || true' EXIT
 # until the writer has committed a few hundred transactions (accounts grow new row versions)
@@ -92,6 +92,8 @@ for round in 1 2 3; do
 done
 kill "$writer" 2>/dev/null || true
 wait "$writer" 2>/dev/null || true
+# (its server session goes on with the loop until it writes to the client: ended here)
+q -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pvt_writer'" >/dev/null
 trap - EXIT
 
 # 2b. a table someone waits to lock exclusively: a worker cannot lock it (NOWAIT) and leaves
