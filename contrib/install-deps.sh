@@ -12,8 +12,11 @@
 #                module from PostgreSQL's source package, so a deb-src line is added, copied
 #                from the machine's own apt sources), and Node.js with npm for
 #                the S3 test server (Debian's, when the machine has no node), PostGIS
-#                (tests/t/22-extensions.sh), and debootstrap, which builds the Debian trees
-#                holding PostgreSQL 17 and 18 for `make check-versions` (tests/lib/trees.sh).
+#                (tests/t/22-extensions.sh), PgBouncer for the connection-pooler tests
+#                (tests/lib/pgbouncer.sh starts instances of its own on private ports; the
+#                package's service is not used), and debootstrap, which builds the Debian
+#                trees holding PostgreSQL 17 and 18 for `make check-versions`
+#                (tests/lib/trees.sh).
 set -e
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 TESTS=no
@@ -48,7 +51,7 @@ libcurl4-openssl-dev libjansson-dev libinih-dev libssl-dev libxml2-dev libsodium
 postgresql-$PGV postgresql-client-$PGV"
 if [ "$TESTS" = yes ]; then
 	PKGS="$PKGS libcmocka-dev zstd python3 time postgresql-server-dev-$PGV dpkg-dev
-postgresql-$PGV-postgis-3 debootstrap clang valgrind tmux mandoc
+postgresql-$PGV-postgis-3 pgbouncer debootstrap clang valgrind tmux mandoc
 chromium"
 	# The S3 tests run s3rver on Node.js (tests/lib/s3.sh installs it with npm); Debian's
 	# nodejs when the machine has none.

@@ -269,6 +269,30 @@ conflicted(const pv_connopts *co, PGconn *c, const char *db, const pv_server_fac
 	return more;
 }
 
+/* 1 when the session of c (its dump session cut at its BEGIN) went through a pooler that
+ * runs no transaction block: PgBouncer's statement pooling. */
+static int
+statement_pooling(const pv_connopts *co, PGconn *c, const char *db)
+{
+	pv_connopts same = pv_connopts_same(co, c);
+	same.retries = 0;
+	char *saved = pv_strdup(pv_errmsg());
+	int kind = pv_err_kind();
+	PGconn *n = pv_connect(&same, db);
+	int pooled = n ? pv_pooled(n) : 0, refused = 0;
+	if (pooled > 0) {
+		PGresult *r = PQexec(n, "BEGIN");
+		refused = PQresultStatus(r) != PGRES_COMMAND_OK && PQstatus(n) == CONNECTION_BAD;
+		PQclear(r);
+	}
+	if (n)
+		PQfinish(n);
+	pv_fail("%s", saved);
+	pv_err_set_kind(kind);
+	free(saved);
+	return refused;
+}
+
 /* The session on the server the backup reads, in its snapshot (pv_dump_session), or NULL
  * (error set).  A standby more than o->max_standby_lag behind is refused, or with source
  * prefer-standby left for the primary. */
@@ -276,8 +300,16 @@ static PGconn *
 open_source(const pv_connopts *co, const char *db, const pv_dump_opts *o, pv_server_facts *f)
 {
 	PGconn *c = pv_connect(co, db);
-	if (!c || pv_dump_session(c, f) < 0)
+	if (!c)
 		goto fail;
+	if (pv_dump_session(c, f) < 0) {
+		if (pv_err_kind() == PV_ERRK_CONNECTION_LOST && statement_pooling(co, c, db))
+			pv_fail("the connection goes through a pooler in statement pooling mode (PgBouncer's "
+			        "pool_mode = statement), which runs no transaction block, and a backup reads in "
+			        "one snapshot transaction: connect pgvault to a session or transaction pool, or "
+			        "to PostgreSQL itself");
+		goto fail;
+	}
 	if (!f->standby || o->max_standby_lag <= 0 || f->lag <= (double)o->max_standby_lag)
 		return c;
 	char *where = pv_asprintf("the standby %s port %s is %.0f s behind its primary (max_standby_lag %ld s)",

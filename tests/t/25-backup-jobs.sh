@@ -18,6 +18,7 @@
 #     without it, the 40 tables restore identical.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
+. "$TOP_SRCDIR/tests/lib/money.sh"
 DB=pvt25_jobs
 DB2=pvt25_other
 for d in "$DB" "${DB}_r" "${DB}_r1" "$DB2" "${DB2}_r"; do dropdb_q "$d"; done
@@ -25,11 +26,8 @@ createdb_q "$DB"
 load_fixture "$DB" "$TOP_SRCDIR/tests/fixtures/objects.sql"
 q -d "$DB" -c "CREATE TABLE app.bulk AS SELECT i AS id, md5(i::text) AS h, repeat('x', i % 300) AS pad FROM generate_series(1, 40000) i" \
           -c "ALTER TABLE app.bulk ADD PRIMARY KEY (id)" -c "CREATE INDEX ON app.bulk (h)" \
-          -c "CREATE TABLE app.accounts (id int PRIMARY KEY, balance bigint NOT NULL, pad text)" \
-          -c "INSERT INTO app.accounts SELECT i, 1000, repeat('p', 200) FROM generate_series(1, 400) i" \
-          -c "CREATE TABLE app.ledger_a (id bigserial PRIMARY KEY, amount int)" \
-          -c "CREATE TABLE app.ledger_b (id bigserial PRIMARY KEY, amount int)" \
           -c "VACUUM ANALYZE"
+money_setup "$DB"
 
 # 1. identical restore, ranges
 PGVAULT_RANGE_BLOCKS=8 pv -v backup --storage "$T/st" --db "$DB" --jobs 3; expect_rc 0 "backup --jobs 3"
@@ -49,29 +47,8 @@ oracle_compare "${DB}_r1" "${DB}_r" || fail "parallel and serial backups restore
 dropdb_q "${DB}_r"
 
 # 2. one snapshot under concurrent writes
-q -d "$DB" -c "SELECT sum(balance) FROM app.accounts" >"$T/total0"
-cat >"$T/writer.sql" <<'SQL'
-DO $$
-DECLARE a int; b int; x int;
-BEGIN
-	FOR i IN 1..1000000 LOOP
-		a := 1 + (random() * 399)::int; b := 1 + (random() * 399)::int; x := (random() * 50)::int;
-		UPDATE app.accounts SET balance = balance - x WHERE id = a;
-		UPDATE app.accounts SET balance = balance + x WHERE id = b;
-		INSERT INTO app.ledger_a (amount) VALUES (x);
-		INSERT INTO app.ledger_b (amount) VALUES (x);
-		COMMIT;
-	END LOOP;
-END $$;
-SQL
-PGAPPNAME=pvt_writer psql -X -q -d "$DB" -f "$T/writer.sql" >/dev/null 2>&1 &
-writer=$!
-trap 'kill $writer 2>/dev/null || true' EXIT
-# until the writer has committed a few hundred transactions (accounts grow new row versions)
-for _ in $(seq 100); do
-	[ "$(q -d "$DB" -c "SELECT count(*) FROM app.ledger_a")" -ge 300 ] && break
-	sleep 0.1
-done
+money_writer_start "$DB"
+trap money_writer_stop EXIT
 before=$(q -d "$DB" -c "SELECT count(*) FROM app.ledger_a")
 [ "$before" -ge 300 ] || fail "the writer did not get going ($before transactions)"
 for round in 1 2 3; do
@@ -80,20 +57,14 @@ for round in 1 2 3; do
 	id=$(cat "$T/out")
 	sleep 0.3
 	pv restore --storage "$T/st" "$id" --as "${DB}_r"; expect_rc 0 "restore under writes ($round)"
-	total=$(q -d "${DB}_r" -c "SELECT sum(balance) FROM app.accounts")
-	[ "$total" = "$(cat "$T/total0")" ] || fail "round $round: restored total $total, expected $(cat "$T/total0"): the sessions saw different snapshots"
-	na=$(q -d "${DB}_r" -c "SELECT count(*) FROM app.ledger_a")
-	nb=$(q -d "${DB}_r" -c "SELECT count(*) FROM app.ledger_b")
-	[ "$na" = "$nb" ] || fail "round $round: ledgers of $na and $nb rows: the sessions saw different snapshots"
+	money_check "${DB}_r" "round $round"
+	na=$MONEY_ROWS
 	now=$(q -d "$DB" -c "SELECT count(*) FROM app.ledger_a")
 	[ "$na" -ge "$before" ] && [ "$na" -lt "$now" ] || fail "round $round: restored ledger of $na rows, not between $before and $now: the writer did not write during the backup"
 	dropdb_q "${DB}_r"
 	before=$now
 done
-kill "$writer" 2>/dev/null || true
-wait "$writer" 2>/dev/null || true
-# (its server session goes on with the loop until it writes to the client: ended here)
-q -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pvt_writer'" >/dev/null
+money_writer_stop
 trap - EXIT
 
 # 2b. a table someone waits to lock exclusively: a worker cannot lock it (NOWAIT) and leaves

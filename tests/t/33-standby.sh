@@ -19,10 +19,10 @@
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 . "$TOP_SRCDIR/tests/lib/cluster.sh"
+. "$TOP_SRCDIR/tests/lib/money.sh"
 
-writer=
 cleanup() {
-	[ -z "$writer" ] || kill "$writer" 2>/dev/null || true
+	money_writer_stop 2>/dev/null || true
 	cluster_stop "$T/s"
 	cluster_stop "$T/p"
 }
@@ -49,11 +49,8 @@ pvc() { pv --config "$T/c.conf" "$@"; }
 DB=pvt33_app
 createdb_q "$DB"
 load_fixture "$DB" "$TOP_SRCDIR/tests/fixtures/objects.sql"
-q -d "$DB" -c "CREATE TABLE app.accounts (id int PRIMARY KEY, balance bigint NOT NULL, pad text)" \
-	-c "INSERT INTO app.accounts SELECT i, 1000, repeat('p', 200) FROM generate_series(1, 400) i" \
-	-c "CREATE TABLE app.ledger_a (id bigserial PRIMARY KEY, amount int)" \
-	-c "CREATE TABLE app.ledger_b (id bigserial PRIMARY KEY, amount int)" \
-	-c "CREATE TABLE app.bulk AS SELECT i AS id, md5(i::text) AS h FROM generate_series(1, 30000) i" \
+money_setup "$DB"
+q -d "$DB" -c "CREATE TABLE app.bulk AS SELECT i AS id, md5(i::text) AS h FROM generate_series(1, 30000) i" \
 	-c "VACUUM ANALYZE"
 cluster_wait_replay "$P" "$S"
 
@@ -139,27 +136,7 @@ sed -i '/^max_standby_lag/d' "$T/c.conf"
 cluster_wait_replay "$P" "$S"
 
 # ---- 2. one snapshot under concurrent writes, on the primary and on the standby -------------
-q -d "$DB" -c "SELECT sum(balance) FROM app.accounts" >"$T/total0"
-cat >"$T/writer.sql" <<'SQL'
-DO $$
-DECLARE a int; b int; x int;
-BEGIN
-	FOR i IN 1..1000000 LOOP
-		a := 1 + (random() * 399)::int; b := 1 + (random() * 399)::int; x := (random() * 50)::int;
-		UPDATE app.accounts SET balance = balance - x WHERE id = a;
-		UPDATE app.accounts SET balance = balance + x WHERE id = b;
-		INSERT INTO app.ledger_a (amount) VALUES (x);
-		INSERT INTO app.ledger_b (amount) VALUES (x);
-		COMMIT;
-	END LOOP;
-END $$;
-SQL
-PGAPPNAME=pvt_writer psql -X -q -d "$DB" -f "$T/writer.sql" >/dev/null 2>&1 &
-writer=$!
-for _ in $(seq 100); do
-	[ "$(q -d "$DB" -c "SELECT count(*) FROM app.ledger_a")" -ge 300 ] && break
-	sleep 0.1
-done
+money_writer_start "$DB"
 for src in primary standby; do
 	if [ "$src" = primary ]; then count() { q -d "$DB" -c "SELECT count(*) FROM app.ledger_a"; }
 	else count() { onstandby -d "$DB" -c "SELECT count(*) FROM app.ledger_a"; }; fi
@@ -173,20 +150,12 @@ for src in primary standby; do
 	python3 -c 'import json,sys; l=[b for b in json.load(open(sys.argv[1])) if b["id"] == sys.argv[2]]; assert l[0]["source"]["role"] == sys.argv[3], l' \
 		"$T/out" "$id" "$src" || fail "$src: the bundle does not record its source as $src"
 	pvc restore --storage "$T/st" "$id" --as "${DB}_w"; expect_rc 0 "restore of the backup from the $src"
-	total=$(q -d "${DB}_w" -c "SELECT sum(balance) FROM app.accounts")
-	[ "$total" = "$(cat "$T/total0")" ] || fail "$src: restored total $total, expected $(cat "$T/total0"): the sessions saw different snapshots"
-	na=$(q -d "${DB}_w" -c "SELECT count(*) FROM app.ledger_a")
-	nb=$(q -d "${DB}_w" -c "SELECT count(*) FROM app.ledger_b")
-	[ "$na" = "$nb" ] || fail "$src: ledgers of $na and $nb rows: the sessions saw different snapshots"
-	[ "$na" -ge "$before" ] && [ "$na" -le "$after" ] || fail "$src: restored ledger of $na rows, not between $before and $after"
-	echo "figure: backup --jobs 2 from the $src under writes: ledgers $before..$after during it, restored $na = $nb, total $total"
+	money_check "${DB}_w" "$src"
+	[ "$MONEY_ROWS" -ge "$before" ] && [ "$MONEY_ROWS" -le "$after" ] || fail "$src: restored ledgers of $MONEY_ROWS rows, not between $before and $after"
+	echo "figure: backup --jobs 2 from the $src under writes: ledgers $before..$after during it, restored $MONEY_ROWS and $MONEY_ROWS, total 400000"
 	dropdb_q "${DB}_w"
 done
-kill "$writer" 2>/dev/null || true
-wait "$writer" 2>/dev/null || true
-# (its server session goes on with the loop until it writes to the client: ended here)
-q -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pvt_writer'" >/dev/null
-writer=
+money_writer_stop
 
 # ---- 3. a recovery conflict -----------------------------------------------------------------
 q -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" >/dev/null
