@@ -517,8 +517,19 @@ report_run(backup_run *b, int rc)
 	b->run.finished = time(NULL);
 	b->run.exit_code = rc;
 	const char *metrics = pv_config_get(b->g->cfg, NULL, "notify", "metrics_file");
+	b->run.server = b->g->server;
+	/* one file per server (FILE.NAME.prom for FILE.prom): their databases' labels may be
+	 * the same */
+	char *per_server = NULL;
+	if (metrics && b->g->server) {
+		const char *dot = strrchr(metrics, '.'), *slash = strrchr(metrics, '/');
+		size_t base = dot && (!slash || dot > slash) ? (size_t)(dot - metrics) : strlen(metrics);
+		per_server = pv_asprintf("%.*s.%s%s", (int)base, metrics, b->g->server, metrics + base);
+		metrics = per_server;
+	}
 	if (metrics)
 		pv_metrics_write(metrics, &b->run);
+	free(per_server);
 	struct stat st;
 	if (b->g->storage && stat(b->g->storage, &st) == 0 && S_ISDIR(st.st_mode)) {
 		char *log = pv_asprintf("%s/%s", b->g->storage, PV_RUNLOG_NAME);
@@ -616,6 +627,56 @@ run_backups(backup_run *b)
 	return rc;
 }
 
+/* What one run of run_backups holds (not the command line's --exclude) */
+static void
+run_free(backup_run *b)
+{
+	free(b->dbs);
+	pv_repo_free(b->st);
+	pv_repo_free(b->copy);
+	pv_run_free(&b->run);
+	if (b->owned) {
+		for (int i = 0; b->owned[i]; i++)
+			free(b->owned[i]);
+		free(b->owned);
+	}
+}
+
+/* Each server of the configuration in turn (pv_server_list), with the databases of the
+ * command line or of its own configuration, into its own storage: each a run of its own
+ * (its run report too).  The worst exit status. */
+static int
+back_up_servers(backup_run *b0, int argc)
+{
+	int n;
+	const char **names = pv_server_list(b0->g, &n);
+	int worst = PV_EXIT_OK;
+	if (!names[0]) {
+		free(names);
+		return run_backups(b0);
+	}
+	for (int i = 0; i < n; i++) {
+		backup_run b = *b0;
+		b.dbs = pv_calloc((size_t)argc + 1, sizeof *b.dbs);
+		memcpy(b.dbs, b0->dbs, (size_t)b0->ndb * sizeof *b.dbs);
+		b.owned = NULL;
+		b.st = b.copy = NULL;
+		memset(&b.run, 0, sizeof b.run);
+		b.run.command = "backup";
+		b.run.started = time(NULL);
+		int rc = pv_use_server(b0->g, names[i]);
+		if (rc == PV_EXIT_OK) {
+			pv_info("server \"%s\" (%s)", names[i], b0->g->storage);
+			rc = run_backups(&b);
+		}
+		if (rc != PV_EXIT_OK && (worst == PV_EXIT_OK || rc == PV_EXIT_FAIL))
+			worst = rc;
+		run_free(&b);
+	}
+	free(names);
+	return worst;
+}
+
 int
 cmd_backup(pv_global *g, int argc, char **argv)
 {
@@ -628,22 +689,14 @@ cmd_backup(pv_global *g, int argc, char **argv)
 	b.run.command = "backup";
 	b.run.started = time(NULL);
 
-	int rc = parse_args(&b, argc, argv);
+	int rc = parse_args(&b, argc, argv), argn = argc;
 	if (rc == PV_OPTS_HELP)
 		rc = PV_EXIT_OK;
 	else if (rc == PV_EXIT_OK && (rc = pv_setup(g)) == PV_EXIT_OK)
-		rc = run_backups(&b);
+		rc = back_up_servers(&b, argn);
 	else if (rc == PV_EXIT_USAGE && g->cfg) /* the configuration stopped it */
 		report_setup_failure(&b, rc);
-	free(b.dbs);
 	free(b.excl);
-	pv_repo_free(b.st);
-	pv_repo_free(b.copy);
-	pv_run_free(&b.run);
-	if (b.owned) {
-		for (int i = 0; b.owned[i]; i++)
-			free(b.owned[i]);
-		free(b.owned);
-	}
+	run_free(&b);
 	return rc;
 }

@@ -8,6 +8,8 @@
 
 #include "cmd/opts.h"
 #include "ops/config.h"
+#include <jansson.h>
+
 #include "pg/conn.h"
 #include "store/repo.h"
 
@@ -18,7 +20,25 @@ typedef struct pv_global {
 	pv_config *cfg;        /* loaded by pv_setup() */
 	pv_buf sign_key;       /* [security] signing_key_file's key, or empty (pv_setup) */
 	const pv_command *cmd; /* the command running (pv_next_option): the sections it reads */
+	const char *server;    /* --server, or the one pv_use_server chose */
+	const char *server_cli; /* --server */
+	pv_connopts conn_cli;  /* what the command line set of conn */
+	const char *storage_cli; /* --storage */
+	char *server_storage;  /* STORAGE/@NAME of a server */
+	json_t *servers;       /* pv_config_servers */
+	int setup;
 } pv_global;
+
+/* Several servers ([server:NAME]): the names a command covering them all goes through (an
+ * array the caller frees), or one NULL entry (no such section, or --server chose one); each
+ * is made the current one by pv_use_server (its connection, its storage directory
+ * STORAGE/@NAME; NULL: the unnamed server of [connection], whose bundles are in STORAGE
+ * itself).  PV_EXIT_OK, or PV_EXIT_USAGE (said) for an unknown name. */
+const char **pv_server_list(pv_global *g, int *n);
+int pv_use_server(pv_global *g, const char *name);
+/* SERVER/DB@latest, SERVER/ID ...: the server made the current one and the rest returned;
+ * anything else (no such server, a path, --server given) as it is; NULL on failure. */
+const char *pv_server_ref(pv_global *g, const char *arg);
 
 #define PV_DEFAULT_STORAGE "/var/lib/pgvault"
 

@@ -45,11 +45,18 @@ const pv_opt pv_global_opts[] = {
 	PV_OPT_CFG(0, "maintenance-db", OPT_MAINTDB, "DB",
 	           "database or connection string (no password) for server-wide queries",
 	           "connection", "maintenance_db"),
+	PV_OPT(0, "server", OPT_SERVER, "NAME",
+	       "the server of [server:NAME] (default: each of them in turn for backup, list, status, "
+	       "prune and verify --all; restore and verify take SERVER/DB@latest)"),
 	PV_OPT('q', "quiet", OPT_QUIET, NULL,
 	       "errors and warnings only: nothing at all on success (no bundle ids, no progress)"),
 	PV_OPT('v', "verbose", OPT_VERBOSE, NULL, "more detail on standard error"),
 	PV_OPT(0, "help", OPT_HELP, NULL, "this help"),
 	PV_OPT_KEY("connection", "password"),
+	PV_OPT_KEY("server", "host"), PV_OPT_KEY("server", "port"), PV_OPT_KEY("server", "user"),
+	PV_OPT_KEY("server", "maintenance_db"), PV_OPT_KEY("server", "password"),
+	PV_OPT_KEY("server", "source"), PV_OPT_KEY("server", "max_standby_lag"),
+	PV_OPT_KEY("server", "databases"), PV_OPT_KEY("server", "exclude"), PV_OPT_KEY("server", "jobs"),
 	PV_OPT_KEY("connection", "retries"),
 	PV_OPT_KEY("connection", "retry_delay"),
 	PV_OPT_KEY("security", "signing_key_file"),
@@ -125,6 +132,7 @@ pv_global_option(pv_global *g, int opt, const char *arg)
 	case 'p': g->conn.port = arg; return 1;
 	case 'U': g->conn.user = arg; return 1;
 	case OPT_MAINTDB: g->conn.maintdb = arg; return 1;
+	case OPT_SERVER: g->server_cli = arg; return 1;
 	case OPT_QUIET: case 'q': pv_log_set_level(PV_LOG_QUIET); return 1;
 	case OPT_VERBOSE: case 'v': pv_log_set_level(PV_LOG_VERBOSE); return 1;
 	default: return 0;
@@ -187,6 +195,10 @@ pv_global_free(pv_global *g)
 {
 	pv_config_free(g->cfg);
 	g->cfg = NULL;
+	free(g->server_storage);
+	g->server_storage = NULL;
+	json_decref(g->servers);
+	g->servers = NULL;
 	if (g->sign_key.data)
 		memset(g->sign_key.data, 0, g->sign_key.len);
 	pv_buf_free(&g->sign_key);
@@ -207,7 +219,48 @@ pv_setup(pv_global *g)
 			return PV_EXIT_USAGE;
 		}
 	}
+	if (!g->setup) {
+		g->setup = 1;
+		g->conn_cli = g->conn;
+		g->storage_cli = g->storage;
+		g->servers = pv_config_servers(g->cfg);
+	}
+	int rc = pv_use_server(g, g->server_cli);
+	if (rc != PV_EXIT_OK)
+		return rc;
+	if (load_signing_key(g) < 0) {
+		pv_error("%s", pv_errmsg());
+		return PV_EXIT_USAGE;
+	}
+	return PV_EXIT_OK;
+}
+
+const char **
+pv_server_list(pv_global *g, int *n)
+{
+	size_t k = g->server_cli ? 0 : json_array_size(g->servers);
+	const char **v = pv_calloc(k + 1, sizeof *v);
+	for (size_t i = 0; i < k; i++)
+		v[i] = json_string_value(json_array_get(g->servers, i));
+	*n = k ? (int)k : 1;
+	return v;
+}
+
+int
+pv_use_server(pv_global *g, const char *name)
+{
 	pv_config *c = g->cfg;
+	if (name) {
+		int found = 0;
+		for (size_t i = 0; i < json_array_size(g->servers) && !found; i++)
+			found = strcmp(json_string_value(json_array_get(g->servers, i)), name) == 0;
+		if (!found)
+			return pv_usage_error(NULL, "no server \"%s\": the configuration has no [server:%s] "
+			                      "section", name, name);
+	}
+	g->server = name;
+	pv_config_set_server(c, name);
+	g->conn = g->conn_cli;
 	if (!g->conn.host)
 		g->conn.host = pv_config_get(c, NULL, "connection", "host");
 	if (!g->conn.port)
@@ -224,14 +277,16 @@ pv_setup(pv_global *g)
 	g->conn.retries = (int)v;
 	pv_config_seconds(c, NULL, "connection", "retry_delay", 2, &v);
 	g->conn.retry_delay = (int)v;
+	g->storage = g->storage_cli;
 	if (!g->storage)
 		g->storage = pv_config_get(c, NULL, "storage", "dir");
 	if (!g->storage)
 		g->storage = PV_DEFAULT_STORAGE;
-	if (load_signing_key(g) < 0) {
-		pv_error("%s", pv_errmsg());
-		return PV_EXIT_USAGE;
-	}
+	/* each server's bundles apart, so that two databases "app" never mix */
+	free(g->server_storage);
+	g->server_storage = name ? pv_asprintf("%s/@%s", g->storage, name) : NULL;
+	if (name)
+		g->storage = g->server_storage;
 	return PV_EXIT_OK;
 }
 
@@ -275,6 +330,14 @@ open_s3(pv_global *g)
 		o.region = getenv("AWS_REGION");
 	o.bucket = bucket;
 	o.prefix = pv_config_get(c, NULL, "s3", "prefix");
+	/* a server's bundles under @NAME/ there too (pv_s3_new copies the prefix) */
+	char *server_prefix = NULL;
+	if (g->server) {
+		size_t n = o.prefix ? strlen(o.prefix) : 0;
+		server_prefix = pv_asprintf("%s%s@%s", n ? o.prefix : "", n && o.prefix[n - 1] != '/' ? "/" : "",
+		                            g->server);
+		o.prefix = server_prefix;
+	}
 	const char *style = pv_config_get(c, NULL, "s3", "url_style");
 	o.path_style = !style || strcmp(style, "path") == 0;
 	/* the standard AWS_* environment, else the (0600) configuration file */
@@ -293,6 +356,7 @@ open_s3(pv_global *g)
 		o.allow_small_parts = 1;
 	}
 	pv_s3 *s3 = pv_s3_new(&o);
+	free(server_prefix);
 	if (!s3)
 		pv_error("%s", pv_errmsg());
 	return s3;
@@ -339,6 +403,22 @@ pv_read_lock(pv_global *g, pv_repo *r)
 	long timeout = 0;
 	pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &timeout);
 	return pv_repo_lock(r, NULL, 0, timeout > 60 ? timeout : 60);
+}
+
+const char *
+pv_server_ref(pv_global *g, const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	struct stat st;
+	/* (a file of that name is the file) */
+	if (!slash || g->server_cli || stat(arg, &st) == 0)
+		return arg;
+	for (size_t i = 0; i < json_array_size(g->servers); i++) {
+		const char *name = json_string_value(json_array_get(g->servers, i));
+		if (strlen(name) == (size_t)(slash - arg) && strncmp(arg, name, strlen(name)) == 0)
+			return pv_use_server(g, name) == PV_EXIT_OK ? slash + 1 : NULL;
+	}
+	return arg;
 }
 
 int

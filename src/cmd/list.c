@@ -106,27 +106,39 @@ cmd_list(pv_global *g, int argc, char **argv)
 	int src = pv_setup(g);
 	if (src != PV_EXIT_OK)
 		return src;
-	/* the local storage, and with --remote the S3 one after it */
 	json_t *out = json_array();
-	int bad = 0;
-	for (int k = 0; k <= remote; k++) {
-		pv_repo *r = pv_open_repo(g, k);
-		pv_entries all;
-		if (!r) {
-			json_decref(out);
-			return PV_EXIT_FAIL;
+	int bad = 0, n, servers;
+	const char **names = pv_server_list(g, &n);
+	servers = names[0] != NULL;
+	/* with several servers, each one's storage, and first what the storage itself holds (a
+	 * single-server configuration's bundles, from before the servers came) */
+	for (int sv = servers ? -1 : 0; sv < n && !bad; sv++) {
+		if (servers && pv_use_server(g, sv < 0 ? NULL : names[sv]) != PV_EXIT_OK) {
+			bad = 1;
+			break;
 		}
-		if (pv_repo_list(r, db, &all) < 0) {
-			pv_error("%s", pv_errmsg());
+		/* the local storage, and with --remote the S3 one after it */
+		for (int k = 0; k <= remote && !bad; k++) {
+			pv_repo *r = pv_open_repo(g, k);
+			pv_entries all;
+			if (!r || pv_repo_list(r, db, &all) < 0) {
+				if (r)
+					pv_error("%s", pv_errmsg());
+				pv_repo_free(r);
+				free(names);
+				json_decref(out);
+				return PV_EXIT_FAIL;
+			}
+			for (size_t i = 0; i < all.n; i++) {
+				json_t *e = row(&all.v[i]);
+				bad |= !e || pvj_set(e, "server", g->server ? json_string(g->server) : json_null()) < 0 ||
+				       pvj_append(out, e) < 0;
+			}
+			pv_entries_free(&all);
 			pv_repo_free(r);
-			json_decref(out);
-			return PV_EXIT_FAIL;
 		}
-		for (size_t i = 0; i < all.n; i++)
-			bad |= pvj_append(out, row(&all.v[i]));
-		pv_entries_free(&all);
-		pv_repo_free(r);
 	}
+	free(names);
 	char *text = NULL;
 	if (bad || (json && !(text = pvj_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER, PVJ_UTF8, "the list")))) {
 		pv_error("%s", pv_errmsg());
@@ -151,12 +163,17 @@ cmd_list(pv_global *g, int argc, char **argv)
 			int m = json_object_get(e, PV_SIDECAR_UPLOAD_FAILED) != NULL;
 			marked |= m;
 			snprintf(where, sizeof where, "%s%s", s(e, "location"), m ? "!" : "");
-			printf("%-20s %-20s %-10s %10s %5.1fx %-8s %-6s %s\n", s(e, "database"), s(e, "time"),
+			/* SERVER/DB: what restore takes */
+			char *name = json_is_string(json_object_get(e, "server"))
+			                 ? pv_asprintf("%s/%s", s(e, "server"), s(e, "database"))
+			                 : pv_strdup(s(e, "database"));
+			printf("%-20s %-20s %-10s %10s %5.1fx %-8s %-6s %s\n", name, s(e, "time"),
 			       s(e, "tag")[0] ? s(e, "tag") : "-", sz,
 			       json_real_value(json_object_get(e, "ratio")),
 			       json_object_get(e, PV_SIDECAR_VERIFY_FAILED) ? "FAILED"
 			       : json_is_true(json_object_get(e, "verified")) ? "yes" : "no",
 			       where, s(e, "id"));
+			free(name);
 		}
 		if (marked)
 			printf("local!: not uploaded, the upload failed (list --json says why); "

@@ -47,7 +47,7 @@ typedef struct pv_opt {
 
 /* The ids of the global options (a command's own start at OPT_CMD_BASE). */
 enum {
-	OPT_CONFIG = 1000, OPT_STORAGE, OPT_MAINTDB, OPT_QUIET, OPT_VERBOSE, OPT_HELP,
+	OPT_CONFIG = 1000, OPT_STORAGE, OPT_MAINTDB, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_SERVER,
 	OPT_CMD_BASE = 1100
 };
 

@@ -41,6 +41,31 @@ const pv_command pv_cmd_prune = {
 	.run = cmd_prune,
 };
 
+/* The current server's storage (local, or with remote the S3 one) */
+static int
+prune_one(pv_global *g, const char *db, int dry, int remote, long lock_timeout)
+{
+	int rc = PV_EXIT_OK;
+	pv_repo *r = pv_open_repo(g, remote);
+	if (!r)
+		return PV_EXIT_USAGE;
+	pv_lock *l = dry ? NULL : pv_repo_lock(r, NULL, 1, lock_timeout);
+	int deleted = 0;
+	if (!dry && !l) {
+		pv_error("%s", pv_errmsg());
+		rc = pv_errcode();
+	} else if (pv_prune(g->cfg, r, db, dry, dry || pv_log_level() > PV_LOG_QUIET ? stdout : NULL,
+	                    &deleted) < 0) {
+		pv_error("%s", pv_errmsg());
+		rc = pv_errcode();
+	} else {
+		pv_info("%s %d bundle(s) in %s", dry ? "would delete" : "deleted", deleted, pv_repo_describe(r));
+	}
+	pv_lock_release(l);
+	pv_repo_free(r);
+	return rc;
+}
+
 int
 cmd_prune(pv_global *g, int argc, char **argv)
 {
@@ -70,22 +95,14 @@ cmd_prune(pv_global *g, int argc, char **argv)
 		return rc;
 	if (lock_timeout < 0)
 		pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &lock_timeout);
-	pv_repo *r = pv_open_repo(g, remote);
-	if (!r)
-		return PV_EXIT_USAGE;
-	pv_lock *l = dry ? NULL : pv_repo_lock(r, NULL, 1, lock_timeout);
-	int deleted = 0;
-	if (!dry && !l) {
-		pv_error("%s", pv_errmsg());
-		rc = pv_errcode();
-	} else if (pv_prune(g->cfg, r, db, dry, dry || pv_log_level() > PV_LOG_QUIET ? stdout : NULL,
-	                    &deleted) < 0) {
-		pv_error("%s", pv_errmsg());
-		rc = pv_errcode();
-	} else {
-		pv_info("%s %d bundle(s) in %s", dry ? "would delete" : "deleted", deleted, pv_repo_describe(r));
+	/* with several servers, each one's storage, and what the storage itself holds */
+	int n;
+	const char **names = pv_server_list(g, &n);
+	for (int sv = names[0] ? -1 : 0; sv < n && rc == PV_EXIT_OK; sv++) {
+		if (names[0] && (rc = pv_use_server(g, sv < 0 ? NULL : names[sv])) != PV_EXIT_OK)
+			break;
+		rc = prune_one(g, db, dry, remote, lock_timeout);
 	}
-	pv_lock_release(l);
-	pv_repo_free(r);
+	free(names);
 	return rc;
 }

@@ -186,8 +186,9 @@ cmd_restore(pv_global *g, int argc, char **argv)
 	o.role_password = password;
 
 	char *db = NULL, *kept = NULL;
-	pv_repo *r = pv_open_repo(g, from_remote);
-	pv_repo_reader *rd = r ? pv_open_bundle(g, r, argv[optind]) : NULL;
+	const char *ref = pv_server_ref(g, argv[optind]); /* SERVER/DB@latest: that server's */
+	pv_repo *r = ref ? pv_open_repo(g, from_remote) : NULL;
+	pv_repo_reader *rd = r ? pv_open_bundle(g, r, ref) : NULL;
 	if (!r) {
 		rc = PV_EXIT_USAGE;
 		goto done;

@@ -98,7 +98,9 @@ databases(pv_global *g, char **only, int nonly)
 	json_array_foreach(listed, i, e)
 		bad |= add_name(set, json_string_value(e));
 	json_decref(listed);
-	json_t *cfgdbs = pv_config_databases(g->cfg);
+	/* (a [db:NAME] section names a database of any server: with several, each server's
+	 * own list, or all of its databases) */
+	json_t *cfgdbs = g->server ? json_array() : pv_config_databases(g->cfg);
 	json_array_foreach(cfgdbs, i, e) {
 		int ex = 0;
 		pv_config_bool(g->cfg, json_string_value(e), "db", "exclude", 0, &ex);
@@ -147,6 +149,74 @@ max_age_arg(const char *arg)
 	return v;
 }
 
+/* The rows of the databases of the current server (set: their names) into out; how many
+ * are not ok, or -1 when a row could not be made. */
+static int
+server_status(pv_global *g, json_t *set, const pv_entries *bundles, long max_age, json_t *out)
+{
+	time_t now = time(NULL);
+	int bad = 0, jbad = 0;
+	const char *db;
+	json_t *unused;
+	json_object_foreach(set, db, unused) {
+		long limit = max_age;
+		if (limit < 0)
+			pv_config_seconds(g->cfg, db, "status", "max_age", 26 * 3600, &limit);
+		const pv_entry *newest = NULL, *damaged = NULL, *tested = NULL;
+		for (size_t i = 0; i < bundles->n; i++) {
+			const pv_entry *b = &bundles->v[i];
+			if (strcmp(b->database, db) != 0)
+				continue;
+			if (b->verified && (!newest || b->snapshot >= newest->snapshot))
+				newest = b;
+			if (b->failed && (!damaged || b->snapshot >= damaged->snapshot))
+				damaged = b;
+			if (b->verified && json_object_get(b->sidecar, PV_SIDECAR_RESTORE_TESTED) &&
+			    (!tested || b->snapshot >= tested->snapshot))
+				tested = b;
+		}
+		json_t *r = json_object();
+		jbad |= pvj_set_str(r, "database", db);
+		if (g->server)
+			jbad |= pvj_set_str(r, "server", g->server);
+		jbad |= pvj_set_int(r, "max_age_seconds", limit);
+		const char *state = "missing";
+		if (newest) {
+			json_int_t age = (json_int_t)(now - newest->snapshot);
+			state = age > limit ? "stale" : "ok";
+			jbad |= pvj_set_str(r, "newest", newest->id);
+			jbad |= pvj_set_str_or_null(r, "time", newest->snapshot_time);
+			jbad |= pvj_set_int(r, "age_seconds", age);
+		}
+		if (tested) {
+			json_t *t = json_object();
+			jbad |= pvj_set_str(t, "id", tested->id);
+			jbad |= pvj_set_str_or_null(t, "time", tested->snapshot_time);
+			jbad |= pvj_set_copy(t, "at", json_object_get(json_object_get(tested->sidecar, PV_SIDECAR_RESTORE_TESTED), "at"));
+			jbad |= pvj_set(r, "restore_tested", t);
+		}
+		if (damaged && strcmp(state, "ok") == 0)
+			state = "damaged";
+		if (damaged)
+			jbad |= report_damaged(r, db, damaged);
+		jbad |= pvj_set_str(r, "status", state);
+		bad += strcmp(state, "ok") != 0;
+		if (strcmp(state, "ok") != 0 && strcmp(state, "damaged") != 0) {
+			if (!newest)
+				pv_error("%s%sdatabase \"%s\": no verified bundle", g->server ? "server " : "", g->server ? g->server : "", db);
+			else
+				pv_error("database \"%s\": newest verified bundle %s is %lld h %02lld min old "
+				         "(maximum %ld h %02ld min)", db,
+				         newest->id,
+				         (long long)json_integer_value(json_object_get(r, "age_seconds")) / 3600,
+				         ((long long)json_integer_value(json_object_get(r, "age_seconds")) % 3600) / 60,
+				         limit / 3600, (limit % 3600) / 60);
+		}
+		jbad |= pvj_append(out, r);
+	}
+	return jbad ? -1 : bad;
+}
+
 int
 cmd_status(pv_global *g, int argc, char **argv)
 {
@@ -180,81 +250,42 @@ cmd_status(pv_global *g, int argc, char **argv)
 	}
 	if ((rc = pv_setup(g)) != PV_EXIT_OK)
 		goto done;
-	json_t *set = databases(g, only, nonly);
-	if (!set) {
-		pv_error("%s", pv_errmsg());
-		rc = PV_EXIT_FAIL;
+	int n;
+	const char **names = pv_server_list(g, &n);
+	if (names[0] && n > 1 && html) {
+		free(names);
+		rc = pv_usage_error("status", "--html draws one server's page: name it with --server");
 		goto done;
 	}
-	pv_repo *repo = pv_open_repo(g, 0);
-	pv_entries bundles;
-	int listed = pv_repo_list(repo, NULL, &bundles);
-	pv_repo_free(repo);
-	if (listed < 0) {
-		json_decref(set);
-		pv_error("%s", pv_errmsg());
-		rc = PV_EXIT_FAIL;
-		goto done;
-	}
-	time_t now = time(NULL);
 	json_t *out = json_array();
+	pv_entries bundles;
+	memset(&bundles, 0, sizeof bundles);
 	int bad = 0, jbad = 0;
-	const char *db;
-	json_t *unused;
-	json_object_foreach(set, db, unused) {
-		long limit = max_age;
-		if (limit < 0)
-			pv_config_seconds(g->cfg, db, "status", "max_age", 26 * 3600, &limit);
-		const pv_entry *newest = NULL, *damaged = NULL, *tested = NULL;
-		for (size_t i = 0; i < bundles.n; i++) {
-			const pv_entry *b = &bundles.v[i];
-			if (strcmp(b->database, db) != 0)
-				continue;
-			if (b->verified && (!newest || b->snapshot >= newest->snapshot))
-				newest = b;
-			if (b->failed && (!damaged || b->snapshot >= damaged->snapshot))
-				damaged = b;
-			if (b->verified && json_object_get(b->sidecar, PV_SIDECAR_RESTORE_TESTED) &&
-			    (!tested || b->snapshot >= tested->snapshot))
-				tested = b;
+	for (int sv = 0; sv < n && !jbad; sv++) {
+		pv_entries_free(&bundles);
+		if (names[sv] && pv_use_server(g, names[sv]) != PV_EXIT_OK) {
+			jbad = 1; /* (said) */
+			break;
 		}
-		json_t *r = json_object();
-		jbad |= pvj_set_str(r, "database", db);
-		jbad |= pvj_set_int(r, "max_age_seconds", limit);
-		const char *state = "missing";
-		if (newest) {
-			json_int_t age = (json_int_t)(now - newest->snapshot);
-			state = age > limit ? "stale" : "ok";
-			jbad |= pvj_set_str(r, "newest", newest->id);
-			jbad |= pvj_set_str_or_null(r, "time", newest->snapshot_time);
-			jbad |= pvj_set_int(r, "age_seconds", age);
+		json_t *set = databases(g, only, nonly);
+		if (!set) {
+			pv_error("%s", pv_errmsg());
+			jbad = 1;
+			break;
 		}
-		if (tested) {
-			json_t *t = json_object();
-			jbad |= pvj_set_str(t, "id", tested->id);
-			jbad |= pvj_set_str_or_null(t, "time", tested->snapshot_time);
-			jbad |= pvj_set_copy(t, "at", json_object_get(json_object_get(tested->sidecar, PV_SIDECAR_RESTORE_TESTED), "at"));
-			jbad |= pvj_set(r, "restore_tested", t);
+		pv_repo *repo = pv_open_repo(g, 0);
+		int listed = pv_repo_list(repo, NULL, &bundles);
+		pv_repo_free(repo);
+		int k = listed < 0 ? -1 : server_status(g, set, &bundles, max_age, out);
+		json_decref(set);
+		if (k < 0) {
+			pv_error("%s", pv_errmsg());
+			jbad = 1;
+		} else {
+			bad += k;
 		}
-		if (damaged && strcmp(state, "ok") == 0)
-			state = "damaged";
-		if (damaged)
-			jbad |= report_damaged(r, db, damaged);
-		jbad |= pvj_set_str(r, "status", state);
-		bad += strcmp(state, "ok") != 0;
-		if (strcmp(state, "ok") != 0 && strcmp(state, "damaged") != 0) {
-			if (!newest)
-				pv_error("database \"%s\": no verified bundle", db);
-			else
-				pv_error("database \"%s\": newest verified bundle %s is %lld h %02lld min old "
-				         "(maximum %ld h %02ld min)", db,
-				         newest->id,
-				         (long long)json_integer_value(json_object_get(r, "age_seconds")) / 3600,
-				         ((long long)json_integer_value(json_object_get(r, "age_seconds")) % 3600) / 60,
-				         limit / 3600, (limit % 3600) / 60);
-		}
-		jbad |= pvj_append(out, r);
 	}
+	free(names);
 	char *text = NULL;
 	if (!jbad && html) {
 		char *log = pv_asprintf("%s/%s", g->storage, PV_RUNLOG_NAME);
@@ -282,14 +313,18 @@ cmd_status(pv_global *g, int argc, char **argv)
 			if (json_object_get(r, "age_seconds"))
 				snprintf(agebuf, sizeof agebuf, "%lldh%02lldm", (long long)age / 3600, ((long long)age % 3600) / 60);
 			const char *t = json_string_value(json_object_get(r, "time"));
-			printf("%-24s %-8s %-21s %s\n", json_string_value(json_object_get(r, "database")),
-			       json_string_value(json_object_get(r, "status")), t ? t : "-", agebuf);
+			json_t *sv = json_object_get(r, "server");
+			char *name = sv ? pv_asprintf("%s/%s", json_string_value(sv),
+			                              json_string_value(json_object_get(r, "database")))
+			                : pv_strdup(json_string_value(json_object_get(r, "database")));
+			printf("%-24s %-8s %-21s %s\n", name, json_string_value(json_object_get(r, "status")),
+			       t ? t : "-", agebuf);
+			free(name);
 		}
 	}
 	json_decref(out);
-	json_decref(set);
 	pv_entries_free(&bundles);
-	rc = bad ? PV_EXIT_FAIL : PV_EXIT_OK;
+	rc = bad || jbad ? PV_EXIT_FAIL : PV_EXIT_OK;
 done:
 	free(only);
 	return rc;

@@ -240,6 +240,13 @@ verify_list(pv_global *g, pv_repo *r, char **names, int nnames, const char *suff
 	pv_entries_free(&list);
 }
 
+/* after a bundle's name: where it is, when not here */
+static const char *
+where_suffix(pv_repo *r)
+{
+	return strcmp(pv_repo_kind(r), "local") == 0 ? "" : " (s3)";
+}
+
 int
 cmd_verify(pv_global *g, int argc, char **argv)
 {
@@ -274,18 +281,50 @@ cmd_verify(pv_global *g, int argc, char **argv)
 	if (src != PV_EXIT_OK)
 		return src;
 	int bad = 0, good = 0;
-	pv_repo *r = pv_open_repo(g, remote);
-	if (!r)
-		return PV_EXIT_FAIL;
-	const char *suffix = strcmp(pv_repo_kind(r), "local") == 0 ? "" : " (s3)";
-	if (all)
-		verify_list(g, r, NULL, 0, suffix, &vo, &good, &bad);
-	/* names in the repository get their verdict recorded; files are only checked */
+	if (all) {
+		/* every server's storage, and what the storage itself holds */
+		int n;
+		const char **servers = pv_server_list(g, &n);
+		for (int sv = servers[0] ? -1 : 0; sv < n; sv++) {
+			if (servers[0] && pv_use_server(g, sv < 0 ? NULL : servers[sv]) != PV_EXIT_OK) {
+				bad++;
+				break;
+			}
+			pv_repo *ra = pv_open_repo(g, remote);
+			if (!ra) {
+				bad++;
+				continue;
+			}
+			verify_list(g, ra, NULL, 0, where_suffix(ra), &vo, &good, &bad);
+			pv_repo_free(ra);
+		}
+		if (servers[0])
+			(void)pv_use_server(g, g->server_cli); /* (known: it was used) */
+		free(servers);
+	}
+	/* SERVER/DB@latest: that server's storage (one server per run) */
+	const char *chosen = NULL;
 	char **names = pv_calloc((size_t)argc + 1, sizeof *names);
+	for (int i = optind; i < argc; i++) {
+		const char *ref = pv_server_ref(g, argv[i]);
+		if (!ref || (i > optind && g->server != chosen)) {
+			free(names);
+			return ref ? pv_usage_error("verify", "the bundles of one server at a time") : PV_EXIT_USAGE;
+		}
+		chosen = g->server;
+		names[i] = (char *)ref;
+	}
+	pv_repo *r = pv_open_repo(g, remote);
+	if (!r) {
+		free(names);
+		return PV_EXIT_FAIL;
+	}
+	const char *suffix = where_suffix(r);
+	/* names in the repository get their verdict recorded; files are only checked */
 	int nnames = 0;
 	for (int i = optind; i < argc; i++) {
-		if (!pv_bundle_arg_is_path(argv[i])) {
-			names[nnames++] = argv[i];
+		if (!pv_bundle_arg_is_path(names[i])) {
+			names[nnames++] = names[i];
 			continue;
 		}
 		pv_err_clear();

@@ -87,6 +87,18 @@ static const keydef keys[] = {
 	{"security", "signing_key_file", T_STR, 0, 0, "PGVAULT_SIGNING_KEY_FILE", 0, NULL, 0},
 	{"security", "encryption_key_file", T_STR, 0, 0, "PGVAULT_ENCRYPTION_KEY_FILE", 0, NULL, 0},
 	{"security", "decryption_key_files", T_LIST, 0, 0, NULL, 0, NULL, 0},
+	/* [server:NAME]: one server of several, its connection and backup keys overriding
+	 * [connection] and [backup] (pv_config_set_server) */
+	{"server", "host", T_STR, 0, 0, NULL, 0, NULL, 0},
+	{"server", "port", T_PORTS, 1, 65535, NULL, 0, NULL, 0},
+	{"server", "user", T_STR, 0, 0, NULL, 0, NULL, 0},
+	{"server", "maintenance_db", T_STR, 0, 0, NULL, 0, NULL, 0},
+	{"server", "password", T_STR, 0, 0, NULL, 1, NULL, 0},
+	{"server", "source", T_ENUM, 0, 0, NULL, 0, "primary|standby|prefer-standby|any", 0},
+	{"server", "max_standby_lag", T_DURATION, 0, 0, NULL, 0, NULL, 0},
+	{"server", "databases", T_LIST, 0, 0, NULL, 0, NULL, 0},
+	{"server", "exclude", T_LIST, 0, 0, NULL, 0, NULL, 0},
+	{"server", "jobs", T_INT, 1, 64, NULL, 0, NULL, 0},
 	/* [db:NAME] overrides */
 	{"db", "keep_days", T_INT, 0, 100000, NULL, 0, NULL, 0},
 	{"db", "keep_min", T_INT, 1, 100000, NULL, 0, NULL, 0},
@@ -101,6 +113,7 @@ static const keydef keys[] = {
 
 struct pv_config {
 	char *path;
+	char *server;     /* pv_config_set_server */
 	json_t *values;   /* section -> key -> {"v": value, "o": origin} */
 	json_t *problems; /* [{"section", "message"}]: what load refused, by section */
 };
@@ -151,7 +164,8 @@ pv_parse_bool(const char *s)
 static const keydef *
 find_key(const char *section, const char *key)
 {
-	const char *sec = strncmp(section, "db:", 3) == 0 ? "db" : section;
+	const char *sec = strncmp(section, "db:", 3) == 0 ? "db"
+	                  : strncmp(section, "server:", 7) == 0 ? "server" : section;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(keys[i].section, sec) == 0 && strcmp(keys[i].key, key) == 0)
 			return &keys[i];
@@ -163,6 +177,8 @@ known_section(const char *section)
 {
 	if (strncmp(section, "db:", 3) == 0)
 		return section[3] != '\0';
+	if (strncmp(section, "server:", 7) == 0)
+		return pv_config_server_name_ok(section + 7);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(keys[i].section, section) == 0)
 			return 1;
@@ -263,7 +279,7 @@ problem(pv_config *c, const char *section, const char *key, const char *fmt, ...
 static const char *
 section_class(const char *section)
 {
-	return strncmp(section, "db:", 3) == 0 ? "db" : section;
+	return strncmp(section, "db:", 3) == 0 ? "db" : strncmp(section, "server:", 7) == 0 ? "server" : section;
 }
 
 /* inih hands us no line numbers and (as Debian builds it) no '#' inline comments and no
@@ -488,6 +504,7 @@ pv_config_free(pv_config *c)
 	free(c->path);
 	json_decref(c->values);
 	json_decref(c->problems);
+	free(c->server);
 	free(c);
 }
 
@@ -497,6 +514,34 @@ pv_config_path(const pv_config *c)
 	return c->path;
 }
 
+int
+pv_config_server_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 0 && n <= 63 && strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                                  "0123456789_-") == n;
+}
+
+void
+pv_config_set_server(pv_config *c, const char *name)
+{
+	free(c->server);
+	c->server = name ? pv_strdup(name) : NULL;
+}
+
+json_t *
+pv_config_servers(const pv_config *c)
+{
+	json_t *a = json_array();
+	const char *k;
+	json_t *v;
+	if (c)
+		json_object_foreach(c->values, k, v)
+			if (strncmp(k, "server:", 7) == 0)
+				(void)pvj_append_str(a, k + 7); /* a string into an array: cannot fail */
+	return a;
+}
+
 static json_t *
 lookup(const pv_config *c, const char *db, const char *section, const char *key)
 {
@@ -504,6 +549,15 @@ lookup(const pv_config *c, const char *db, const char *section, const char *key)
 		return NULL;
 	if (db) {
 		char *s = pv_asprintf("db:%s", db);
+		json_t *e = json_object_get(json_object_get(c->values, s), key);
+		free(s);
+		if (e)
+			return e;
+	}
+	/* the server's own [connection] and [backup] keys */
+	if (c->server && (strcmp(section, "connection") == 0 || strcmp(section, "backup") == 0) &&
+	    find_key("server", key)) {
+		char *s = pv_asprintf("server:%s", c->server);
 		json_t *e = json_object_get(json_object_get(c->values, s), key);
 		free(s);
 		if (e)

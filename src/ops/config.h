@@ -9,7 +9,7 @@
  * problem is an error for a command that reads the key and a warning for the others
  * (pv_config_problems), so a bad [schedule] line never stops a backup; an unknown section,
  * which could be any command's, is an error for all.  [db:NAME] sections override retention and backup
- * keys for one database.
+ * keys for one database; [server:NAME] sections, connection and backup keys for one server.
  */
 #ifndef PV_OPS_CONFIG_H
 #define PV_OPS_CONFIG_H
@@ -47,6 +47,12 @@ int pv_config_seconds(const pv_config *c, const char *db, const char *section, c
 const char *pv_config_origin(const pv_config *c, const char *db, const char *section, const char *key);
 /* Names of the [db:NAME] sections. */
 json_t *pv_config_databases(const pv_config *c);
+/* Several servers: the names of the [server:NAME] sections (letters, digits, '-', '_'; 63
+ * at most); with pv_config_set_server(c, NAME), its keys override those of [connection]
+ * and [backup] of the same name (NULL: none does). */
+json_t *pv_config_servers(const pv_config *c);
+void pv_config_set_server(pv_config *c, const char *name);
+int pv_config_server_name_ok(const char *name);
 
 /* Items of a comma/space separated list value (array of strings; empty if unset). */
 json_t *pv_config_list(const pv_config *c, const char *db, const char *section, const char *key);

@@ -90,6 +90,8 @@ run_json(const pv_run *r)
 	bad |= pvj_set_int(j, "exit_code", r->exit_code);
 	bad |= pvj_set_str(j, "command", r->command);
 	bad |= pvj_set_str(j, "host", host);
+	if (r->server)
+		bad |= pvj_set_str(j, "server", r->server);
 	bad |= pvj_set_str(j, "started", t1);
 	bad |= pvj_set_str(j, "finished", t2);
 	bad |= pvj_set_int(j, "failed", failed);

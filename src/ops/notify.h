@@ -27,6 +27,7 @@ typedef struct pv_run_db {
 
 typedef struct pv_run {
 	const char *command;  /* "backup", ... */
+	const char *server;   /* the [server:NAME] of the run, or NULL */
 	time_t started, finished;
 	int exit_code;
 	char *error;          /* what stopped the run before any database, or NULL */
