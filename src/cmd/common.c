@@ -47,7 +47,7 @@ const pv_opt pv_global_opts[] = {
 	           "connection", "maintenance_db"),
 	PV_OPT(0, "server", OPT_SERVER, "NAME",
 	       "the server of [server:NAME] (default: each of them in turn for backup, list, status, "
-	       "prune and verify --all; restore and verify take SERVER/DB@latest)"),
+	       "prune, verify --all and upload --all; the others take SERVER/DB@latest)"),
 	PV_OPT('q', "quiet", OPT_QUIET, NULL,
 	       "errors and warnings only: nothing at all on success (no bundle ids, no progress)"),
 	PV_OPT('v', "verbose", OPT_VERBOSE, NULL, "more detail on standard error"),

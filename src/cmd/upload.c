@@ -41,26 +41,15 @@ upload_one(pv_global *g, pv_repo *src, pv_repo *dst, const pv_entry *e)
 	return 0;
 }
 
-int
-cmd_upload(pv_global *g, int argc, char **argv)
+/* The current server's bundles: all verified ones, or those refs name; how many failed, or
+ * -1 when the S3 storage cannot be opened (said). */
+static int
+upload_here(pv_global *g, int all, const char **refs, int nrefs)
 {
-	int all = 0, opt;
-	pv_parser p;
-	pv_opts_init(&p, &pv_cmd_upload, 0);
-	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0)
-		if (opt == 'a')
-			all = 1;
-	if (opt != -1)
-		return opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
-	if (!all && optind >= argc)
-		return pv_usage_error("upload", "name the bundles to upload, or use --all");
-	int rc = pv_setup(g);
-	if (rc != PV_EXIT_OK)
-		return rc;
 	pv_repo *src = pv_open_repo(g, 0), *dst = pv_open_repo(g, 1);
 	if (!dst) {
 		pv_repo_free(src);
-		return PV_EXIT_USAGE;
+		return -1;
 	}
 	/* as a backup that uploads: prune --remote waits for it, and it for prune --remote */
 	long timeout = 0;
@@ -84,9 +73,9 @@ cmd_upload(pv_global *g, int argc, char **argv)
 			bad++;
 		}
 	}
-	for (int k = optind; l && k < argc; k++) {
+	for (int k = 0; l && k < nrefs; k++) {
 		pv_err_clear();
-		const pv_entry *e = pv_entries_pick(&list, argv[k], pv_repo_describe(src));
+		const pv_entry *e = pv_entries_pick(&list, refs[k], pv_repo_describe(src));
 		if (!e || upload_one(g, src, dst, e) < 0) {
 			pv_error("%s", pv_errmsg());
 			bad++;
@@ -96,5 +85,63 @@ cmd_upload(pv_global *g, int argc, char **argv)
 	pv_lock_release(l);
 	pv_repo_free(src);
 	pv_repo_free(dst);
+	return bad;
+}
+
+int
+cmd_upload(pv_global *g, int argc, char **argv)
+{
+	int all = 0, opt;
+	pv_parser p;
+	pv_opts_init(&p, &pv_cmd_upload, 0);
+	while ((opt = pv_next_option(&p, g, argc, argv)) >= 0)
+		if (opt == 'a')
+			all = 1;
+	if (opt != -1)
+		return opt == PV_OPTS_HELP ? PV_EXIT_OK : PV_EXIT_USAGE;
+	if (!all && optind >= argc)
+		return pv_usage_error("upload", "name the bundles to upload, or use --all");
+	int rc = pv_setup(g);
+	if (rc != PV_EXIT_OK)
+		return rc;
+	int bad = 0;
+	if (all) {
+		/* every server's storage, and what the storage itself holds */
+		int n;
+		const char **servers = pv_server_list(g, &n);
+		for (int sv = servers[0] ? -1 : 0; sv < n; sv++) {
+			if (servers[0] && pv_use_server(g, sv < 0 ? NULL : servers[sv]) != PV_EXIT_OK) {
+				bad++;
+				break;
+			}
+			int k = upload_here(g, 1, NULL, 0);
+			if (k < 0) {
+				free(servers);
+				return PV_EXIT_USAGE;
+			}
+			bad += k;
+		}
+		if (servers[0])
+			(void)pv_use_server(g, g->server_cli);
+		free(servers);
+	}
+	/* SERVER/DB@latest: that server's (one server per run) */
+	const char **refs = pv_calloc((size_t)argc + 1, sizeof *refs);
+	int nrefs = 0;
+	const char *chosen = NULL;
+	for (int k = optind; k < argc; k++) {
+		const char *ref = pv_server_ref(g, argv[k]);
+		if (!ref || (nrefs && g->server != chosen)) {
+			free(refs);
+			return ref ? pv_usage_error("upload", "the bundles of one server at a time") : PV_EXIT_USAGE;
+		}
+		chosen = g->server;
+		refs[nrefs++] = ref;
+	}
+	int k = nrefs ? upload_here(g, 0, refs, nrefs) : 0;
+	free(refs);
+	if (k < 0)
+		return PV_EXIT_USAGE;
+	bad += k;
 	return bad ? PV_EXIT_FAIL : PV_EXIT_OK;
 }
