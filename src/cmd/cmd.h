@@ -39,6 +39,13 @@ int pv_use_server(pv_global *g, const char *name);
 /* SERVER/DB@latest, SERVER/ID ...: the server made the current one and the rest returned;
  * anything else (no such server, a path, --server given) as it is; NULL on failure. */
 const char *pv_server_ref(pv_global *g, const char *arg);
+/* The same for argv[from..argc), which must all be of one server: NULL-ended (free it), or
+ * NULL (said: PV_EXIT_USAGE). */
+const char **pv_server_refs(pv_global *g, const char *cmd, int argc, char **argv, int from);
+/* fn(g, arg) for each storage a command covering them all goes through: with several
+ * servers, the storage's own bundles (the unnamed server's), then each server's; else the
+ * current one.  The sum of what fn returns, or -1 when it returns -1 (then it stops). */
+int pv_each_storage(pv_global *g, int (*fn)(pv_global *g, void *arg), void *arg);
 
 #define PV_DEFAULT_STORAGE "/var/lib/pgvault"
 

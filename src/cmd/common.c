@@ -405,6 +405,48 @@ pv_read_lock(pv_global *g, pv_repo *r)
 	return pv_repo_lock(r, NULL, 0, timeout > 60 ? timeout : 60);
 }
 
+int
+pv_each_storage(pv_global *g, int (*fn)(pv_global *g, void *arg), void *arg)
+{
+	int n, sum = 0;
+	const char **servers = pv_server_list(g, &n);
+	for (int sv = servers[0] ? -1 : 0; sv < n; sv++) {
+		if (servers[0] && pv_use_server(g, sv < 0 ? NULL : servers[sv]) != PV_EXIT_OK) {
+			sum = -1;
+			break;
+		}
+		int k = fn(g, arg);
+		if (k < 0) {
+			sum = -1;
+			break;
+		}
+		sum += k;
+	}
+	if (servers[0])
+		(void)pv_use_server(g, g->server_cli); /* (known: it was set up) */
+	free(servers);
+	return sum;
+}
+
+const char **
+pv_server_refs(pv_global *g, const char *cmd, int argc, char **argv, int from)
+{
+	const char **refs = pv_calloc((size_t)(argc > from ? argc - from : 0) + 1, sizeof *refs);
+	const char *chosen = NULL;
+	for (int k = from; k < argc; k++) {
+		const char *ref = pv_server_ref(g, argv[k]);
+		if (!ref || (k > from && g->server != chosen)) {
+			if (ref)
+				pv_usage_error(cmd, "the bundles of one server at a time");
+			free(refs);
+			return NULL;
+		}
+		chosen = g->server;
+		refs[k - from] = ref;
+	}
+	return refs;
+}
+
 const char *
 pv_server_ref(pv_global *g, const char *arg)
 {

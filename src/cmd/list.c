@@ -84,6 +84,38 @@ row(const pv_entry *e)
 	return r;
 }
 
+typedef struct listing {
+	json_t *out; /* the rows */
+	const char *db;
+	int remote, failed;
+} listing;
+
+/* The current server's bundles: the local storage's, and with remote the S3 one's after
+ * them; -1 (said) on failure */
+static int
+list_one(pv_global *g, void *arg)
+{
+	listing *ls = arg;
+	for (int k = 0; k <= ls->remote; k++) {
+		pv_repo *r = pv_open_repo(g, k);
+		pv_entries all;
+		if (!r || pv_repo_list(r, ls->db, &all) < 0) {
+			if (r)
+				pv_error("%s", pv_errmsg());
+			pv_repo_free(r);
+			return -1;
+		}
+		for (size_t i = 0; i < all.n; i++) {
+			json_t *e = row(&all.v[i]);
+			ls->failed |= !e || pvj_set(e, "server", g->server ? json_string(g->server) : json_null()) < 0 ||
+			              pvj_append(ls->out, e) < 0;
+		}
+		pv_entries_free(&all);
+		pv_repo_free(r);
+	}
+	return 0;
+}
+
 int
 cmd_list(pv_global *g, int argc, char **argv)
 {
@@ -106,39 +138,15 @@ cmd_list(pv_global *g, int argc, char **argv)
 	int src = pv_setup(g);
 	if (src != PV_EXIT_OK)
 		return src;
-	json_t *out = json_array();
-	int bad = 0, n, servers;
-	const char **names = pv_server_list(g, &n);
-	servers = names[0] != NULL;
 	/* with several servers, each one's storage, and first what the storage itself holds (a
 	 * single-server configuration's bundles, from before the servers came) */
-	for (int sv = servers ? -1 : 0; sv < n && !bad; sv++) {
-		if (servers && pv_use_server(g, sv < 0 ? NULL : names[sv]) != PV_EXIT_OK) {
-			bad = 1;
-			break;
-		}
-		/* the local storage, and with --remote the S3 one after it */
-		for (int k = 0; k <= remote && !bad; k++) {
-			pv_repo *r = pv_open_repo(g, k);
-			pv_entries all;
-			if (!r || pv_repo_list(r, db, &all) < 0) {
-				if (r)
-					pv_error("%s", pv_errmsg());
-				pv_repo_free(r);
-				free(names);
-				json_decref(out);
-				return PV_EXIT_FAIL;
-			}
-			for (size_t i = 0; i < all.n; i++) {
-				json_t *e = row(&all.v[i]);
-				bad |= !e || pvj_set(e, "server", g->server ? json_string(g->server) : json_null()) < 0 ||
-				       pvj_append(out, e) < 0;
-			}
-			pv_entries_free(&all);
-			pv_repo_free(r);
-		}
+	listing ls = {json_array(), db, remote, 0};
+	int bad = pv_each_storage(g, list_one, &ls) < 0;
+	json_t *out = ls.out;
+	if (bad || ls.failed) {
+		json_decref(out);
+		return PV_EXIT_FAIL;
 	}
-	free(names);
 	char *text = NULL;
 	if (bad || (json && !(text = pvj_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER, PVJ_UTF8, "the list")))) {
 		pv_error("%s", pv_errmsg());

@@ -41,14 +41,27 @@ const pv_command pv_cmd_prune = {
 	.run = cmd_prune,
 };
 
-/* The current server's storage (local, or with remote the S3 one) */
+typedef struct pruning {
+	const char *db;
+	int dry, remote;
+	long lock_timeout;
+	int rc; /* the exit status */
+} pruning;
+
+/* The current server's storage (local, or with remote the S3 one); -1 to stop after a
+ * failure (pr->rc) */
 static int
-prune_one(pv_global *g, const char *db, int dry, int remote, long lock_timeout)
+prune_one(pv_global *g, void *arg)
 {
-	int rc = PV_EXIT_OK;
-	pv_repo *r = pv_open_repo(g, remote);
-	if (!r)
-		return PV_EXIT_USAGE;
+	pruning *pr = arg;
+	const char *db = pr->db;
+	int rc = PV_EXIT_OK, dry = pr->dry;
+	pv_repo *r = pv_open_repo(g, pr->remote);
+	if (!r) {
+		pr->rc = PV_EXIT_USAGE;
+		return -1;
+	}
+	long lock_timeout = pr->lock_timeout;
 	pv_lock *l = dry ? NULL : pv_repo_lock(r, NULL, 1, lock_timeout);
 	int deleted = 0;
 	if (!dry && !l) {
@@ -63,7 +76,8 @@ prune_one(pv_global *g, const char *db, int dry, int remote, long lock_timeout)
 	}
 	pv_lock_release(l);
 	pv_repo_free(r);
-	return rc;
+	pr->rc = rc;
+	return rc == PV_EXIT_OK ? 0 : -1;
 }
 
 int
@@ -96,13 +110,8 @@ cmd_prune(pv_global *g, int argc, char **argv)
 	if (lock_timeout < 0)
 		pv_config_seconds(g->cfg, NULL, "backup", "lock_timeout", 0, &lock_timeout);
 	/* with several servers, each one's storage, and what the storage itself holds */
-	int n;
-	const char **names = pv_server_list(g, &n);
-	for (int sv = names[0] ? -1 : 0; sv < n && rc == PV_EXIT_OK; sv++) {
-		if (names[0] && (rc = pv_use_server(g, sv < 0 ? NULL : names[sv])) != PV_EXIT_OK)
-			break;
-		rc = prune_one(g, db, dry, remote, lock_timeout);
-	}
-	free(names);
-	return rc;
+	pruning pr = {db, dry, remote, lock_timeout, PV_EXIT_OK};
+	if (pv_each_storage(g, prune_one, &pr) < 0 && pr.rc == PV_EXIT_OK)
+		pr.rc = PV_EXIT_USAGE;
+	return pr.rc;
 }

@@ -88,6 +88,13 @@ upload_here(pv_global *g, int all, const char **refs, int nrefs)
 	return bad;
 }
 
+static int
+upload_all(pv_global *g, void *arg)
+{
+	(void)arg;
+	return upload_here(g, 1, NULL, 0);
+}
+
 int
 cmd_upload(pv_global *g, int argc, char **argv)
 {
@@ -104,40 +111,15 @@ cmd_upload(pv_global *g, int argc, char **argv)
 	int rc = pv_setup(g);
 	if (rc != PV_EXIT_OK)
 		return rc;
-	int bad = 0;
-	if (all) {
-		/* every server's storage, and what the storage itself holds */
-		int n;
-		const char **servers = pv_server_list(g, &n);
-		for (int sv = servers[0] ? -1 : 0; sv < n; sv++) {
-			if (servers[0] && pv_use_server(g, sv < 0 ? NULL : servers[sv]) != PV_EXIT_OK) {
-				bad++;
-				break;
-			}
-			int k = upload_here(g, 1, NULL, 0);
-			if (k < 0) {
-				free(servers);
-				return PV_EXIT_USAGE;
-			}
-			bad += k;
-		}
-		if (servers[0])
-			(void)pv_use_server(g, g->server_cli);
-		free(servers);
-	}
-	/* SERVER/DB@latest: that server's (one server per run) */
-	const char **refs = pv_calloc((size_t)argc + 1, sizeof *refs);
-	int nrefs = 0;
-	const char *chosen = NULL;
-	for (int k = optind; k < argc; k++) {
-		const char *ref = pv_server_ref(g, argv[k]);
-		if (!ref || (nrefs && g->server != chosen)) {
-			free(refs);
-			return ref ? pv_usage_error("upload", "the bundles of one server at a time") : PV_EXIT_USAGE;
-		}
-		chosen = g->server;
-		refs[nrefs++] = ref;
-	}
+	/* with --all every server's storage, and what the storage itself holds */
+	int bad = all ? pv_each_storage(g, upload_all, NULL) : 0;
+	if (bad < 0)
+		return PV_EXIT_USAGE;
+	/* SERVER/DB@latest: that server's */
+	const char **refs = pv_server_refs(g, "upload", argc, argv, optind);
+	if (!refs)
+		return PV_EXIT_USAGE;
+	int nrefs = argc - optind;
 	int k = nrefs ? upload_here(g, 0, refs, nrefs) : 0;
 	free(refs);
 	if (k < 0)

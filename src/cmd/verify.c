@@ -240,11 +240,30 @@ verify_list(pv_global *g, pv_repo *r, char **names, int nnames, const char *suff
 	pv_entries_free(&list);
 }
 
+typedef struct every {
+	const vopts *vo;
+	int remote, good, bad;
+} every;
+
 /* after a bundle's name: where it is, when not here */
 static const char *
 where_suffix(pv_repo *r)
 {
 	return strcmp(pv_repo_kind(r), "local") == 0 ? "" : " (s3)";
+}
+
+static int
+verify_all(pv_global *g, void *arg)
+{
+	every *e = arg;
+	pv_repo *r = pv_open_repo(g, e->remote);
+	if (!r) {
+		e->bad++;
+		return 0;
+	}
+	verify_list(g, r, NULL, 0, where_suffix(r), e->vo, &e->good, &e->bad);
+	pv_repo_free(r);
+	return 0;
 }
 
 int
@@ -281,39 +300,17 @@ cmd_verify(pv_global *g, int argc, char **argv)
 	if (src != PV_EXIT_OK)
 		return src;
 	int bad = 0, good = 0;
-	if (all) {
-		/* every server's storage, and what the storage itself holds */
-		int n;
-		const char **servers = pv_server_list(g, &n);
-		for (int sv = servers[0] ? -1 : 0; sv < n; sv++) {
-			if (servers[0] && pv_use_server(g, sv < 0 ? NULL : servers[sv]) != PV_EXIT_OK) {
-				bad++;
-				break;
-			}
-			pv_repo *ra = pv_open_repo(g, remote);
-			if (!ra) {
-				bad++;
-				continue;
-			}
-			verify_list(g, ra, NULL, 0, where_suffix(ra), &vo, &good, &bad);
-			pv_repo_free(ra);
-		}
-		if (servers[0])
-			(void)pv_use_server(g, g->server_cli); /* (known: it was used) */
-		free(servers);
+	if (all) { /* every server's storage, and what the storage itself holds */
+		every e = {&vo, remote, 0, 0};
+		if (pv_each_storage(g, verify_all, &e) < 0)
+			bad++;
+		good += e.good;
+		bad += e.bad;
 	}
-	/* SERVER/DB@latest: that server's storage (one server per run) */
-	const char *chosen = NULL;
-	char **names = pv_calloc((size_t)argc + 1, sizeof *names);
-	for (int i = optind; i < argc; i++) {
-		const char *ref = pv_server_ref(g, argv[i]);
-		if (!ref || (i > optind && g->server != chosen)) {
-			free(names);
-			return ref ? pv_usage_error("verify", "the bundles of one server at a time") : PV_EXIT_USAGE;
-		}
-		chosen = g->server;
-		names[i] = (char *)ref;
-	}
+	/* SERVER/DB@latest: that server's */
+	char **names = (char **)pv_server_refs(g, "verify", argc, argv, optind);
+	if (!names)
+		return PV_EXIT_USAGE;
 	pv_repo *r = pv_open_repo(g, remote);
 	if (!r) {
 		free(names);
@@ -322,22 +319,23 @@ cmd_verify(pv_global *g, int argc, char **argv)
 	const char *suffix = where_suffix(r);
 	/* names in the repository get their verdict recorded; files are only checked */
 	int nnames = 0;
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < argc - optind; i++) {
 		if (!pv_bundle_arg_is_path(names[i])) {
 			names[nnames++] = names[i];
 			continue;
 		}
 		pv_err_clear();
-		pv_repo_reader *rd = pv_open_bundle(g, r, argv[i]);
+		const char *path = names[i];
+		pv_repo_reader *rd = pv_open_bundle(g, r, path);
 		if (vo.restore) {
-			pv_error("%s: --restore tests bundles of the storage (an id, DB@latest), not files", argv[i]);
+			pv_error("%s: --restore tests bundles of the storage (an id, DB@latest), not files", path);
 			bad++;
 			pv_reader_close(rd);
-		} else if (!rd || verify_reader(rd, argv[i], vo.jobs, NULL) < 0) {
+		} else if (!rd || verify_reader(rd, path, vo.jobs, NULL) < 0) {
 			pv_error("%s", pv_errmsg());
 			bad++;
 		} else {
-			ok_line("%s%s\n", argv[i], suffix);
+			ok_line("%s%s\n", path, suffix);
 			good++;
 		}
 	}

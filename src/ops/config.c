@@ -529,17 +529,25 @@ pv_config_set_server(pv_config *c, const char *name)
 	c->server = name ? pv_strdup(name) : NULL;
 }
 
-json_t *
-pv_config_servers(const pv_config *c)
+/* The NAMEs of the sections [PREFIX:NAME] (prefix with its colon) */
+static json_t *
+section_names(const pv_config *c, const char *prefix)
 {
 	json_t *a = json_array();
 	const char *k;
 	json_t *v;
+	size_t n = strlen(prefix);
 	if (c)
 		json_object_foreach(c->values, k, v)
-			if (strncmp(k, "server:", 7) == 0)
-				(void)pvj_append_str(a, k + 7); /* a string into an array: cannot fail */
+			if (strncmp(k, prefix, n) == 0)
+				(void)pvj_append_str(a, k + n); /* a string into an array: cannot fail */
 	return a;
+}
+
+json_t *
+pv_config_servers(const pv_config *c)
+{
+	return section_names(c, "server:");
 }
 
 static json_t *
@@ -605,14 +613,7 @@ pv_config_seconds(const pv_config *c, const char *db, const char *section, const
 json_t *
 pv_config_databases(const pv_config *c)
 {
-	json_t *a = json_array();
-	const char *k;
-	json_t *v;
-	if (c)
-		json_object_foreach(c->values, k, v)
-			if (strncmp(k, "db:", 3) == 0)
-				(void)pvj_append_str(a, k + 3); /* a string into an array: cannot fail */
-	return a;
+	return section_names(c, "db:");
 }
 
 json_t *
