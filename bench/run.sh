@@ -1147,6 +1147,31 @@ prof_verdict() {
 	echo
 }
 
+# prof_verdict_self LIMIT PV_MEDIAN PEER_NAME PEER_MEDIAN KEY KEY1: the conclusion of a row
+# whose peer is pgvault's own --jobs 1 (run KEY1): --jobs N does at least the work of
+# --jobs 1, so on N cores its wall is at least (server CPU + client CPU of KEY1) / N; when
+# that is more than the target allows, no scheduling reaches it on this machine
+prof_verdict_self() {
+	local lim="$1" pvm="$2" peer="$3" pm="$4" w1 c1 r1 s1 st1 n1
+	read -r w1 c1 r1 s1 st1 n1 <"$PROF/$6.sum"
+	if [ "$s1" = - ]; then
+		prof_verdict "$1" "$2" "$3" "$4" "$5"
+		return 0
+	fi
+	awk -v lim="$lim" -v pvm="$pvm" -v peer="$peer" -v pm="$pm" -v w1="$w1" -v c1="$c1" -v s1="$s1" \
+		-v n="$NCPU" 'BEGIN {
+		busy = (s1 + c1) / w1; fl = (s1 + c1) / n; req = lim * pm
+		printf "**Conclusion:** the peer is pgvault itself: its %s run kept %.2f of the %d cores busy (server CPU %.2f s + pgvault CPU %.2f s in %.2f s of wall). ", peer, busy, n, s1, c1, w1
+		printf "The parallel run does at least that work, so on %d cores its wall is at least (%.2f + %.2f) / %d = %.2f s: a ratio of at least %.2f against %s'"'"'s median %.2f s, where the target asks for %.2f (%.2f s; pgvault median %.2f s). ", n, s1, c1, n, fl, fl / pm, peer, pm, lim, req, pvm
+		if (fl > req)
+			printf "Out of reach on this machine however pgvault schedules its work: --jobs 1 already overlaps reading, compressing and the server, so %d cores allow at most %.2fx more.", n, n / busy
+		else
+			printf "The CPU would allow it: %.2f s of the median is above that floor (see the sessions'"'"' states).", pvm - fl
+	}'
+	waits_summary "$PROF/$5"
+	echo
+}
+
 # prof_row WORKLOAD MEASUREMENT: the profile of one unmet target row, markdown on stdout
 prof_row() {
 	local wl="$1" m="$2" j="$JOBS" id lim="" pvn="" peern="" pvm pm k dbs=() i wall cpu rss srv st n raw
@@ -1193,12 +1218,17 @@ prof_row() {
 		rm -f "$PROF/out/bench.sql.zst" ;;
 	"big|backup --jobs $j vs --jobs 1")
 		lim=0.6 pvn="pgvault backup --jobs $j" peern="pgvault backup --jobs 1"
-		pv_backup big "pgvault backup --jobs $j" --db big --jobs "$j" ;;
+		pv_backup big "pgvault backup --jobs $j" --db big --jobs "$j"
+		# the peer is pgvault itself: its run too, for how busy it keeps the machine
+		[ -f "$PROF/pvb1-big.sum" ] || rm -rf "$PROF/st/big1"
+		pr pvb1-big "pgvault backup --jobs 1" "${PVV[@]}" backup --storage "$PROF/st/big1" --db big --jobs 1 ;;
 	"big|restore --jobs $j vs --jobs 1")
 		lim=0.6 pvn="pgvault restore --jobs $j" peern="pgvault restore --jobs 1"
 		id=$(pv_bundle big)
 		drop_db prof_pv
 		pr pvr-big "pgvault restore --jobs $j" "${PVV[@]}" restore --storage "$PROF/st/big" "$id" --as prof_pv --jobs "$j"
+		drop_db prof_pv
+		pr pvr1-big "pgvault restore --jobs 1" "${PVV[@]}" restore --storage "$PROF/st/big" "$id" --as prof_pv --jobs 1
 		drop_db prof_pv ;;
 	"verify|verify GB/s per core")
 		id=$(pv_bundle bench)
@@ -1243,6 +1273,8 @@ prof_row() {
 		read -r wall cpu rss srv st n <"$PROF/pvv-bench.sum"
 		raw=$(bundle_raw_bytes "$(bundle_of "$PROF/st/bench" bench)")
 		echo "**Conclusion:** verify read $(fmt MB "$raw") of uncompressed data with $(fmt s "$cpu") of CPU in the profile run: $(awk -v b="$raw" -v c="$cpu" 'BEGIN { if (c > 0) printf "%.2f GB/s per core", b / 1e9 / c; else printf "too short to measure" }') (target ≥ 1 GB/s per core); the server's CPU: $(if [ "$srv" = - ]; then echo unknown; else fmt s "$srv"; fi). A client-only target: the perf profile above shows where the CPU goes."
+	elif [ -n "$pvm" ] && [ -n "$pm" ] && [ "$wl" = big ]; then
+		prof_verdict_self "$lim" "$pvm" "$peern" "$pm" "${ROWKEYS[0]}" "${ROWKEYS[1]}"
 	elif [ -n "$pvm" ] && [ -n "$pm" ]; then
 		prof_verdict "$lim" "$pvm" "$peern" "$pm" "${ROWKEYS[0]}"
 	fi
