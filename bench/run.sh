@@ -1148,9 +1148,9 @@ prof_verdict() {
 }
 
 # prof_verdict_self LIMIT PV_MEDIAN PEER_NAME PEER_MEDIAN KEY KEY1: the conclusion of a row
-# whose peer is pgvault's own --jobs 1 (run KEY1): --jobs N does at least the work of
-# --jobs 1, so on N cores its wall is at least (server CPU + client CPU of KEY1) / N; when
-# that is more than the target allows, no scheduling reaches it on this machine
+# whose peer is pgvault's own --jobs 1 (run KEY1): that run keeps B cores busy ((server CPU
+# + client CPU) / wall); --jobs N does at least its work, at most N / B times faster, so the
+# ratio is at least B / N; when that is above the target, no scheduling reaches it here
 prof_verdict_self() {
 	local lim="$1" pvm="$2" peer="$3" pm="$4" w1 c1 r1 s1 st1 n1
 	read -r w1 c1 r1 s1 st1 n1 <"$PROF/$6.sum"
@@ -1160,13 +1160,13 @@ prof_verdict_self() {
 	fi
 	awk -v lim="$lim" -v pvm="$pvm" -v peer="$peer" -v pm="$pm" -v w1="$w1" -v c1="$c1" -v s1="$s1" \
 		-v n="$NCPU" 'BEGIN {
-		busy = (s1 + c1) / w1; fl = (s1 + c1) / n; req = lim * pm
-		printf "**Conclusion:** the peer is pgvault itself: its %s run kept %.2f of the %d cores busy (server CPU %.2f s + pgvault CPU %.2f s in %.2f s of wall). ", peer, busy, n, s1, c1, w1
-		printf "The parallel run does at least that work, so on %d cores its wall is at least (%.2f + %.2f) / %d = %.2f s: a ratio of at least %.2f against %s'"'"'s median %.2f s, where the target asks for %.2f (%.2f s; pgvault median %.2f s). ", n, s1, c1, n, fl, fl / pm, peer, pm, lim, req, pvm
-		if (fl > req)
-			printf "Out of reach on this machine however pgvault schedules its work: --jobs 1 already overlaps reading, compressing and the server, so %d cores allow at most %.2fx more.", n, n / busy
+		busy = (s1 + c1) / w1; bound = busy / n; req = lim * pm
+		printf "**Conclusion:** the peer is pgvault itself: its %s profile run kept %.2f of the %d cores busy (server CPU %.2f s + pgvault CPU %.2f s in %.2f s of wall; perf and the statement log slow that run, its work and its wall alike). ", peer, busy, n, s1, c1, w1
+		printf "The parallel run does at least that work, and %d cores do it at most %.2fx faster: a ratio of at least %.2f / %d = %.2f, where the target asks for %.2f (%.2f s against %s'"'"'s median %.2f s; pgvault median %.2f s, ratio %.2f). ", n, n / busy, busy, n, bound, lim, req, peer, pm, pvm, pvm / pm
+		if (bound > lim)
+			printf "Out of reach on this machine however pgvault schedules its work: --jobs 1 already overlaps reading, compressing and the server."
 		else
-			printf "The CPU would allow it: %.2f s of the median is above that floor (see the sessions'"'"' states).", pvm - fl
+			printf "The CPU would allow it: the median is %.2f s above that bound (see the sessions'"'"' states).", pvm - bound * pm
 	}'
 	waits_summary "$PROF/$5"
 	echo
