@@ -1169,6 +1169,12 @@ prof_verdict_self() {
 			printf "The CPU would allow it: the median is %.2f s above that bound (see the sessions'"'"' states).", pvm - bound * pm
 	}'
 	waits_summary "$PROF/$5"
+	# sessions of one table waiting for each other inside the server: the relation extension
+	# lock (COPYs into one heap extend it one at a time) and WAL writes
+	[ -s "$PROF/$5.waits" ] && awk -F'\t' '$1 == "rounds" || $1 == "elapsed_us" { next }
+		{ t += $2 } $1 == "Lock:extend" { x = $2 } $1 ~ /^(LWLock|IO):WAL/ { wal += $2 }
+		END { if (t > 0 && x / t >= 0.05)
+			printf " Of that, %.0f%% waited on the relation extension lock and %.0f%% on WAL writes: the parallel sessions load one table, and the server extends its heap one session at a time and flushes one WAL; that wait is the server'"'"'s.", 100 * x / t, 100 * wal / t }' "$PROF/$5.waits"
 	echo
 }
 
