@@ -20,6 +20,9 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* the state */
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static int active, stopping, tty, approx;
 static pthread_t reporter;
+/* the thread whose work the line shows: only it ends it (several databases backed up at
+ * once each begin and end one; the others' go unshown meanwhile) */
+static pthread_t owner;
 static char what[256], item[256];
 static const char *unit = "done";
 static int64_t total;
@@ -122,6 +125,10 @@ pv_progress_begin(const char *w, int64_t tot, int estimate, const char *u)
 	if (!on_tty && iv <= 0)
 		return;
 	pthread_mutex_lock(&mu);
+	if (active) { /* another thread's */
+		pthread_mutex_unlock(&mu);
+		return;
+	}
 	snprintf(what, sizeof what, "%s", w);
 	item[0] = '\0';
 	unit = u;
@@ -133,6 +140,7 @@ pv_progress_begin(const char *w, int64_t tot, int estimate, const char *u)
 	tty = on_tty;
 	interval = iv;
 	stopping = 0;
+	owner = pthread_self();
 	active = pthread_create(&reporter, NULL, report, NULL) == 0;
 	pthread_mutex_unlock(&mu);
 }
@@ -159,7 +167,7 @@ void
 pv_progress_end(void)
 {
 	pthread_mutex_lock(&mu);
-	if (!active) {
+	if (!active || stopping || !pthread_equal(owner, pthread_self())) {
 		pthread_mutex_unlock(&mu);
 		return;
 	}
