@@ -96,8 +96,13 @@ void pv_bw_set_text(pv_bundle_writer *w, int text);
 /* A whole member from memory, stored as is. kind: "header", "roles", "schema", "data-toc". */
 int pv_bw_add(pv_bundle_writer *w, const char *name, const char *kind, const char *object,
               const void *data, size_t len);
-/* A JSON member (serialised with sorted keys, indented). */
+/* A JSON member (serialised with sorted keys, indented).  The writer keeps a reference to
+ * doc for pv_bw_documents: the caller does not change it afterwards. */
 int pv_bw_add_json(pv_bundle_writer *w, const char *name, const char *kind, json_t *doc);
+/* The JSON members written so far, name -> the document serialised as is into it (borrowed;
+ * NULL if they could not be kept; without those whose text was mapped, as SQL_ASCII's is),
+ * for pv_bundle_verify_written. */
+json_t *pv_bw_documents(pv_bundle_writer *w);
 
 /* Rows of one table: members "<prefix>.1.copy.zst", "<prefix>.2.copy.zst", ...
  * A table with no rows produces no member.  object names the table for messages/manifest. */
@@ -170,6 +175,13 @@ void pv_br_free(pv_bundle_reader *r);
  * With jobs > 1, data members are decompressed and checked on jobs - 1 more threads while
  * this one reads on (memory: one stored member each); the result and message are the same. */
 int pv_bundle_verify(pv_source *src, const char *label, int jobs, json_t **manifest);
+/* pv_bundle_verify of a bundle this process has just written, given pv_bw_documents of
+ * its writer: the JSON members among them are not parsed again but checked by their
+ * SHA-256 (read from the disk, against the manifest read from the disk: their bytes are
+ * then those serialised from these documents), and the checks of their contents run on
+ * the documents.  Every other check is the same.  docs NULL: pv_bundle_verify. */
+int pv_bundle_verify_written(pv_source *src, const char *label, int jobs, json_t *docs,
+                             json_t **manifest);
 /* The same without decompressing the data and large object members: the framing, every
  * member's SHA-256, the JSON members, the manifest and its counts' consistency (so every
  * stored byte is checked); what the members decompress to — rows, sizes, the COPY text —

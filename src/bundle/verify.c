@@ -691,11 +691,22 @@ valid_utf8(const char *s)
 	return j != NULL;
 }
 
+/* A JSON member's document: the writer's as is if docs has it (its bytes are then checked
+ * by their SHA-256 alone), else parsed. */
+static json_t *
+json_member(pv_bundle_reader *r, json_t *docs, const char *name)
+{
+	json_t *doc = docs ? json_object_get(docs, name) : NULL;
+
+	return doc ? json_incref(doc) : pv_br_read_json(r, PV_JSON_MEMBER_MAX);
+}
+
 /* Read every member; on success *manifestp gets manifest.json, manifest_raw its bytes and
  * *sigp manifest.sig (NULL when there is none). */
 static int
 read_all(pv_bundle_reader *r, pv_vpool *vp, int stored_only, const char *label, json_t *seen,
-         json_t *blobs, json_t *facts, json_t **manifestp, pv_buf *manifest_raw, json_t **sigp)
+         json_t *blobs, json_t *facts, json_t *docs, json_t **manifestp, pv_buf *manifest_raw,
+         json_t **sigp)
 {
 	json_t *names = json_object(); /* set of member names seen */
 	json_t *counts = NULL;         /* from data.json */
@@ -771,7 +782,7 @@ read_all(pv_bundle_reader *r, pv_vpool *vp, int stored_only, const char *label, 
 		    pvj_set_int(m, "size", size) < 0)
 			goto out;
 		if (index == 1 || strcmp(name, "data.json") == 0) {
-			doc = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
+			doc = json_member(r, docs, name);
 			if (!doc) {
 				if (index == 1) {
 					char *why = pv_strdup(pv_errmsg());
@@ -789,7 +800,7 @@ read_all(pv_bundle_reader *r, pv_vpool *vp, int stored_only, const char *label, 
 				goto out;
 		} else if (strcmp(name, "roles.json") == 0 || strcmp(name, "pre-data.json") == 0 ||
 		           strcmp(name, "post-data.json") == 0) {
-			doc = pv_br_read_json(r, PV_JSON_MEMBER_MAX);
+			doc = json_member(r, docs, name);
 			rc = doc ? check_schema_member(label, name, doc) : -1;
 			if (rc == 0 && json_is_array(doc))
 				rc = pvj_set_int(facts, "objects",
@@ -875,7 +886,8 @@ check_signature(const char *label, const pv_buf *manifest, json_t *sig)
 }
 
 static int
-verify_bundle(pv_source *src, const char *label, int jobs, int stored_only, json_t **manifestp)
+verify_bundle(pv_source *src, const char *label, int jobs, int stored_only, json_t *docs,
+              json_t **manifestp)
 {
 	pv_bundle_reader *r;
 	json_t *seen, *manifest = NULL;
@@ -890,7 +902,7 @@ verify_bundle(pv_source *src, const char *label, int jobs, int stored_only, json
 	json_t *sig = NULL;
 	json_t *facts = json_pack("{s:{}, s:I}", "names", "objects", (json_int_t)0);
 	pv_vpool *vp = pv_vpool_new(jobs - 1, label); /* and this thread */
-	rc = read_all(r, vp, stored_only, label, seen, blobs, facts, &manifest, &raw, &sig);
+	rc = read_all(r, vp, stored_only, label, seen, blobs, facts, docs, &manifest, &raw, &sig);
 	pv_vpool_free(vp);
 	if (rc == 0)
 		rc = compare(label, seen, manifest, json_object_get(facts, "names"));
@@ -917,11 +929,18 @@ verify_bundle(pv_source *src, const char *label, int jobs, int stored_only, json
 int
 pv_bundle_verify(pv_source *src, const char *label, int jobs, json_t **manifestp)
 {
-	return verify_bundle(src, label, jobs, 0, manifestp);
+	return verify_bundle(src, label, jobs, 0, NULL, manifestp);
+}
+
+int
+pv_bundle_verify_written(pv_source *src, const char *label, int jobs, json_t *docs,
+                         json_t **manifestp)
+{
+	return verify_bundle(src, label, jobs, 0, docs, manifestp);
 }
 
 int
 pv_bundle_check_stored(pv_source *src, const char *label, json_t **manifestp)
 {
-	return verify_bundle(src, label, 1, 1, manifestp);
+	return verify_bundle(src, label, 1, 1, NULL, manifestp);
 }

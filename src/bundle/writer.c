@@ -36,6 +36,7 @@ struct pv_bundle_writer {
 	int discard;       /* being freed: swallow whatever libarchive still writes */
 	int text;          /* how strings become JSON text: PVJ_UTF8 or PVJ_LATIN1 */
 	pv_buf key;        /* signing key, or empty */
+	json_t *docs;      /* member name -> the document serialised into it as is */
 };
 
 struct pv_data_writer {
@@ -225,6 +226,7 @@ pv_bw_new(pv_sink *sink, time_t mtime, const pv_chunk_opts *opts)
 	else
 		pv_chunk_opts_default(&w->opts);
 	w->members = json_array();
+	w->docs = json_object();
 	pthread_mutex_init(&w->mu, NULL);
 	w->a = archive_write_new();
 	if (!w->a) {
@@ -260,14 +262,16 @@ dump_json(pv_bundle_writer *w, json_t *doc, const char *name)
 {
 	char *what = pv_asprintf("member %s", name);
 	char *s = pvj_dumps(doc, PV_BUNDLE_JSON_FLAGS, w->text, what);
-	char *out;
+	size_t len;
 
 	free(what);
 	if (!s)
 		return NULL;
-	out = pv_asprintf("%s\n", s);
-	free(s);
-	return out;
+	len = strlen(s);
+	s = pv_realloc(s, len + 2);
+	s[len] = '\n';
+	s[len + 1] = '\0';
+	return s;
 }
 
 int
@@ -280,7 +284,18 @@ pv_bw_add_json(pv_bundle_writer *w, const char *name, const char *kind, json_t *
 		return -1;
 	rc = pv_bw_add(w, name, kind, NULL, s, strlen(s));
 	free(s);
+	/* Text mapped on its way out (SQL_ASCII) is not the document as is: not kept. */
+	if (rc == 0 && w->text != PVJ_LATIN1 && (!w->docs || json_object_set(w->docs, name, doc) != 0)) {
+		json_decref(w->docs);
+		w->docs = NULL; /* verify parses them all again: slower, as safe */
+	}
 	return rc;
+}
+
+json_t *
+pv_bw_documents(pv_bundle_writer *w)
+{
+	return w->docs;
 }
 
 json_t *
@@ -377,6 +392,7 @@ pv_bw_free(pv_bundle_writer *w)
 	free(w->idle);
 	pthread_mutex_destroy(&w->mu);
 	json_decref(w->members);
+	json_decref(w->docs);
 	if (w->key.data)
 		memset(w->key.data, 0, w->key.len);
 	pv_buf_free(&w->key);

@@ -524,7 +524,8 @@ pv_dump_database(const pv_connopts *co, pv_repo *repo, const char *db, const pv_
 	char *what = pv_asprintf("verifying the new bundle of \"%s\"", db);
 	pv_progress_begin(what, (int64_t)pv_out_bytes(out), 0, "checked");
 	free(what);
-	int vrc = pv_bundle_verify(&src, pv_out_where(out), o->jobs, &verified);
+	int vrc = pv_bundle_verify_written(&src, pv_out_where(out), o->jobs, pv_bw_documents(w),
+	                                   &verified);
 	pv_progress_end();
 	if (vrc < 0) {
 		pv_wrap("verifying the new bundle");

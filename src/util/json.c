@@ -131,6 +131,12 @@ pvj_copy(json_t *doc)
 static int
 is_utf8(const char *s, size_t len)
 {
+	size_t i = 0;
+
+	while (i < len && (unsigned char)s[i] < 0x80)
+		i++;
+	if (i == len)
+		return 1; /* ASCII: most text, without a copy */
 	json_t *j = json_stringn(s, len); /* jansson's own check */
 	json_decref(j);
 	return j != NULL;

@@ -21,6 +21,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/hash.h"
+#include "util/json.h"
 
 #define MTIME ((time_t)1795312800) /* 2026-11-22T02:00:00Z */
 #define BIG_ROWS 500
@@ -74,6 +75,32 @@ mem_read(pv_source *s, void *buf, size_t len)
 	memcpy(buf, m->data + m->pos, n);
 	m->pos += n;
 	return (ssize_t)n;
+}
+
+static void assert_contains(const char *hay, const char *needle);
+
+/* pv_bw_documents of the last bundle build_bundle wrote */
+static json_t *last_docs;
+
+/* pv_bundle_verify_written with the writer's documents (2 threads): rc as given; on
+ * failure the message names the bundle. */
+static void
+verify_written(const char *data, size_t len, int want, json_t *want_manifest)
+{
+	memsrc m = {data, len, 0, 1000, 0};
+	pv_source src = {.read = mem_read, .ctx = &m};
+	json_t *man = NULL;
+
+	assert_non_null(last_docs);
+	pv_err_clear();
+	int rc = pv_bundle_verify_written(&src, "/x/test.pgv", 2, last_docs, &man);
+	if (rc != want)
+		fail_msg("verify with the written documents: %d, not %d (%s)", rc, want, pv_errmsg());
+	if (rc < 0)
+		assert_contains(pv_errmsg(), "/x/test.pgv");
+	if (rc == 0 && want_manifest)
+		assert_true(json_equal(man, want_manifest));
+	json_decref(man);
 }
 
 /* Verify serially and with data members on a pool of 3 threads: the same result, manifest
@@ -249,6 +276,8 @@ build_bundle(enum variant v, pv_buf *out, json_t **manifest)
 	man = json_pack("{s:i, s:s, s:s}", "format", 1, "database", "caf\xc3\xa9", "encoding", "UTF8");
 	assert_int_equal(pv_bw_finish(w, man), 0);
 	assert_true(json_is_array(json_object_get(man, "members")));
+	json_decref(last_docs);
+	last_docs = json_incref(pv_bw_documents(w));
 	pv_bw_free(w);
 	json_decref(doc);
 
@@ -413,6 +442,11 @@ test_verify_ok(void **state)
 	if (verify_mem(b.data, b.len, &man) != 0)
 		fail_msg("verify failed: %s", pv_errmsg());
 	assert_non_null(man);
+	/* the JSON members it kept: those written by pv_bw_add_json, as they were given */
+	assert_non_null(json_object_get(last_docs, PV_MEMBER_HEADER));
+	assert_true(json_is_array(json_object_get(last_docs, "data.json")));
+	assert_null(json_object_get(last_docs, "roles.json"));
+	verify_written(b.data, b.len, 0, man);
 	assert_int_equal(json_integer_value(json_object_get(man, "format")), 1);
 	assert_string_equal(json_string_value(json_object_get(man, "database")), "caf\xc3\xa9");
 	assert_true(json_equal(man, written));
@@ -680,6 +714,9 @@ test_flip_byte(void **state)
 			assert_int_equal(verify_mem(b.data, b.len, NULL), -1);
 			assert_contains(pv_errmsg(), targets[t]);
 			assert_contains(pv_errmsg(), "/x/test.pgv");
+			/* not parsed again, still caught: by the SHA-256 */
+			verify_written(b.data, b.len, -1, NULL);
+			assert_contains(pv_errmsg(), targets[t]);
 			b.data[off + where[k]] ^= 0x20;
 		}
 	}
@@ -1233,6 +1270,37 @@ test_comp_limit(void **state)
 	pv_buf_free(&m.buf);
 }
 
+/* Text mapped on its way out (SQL_ASCII's) is not the document as is: the writer does not
+ * offer it to verify, which parses such members again. */
+static void
+test_documents_mapped(void **state)
+{
+	memsink m = {PV_BUF_INIT, 0, 0, 0};
+	pv_sink sink = {mem_write, &m};
+	pv_chunk_opts o;
+	pv_chunk_opts_default(&o);
+	pv_bundle_writer *w = pv_bw_new(&sink, MTIME, &o);
+	assert_non_null(w);
+	pv_bw_set_text(w, PVJ_LATIN1);
+	json_t *doc = json_pack("{s:i, s:s}", "format", 1, "database", "x");
+	assert_int_equal(pv_bw_add_json(w, PV_MEMBER_HEADER, "header", doc), 0);
+	assert_int_equal(json_object_size(pv_bw_documents(w)), 0);
+	pv_bw_set_text(w, PVJ_UTF8);
+	assert_int_equal(pv_bw_add_json(w, "roles.json", "roles", doc), 0);
+	assert_ptr_equal(json_object_get(pv_bw_documents(w), "roles.json"), doc);
+	pv_bw_free(w);
+	json_decref(doc);
+	pv_buf_free(&m.buf);
+}
+
+static int
+free_docs(void **state)
+{
+	json_decref(last_docs);
+	last_docs = NULL;
+	return 0;
+}
+
 static void
 test_writer_errors(void **state)
 {
@@ -1338,6 +1406,7 @@ main(void)
 		cmocka_unit_test(test_shared_writers),
 		cmocka_unit_test(test_tab_positions),
 		cmocka_unit_test(test_writer_errors),
+		cmocka_unit_test(test_documents_mapped),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, free_docs);
 }
