@@ -900,7 +900,8 @@ stmt_classes() {
 # "CPU" for an active session with no wait event, the wait event's type and name otherwise,
 # the state for an idle-in-transaction one — with the number of rounds last.  Nothing is
 # written during the run (no commit, no fsync); reading pg_stat_activity costs well under a
-# millisecond a round.  Also returned: the rounds, and the microseconds they took.
+# millisecond a round.  Also returned: the rounds, the most working sessions seen in one
+# round ("sessions"), and the microseconds the rounds took.
 sampler_setup() {
 	q -d postgres <<'SQL'
 CREATE UNLOGGED TABLE IF NOT EXISTS bench_stop (x int);
@@ -911,9 +912,12 @@ DECLARE
 	t0 timestamptz := clock_timestamp();
 	seen jsonb := '{}';
 	r record;
+	here bigint;
+	most bigint := 0;
 BEGIN
 	WHILE NOT EXISTS (SELECT 1 FROM bench_stop) AND rounds < 60000 LOOP
 		PERFORM pg_stat_clear_snapshot(); -- else one transaction sees one snapshot of it
+		here := 0;
 		FOR r IN SELECT CASE WHEN a.state = 'active'
 		                     THEN coalesce(a.wait_event_type || ':' || a.wait_event, 'CPU')
 		                     ELSE a.state END AS w
@@ -922,12 +926,15 @@ BEGIN
 		           AND a.pid <> pg_backend_pid() AND a.state IS DISTINCT FROM 'idle'
 		           AND a.query NOT LIKE '%bench_stop%' LOOP
 			seen := jsonb_set(seen, ARRAY[r.w], to_jsonb(coalesce((seen ->> r.w)::bigint, 0) + 1));
+			here := here + 1;
 		END LOOP;
+		most := greatest(most, here);
 		rounds := rounds + 1;
 		PERFORM pg_sleep(0.01);
 	END LOOP;
 	RETURN QUERY SELECT e.key, e.value::text::bigint FROM jsonb_each(seen) e
 	             UNION ALL SELECT 'rounds', rounds
+	             UNION ALL SELECT 'sessions', most
 	             UNION ALL SELECT 'elapsed_us', (extract(epoch FROM clock_timestamp() - t0) * 1e6)::bigint;
 END
 $f$;
@@ -1085,12 +1092,14 @@ prof_waits() {
 	{
 		printf 'state or wait event\tsamples\tsession-seconds\tshare\n'
 		awk -F'\t' '$1 == "rounds" { r = $2; next } $1 == "elapsed_us" { e = $2 / 1e6; next }
+			$1 == "sessions" { next }
 			{ w[$1] = $2; t += $2 }
 			END { if (r < 1) exit
 				for (k in w) printf "%s\t%d\t%.2f\t%.0f%%\n", k, w[k], w[k] * e / r, 100 * w[k] / t }' "$f.waits" |
 			sort -t$'\t' -k2,2nr | head -n 8
-		awk -F'\t' '$1 == "rounds" { r = $2; next } $1 == "elapsed_us" { e = $2 / 1e6; next } { t += $2 }
-			END { if (r > 0) printf "all, in %d rounds over %.2f s\t%d\t%.2f\t100%%\n", r, e, t, t * e / r }' "$f.waits"
+		awk -F'\t' '$1 == "rounds" { r = $2; next } $1 == "elapsed_us" { e = $2 / 1e6; next }
+			$1 == "sessions" { m = $2; next } { t += $2 }
+			END { if (r > 0) printf "all, in %d rounds over %.2f s (at most %d at once)\t%d\t%.2f\t100%%\n", r, e, m, t, t * e / r }' "$f.waits"
 	} | md_table
 	echo
 }
@@ -1112,6 +1121,7 @@ prof_table() {
 waits_summary() {
 	[ -s "$1.waits" ] || return 0
 	awk -F'\t' '$1 == "rounds" { r = $2; next } $1 == "elapsed_us" { e = $2 / 1e6; next }
+		$1 == "sessions" { next }
 		{ k = "other"
 		  if ($1 == "CPU") k = "cpu"
 		  else if ($1 ~ /^Client:/ || $1 ~ /^idle in transaction/) k = "client"
@@ -1131,17 +1141,36 @@ prof_verdict() {
 		echo "**Conclusion:** server statements $(fmt s "$st") of $(fmt s "$wall") wall; pgvault CPU $(fmt s "$cpu"); the server's CPU could not be read, so no floor."
 		return 0
 	fi
+	# the server's own work in session-seconds: every sampled state but waiting on the client
+	# (or idle in its transaction) and heavyweight locks other than the extension lock
+	local sw="0 0 0"
+	[ -s "$PROF/$5.waits" ] && sw=$(awk -F'\t' '$1 == "rounds" { r = $2; next }
+		$1 == "elapsed_us" { e = $2 / 1e6; next } $1 == "sessions" { m = $2; next }
+		$1 ~ /^Client:/ || $1 ~ /^idle/ || ($1 ~ /^Lock:/ && $1 != "Lock:extend") { next }
+		{ t += $2 } $1 == "IO:DataFileImmediateSync" { y = $2 }
+		END { if (r > 0) printf "%.2f %d %.2f", t * e / r, m, y * e / r; else print "0 0 0" }' "$PROF/$5.waits")
+	local sws swm swy
+	read -r sws swm swy <<<"$sw"
 	awk -v lim="$lim" -v pvm="$pvm" -v peer="$peer" -v pm="$pm" -v w="$wall" -v cc="$cpu" -v cs="$srv" \
-		-v st="$st" -v n="$NCPU" 'BEGIN {
-		req = lim * pm; fl = (cs + cc) / n
+		-v st="$st" -v n="$NCPU" -v sws="$sws" -v swm="$swm" -v swy="$swy" 'BEGIN {
+		req = lim * pm; fl = (cs + cc) / n; sb = swm > 0 ? sws / swm : 0
 		printf "**Conclusion:** server statements %.2f s of %.2f s wall; server CPU %.2f s, pgvault CPU %.2f s (the server %.0f%% of the CPU); ", st, w, cs, cc, (cs + cc > 0) ? 100 * cs / (cs + cc) : 0
 		printf "%d cores: CPU-bound floor = (%.2f + %.2f) / %d = %.2f s, against the %.2f s the target allows (%s × %s median %.2f s; pgvault median %.2f s). ", n, cs, cc, n, fl, req, lim, peer, pm, pvm
 		if (cs / n > req)
 			printf "Out of reach on this machine whatever pgvault does: the server CPU alone, spread over %d cores, takes %.2f s.", n, cs / n
-		else if (fl > req)
+		else if (sb > req) {
+			printf "Out of reach on this machine with the sessions the run uses: the server worked %.2f session-seconds for its statements (on CPU, its own I/O and fsyncs, its internal locks; not counted: waiting for the client or on another session'"'"'s lock), on at most %d sessions at once: at least %.2f s, over the %.2f s allowed.", sws, swm, sb, req
+			if (swy > 0.05 * sws)
+				printf " %.2f session-seconds of it are IO:DataFileImmediateSync: PostgreSQL before 17 fsyncs every index it builds (a table'"'"'s TOAST index too) before the statement returns, since the build writes outside shared buffers; one wait per index, for pgvault and its peer alike.", swy
+		} else if (fl > req)
 			printf "Out of reach on this machine at this CPU: with the server part as it is, pgvault CPU would have to fall from %.2f s to %.2f s.", cc, req * n - cs
 		else
 			printf "The CPU would allow it: %.2f s of the wall is above the floor (waiting on I/O and fsync, round trips, serial phases; see the statement classes and the sessions'"'"' states).", w - fl
+		if (sb <= req && sb > 0.8 * req) {
+			printf " But the server'"'"'s own work for the statements (on CPU, its own I/O and fsyncs, its internal locks) took %.2f session-seconds on at most %d sessions at once: %.2f s of the %.2f s allowed (%.0f%%), leaving %.2f s for everything that cannot overlap it (the serial steps, the ends of phases, reading the bundle, round trips).", sws, swm, sb, req, 100 * sb / req, req - sb
+			if (swy > 0.05 * sws)
+				printf " %.2f session-seconds of it are IO:DataFileImmediateSync: PostgreSQL before 17 fsyncs every index it builds (a table'"'"'s TOAST index too) before the statement returns, since the build writes outside shared buffers; one wait per index, for pgvault and its peer alike.", swy
+		}
 	}'
 	waits_summary "$PROF/$5"
 	echo
@@ -1171,7 +1200,7 @@ prof_verdict_self() {
 	waits_summary "$PROF/$5"
 	# sessions of one table waiting for each other inside the server: the relation extension
 	# lock (COPYs into one heap extend it one at a time) and WAL writes
-	[ -s "$PROF/$5.waits" ] && awk -F'\t' '$1 == "rounds" || $1 == "elapsed_us" { next }
+	[ -s "$PROF/$5.waits" ] && awk -F'\t' '$1 == "rounds" || $1 == "elapsed_us" || $1 == "sessions" { next }
 		{ t += $2 } $1 == "Lock:extend" { x = $2 } $1 ~ /^(LWLock|IO):WAL/ { wal += $2 }
 		END { if (t > 0 && x / t >= 0.05)
 			printf " Of that, %.0f%% waited on the relation extension lock and %.0f%% on WAL writes: the parallel sessions load one table, and the server extends its heap one session at a time and flushes one WAL; that wait is the server'"'"'s.", 100 * x / t, 100 * wal / t }' "$PROF/$5.waits"
@@ -1297,6 +1326,7 @@ For every target row that is not met: one more run of its pgvault command (\`pgv
 - **wall**: the clock around the command$([ -n "$PERF" ] && echo "; for pgvault under perf, /usr/bin/time's elapsed time inside perf (10 ms resolution), since perf's own start and end take about a second"). One run, not a median: compare it with the medians above with care.
 - **server sessions' states**: a function in the server samples \`pg_stat_activity\` every 10 ms during the run (no writes) and counts what each working session (client backends and parallel workers, not idle) is doing: on CPU, waiting on a lock, on I/O, on WAL, or on the client; scaled to session-seconds by the wall time.
 - **floor**: (server CPU + client CPU) / $NCPU cores: the wall time if the work were perfectly spread over the cores and nothing waited. When that floor is above the time the target allows, the target cannot be met on this machine, however pgvault schedules its work.
+- **sessions' bound**: the server's own work in session-seconds (every sampled state except waiting on the client, idle in transaction, and heavyweight locks other than the relation extension lock: CPU, the server's I/O and fsyncs, its internal locks) divided by the most sessions seen working at once: a statement runs on one session, so the run cannot take less wall time than that with those sessions, however it orders its statements. It counts what CPU does not: the server waiting on its own fsyncs.
 
 EOF
 }

@@ -99,6 +99,11 @@ int pv_bw_add(pv_bundle_writer *w, const char *name, const char *kind, const cha
 /* A JSON member (serialised with sorted keys, indented).  The writer keeps a reference to
  * doc for pv_bw_documents: the caller does not change it afterwards. */
 int pv_bw_add_json(pv_bundle_writer *w, const char *name, const char *kind, json_t *doc);
+/* pv_bw_add_json in two steps: the member's text (allocated; any thread may make it while
+ * another writes members), then the member from it (text freed). */
+char *pv_bw_json_text(pv_bundle_writer *w, json_t *doc, const char *name);
+int pv_bw_add_json_text(pv_bundle_writer *w, const char *name, const char *kind, json_t *doc,
+                        char *text);
 /* The JSON members written so far, name -> the document serialised as is into it (borrowed;
  * NULL if they could not be kept; without those whose text was mapped, as SQL_ASCII's is),
  * for pv_bundle_verify_written. */

@@ -257,8 +257,8 @@ pv_bw_add(pv_bundle_writer *w, const char *name, const char *kind, const char *o
 }
 
 /* The serialised form of a JSON member: UTF-8, sorted keys, indent 1, trailing newline. */
-static char *
-dump_json(pv_bundle_writer *w, json_t *doc, const char *name)
+char *
+pv_bw_json_text(pv_bundle_writer *w, json_t *doc, const char *name)
 {
 	char *what = pv_asprintf("member %s", name);
 	char *s = pvj_dumps(doc, PV_BUNDLE_JSON_FLAGS, w->text, what);
@@ -275,21 +275,25 @@ dump_json(pv_bundle_writer *w, json_t *doc, const char *name)
 }
 
 int
-pv_bw_add_json(pv_bundle_writer *w, const char *name, const char *kind, json_t *doc)
+pv_bw_add_json_text(pv_bundle_writer *w, const char *name, const char *kind, json_t *doc, char *text)
 {
-	char *s = dump_json(w, doc, name);
-	int rc;
+	int rc = pv_bw_add(w, name, kind, NULL, text, strlen(text));
 
-	if (!s)
-		return -1;
-	rc = pv_bw_add(w, name, kind, NULL, s, strlen(s));
-	free(s);
+	free(text);
 	/* Text mapped on its way out (SQL_ASCII) is not the document as is: not kept. */
 	if (rc == 0 && w->text != PVJ_LATIN1 && (!w->docs || json_object_set(w->docs, name, doc) != 0)) {
 		json_decref(w->docs);
 		w->docs = NULL; /* verify parses them all again: slower, as safe */
 	}
 	return rc;
+}
+
+int
+pv_bw_add_json(pv_bundle_writer *w, const char *name, const char *kind, json_t *doc)
+{
+	char *s = pv_bw_json_text(w, doc, name);
+
+	return s ? pv_bw_add_json_text(w, name, kind, doc, s) : -1;
 }
 
 json_t *
@@ -335,7 +339,7 @@ write_signature(pv_bundle_writer *w, const char *manifest)
 	int bad = pvj_set_str(sig, "algorithm", "HMAC-SHA256");
 	bad |= pvj_set_str(sig, "key_id", id);
 	bad |= pvj_set_str(sig, "hmac", mac);
-	char *text = bad ? NULL : dump_json(w, sig, PV_MEMBER_SIGNATURE);
+	char *text = bad ? NULL : pv_bw_json_text(w, sig, PV_MEMBER_SIGNATURE);
 	json_decref(sig);
 	if (!text)
 		return bad ? pv_wrap("member %s", PV_MEMBER_SIGNATURE) : -1;
@@ -358,7 +362,7 @@ pv_bw_finish(pv_bundle_writer *w, json_t *manifest)
 		return pv_fail("member %s: the manifest is not a JSON object", PV_MEMBER_MANIFEST);
 	if (pvj_set_copy(manifest, "members", w->members) < 0)
 		return pv_wrap("member %s", PV_MEMBER_MANIFEST);
-	s = dump_json(w, manifest, PV_MEMBER_MANIFEST);
+	s = pv_bw_json_text(w, manifest, PV_MEMBER_MANIFEST);
 	if (!s)
 		return -1;
 	rc = write_member(w, PV_MEMBER_MANIFEST, "manifest", NULL, s, strlen(s), -1, 0, 0);

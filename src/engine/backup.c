@@ -3,6 +3,7 @@
  */
 #include "engine/backup.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -133,6 +134,70 @@ copy_tables(PGconn *c, const pv_connopts *co, const char *db, int jobs, pv_graph
 	return rc;
 }
 
+/* A JSON member's text made on a thread of its own while this one goes on: the big schema
+ * members of a database of many objects take a while to serialise. */
+typedef struct json_job {
+	pv_bundle_writer *w;
+	json_t *doc;
+	const char *name;
+	char *text;
+	char *err;
+	pthread_t thread;
+	int started;
+} json_job;
+
+static void *
+json_job_main(void *arg)
+{
+	json_job *j = arg;
+
+	j->text = pv_bw_json_text(j->w, j->doc, j->name);
+	if (!j->text)
+		j->err = pv_strdup(pv_errmsg());
+	return NULL;
+}
+
+static void
+json_job_start(json_job *j, pv_bundle_writer *w, json_t *doc, const char *name)
+{
+	memset(j, 0, sizeof *j);
+	j->w = w;
+	j->doc = doc;
+	j->name = name;
+	j->started = pthread_create(&j->thread, NULL, json_job_main, j) == 0;
+	if (!j->started)
+		json_job_main(j); /* no thread: here and now */
+}
+
+static void
+json_job_join(json_job *j)
+{
+	if (j->started)
+		pthread_join(j->thread, NULL);
+	j->started = 0;
+}
+
+/* The member of a started job (joined first). */
+static int
+json_job_add(json_job *j, const char *kind)
+{
+	json_job_join(j);
+	if (!j->text)
+		return pv_fail("%s", j->err ? j->err : "no JSON text");
+	char *text = j->text;
+	j->text = NULL;
+	return pv_bw_add_json_text(j->w, j->name, kind, j->doc, text);
+}
+
+static void
+json_job_free(json_job *j)
+{
+	json_job_join(j);
+	free(j->text);
+	free(j->err);
+	j->text = j->err = NULL;
+}
+
 static int
 write_bundle(PGconn *c, const pv_connopts *co, const char *db, int jobs, pv_catalog *cat,
              pv_bundle_writer *w, json_t *header, json_t *manifest)
@@ -140,6 +205,7 @@ write_bundle(PGconn *c, const pv_connopts *co, const char *db, int jobs, pv_cata
 	pv_graph *g = cat->g;
 	int n = pv_graph_count(g);
 	json_t *pre = json_array(), *post = json_array(), *data = json_array();
+	json_job pre_job = {0}, post_job = {0};
 	int rc = -1;
 
 	for (int i = 0; i < n; i++) {
@@ -192,11 +258,18 @@ write_bundle(PGconn *c, const pv_connopts *co, const char *db, int jobs, pv_cata
 		}
 	}
 
-	if (pv_bw_add_json(w, PV_MEMBER_HEADER, "header", header) < 0 ||
+	/* pre-data.json made beside data.json, post-data.json beside the rows */
+	json_job_start(&pre_job, w, pre, "pre-data.json");
+	char *data_text = pv_bw_json_text(w, data, "data.json");
+	if (!data_text || pv_bw_add_json(w, PV_MEMBER_HEADER, "header", header) < 0 ||
 	    pv_bw_add_json(w, "roles.json", "roles", cat->roles) < 0 ||
-	    pv_bw_add_json(w, "pre-data.json", "schema", pre) < 0 ||
-	    pv_bw_add_json(w, "data.json", "data-toc", data) < 0)
+	    json_job_add(&pre_job, "schema") < 0) {
+		free(data_text);
 		goto out;
+	}
+	if (pv_bw_add_json_text(w, "data.json", "data-toc", data, data_text) < 0)
+		goto out;
+	json_job_start(&post_job, w, post, "post-data.json");
 
 	if (copy_tables(c, co, db, jobs, g, w, data, manifest) < 0)
 		goto out;
@@ -215,7 +288,7 @@ write_bundle(PGconn *c, const pv_connopts *co, const char *db, int jobs, pv_cata
 	}
 	if (lobs)
 		pv_debug("%d large objects, %lld bytes", lobs, (long long)lob_bytes);
-	if (pv_bw_add_json(w, "post-data.json", "schema", post) < 0)
+	if (json_job_add(&post_job, "schema") < 0)
 		goto out;
 	int bad = 0;
 	if (lobs)
@@ -225,6 +298,8 @@ write_bundle(PGconn *c, const pv_connopts *co, const char *db, int jobs, pv_cata
 		goto out;
 	rc = 0;
 out:
+	json_job_free(&pre_job);
+	json_job_free(&post_job);
 	json_decref(pre);
 	json_decref(post);
 	json_decref(data);
