@@ -1133,10 +1133,12 @@ waits_summary() {
 				t * e / r, 100 * c["cpu"] / t, 100 * c["io"] / t, 100 * c["lock"] / t, 100 * c["client"] / t, 100 * c["other"] / t }' "$1.waits"
 }
 
-# prof_verdict LIMIT PV_MEDIAN PEER_NAME PEER_MEDIAN KEY: the row's conclusion, from KEY's run
+# prof_verdict LIMIT PV_MEDIAN PEER_NAME PEER_MEDIAN KEY [PEER_KEY]: the row's conclusion,
+# from KEY's run (and the peer's, when pgvault asked more of the server than it did)
 prof_verdict() {
-	local lim="$1" pvm="$2" peer="$3" pm="$4" wall cpu rss srv st n
+	local lim="$1" pvm="$2" peer="$3" pm="$4" wall cpu rss srv st n psrv="-" x
 	read -r wall cpu rss srv st n <"$PROF/$5.sum"
+	[ -n "${6:-}" ] && [ -s "$PROF/$6.sum" ] && read -r x x x psrv x x <"$PROF/$6.sum"
 	if [ "$srv" = - ]; then
 		echo "**Conclusion:** server statements $(fmt s "$st") of $(fmt s "$wall") wall; pgvault CPU $(fmt s "$cpu"); the server's CPU could not be read, so no floor."
 		return 0
@@ -1152,13 +1154,17 @@ prof_verdict() {
 	local sws swm swy
 	read -r sws swm swy <<<"$sw"
 	awk -v lim="$lim" -v pvm="$pvm" -v peer="$peer" -v pm="$pm" -v w="$wall" -v cc="$cpu" -v cs="$srv" \
-		-v st="$st" -v n="$NCPU" -v sws="$sws" -v swm="$swm" -v swy="$swy" 'BEGIN {
+		-v st="$st" -v n="$NCPU" -v sws="$sws" -v swm="$swm" -v swy="$swy" -v psrv="$psrv" 'BEGIN {
 		req = lim * pm; fl = (cs + cc) / n; sb = swm > 0 ? sws / swm : 0
 		printf "**Conclusion:** server statements %.2f s of %.2f s wall; server CPU %.2f s, pgvault CPU %.2f s (the server %.0f%% of the CPU); ", st, w, cs, cc, (cs + cc > 0) ? 100 * cs / (cs + cc) : 0
 		printf "%d cores: CPU-bound floor = (%.2f + %.2f) / %d = %.2f s, against the %.2f s the target allows (%s × %s median %.2f s; pgvault median %.2f s). ", n, cs, cc, n, fl, req, lim, peer, pm, pvm
-		if (cs / n > req)
+		if (cs / n > req) {
 			printf "Out of reach on this machine whatever pgvault does: the server CPU alone, spread over %d cores, takes %.2f s.", n, cs / n
-		else if (sb > req) {
+			if (psrv != "-" && psrv + 0 < cs && psrv / n > req)
+				printf " pgvault asks more of the server than %s does (%.2f s of server CPU), but even the peer'"'"'s %.2f s take %.2f s over %d cores.", peer, psrv, psrv, psrv / n, n
+			else if (psrv != "-" && psrv + 0 < cs)
+				printf " But pgvault asks more of the server than %s does (%.2f s of server CPU; %.2f s over %d cores): see the statement classes.", peer, psrv, psrv / n, n
+		} else if (sb > req) {
 			printf "Out of reach on this machine with the sessions the run uses: the server worked %.2f session-seconds for its statements (on CPU, its own I/O and fsyncs, its internal locks; not counted: waiting for the client or on another session'"'"'s lock), on at most %d sessions at once: at least %.2f s, over the %.2f s allowed.", sws, swm, sb, req
 			if (swy > 0.05 * sws)
 				printf " %.2f session-seconds of it are IO:DataFileImmediateSync: PostgreSQL before 17 fsyncs every index it builds (a table'"'"'s TOAST index too) before the statement returns, since the build writes outside shared buffers; one wait per index, for pgvault and its peer alike.", swy
@@ -1311,7 +1317,7 @@ prof_row() {
 	elif [ -n "$pvm" ] && [ -n "$pm" ] && [ "$wl" = big ]; then
 		prof_verdict_self "$lim" "$pvm" "$peern" "$pm" "${ROWKEYS[0]}" "${ROWKEYS[1]}"
 	elif [ -n "$pvm" ] && [ -n "$pm" ]; then
-		prof_verdict "$lim" "$pvm" "$peern" "$pm" "${ROWKEYS[0]}"
+		prof_verdict "$lim" "$pvm" "$peern" "$pm" "${ROWKEYS[0]}" "${ROWKEYS[1]:-}"
 	fi
 	echo
 }

@@ -377,8 +377,9 @@ pv_session_text(PGconn *c)
 /* The statement that takes the snapshot: restrict_nonsystem_relation_kind where the server
  * has it (the minor releases of August 2024 on), and what the backup records of its source. */
 static const char FACTS_SQL[] =
-    "SELECT (SELECT pg_catalog.set_config(name, 'view, foreign-table', true) FROM pg_catalog.pg_settings"
-    "   WHERE name = 'restrict_nonsystem_relation_kind') IS NOT NULL,"
+    "SELECT CASE WHEN pg_catalog.current_setting('restrict_nonsystem_relation_kind', true) IS NOT NULL"
+    "   THEN pg_catalog.set_config('restrict_nonsystem_relation_kind', 'view, foreign-table', true) END"
+    "   IS NOT NULL,"
     " pg_catalog.pg_is_in_recovery(),"
     " CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn()"
     "   ELSE pg_catalog.pg_current_wal_lsn() END,"
