@@ -92,6 +92,54 @@ start_pool(loader *L)
 	return L->pool ? 0 : -1;
 }
 
+/* The statements of data.json (sequence values), many to a round trip: a database of
+ * thousands of sequences would otherwise hold the rows back for as many round trips.  A
+ * batch that fails is run again one statement at a time, for the message to name its
+ * entry (the failed batch was rolled back: it ran as one implicit transaction). */
+#define DATA_SQL_BATCH 256
+
+static int
+run_data_batch(loader *L, json_t *toc, size_t from, size_t to, const pv_buf *b)
+{
+	if (!b->len)
+		return 0;
+	if (pv_exec(L->c, b->data) == 0)
+		return 0;
+	if (PQtransactionStatus(L->c) != PQTRANS_IDLE)
+		return pv_wrap("sequence values");
+	for (size_t i = from; i < to; i++) {
+		json_t *e = json_array_get(toc, i);
+		if (jstr(e, "sql") && pv_exec(L->c, jstr(e, "sql")) < 0)
+			return pv_wrap("%s %s", jstr(e, "kind"), jstr(e, "name"));
+	}
+	return pv_fail("sequence values: a batch of statements failed, each alone did not");
+}
+
+static int
+run_data_statements(loader *L)
+{
+	pv_buf b = PV_BUF_INIT;
+	size_t i, from = 0, n = 0;
+	json_t *e;
+	int rc = 0;
+
+	json_array_foreach(L->data_toc, i, e) {
+		if (!jstr(e, "sql"))
+			continue;
+		pv_buf_printf(&b, "%s;\n", jstr(e, "sql"));
+		if (++n % DATA_SQL_BATCH == 0) {
+			if ((rc = run_data_batch(L, L->data_toc, from, i + 1, &b)) < 0)
+				break;
+			pv_buf_reset(&b);
+			from = i + 1;
+		}
+	}
+	if (rc == 0)
+		rc = run_data_batch(L, L->data_toc, from, json_array_size(L->data_toc), &b);
+	pv_buf_free(&b);
+	return rc;
+}
+
 static int
 handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *label)
 {
@@ -169,13 +217,8 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		}
 		if (o->schema_only)
 			return 0;
-		if (start_pool(L) < 0)
+		if (start_pool(L) < 0 || run_data_statements(L) < 0)
 			return -1;
-		size_t i;
-		json_t *e;
-		json_array_foreach(L->data_toc, i, e)
-			if (jstr(e, "sql") && pv_exec(L->c, jstr(e, "sql")) < 0)
-				return pv_wrap("%s %s", jstr(e, "kind"), jstr(e, "name"));
 		return pvr_start_large_objects(L);
 	}
 	if (strncmp(name, "data/", 5) == 0) {

@@ -7,7 +7,9 @@
 # and no role, nothing is written outside pgvault's own files, and memory stays bounded (the
 # bombs decompress 256 MiB each: peak RSS compared with verifying a small bundle).  What
 # only decompressing finds (the bombs, a manifest that miscounts a member's rows), restore
-# finds as it loads the member, and stops there: its message says so.
+# finds as it loads the member, and stops there: its message says so.  Also a bundle that
+# verifies but one of whose sequence values fails on restore (they run many to a round trip):
+# the message names that entry.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 
@@ -25,6 +27,7 @@ trap cleanup EXIT
 cleanup
 createdb_q "$DB"
 q -d "$DB" -c "CREATE TABLE t (a int, b text); INSERT INTO t SELECT i, 'x' || i FROM generate_series(1, 50) i"
+q -d "$DB" -c "CREATE SEQUENCE s1; CREATE SEQUENCE s2; CREATE SEQUENCE s3; SELECT setval('s1', 11), setval('s2', 22), setval('s3', 33)" >/dev/null
 q -d "$DB" -c "SELECT lo_from_bytea(4242, 'abc')" >/dev/null
 pv backup --storage "$ST" --db "$DB"
 expect_rc 0 "backup"
@@ -148,6 +151,15 @@ blob = zstd("head -c 268435456 /dev/zero")
 bname = [n for n, _ in members if n.startswith("blobs/")][0]
 write("bomb-blob.pgv", replaced(bname, blob))
 
+# (not hostile, outside the loop: verify passes it) the statement of one sequence value fails
+# on restore: it runs in a batch with the others, and the message names that entry
+toc = json.loads(dict(members)["data.json"])
+seqs = [e for e in toc if e.get("kind") == "sequence value"]
+assert len(seqs) == 3, seqs
+bad = seqs[1]
+toc = [dict(e, name="pvt51_no_such_seq", sql="SELECT pg_catalog.setval('public.pvt51_no_such_seq', 7, true);") if e is bad else e for e in toc]
+write("../seqfail.pgv", replaced("data.json", dump(toc)))
+
 # a manifest that lies about a member's rows (and its total agrees), every SHA-256 right:
 # only decompressing the member finds it (restore does as it loads it)
 man = copy.deepcopy(manifest)
@@ -201,6 +213,12 @@ grep -q "rows loaded, its manifest entry says" "$T/restore-rows-lie.err" ||
 	{ cat "$T/restore-rows-lie.err" >&2; fail "restore of a manifest miscounting rows did not fail on it"; }
 [ ! -e "$CANARY" ] && [ ! -e "$CANARY.abs" ] || fail "a member was written outside pgvault's files"
 [ -z "$(ls -A "$T/cwd")" ] || fail "files appeared in the working directory: $(ls -A "$T/cwd")"
+pv verify "$T/seqfail.pgv"
+expect_rc 0 "verify of the bundle whose sequence value fails on restore"
+pv restore "$T/seqfail.pgv" --as "${DB}_r"
+expect_rc 1 "restore of a bundle whose sequence value fails"
+grep -q 'sequence value pvt51_no_such_seq' "$T/err" || { cat "$T/err" >&2; fail "the failing sequence value is not named"; }
+db_exists "${DB}_r" && fail "the failed restore left its database"
 small=$(cat "$T/rss-small")
 worst=0 worst_name=
 for f in "$T"/rss-*; do
