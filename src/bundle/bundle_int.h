@@ -22,6 +22,9 @@ typedef struct pv_rowcheck {
 
 /* A pv_zdec callback (arg: a pv_rowcheck): each complete row has ncols columns. */
 int pv_rowcheck_feed(void *arg, const char *data, size_t len);
+/* Non-zero: pv_rowcheck_feed keeps to its portable word-at-a-time path even where the CPU
+ * has AVX2 (the unit tests check both against a model). */
+extern int pv_rowcheck_words;
 /* After the member's raw bytes: the last row ended. */
 int pv_rowcheck_end(const pv_rowcheck *c, int64_t raw);
 

@@ -14,52 +14,153 @@
 #include "util/json.h"
 #include "util/zstream.h"
 
-/* The tab characters in p[0..n), a word at a time: a byte of w ^ TABS is zero where w has a
- * tab, and ~(((x & LOW7) + LOW7) | x | LOW7) keeps the high bit of exactly those bytes (no
- * carry crosses a byte: (b & 0x7f) + 0x7f <= 0xfe); multiplying their 0/1 bytes by ONES
- * sums them into the top byte. */
-static size_t
-count_tabs(const char *p, size_t n)
+static const uint64_t ONES = 0x0101010101010101ULL, LOW7 = 0x7f7f7f7f7f7f7f7fULL;
+
+int pv_rowcheck_words; /* bundle_int.h */
+
+/* The bytes of w equal to pat's (pat: one byte times ONES), marked by their high bit: a
+ * byte of x = w ^ pat is zero exactly there, and ~(((x & LOW7) + LOW7) | x | LOW7) keeps
+ * the high bit of exactly those bytes (no carry crosses a byte: (b & 0x7f) + 0x7f <= 0xfe). */
+static inline uint64_t
+bytes_equal(uint64_t w, uint64_t pat)
 {
-	const uint64_t ones = 0x0101010101010101ULL, tabs = ones * '\t', low7 = ones * 0x7f;
-	size_t k = 0, i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		uint64_t x = w ^ tabs;
-		uint64_t hit = ~(((x & low7) + low7) | x | low7) >> 7; /* 1 in each tab's byte */
-		k += (size_t)((hit * ones) >> 56);                    /* their sum, at most 8 */
-	}
-	for (; i < n; i++)
-		k += p[i] == '\t';
-	return k;
+	uint64_t x = w ^ pat;
+	return ~(((x & LOW7) + LOW7) | x | LOW7);
 }
+
+/* How many bytes a bytes_equal mask marks: their 0/1 bytes summed into the top byte. */
+static inline int64_t
+marked(uint64_t m)
+{
+	return (int64_t)(((m >> 7) * ONES) >> 56);
+}
+
+/* A row ended (its newline reached): its columns counted against the table's. */
+static int
+row_end(pv_rowcheck *c)
+{
+	c->rows++;
+	if (c->ncols == 0 && c->len > 0)
+		return pv_fail("row %lld is not empty but the table has no columns", (long long)c->rows);
+	if (c->ncols > 0 && c->tabs != c->ncols - 1)
+		return pv_fail("row %lld has %lld columns, expected %lld", (long long)c->rows,
+		               (long long)c->tabs + 1, (long long)c->ncols);
+	c->tabs = 0;
+	c->len = 0;
+	return 0;
+}
+
+/* The rows of data[i..len), byte by byte. */
+static int
+feed_bytes(pv_rowcheck *c, const char *data, size_t i, size_t len, size_t *start)
+{
+	for (; i < len; i++) {
+		if (data[i] == '\t') {
+			c->tabs++;
+		} else if (data[i] == '\n') {
+			c->len += (int64_t)(i - *start);
+			if (row_end(c) < 0)
+				return -1;
+			*start = i + 1;
+		}
+	}
+	return 0;
+}
+
+/* The rows of a block of data at offset i, given the block's tab and newline bits (bit k:
+ * byte i + k): each newline ends a row with the tabs below it. */
+static inline int
+feed_block(pv_rowcheck *c, size_t i, uint64_t t, uint64_t n, size_t *start)
+{
+	while (n) {
+		int k = __builtin_ctzll(n);
+		uint64_t below = ((uint64_t)1 << k) - 1;
+		c->tabs += __builtin_popcountll(t & below);
+		t &= ~below;
+		n &= n - 1;
+		c->len += (int64_t)(i + (size_t)k - *start);
+		if (row_end(c) < 0)
+			return -1;
+		*start = i + (size_t)k + 1;
+	}
+	c->tabs += __builtin_popcountll(t);
+	return 0;
+}
+
+/* Words of 8 bytes: tabs counted together where no newline is (see bytes_equal), the rest
+ * byte by byte. */
+static size_t
+feed_words(pv_rowcheck *c, const char *data, size_t len, size_t *start, int *rc)
+{
+	const uint64_t tabs = ONES * '\t', nls = ONES * '\n';
+	size_t i = 0;
+
+	while (i + 8 <= len) {
+		uint64_t w;
+		memcpy(&w, data + i, 8);
+		if (bytes_equal(w, nls)) {
+			if (feed_bytes(c, data, i, i + 8, start) < 0) {
+				*rc = -1;
+				return i;
+			}
+		} else {
+			c->tabs += marked(bytes_equal(w, tabs));
+		}
+		i += 8;
+	}
+	return i;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* 32 bytes at a time with AVX2 (where the CPU has it): the same rows, about four times
+ * faster than words on rows of ordinary length. */
+__attribute__((target("avx2,popcnt,bmi")))
+static size_t
+feed_avx2(pv_rowcheck *c, const char *data, size_t len, size_t *start, int *rc)
+{
+	const __m256i tab = _mm256_set1_epi8('\t'), nl = _mm256_set1_epi8('\n');
+	size_t i = 0;
+
+	for (; i + 32 <= len; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(data + i));
+		uint64_t t = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, tab));
+		uint64_t n = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, nl));
+		if (feed_block(c, i, t, n, start) < 0) {
+			*rc = -1;
+			return i;
+		}
+	}
+	return i;
+}
+
+static int
+have_avx2(void)
+{
+	static int known = -1;
+	if (known < 0)
+		known = __builtin_cpu_supports("avx2") ? 1 : 0;
+	return known;
+}
+#endif
 
 int
 pv_rowcheck_feed(void *arg, const char *data, size_t len)
 {
 	pv_rowcheck *c = arg;
-	const char *p = data, *end = data + len;
+	size_t start = 0, i; /* start: the current row's first byte in data */
+	int rc = 0;
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *stop = nl ? nl : end;
-		c->tabs += (int64_t)count_tabs(p, (size_t)(stop - p));
-		c->len += stop - p;
-		if (!nl)
-			break;
-		c->rows++;
-		if (c->ncols == 0 && c->len > 0)
-			return pv_fail("row %lld is not empty but the table has no columns",
-			               (long long)c->rows);
-		if (c->ncols > 0 && c->tabs != c->ncols - 1)
-			return pv_fail("row %lld has %lld columns, expected %lld",
-			               (long long)c->rows, (long long)c->tabs + 1,
-			               (long long)c->ncols);
-		c->tabs = 0;
-		c->len = 0;
-		p = nl + 1;
-	}
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (have_avx2() && !pv_rowcheck_words)
+		i = feed_avx2(c, data, len, &start, &rc);
+	else
+#endif
+		i = feed_words(c, data, len, &start, &rc);
+	if (rc < 0 || feed_bytes(c, data, i, len, &start) < 0)
+		return -1;
+	c->len += (int64_t)(len - start);
 	if (len > 0)
 		c->last = data[len - 1];
 	return 0;

@@ -18,6 +18,7 @@
 #include <zstd.h>
 
 #include "bundle/bundle.h"
+#include "bundle/bundle_int.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/hash.h"
@@ -1270,6 +1271,101 @@ test_comp_limit(void **state)
 	pv_buf_free(&m.buf);
 }
 
+/* The row check against a byte-at-a-time model of it, on random COPY text fed in random
+ * pieces (and pieces of exact multiples of its 8-byte words): the same rows, the same state
+ * after every piece, the same verdict and message. */
+static int
+model_feed(pv_rowcheck *c, const char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\t') {
+			c->tabs++;
+			c->len++;
+		} else if (data[i] == '\n') {
+			c->rows++;
+			if (c->ncols == 0 && c->len > 0)
+				return pv_fail("row %lld is not empty but the table has no columns", (long long)c->rows);
+			if (c->ncols > 0 && c->tabs != c->ncols - 1)
+				return pv_fail("row %lld has %lld columns, expected %lld", (long long)c->rows,
+				               (long long)c->tabs + 1, (long long)c->ncols);
+			c->tabs = c->len = 0;
+		} else {
+			c->len++;
+		}
+		c->last = data[i];
+	}
+	return 0;
+}
+
+static void
+rowcheck_property(void)
+{
+	const char alphabet[] = "ab\t\n\\N\xc3\xa9\x80\xff\x09\x0a \x00";
+	unsigned seed = 20261207;
+	char *buf = malloc(4096);
+	for (int round = 0; round < 3000; round++) {
+		int64_t ncols = rand_r(&seed) % 5;
+		size_t n = 0, want = (size_t)(rand_r(&seed) % 4000);
+		int sane = rand_r(&seed) % 4 != 0; /* mostly rows of the right shape */
+		while (n < want) {
+			if (sane) {
+				/* a row of ncols columns (a table without columns: empty rows) */
+				for (int64_t col = 0; col < ncols && n < want; col++) {
+					int w = rand_r(&seed) % 40;
+					for (int k = 0; k < w && n < want; k++)
+						buf[n++] = "abcdef\xc3\xa9\\N0123"[rand_r(&seed) % 13];
+					if (col + 1 < ncols && n < want)
+						buf[n++] = '\t';
+				}
+				if (n < want)
+					buf[n++] = '\n';
+			} else {
+				buf[n++] = alphabet[rand_r(&seed) % (sizeof alphabet - 1)];
+			}
+		}
+		pv_rowcheck a = {.ncols = ncols}, b = {.ncols = ncols};
+		int ra = 0, rb = 0;
+		char ma[256] = "", mb[256] = "";
+		for (size_t off = 0; off < n;) {
+			int kind = rand_r(&seed) % 4;
+			size_t piece = kind == 0   ? 8 * (size_t)(1 + rand_r(&seed) % 9)
+			               : kind == 1 ? 32 * (size_t)(1 + rand_r(&seed) % 20)
+			               : kind == 2 ? (size_t)(1 + rand_r(&seed) % 1000)
+			                           : (size_t)(1 + rand_r(&seed) % 100);
+			if (piece > n - off)
+				piece = n - off;
+			pv_err_clear();
+			ra = pv_rowcheck_feed(&a, buf + off, piece);
+			snprintf(ma, sizeof ma, "%s", pv_errmsg());
+			pv_err_clear();
+			rb = model_feed(&b, buf + off, piece);
+			snprintf(mb, sizeof mb, "%s", pv_errmsg());
+			assert_int_equal(ra, rb);
+			assert_string_equal(ma, mb);
+			assert_int_equal(a.rows, b.rows);
+			if (ra < 0)
+				break;
+			assert_int_equal(a.tabs, b.tabs);
+			assert_int_equal(a.len, b.len);
+			assert_int_equal(a.last, b.last);
+			off += piece;
+		}
+		if (ra == 0)
+			assert_int_equal(pv_rowcheck_end(&a, (int64_t)n), pv_rowcheck_end(&b, (int64_t)n));
+	}
+	free(buf);
+}
+
+/* Both paths: AVX2 where the CPU has it, and the portable words. */
+static void
+test_rowcheck_property(void **state)
+{
+	rowcheck_property();
+	pv_rowcheck_words = 1;
+	rowcheck_property();
+	pv_rowcheck_words = 0;
+}
+
 /* Text mapped on its way out (SQL_ASCII's) is not the document as is: the writer does not
  * offer it to verify, which parses such members again. */
 static void
@@ -1407,6 +1503,7 @@ main(void)
 		cmocka_unit_test(test_tab_positions),
 		cmocka_unit_test(test_writer_errors),
 		cmocka_unit_test(test_documents_mapped),
+		cmocka_unit_test(test_rowcheck_property),
 	};
 	return cmocka_run_group_tests(tests, NULL, free_docs);
 }
