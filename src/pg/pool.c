@@ -20,7 +20,8 @@ typedef struct job {
 	size_t zlen;
 	char *freeze;  /* COPY job: the table, copied with FREEZE; or NULL */
 	int64_t want_raw, want_rows; /* COPY job: what it must amount to (pv_copy_in) */
-	int item;      /* SQL item index, or -1 */
+	int *items;    /* SQL job: the indexes of its items, run as one transaction */
+	int nitems;
 	struct job *next;
 } job;
 
@@ -43,6 +44,7 @@ struct pv_pool {
 	char err[4096];
 	int *finished;           /* item indexes finished since the scheduler last looked */
 	int nfinished, cfinished;
+	const pv_pool_item *items; /* pv_pool_run's items, while it runs */
 };
 
 static int
@@ -85,6 +87,31 @@ run_sql(PGconn *c, const char *sql)
 	}
 }
 
+/* An SQL job: its items' statements in one transaction and one round trip.  When that
+ * fails, the transaction is rolled back whole and the items run again one at a time, so
+ * that the failure is the failing item's, under its label; those before it stay done. */
+static int
+run_batch(worker *w, job *j)
+{
+	pv_pool *p = w->pool;
+	if (j->nitems == 1)
+		return run_sql(w->c, j->sql);
+	if (run_sql(w->c, j->sql) == 0)
+		return 0;
+	if (pv_interrupted)
+		return -1;
+	for (int k = 0; k < j->nitems; k++) {
+		const pv_pool_item *it = &p->items[j->items[k]];
+		pv_err_clear();
+		if (run_sql(w->c, it->sql) < 0) {
+			if (!pv_interrupted)
+				pv_wrap("%s", it->label);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -113,11 +140,13 @@ worker_main(void *arg)
 				rc = -1;
 			} else if (j->zbuf) {
 				rc = run_copy(w, j);
+				if (rc < 0 && !pv_interrupted)
+					pv_wrap("%s", j->label);
 			} else {
-				rc = run_sql(w->c, j->sql);
+				rc = run_batch(w, j);
+				if (rc < 0 && j->nitems == 1 && !pv_interrupted)
+					pv_wrap("%s", j->label);
 			}
-			if (rc < 0 && !pv_interrupted)
-				pv_wrap("%s", j->label);
 		}
 
 		pthread_mutex_lock(&p->mu);
@@ -125,14 +154,15 @@ worker_main(void *arg)
 			p->failed = 1;
 			snprintf(p->err, sizeof p->err, "%s", pv_errmsg());
 		}
-		if (j->item >= 0) {
+		for (int k = 0; k < j->nitems; k++) {
 			if (p->nfinished == p->cfinished) {
 				p->cfinished = p->cfinished ? p->cfinished * 2 : 64;
 				p->finished = pv_realloc(p->finished, (size_t)p->cfinished * sizeof(int));
 			}
-			p->finished[p->nfinished++] = j->item;
+			p->finished[p->nfinished++] = j->items[k];
 		}
 		p->running--;
+		free(j->items);
 		free(j->sql);
 		free(j->label);
 		free(j->zbuf);
@@ -208,7 +238,6 @@ pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, si
 	j->label = pv_strdup(label);
 	j->zbuf = zbuf;
 	j->zlen = zlen;
-	j->item = -1;
 	pthread_mutex_lock(&p->mu);
 	while (p->queued + p->running >= p->n && !p->failed) /* one member per worker in memory, and the next read */
 		pthread_cond_wait(&p->cv_done, &p->mu);
@@ -269,12 +298,42 @@ locks_take(table_locks *t, const pv_pool_item *it, int take)
 	}
 }
 
+/* Items per SQL job, at most: each job is one round trip and one transaction (its locks
+ * held to its end: a few per CREATE TABLE, well under max_locks_per_transaction), and
+ * PV_BATCH_SQL bytes of statements. */
+#define PV_BATCH_ITEMS 32
+#define PV_BATCH_SQL (256 * 1024)
+
+static void
+queue_job(pv_pool *p, pv_pool_item *items, int *batch, int nb)
+{
+	job *j = pv_calloc(1, sizeof *j);
+	j->items = pv_calloc((size_t)nb, sizeof(int));
+	pv_buf b = PV_BUF_INIT;
+	for (int k = 0; k < nb; k++) {
+		j->items[k] = batch[k];
+		/* the newline ends a trailing comment, the semicolon a statement without one */
+		pv_buf_printf(&b, "%s%s", k ? "\n;\n" : "", items[batch[k]].sql);
+	}
+	j->nitems = nb;
+	j->sql = pv_buf_detach(&b);
+	j->label = pv_strdup(items[batch[0]].label);
+	enqueue(p, j);
+}
+
 /* Queue the ready items (ready[0..*nready)) whose tables are free, keeping the others;
- * caller holds the mutex. */
+ * caller holds the mutex.  Ready items go out in jobs of several, sized so that each
+ * worker still gets a few jobs of the ones ready now (the last to finish waits for less). */
 static void
 queue_ready(pv_pool *p, pv_pool_item *items, int *ready, int *nready, table_locks *t)
 {
-	int keep = 0;
+	int keep = 0, nb = 0, per = *nready / (4 * p->n);
+	size_t len = 0;
+	int batch[PV_BATCH_ITEMS];
+	if (per < 1)
+		per = 1;
+	if (per > PV_BATCH_ITEMS)
+		per = PV_BATCH_ITEMS;
 	for (int r = 0; r < *nready; r++) {
 		int i = ready[r];
 		if (!locks_free(t, &items[i])) {
@@ -282,12 +341,17 @@ queue_ready(pv_pool *p, pv_pool_item *items, int *ready, int *nready, table_lock
 			continue;
 		}
 		locks_take(t, &items[i], 1);
-		job *j = pv_calloc(1, sizeof *j);
-		j->sql = pv_strdup(items[i].sql);
-		j->label = pv_strdup(items[i].label);
-		j->item = i;
-		enqueue(p, j);
+		size_t l = strlen(items[i].sql);
+		if (nb && (nb == per || len + l > PV_BATCH_SQL)) {
+			queue_job(p, items, batch, nb);
+			nb = 0;
+			len = 0;
+		}
+		batch[nb++] = i;
+		len += l;
 	}
+	if (nb)
+		queue_job(p, items, batch, nb);
 	*nready = keep;
 }
 
@@ -323,6 +387,7 @@ pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 
 	pthread_mutex_lock(&p->mu);
 	p->nfinished = 0;
+	p->items = items;
 	while (done < n && !p->failed) {
 		queue_ready(p, items, ready, &nready, &tl);
 		if (p->queued == 0 && p->running == 0 && p->nfinished == 0) {
@@ -348,6 +413,7 @@ pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 		pthread_cond_wait(&p->cv_done, &p->mu);
 	int failed = p->failed;
 	p->nfinished = 0;
+	p->items = NULL;
 	pthread_mutex_unlock(&p->mu);
 	free(left);
 	free(ready);
@@ -381,6 +447,7 @@ pv_pool_free(pv_pool *p)
 	while (p->head) {
 		job *j = p->head;
 		p->head = j->next;
+		free(j->items);
 		free(j->sql);
 		free(j->label);
 		free(j->zbuf);

@@ -5,7 +5,9 @@
  *     COPY statement; the worker decompresses and streams it.  pv_pool_copy() blocks while
  *     N jobs are queued or running, so memory stays bounded by about N + 1 members.
  *   - a dependency graph of SQL items (post-data): an item runs once the items it depends
- *     on are done and no running item locks one of its tables.
+ *     on are done and no running item locks one of its tables.  Items ready together go
+ *     to a worker several at a time, in one transaction and one round trip (a job that
+ *     fails runs again item by item, so the failure names its item).
  * The first failure stops the pool; its message (with the item's label) is returned to the
  * caller's thread.
  */

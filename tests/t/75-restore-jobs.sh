@@ -2,7 +2,8 @@
 # tables split into many data members; a table of one big member loaded with COPY FREEZE; a
 # corrupt member in the middle of a parallel load fails the restore and leaves no database
 # behind; plain indexes of one table build at the same time; the enabled states of a
-# partitioned table's trigger clones are set down the partition tree.
+# partitioned table's trigger clones are set down the partition tree; a post-data item that
+# fails in a batch of several is named in the error.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 DB=pvt75_jobs
@@ -102,6 +103,28 @@ for i in 1 2 3 4 5; do
 	dropdb_q "${TRG}_r"
 done
 dropdb_q "$TRG"
+
+# Post-data items ready together run several to a transaction: one that fails in the
+# middle of such a batch fails the restore with its own name and message, and leaves no
+# database behind.  The unique index's function (falsely IMMUTABLE) maps every row to 1
+# once public.flag has a row, which it got after the index was built: in the restored
+# database, whose rows load before the indexes, the index cannot be built.  40 other
+# tables' indexes are ready beside it.
+UQ="${DB}_uq"
+dropdb_q "$UQ"
+createdb_q "$UQ"
+q -d "$UQ" -c "CREATE TABLE public.flag (x int)" \
+           -c "CREATE FUNCTION public.pick(int) RETURNS int IMMUTABLE LANGUAGE sql AS \$f\$SELECT CASE WHEN EXISTS (SELECT FROM public.flag) THEN 1 ELSE \$1 END\$f\$" \
+           -c "DO \$d\$BEGIN FOR i IN 1..40 LOOP EXECUTE format('CREATE TABLE public.t%s (a int); INSERT INTO public.t%s VALUES (1), (2); CREATE INDEX t%s_a ON public.t%s (a)', i, i, i, i); END LOOP; END\$d\$" \
+           -c "CREATE TABLE public.t20b (a int)" -c "INSERT INTO public.t20b VALUES (1), (2)" \
+           -c "CREATE UNIQUE INDEX t20b_pick ON public.t20b (public.pick(a))" -c "INSERT INTO public.flag VALUES (1)"
+pv backup --storage "$T/stu" --db "$UQ"; expect_rc 0 "backup of the unique index"
+UQID=$(cat "$T/out")
+pv restore --storage "$T/stu" "$UQID" --as "${UQ}_r" --jobs 2; expect_rc 1 "restore of an index that cannot be built"
+grep -q 'post-data: index public\.t20b_pick' "$T/err" || fail "the failure does not name the index: $(cat "$T/err")"
+grep -q 'could not create unique index' "$T/err" || fail "the server's message is missing: $(cat "$T/err")"
+! db_exists "${UQ}_r" || fail "a failed post-data batch left ${UQ}_r behind"
+dropdb_q "$UQ"
 
 # corrupt a data member near the middle: the parallel load must fail cleanly
 cp "$PGV" "$T/bad.pgv"
