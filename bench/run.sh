@@ -14,7 +14,8 @@
 # Each measurement runs REPS times, pgvault and its peers interleaved within each
 # repetition (the order rotates from one repetition to the next); medians are reported.
 # Wall time comes from the clock around the command, peak RSS and user/system CPU from
-# /usr/bin/time.  Before every measured command the server runs a CHECKPOINT.
+# /usr/bin/time.  Before every measured command the server runs a CHECKPOINT and the
+# kernel writes out what earlier runs left dirty (sync).
 set -Eeuo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -149,6 +150,11 @@ step() {
 
 # ---- measuring ---------------------------------------------------------------------------
 
+# Before each run: the server's dirty buffers written (CHECKPOINT), then the kernel's dirty
+# pages (sync), so that no run pays for the writes of the one before it (a dropped
+# database's files, the previous restore's data) in its fsyncs.
+settle() { q -d postgres -c CHECKPOINT >/dev/null && sync; }
+
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RAW"; }
 
 # measure WORKLOAD NAME REP CMD...: one timed run; its standard output is left in $OUT
@@ -157,7 +163,7 @@ measure() {
 	local wl="$1" name="$2" rep="$3" t0 t1 rss usr sys f sig
 	shift 3
 	f="$W/log/$wl.$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').$rep"
-	q -d postgres -c CHECKPOINT
+	settle
 	t0=$(now_ns)
 	if ! /usr/bin/time -f "%M %U %S" -o "$f.time" "$@" >"$f.out" 2>"$f.err"; then
 		sig=$(awk '/^Command terminated by signal/ { print $NF }' "$f.time")
@@ -773,7 +779,7 @@ write_results() { # [NOTE]
 		echo
 		echo "## Measurements"
 		echo
-		echo "Medians of $REPS repetition(s); wall time by the clock, peak RSS and CPU by /usr/bin/time; a CHECKPOINT before each run."
+		echo "Medians of $REPS repetition(s); wall time by the clock, peak RSS and CPU by /usr/bin/time; a CHECKPOINT and a sync before each run."
 		echo "pg_restore's target database is created (TEMPLATE template0) before its clock starts; pgvault restore creates its own."
 		echo "The verify row's output bytes are the bundle's uncompressed bytes (manifest raw_size); GB/s per core = those / CPU seconds."
 		echo
@@ -949,7 +955,7 @@ prof_run() {
 	shift 2
 	echo "$label" >"$f.label"
 	log "  profile: $label"
-	q -d postgres -c CHECKPOINT >/dev/null
+	settle
 	q -d postgres -c "TRUNCATE bench_stop" >/dev/null
 	qv -d postgres -F $'\t' -c "SELECT * FROM bench_sample()" >"$f.waits" 2>"$f.waits.err" </dev/null &
 	local sampler=$!
@@ -1324,7 +1330,7 @@ prof_row() {
 
 prof_intro() {
 	cat <<EOF
-For every target row that is not met: one more run of its pgvault command (\`pgvault -v\`$([ -n "$PERF" ] && echo ", under \`perf record -g\`")) and, when the peer is pg_dump / pg_restore, of the peer's command, after the measurements; these runs are not in the tables above (a bundle or dump a restore needs is made beforehand, untimed). Each run is preceded by a CHECKPOINT.
+For every target row that is not met: one more run of its pgvault command (\`pgvault -v\`$([ -n "$PERF" ] && echo ", under \`perf record -g\`")) and, when the peer is pg_dump / pg_restore, of the peer's command, after the measurements; these runs are not in the tables above (a bundle or dump a restore needs is made beforehand, untimed). Each run is preceded by a CHECKPOINT and a sync.
 
 - **server statements**: \`log_min_duration_statement = 0\` for the step (ALTER SYSTEM, reset afterwards); the durations the server logged during the run, summed by statement class (COPY; "sequence values" = pg_dump's \`SELECT <oid>::pg_catalog.oid, last_value ...\`; else the first words). Logging every statement costs a little, so the sums run a little high; a COPY's duration includes waiting for the client (COPY TO STDOUT blocks while the client is not reading, COPY FROM STDIN waits for its data), so it is time spent in the statement, not necessarily server work; two sessions in parallel can log more than the wall time.
 - **server CPU**: user+system CPU of the cluster's processes, from \`/proc/PID/stat\`: the postmaster's utime+stime+cutime+cstime plus those of each of its live children, before and after the run (cutime/cstime hold the CPU of every backend or worker that exited and was reaped, so short-lived backends count). In ticks of 1/$CLK_TCK s, a tick or two of error; it includes the background processes (checkpointer, WAL writer, autovacuum) during the run, and no time waiting for I/O.
