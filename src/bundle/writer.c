@@ -20,6 +20,9 @@
 #include "util/hash.h"
 #include "util/zstream.h"
 
+/* The size of the pieces the archive hands to the sink (a multiple of tar's 512) */
+#define PV_BW_BLOCK (256 * 1024)
+
 struct pv_bundle_writer {
 	pv_sink *sink;
 	struct archive *a;
@@ -235,8 +238,11 @@ pv_bw_new(pv_sink *sink, time_t mtime, const pv_chunk_opts *opts)
 		return NULL;
 	}
 	/* Pad only to tar's 512-byte records: the bundle ends right after the end-of-archive
-	 * marker, so a reader notices any truncation. */
+	 * marker, so a reader notices any truncation.  The archive hands the sink blocks of
+	 * PV_BW_BLOCK bytes (not tar's default 10240: one write per 10 KiB was 28,000 system
+	 * calls for a 290 MB bundle); the bytes are the same. */
 	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w->a, PV_BW_BLOCK) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
 	    archive_write_open2(w->a, w, NULL, sink_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		if (w->sink_failed)

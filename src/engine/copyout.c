@@ -130,13 +130,22 @@ copy_rows(PGconn *c, pv_bundle_writer *w, const unit *u, int64_t *rows)
 	char *buf = NULL;
 	int n;
 	int failed = 0;
+	/* the progress counters are shared by every worker: added to every 256 KiB, not every
+	 * row (two atomic adds per row on one cache line cost the workers more than the rows) */
+	int64_t pbytes = 0, prows = 0;
 	pv_progress_item(u->it->table);
 	while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
 		if (!failed && pv_dw_row(d, buf, (size_t)n) < 0)
 			failed = 1; /* keep draining so the connection stays usable for the message */
-		pv_progress_add(n, 1);
+		pbytes += n;
+		prows++;
+		if (pbytes >= 256 * 1024) {
+			pv_progress_add(pbytes, prows);
+			pbytes = prows = 0;
+		}
 		PQfreemem(buf);
 	}
+	pv_progress_add(pbytes, prows);
 	if (n == -2 && !failed) {
 		pv_fail("%s", PQerrorMessage(c));
 		pv_err_from_server(c, NULL);

@@ -35,7 +35,8 @@
 /* Sizes of buffers outside zstd's own (the values in the sources that use them). */
 #define READER_SRC_BUF (64 * KIB) /* bundle/reader.c SRC_BUF: libarchive's read chunk and
                                    * the reader's compressed input buffer */
-#define LA_BLOCK 10240            /* libarchive's tar block size */
+#define LA_BLOCK 10240            /* libarchive's default tar block size */
+#define WRITER_BLOCK (256 * KIB)  /* bundle/writer.c PV_BW_BLOCK: the archive's blocks */
 #define TAR_RECORD 512
 #define LOB_PIECE (256 * KIB)     /* pg/lob.c: bytes per lo_read, one pv_dw_write each */
 
@@ -408,6 +409,7 @@ init_bounds(void)
 	bounds[nbounds++] = (boundary){"ZSTD_CStreamInSize", ZSTD_CStreamInSize()};
 	bounds[nbounds++] = (boundary){"reader input buffer", READER_SRC_BUF};
 	bounds[nbounds++] = (boundary){"libarchive block", LA_BLOCK};
+	bounds[nbounds++] = (boundary){"bundle writer block", WRITER_BLOCK};
 	bounds[nbounds++] = (boundary){"tar record", TAR_RECORD};
 	bounds[nbounds++] = (boundary){"large object piece", LOB_PIECE};
 }
@@ -516,9 +518,10 @@ choose(uint64_t *s, pcase *c, int big)
 	c->piece = below(s, 2) ? LOB_PIECE : 1 + below(s, below(s, 2) ? 1000 : 300000);
 	c->maxrow = below(s, 4) ? 1 + below(s, 200) : 1 + below(s, 300000);
 	{
-		static const size_t steps[] = {0, 0, 1 << 20, TAR_RECORD, LA_BLOCK, READER_SRC_BUF};
-		size_t i = below(s, 7);
-		c->step = i < 6 ? steps[i] : 1 + below(s, 100000);
+		static const size_t steps[] = {0, 0, 1 << 20, TAR_RECORD, LA_BLOCK, READER_SRC_BUF,
+		                               WRITER_BLOCK};
+		size_t i = below(s, 8);
+		c->step = i < 7 ? steps[i] : 1 + below(s, 100000);
 	}
 }
 
