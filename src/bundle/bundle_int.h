@@ -44,6 +44,9 @@ int pv_vpool_room(pv_vpool *p);
 /* Hand data member `name` (ncols columns) to a worker, after pv_vpool_room said 1; its stored
  * bytes are taken from *stored (left empty).  m, its entry, must live until pv_vpool_drain. */
 int pv_vpool_submit(pv_vpool *p, const char *name, int64_t ncols, json_t *m, pv_buf *stored);
+/* A buffer for the next member's stored bytes: one of a member collected (emptied), or a
+ * new one. */
+void pv_vpool_buffer(pv_vpool *p, pv_buf *out);
 /* Wait for every member queued; -1 with the earliest failure's message. */
 int pv_vpool_drain(pv_vpool *p);
 /* Stop the threads (members not yet checked are dropped) and free the pool. */

@@ -404,6 +404,8 @@ pv_br_read_all(pv_bundle_reader *r, pv_buf *out, size_t max)
 	if (r->size >= 0 && (uint64_t)r->size > max)
 		return pv_fail("bundle %s: member %s is too large (%lld bytes, at most %zu)",
 		               r->label, r->name, (long long)r->size, max);
+	if (r->size > 0)
+		pv_buf_reserve(out, (size_t)r->size + 1); /* once, not doubling as it comes */
 	while ((n = pv_br_read(r, r->inbuf, r->inlen)) > 0) {
 		got += (size_t)n;
 		if (got > max)

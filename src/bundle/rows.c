@@ -187,6 +187,10 @@ typedef struct vtask {
 	int done;
 } vtask;
 
+/* Stored members' buffers kept for reuse: a new one for each member of a few MB (mapped
+ * fresh, every page faulted in, unmapped on another thread) cost more than checking it. */
+#define VP_SPARES 2
+
 struct pv_vpool {
 	char *label;
 	pthread_mutex_t mu;
@@ -197,6 +201,8 @@ struct pv_vpool {
 	vtask *todo;        /* the first not yet taken by a worker */
 	int queued, cap;
 	int stop;
+	pv_buf spare[VP_SPARES]; /* buffers of members collected, for the next ones */
+	int nspare;
 };
 
 static void
@@ -210,7 +216,6 @@ check_task(pv_vpool *p, vtask *t, pv_zdec *z)
 	if (pv_zdec_all(z, t->stored.data, t->stored.len, pv_rowcheck_feed, &t->rc) < 0 ||
 	    pv_rowcheck_end(&t->rc, t->raw = (int64_t)pv_zdec_out_bytes(z)) < 0)
 		t->err = pv_asprintf("bundle %s: member %s: %s", p->label, t->name, pv_errmsg());
-	pv_buf_free(&t->stored);
 }
 
 static void *
@@ -285,6 +290,10 @@ collect(pv_vpool *p)
 	if (!p->head)
 		p->tail = NULL;
 	p->queued--;
+	if (p->nspare < VP_SPARES) {
+		p->spare[p->nspare++] = t->stored;
+		pv_buf_init(&t->stored);
+	}
 	free_task(t);
 	return rc;
 }
@@ -343,6 +352,19 @@ pv_vpool_submit(pv_vpool *p, const char *name, int64_t ncols, json_t *m, pv_buf 
 	return 0;
 }
 
+void
+pv_vpool_buffer(pv_vpool *p, pv_buf *out)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->nspare > 0) {
+		*out = p->spare[--p->nspare];
+		pv_buf_reset(out);
+	} else {
+		pv_buf_init(out);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
 int
 pv_vpool_drain(pv_vpool *p)
 {
@@ -365,6 +387,8 @@ pv_vpool_free(pv_vpool *p)
 		p->head = t->next;
 		free_task(t);
 	}
+	while (p->nspare > 0)
+		pv_buf_free(&p->spare[--p->nspare]);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);

@@ -337,12 +337,13 @@ static int
 queue_data(pv_vpool *vp, pv_bundle_reader *r, const char *label, const char *name,
            int64_t size, json_t *counts, json_t *seen)
 {
-	pv_buf stored = PV_BUF_INIT;
+	pv_buf stored;
 	int64_t ncols;
 	int rc;
 
 	if (data_columns(label, name, counts, &ncols) < 0)
 		return -1;
+	pv_vpool_buffer(vp, &stored);
 	pv_buf_reserve(&stored, (size_t)size + 1);
 	rc = pv_br_read_all(r, &stored, POOL_MEMBER_MAX);
 	if (rc == 0)

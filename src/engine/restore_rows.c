@@ -51,14 +51,12 @@ pvr_load_member(loader *L, pv_bundle_reader *r, const char *name)
 	                 want ? json_integer_value(json_object_get(want, "rows")) : -1, 0};
 	if (L->pool) {
 		/* the member's compressed bytes go to a worker (bounded: one member each) */
-		pv_buf z = PV_BUF_INIT;
+		pv_buf z;
+		pv_pool_buffer(L->pool, &z);
 		int rc = pv_br_read_all(r, &z, PV_JSON_MEMBER_MAX);
 		char *label = pv_asprintf("member %s: table %s", name, jstr(e, "table"));
-		if (rc == 0) {
-			size_t len = z.len;
-			rc = pv_pool_copy(L->pool, sql, label, pv_buf_detach(&z), len, freeze, ci.want_raw,
-			                  ci.want_rows);
-		}
+		if (rc == 0)
+			rc = pv_pool_copy(L->pool, sql, label, &z, freeze, ci.want_raw, ci.want_rows);
 		pv_buf_free(&z);
 		free(label);
 		free(sql);

@@ -13,11 +13,12 @@
 #include "util/err.h"
 #include "util/zstream.h"
 
+#define POOL_SPARES 2
+
 typedef struct job {
 	char *sql;
 	char *label;
-	void *zbuf;    /* COPY job: compressed rows; NULL for an SQL item */
-	size_t zlen;
+	pv_buf z;      /* COPY job: compressed rows; empty (no data) for an SQL job */
 	char *freeze;  /* COPY job: the table, copied with FREEZE; or NULL */
 	int64_t want_raw, want_rows; /* COPY job: what it must amount to (pv_copy_in) */
 	int *items;    /* SQL job: the indexes of its items, run as one transaction */
@@ -45,6 +46,8 @@ struct pv_pool {
 	int *finished;           /* item indexes finished since the scheduler last looked */
 	int nfinished, cfinished;
 	const pv_pool_item *items; /* pv_pool_run's items, while it runs */
+	pv_buf spare[POOL_SPARES]; /* buffers of finished COPY jobs, for the next members */
+	int nspare;
 };
 
 static int
@@ -59,7 +62,7 @@ run_copy(worker *w, const job *j)
 	else
 		pv_zdec_reset(w->z);
 	pv_copy_in ci = {c, j->want_raw, j->want_rows, 0};
-	int rc = w->z ? pv_zdec_all(w->z, j->zbuf, j->zlen, pv_copy_put, &ci) : -1;
+	int rc = w->z ? pv_zdec_all(w->z, j->z.data, j->z.len, pv_copy_put, &ci) : -1;
 	return pv_copy_in_end(c, rc, freeze, &ci);
 }
 
@@ -138,7 +141,7 @@ worker_main(void *arg)
 			pv_err_clear();
 			if (pv_check_interrupt() < 0) {
 				rc = -1;
-			} else if (j->zbuf) {
+			} else if (j->z.data) {
 				rc = run_copy(w, j);
 				if (rc < 0 && !pv_interrupted)
 					pv_wrap("%s", j->label);
@@ -162,10 +165,14 @@ worker_main(void *arg)
 			p->finished[p->nfinished++] = j->items[k];
 		}
 		p->running--;
+		if (j->z.data && p->nspare < POOL_SPARES) {
+			p->spare[p->nspare++] = j->z;
+			pv_buf_init(&j->z);
+		}
 		free(j->items);
 		free(j->sql);
 		free(j->label);
-		free(j->zbuf);
+		pv_buf_free(&j->z);
 		free(j->freeze);
 		free(j);
 		pthread_cond_broadcast(&p->cv_done);
@@ -226,8 +233,21 @@ pool_error(pv_pool *p)
 	return pv_fail("%s", p->err);
 }
 
+void
+pv_pool_buffer(pv_pool *p, pv_buf *out)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->nspare > 0) {
+		*out = p->spare[--p->nspare];
+		pv_buf_reset(out);
+	} else {
+		pv_buf_init(out);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
 int
-pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen,
+pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, pv_buf *z,
              const char *freeze_table, int64_t want_raw, int64_t want_rows)
 {
 	job *j = pv_calloc(1, sizeof *j);
@@ -236,8 +256,10 @@ pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, si
 	j->sql = pv_strdup(copy_sql);
 	j->freeze = freeze_table ? pv_strdup(freeze_table) : NULL;
 	j->label = pv_strdup(label);
-	j->zbuf = zbuf;
-	j->zlen = zlen;
+	j->z = *z;
+	pv_buf_init(z);
+	if (!j->z.data) /* no rows at all: still a COPY job */
+		pv_buf_reserve(&j->z, 1);
 	pthread_mutex_lock(&p->mu);
 	while (p->queued + p->running >= p->n && !p->failed) /* one member per worker in memory, and the next read */
 		pthread_cond_wait(&p->cv_done, &p->mu);
@@ -248,7 +270,7 @@ pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, si
 	if (failed) {
 		free(j->sql);
 		free(j->label);
-		free(j->zbuf);
+		pv_buf_free(&j->z);
 		free(j->freeze);
 		free(j);
 		return pool_error(p);
@@ -450,10 +472,12 @@ pv_pool_free(pv_pool *p)
 		free(j->items);
 		free(j->sql);
 		free(j->label);
-		free(j->zbuf);
+		pv_buf_free(&j->z);
 		free(j->freeze);
 		free(j);
 	}
+	while (p->nspare > 0)
+		pv_buf_free(&p->spare[--p->nspare]);
 	free(p->finished);
 	free(p->w);
 	pthread_mutex_destroy(&p->mu);

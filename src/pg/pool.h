@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "pg/conn.h"
+#include "util/buf.h"
 
 typedef struct pv_pool pv_pool;
 
@@ -32,10 +33,14 @@ typedef struct pv_pool_item {
 
 pv_pool *pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding,
                      const char *search_path, int n);
-/* Takes ownership of zbuf (malloc'd).  freeze_table: the member holds all of that table's
+/* A buffer for the next member's compressed bytes: one a finished COPY job left (emptied),
+ * or a new one (members of a few MB each in fresh memory were page faults and unmappings
+ * on every one). */
+void pv_pool_buffer(pv_pool *p, pv_buf *out);
+/* Takes the bytes of *z (left empty).  freeze_table: the member holds all of that table's
  * rows, copied with FREEZE (pv_copy_in_begin), or NULL.  want_raw, want_rows: what the
  * member must decompress to and load (pv_copy_in; -1: not checked). */
-int pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, void *zbuf, size_t zlen,
+int pv_pool_copy(pv_pool *p, const char *copy_sql, const char *label, pv_buf *z,
                  const char *freeze_table, int64_t want_raw, int64_t want_rows);
 /* Waits until every queued COPY job is done; -1 if any failed. */
 int pv_pool_wait(pv_pool *p);
