@@ -187,10 +187,6 @@ typedef struct vtask {
 	int done;
 } vtask;
 
-/* Stored members' buffers kept for reuse: a new one for each member of a few MB (mapped
- * fresh, every page faulted in, unmapped on another thread) cost more than checking it. */
-#define VP_SPARES 2
-
 struct pv_vpool {
 	char *label;
 	pthread_mutex_t mu;
@@ -201,8 +197,7 @@ struct pv_vpool {
 	vtask *todo;        /* the first not yet taken by a worker */
 	int queued, cap;
 	int stop;
-	pv_buf spare[VP_SPARES]; /* buffers of members collected, for the next ones */
-	int nspare;
+	pv_buf_spares spares; /* buffers of members collected, for the next ones */
 };
 
 static void
@@ -290,10 +285,7 @@ collect(pv_vpool *p)
 	if (!p->head)
 		p->tail = NULL;
 	p->queued--;
-	if (p->nspare < VP_SPARES) {
-		p->spare[p->nspare++] = t->stored;
-		pv_buf_init(&t->stored);
-	}
+	pv_spares_give(&p->spares, &t->stored);
 	free_task(t);
 	return rc;
 }
@@ -356,12 +348,7 @@ void
 pv_vpool_buffer(pv_vpool *p, pv_buf *out)
 {
 	pthread_mutex_lock(&p->mu);
-	if (p->nspare > 0) {
-		*out = p->spare[--p->nspare];
-		pv_buf_reset(out);
-	} else {
-		pv_buf_init(out);
-	}
+	pv_spares_take(&p->spares, out);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -387,8 +374,7 @@ pv_vpool_free(pv_vpool *p)
 		p->head = t->next;
 		free_task(t);
 	}
-	while (p->nspare > 0)
-		pv_buf_free(&p->spare[--p->nspare]);
+	pv_spares_free(&p->spares);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);

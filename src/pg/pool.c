@@ -7,13 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pg/cancel.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/zstream.h"
-
-#define POOL_SPARES 2
 
 typedef struct job {
 	char *sql;
@@ -46,8 +45,7 @@ struct pv_pool {
 	int *finished;           /* item indexes finished since the scheduler last looked */
 	int nfinished, cfinished;
 	const pv_pool_item *items; /* pv_pool_run's items, while it runs */
-	pv_buf spare[POOL_SPARES]; /* buffers of finished COPY jobs, for the next members */
-	int nspare;
+	pv_buf_spares spares;    /* buffers of finished COPY jobs, for the next members */
 };
 
 static int
@@ -67,7 +65,9 @@ run_copy(worker *w, const job *j)
 }
 
 /* An SQL item, in its own transaction: one that a deadlock with another worker's item
- * chose as its victim (its statements rolled back) runs again, up to three times. */
+ * chose as its victim (its statements rolled back) runs again, up to three times; so does
+ * one that found the server's lock table full (out of shared memory, 53200), which another
+ * worker's batch may have filled for a moment (it runs again item by item), after a pause. */
 static int
 run_sql(PGconn *c, const char *sql)
 {
@@ -80,7 +80,12 @@ run_sql(PGconn *c, const char *sql)
 		}
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		int deadlock = state && strcmp(state, "40P01") == 0;
-		if (!deadlock || attempt == 3) {
+		int locks_full = state && strcmp(state, "53200") == 0;
+		if (locks_full && attempt < 3) {
+			struct timespec pause = {0, 200000000L * (attempt + 1)};
+			nanosleep(&pause, NULL);
+		}
+		if ((!deadlock && !locks_full) || attempt == 3 || pv_interrupted) {
 			const char *m = r ? PQresultErrorMessage(r) : NULL;
 			pv_fail("%s", m && *m ? m : PQerrorMessage(c));
 			PQclear(r);
@@ -165,10 +170,7 @@ worker_main(void *arg)
 			p->finished[p->nfinished++] = j->items[k];
 		}
 		p->running--;
-		if (j->z.data && p->nspare < POOL_SPARES) {
-			p->spare[p->nspare++] = j->z;
-			pv_buf_init(&j->z);
-		}
+		pv_spares_give(&p->spares, &j->z);
 		free(j->items);
 		free(j->sql);
 		free(j->label);
@@ -237,12 +239,7 @@ void
 pv_pool_buffer(pv_pool *p, pv_buf *out)
 {
 	pthread_mutex_lock(&p->mu);
-	if (p->nspare > 0) {
-		*out = p->spare[--p->nspare];
-		pv_buf_reset(out);
-	} else {
-		pv_buf_init(out);
-	}
+	pv_spares_take(&p->spares, out);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -476,8 +473,7 @@ pv_pool_free(pv_pool *p)
 		free(j->freeze);
 		free(j);
 	}
-	while (p->nspare > 0)
-		pv_buf_free(&p->spare[--p->nspare]);
+	pv_spares_free(&p->spares);
 	free(p->finished);
 	free(p->w);
 	pthread_mutex_destroy(&p->mu);

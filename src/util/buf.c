@@ -166,3 +166,32 @@ pv_strcmp_null(const char *a, const char *b)
 		return (a != NULL) - (b != NULL);
 	return strcmp(a, b);
 }
+
+void
+pv_spares_take(pv_buf_spares *s, pv_buf *out)
+{
+	if (s->n > 0) {
+		*out = s->b[--s->n];
+		pv_buf_reset(out);
+	} else {
+		pv_buf_init(out);
+	}
+}
+
+void
+pv_spares_give(pv_buf_spares *s, pv_buf *b)
+{
+	if (b->data && s->n < PV_BUF_SPARES) {
+		s->b[s->n++] = *b;
+		pv_buf_init(b);
+	} else {
+		pv_buf_free(b);
+	}
+}
+
+void
+pv_spares_free(pv_buf_spares *s)
+{
+	while (s->n > 0)
+		pv_buf_free(&s->b[--s->n]);
+}

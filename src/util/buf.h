@@ -40,4 +40,19 @@ void pv_buf_vprintf(pv_buf *b, const char *fmt, va_list ap) __attribute__((forma
 /* Take ownership of the contents (never NULL); the buffer is reset. */
 char *pv_buf_detach(pv_buf *b);
 
+/* A few emptied buffers kept for the next user (the caller serialises access): members of
+ * a few MB each in a fresh allocation are a mapping, a page fault per page and an
+ * unmapping every time. */
+#define PV_BUF_SPARES 2
+typedef struct pv_buf_spares {
+	pv_buf b[PV_BUF_SPARES];
+	int n;
+} pv_buf_spares;
+
+/* *out: a spare, emptied, or a new buffer */
+void pv_spares_take(pv_buf_spares *s, pv_buf *out);
+/* keep *b if there is room (else it is freed); *b is left empty */
+void pv_spares_give(pv_buf_spares *s, pv_buf *b);
+void pv_spares_free(pv_buf_spares *s);
+
 #endif

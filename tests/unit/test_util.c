@@ -139,6 +139,47 @@ test_buf_detach(void **state)
 	free(pv_malloc(0));
 }
 
+/* Spare buffers: a buffer given back comes out again emptied, with its memory; beyond
+ * PV_BUF_SPARES they are freed (the leak check of the ASan build sees the rest freed). */
+static void
+test_buf_spares(void **state)
+{
+	pv_buf_spares sp = {0};
+	pv_buf a, b[PV_BUF_SPARES + 1];
+
+	pv_spares_take(&sp, &a);
+	assert_null(a.data); /* none kept yet: a new, empty buffer */
+	pv_spares_give(&sp, &a); /* nothing allocated: nothing kept */
+	assert_int_equal(sp.n, 0);
+	for (int i = 0; i <= PV_BUF_SPARES; i++) {
+		pv_buf_init(&b[i]);
+		pv_buf_reserve(&b[i], 1000 + (size_t)i);
+		pv_buf_puts(&b[i], "rows");
+	}
+	char *kept = b[0].data;
+	for (int i = 0; i <= PV_BUF_SPARES; i++) {
+		pv_spares_give(&sp, &b[i]);
+		assert_null(b[i].data);
+	}
+	assert_int_equal(sp.n, PV_BUF_SPARES);
+	for (int i = 0; i < PV_BUF_SPARES; i++) {
+		pv_spares_take(&sp, &a);
+		assert_non_null(a.data);
+		assert_int_equal(a.len, 0);
+		assert_string_equal(a.data, "");
+		assert_true(a.cap >= 1000);
+		if (i == PV_BUF_SPARES - 1)
+			assert_ptr_equal(a.data, kept); /* the first given is the last taken */
+		pv_buf_free(&a);
+	}
+	pv_spares_take(&sp, &a);
+	assert_null(a.data);
+	pv_buf_puts(&a, "x");
+	pv_spares_give(&sp, &a);
+	pv_spares_free(&sp);
+	assert_int_equal(sp.n, 0);
+}
+
 /* ---- names -------------------------------------------------------------------------- */
 
 static void
@@ -452,6 +493,7 @@ main(void)
 		cmocka_unit_test(test_buf_growth),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_buf_detach),
+		cmocka_unit_test(test_buf_spares),
 		cmocka_unit_test(test_fsname),
 		cmocka_unit_test(test_time_round_trip),
 		cmocka_unit_test(test_time_rejects),
