@@ -86,13 +86,16 @@ sink_write_cb(struct archive *a, void *arg, const void *buf, size_t len)
 {
 	pv_bundle_writer *w = arg;
 
-	if (w->discard)
+	/* A failing sink is recorded here and reported by the caller of the archive call
+	 * (sink_failed, checked after each one): libarchive is told every write succeeded,
+	 * since an archive that saw a failure in a header write is left fatal and its free
+	 * then skips the close that frees its block buffer.  Nothing reaches the sink after
+	 * its failure. */
+	(void)a;
+	if (w->discard || w->sink_failed)
 		return (la_ssize_t)len;
-	if (w->sink_failed || w->sink->write(w->sink, buf, len) < 0) {
+	if (w->sink->write(w->sink, buf, len) < 0)
 		w->sink_failed = 1;
-		archive_set_error(a, EIO, "cannot write the bundle");
-		return -1;
-	}
 	return (la_ssize_t)len;
 }
 
@@ -165,7 +168,7 @@ write_member_locked(pv_bundle_writer *w, const char *name, const char *kind, con
 	archive_entry_set_mtime(e, w->mtime, 0);
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
-	if (archive_write_header(w->a, e) != ARCHIVE_OK) {
+	if (archive_write_header(w->a, e) != ARCHIVE_OK || w->sink_failed) {
 		archive_entry_free(e);
 		return archive_fail(w, name);
 	}
@@ -174,7 +177,7 @@ write_member_locked(pv_bundle_writer *w, const char *name, const char *kind, con
 	pv_sha256_init(&sha);
 	while (left > 0) {
 		la_ssize_t n = archive_write_data(w->a, p, left);
-		if (n <= 0) {
+		if (n <= 0 || w->sink_failed) {
 			pv_sha256_discard(&sha);
 			return archive_fail(w, name);
 		}
@@ -183,7 +186,7 @@ write_member_locked(pv_bundle_writer *w, const char *name, const char *kind, con
 		left -= (size_t)n;
 	}
 	pv_sha256_final_hex(&sha, hex);
-	if (archive_write_finish_entry(w->a) != ARCHIVE_OK)
+	if (archive_write_finish_entry(w->a) != ARCHIVE_OK || w->sink_failed)
 		return archive_fail(w, name);
 
 	if (record) {
@@ -377,7 +380,7 @@ pv_bw_finish(pv_bundle_writer *w, json_t *manifest)
 	free(s);
 	if (rc < 0)
 		return -1;
-	if (archive_write_close(w->a) != ARCHIVE_OK) {
+	if (archive_write_close(w->a) != ARCHIVE_OK || w->sink_failed) {
 		w->failed = 1;
 		if (w->sink_failed)
 			return pv_wrap("end of archive");
