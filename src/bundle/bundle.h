@@ -67,11 +67,15 @@ struct pv_source {
 	/* Back to the first byte, 0 or -1 with pv_fail(); NULL when the source cannot (a pipe):
 	 * then a reader gets one pass only. */
 	int (*rewind)(pv_source *s);
+	/* Up to len bytes at offset off of the stream, without moving its position; any thread
+	 * may call it while another reads on.  Bytes read (0 past the end), or -1 with
+	 * pv_fail(); NULL when the source cannot (a pipe). */
+	ssize_t (*pread)(pv_source *s, void *buf, size_t len, int64_t off);
 	void *ctx;
 };
 
-/* A pv_source over a file descriptor (not closed by the source); rewindable when the
- * descriptor is seekable. */
+/* A pv_source over a file descriptor (not closed by the source); rewindable and readable
+ * at offsets when the descriptor is seekable. */
 void pv_source_fd(pv_source *s, int *fd);
 
 /* ---- writing ------------------------------------------------------------------------ */
@@ -161,6 +165,9 @@ json_t *pv_br_read_json_raw(pv_bundle_reader *r, size_t max, pv_buf *raw);
  * pieces of any size; *raw_size gets the total.  cb returns 0 or -1 (with pv_fail). */
 int pv_br_decompress(pv_bundle_reader *r, int (*cb)(void *arg, const char *data, size_t len),
                      void *arg, int64_t *raw_size);
+/* Where the current member's stored bytes start in the source's stream (for
+ * pv_source.pread), or -1 before the first member. */
+int64_t pv_br_data_offset(pv_bundle_reader *r);
 /* Drain the current member and give the SHA-256 of all its stored bytes. */
 int pv_br_member_sha(pv_bundle_reader *r, char out[65]);
 void pv_br_free(pv_bundle_reader *r);

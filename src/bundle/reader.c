@@ -56,6 +56,7 @@ struct pv_bundle_reader {
 	char *name;        /* current member (owned) */
 	char *last;        /* the member before it, for messages */
 	int64_t size;
+	int64_t data_off;  /* stream offset of its first stored byte */
 	pv_sha256 sha;     /* over the stored bytes read so far (ctx NULL when done) */
 	int sha_done;
 	char sha_hex[65];
@@ -85,11 +86,27 @@ fd_rewind(pv_source *s)
 	return 0;
 }
 
+static ssize_t
+fd_pread(pv_source *s, void *buf, size_t len, int64_t off)
+{
+	int fd = *(int *)s->ctx;
+
+	for (;;) {
+		ssize_t n = pread(fd, buf, len, (off_t)off);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return pv_fail("read at offset %lld: %s", (long long)off, strerror(errno));
+	}
+}
+
 void
 pv_source_fd(pv_source *s, int *fd)
 {
+	int seekable = lseek(*fd, 0, SEEK_CUR) >= 0;
 	s->read = fd_read;
-	s->rewind = lseek(*fd, 0, SEEK_CUR) >= 0 ? fd_rewind : NULL;
+	s->rewind = seekable ? fd_rewind : NULL;
+	s->pread = seekable ? fd_pread : NULL;
 	s->ctx = fd;
 }
 
@@ -268,6 +285,7 @@ check_framing(pv_bundle_reader *r, struct archive_entry *e)
 		return pv_fail("bundle %s: member %s: the tar header's mode, owner or time is not "
 		               "what pgvault writes (0600, 0:0, the bundle's time)", r->label, r->name);
 	r->mtime = archive_entry_mtime(e);
+	r->data_off = (int64_t)dpos;
 	/* the padding: the part already read now, the rest as it arrives */
 	r->zero_from = (uint64_t)hpos + TAR_BLOCK + (uint64_t)r->size;
 	r->zero_to = (uint64_t)hpos + TAR_BLOCK + padded;
@@ -465,6 +483,12 @@ pv_br_decompress(pv_bundle_reader *r, int (*cb)(void *arg, const char *data, siz
 	if (raw_size)
 		*raw_size = (int64_t)pv_zdec_out_bytes(r->zdec);
 	return 0;
+}
+
+int64_t
+pv_br_data_offset(pv_bundle_reader *r)
+{
+	return r->name ? r->data_off : -1;
 }
 
 int

@@ -140,6 +140,26 @@ run_data_statements(loader *L)
 	return rc;
 }
 
+/* The ids of pre-data's tables, for the loads of their rows (pvr_later_items). */
+static int
+note_tables(loader *L, json_t *entries)
+{
+	size_t i;
+	json_t *e;
+	if (!L->table_ids)
+		L->table_ids = json_object();
+	json_array_foreach(entries, i, e) {
+		if (!jstr(e, "kind") || strcmp(jstr(e, "kind"), pv_kind_name(K_TABLE)) != 0)
+			continue;
+		char *key = pvr_table_key(jstr(e, "schema"), jstr(e, "name"));
+		int rc = pvj_set_int(L->table_ids, key, json_integer_value(json_object_get(e, "id")));
+		free(key);
+		if (rc < 0)
+			return pv_wrap("pre-data: table %s", jstr(e, "name"));
+	}
+	return 0;
+}
+
 static int
 handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *label)
 {
@@ -191,6 +211,8 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 		int rc = entries && L->c ? pvr_run_entries(L, entries, section) : -1;
 		L->mark = pv_monotonic();
 		pv_debug("%s: %zu entries in %.3fs", section, json_array_size(entries), L->mark - t0);
+		if (rc == 0 && name[1] == 'r' && L->pool)
+			rc = note_tables(L, entries);
 		json_decref(entries);
 		if (rc == 0 && name[1] == 'r')
 			rc = pvr_function_search_paths(L, 1); /* until everything is built */
@@ -219,6 +241,7 @@ handle_member(loader *L, pv_bundle_reader *r, const char *name, const char *labe
 			return 0;
 		if (start_pool(L) < 0 || run_data_statements(L) < 0)
 			return -1;
+		pvr_later_begin(L);
 		return pvr_start_large_objects(L);
 	}
 	if (strncmp(name, "data/", 5) == 0) {
@@ -341,12 +364,9 @@ read_members(loader *L, pv_bundle_reader *r, const char *label)
 /* Nothing from a bundle runs before all of it verified: a first pass when the source can be
  * read twice (a local or downloaded file), else the checks of the one pass (the manifest is
  * compared at the end; a failure then drops what was made). */
-/* The tables loaded with COPY FREEZE: those whose rows are one data member of at least
- * PV_FREEZE_MIN bytes, from the verified manifest ("data/ID" of "data/ID.1.copy.zst" when no
- * "data/ID.2..." exists).  Smaller tables are not worth the TRUNCATE that FREEZE needs
- * (5,000 tables of 20 rows: the rows' phase took twice as long). */
-#define PV_FREEZE_MIN ((json_int_t)1 << 20)
-
+/* The tables loaded with COPY FREEZE when members load as they come: those whose rows are
+ * one data member of at least PV_FREEZE_MIN bytes, from the verified manifest ("data/ID" of
+ * "data/ID.1.copy.zst" when no "data/ID.2..." exists). */
 static json_t *
 single_member_tables(json_t *manifest)
 {
@@ -418,7 +438,7 @@ verify_first(loader *L, pv_source *src, const char *label)
 static int
 finish_new_database(loader *L, char **kept_as)
 {
-	if (pvr_final_passes(L) < 0)
+	if (pvr_run_later(L) < 0 || pvr_final_passes(L) < 0)
 		return -1;
 	pv_cancel_unregister(L->c);
 	PQfinish(L->c);
@@ -482,6 +502,8 @@ free_loader(loader *L)
 	json_decref(L->expect);
 	json_decref(L->lobs);
 	json_decref(L->seen);
+	json_decref(L->table_ids);
+	pvr_later_free(L->later);
 	pv_buf_free(&L->acl_sql);
 	pv_buf_free(&L->late_sql);
 	pv_buf_free(&L->after_rows);
@@ -500,6 +522,7 @@ pv_restore_bundle(const pv_connopts *co, pv_source *src, const char *label,
 	L.rows_only = o->ntables > 0 || o->data_only;
 	L.seen = json_array();
 	L.new_roles = json_array();
+	L.src = src;
 	*dbname = NULL;
 	*kept_as = NULL;
 	int rc = -1;

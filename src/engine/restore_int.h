@@ -22,6 +22,12 @@
 #include "pg/pool.h"
 #include "util/buf.h"
 
+typedef struct pvr_later pvr_later; /* restore_rows.c */
+
+/* Tables whose rows amount to less are not loaded with COPY FREEZE: not worth the TRUNCATE
+ * it needs (5,000 tables of 20 rows: the rows' phase took twice as long). */
+#define PV_FREEZE_MIN ((int64_t)1 << 20)
+
 /* The state of one restore. */
 typedef struct loader {
 	double mark;            /* pv_monotonic() at the end of the last phase, for --verbose */
@@ -48,6 +54,9 @@ typedef struct loader {
 	pv_buf late_sql;  /* the late pass */
 	pv_buf after_rows; /* rows-only: foreign keys re-added, triggers re-enabled */
 	pv_pool *pool;    /* --jobs */
+	pv_source *src;   /* the bundle */
+	json_t *table_ids; /* with the pool: the tables of pre-data, key (pvr_table_key) -> id */
+	pvr_later *later; /* the data members loaded by table with post-data, or NULL */
 	json_t *lobs;     /* large objects being restored: blob_prefix -> state (engine/blobs.h) */
 	int owner_super;  /* --owner names a superuser */
 	int text;         /* PVJ_LATIN1: the JSON members' strings stand for SQL_ASCII bytes */
@@ -86,6 +95,8 @@ int pvr_run_entries(loader *L, json_t *entries, const char *section);
 /* Give (set 1) or take back (set 0) the restore search_path of search_path-dependent
  * functions. */
 int pvr_function_search_paths(loader *L, int set);
+/* The rows L->later still holds, loaded (when no post-data.json came to load them with). */
+int pvr_run_later(loader *L);
 /* Create the large objects of data.json, empty, before their blob members. */
 int pvr_start_large_objects(loader *L);
 /* After the last member of a new database: the ACL pass, the large objects' owners,
@@ -93,8 +104,21 @@ int pvr_start_large_objects(loader *L);
 int pvr_final_passes(loader *L);
 
 /* restore_rows.c */
-/* COPY the rows of data member `name` (the current member of r), or hand them to the pool. */
+/* COPY the rows of data member `name` (the current member of r), hand them to the pool, or
+ * (L->later) note where they are. */
 int pvr_load_member(loader *L, pv_bundle_reader *r, const char *name);
+/* The key of a table in L->table_ids: its schema and name, unambiguously (allocated). */
+char *pvr_table_key(const char *schema, const char *name);
+/* At data.json: whether the rows load later, by table, with post-data: with the pool, a
+ * source that reads at offsets and the verified manifest, each table's members are loaded
+ * by one worker reading them from the source (in one transaction with COPY FREEZE), and
+ * each post-data entry starts once the tables it locks are loaded. */
+void pvr_later_begin(loader *L);
+/* The loads as pool items, biggest first; table_of[i]: the pre-data id of the table item i
+ * loads, or -1 when rows may land in other tables too (loaded through a partition root)
+ * or the table is not known.  Freed by pvr_later_free. */
+int pvr_later_items(loader *L, pv_pool_item **items, int **table_of, int *n);
+void pvr_later_free(pvr_later *lt);
 /* Rows only: choose, check and empty the tables, in the transaction committed at the end. */
 int pvr_start_rows_only(loader *L);
 /* Rows only, after the last member: foreign keys and triggers back, matviews refreshed,

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/restore_int.h"
 #include "pg/cancel.h"
 #include "util/err.h"
+#include "util/hash.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -29,6 +31,19 @@ find_data_entry(loader *L, const char *member)
 	return e;
 }
 
+/* The COPY FROM STDIN of a data entry: rows of a partition whose routing depends on OIDs go
+ * in through the partition root. */
+static char *
+copy_in_sql(json_t *e)
+{
+	const char *cols = jstr(e, "column_list");
+	const char *target = jstr(e, "load_via") ? jstr(e, "load_via") : jstr(e, "table");
+	return cols && *cols ? pv_asprintf("COPY %s (%s) FROM STDIN", target, cols)
+	                     : pv_asprintf("COPY %s FROM STDIN", target);
+}
+
+static int defer_member(loader *L, pv_bundle_reader *r, const char *name, json_t *e);
+
 int
 pvr_load_member(loader *L, pv_bundle_reader *r, const char *name)
 {
@@ -37,11 +52,9 @@ pvr_load_member(loader *L, pv_bundle_reader *r, const char *name)
 		return pv_fail("member %s belongs to no table of data.json", name);
 	if (L->rows_only && !json_object_get(L->selected, jstr(e, "member_prefix")))
 		return 0; /* not selected: skipped (its checksum is still checked) */
-	const char *cols = jstr(e, "column_list");
-	/* rows of a partition whose routing depends on OIDs go in through the partition root */
-	const char *target = jstr(e, "load_via") ? jstr(e, "load_via") : jstr(e, "table");
-	char *sql = cols && *cols ? pv_asprintf("COPY %s (%s) FROM STDIN", target, cols)
-	                          : pv_asprintf("COPY %s FROM STDIN", target);
+	if (L->later)
+		return defer_member(L, r, name, e);
+	char *sql = copy_in_sql(e);
 	/* a new table whose rows are all in this member: COPY FREEZE (pg/conn.h) */
 	const char *freeze = !L->rows_only && !jstr(e, "load_via") && L->single &&
 	                     json_object_get(L->single, jstr(e, "member_prefix")) ? jstr(e, "table") : NULL;
@@ -71,6 +84,271 @@ pvr_load_member(loader *L, pv_bundle_reader *r, const char *name)
 	if (pv_copy_in_end(L->c, rc, frozen, &ci) < 0)
 		return pv_wrap("member %s: table %s", name, jstr(e, "table"));
 	return 0;
+}
+
+/* ---- rows by table, from the source (restore --jobs of a file) ------------------------- */
+
+/* Where a data member's stored bytes are and what they must be. */
+typedef struct later_member {
+	char *name;
+	int64_t off, size, raw, rows;
+	char sha[65];
+	int table;   /* index in lt->tables */
+} later_member;
+
+/* One load: a table's members (or one member of a table split among the workers). */
+typedef struct later_load {
+	pvr_later *lt;
+	char *sql;      /* COPY ... FROM STDIN */
+	char *table;    /* the table, quoted (messages) */
+	int freeze;     /* its rows in one transaction that empties it: COPY FREEZE */
+	int *members;   /* indexes in lt->m, in bundle order */
+	int nmembers;
+	int64_t raw;
+} later_load;
+
+typedef struct later_table {
+	json_t *entry;  /* borrowed from L->data_toc */
+	int64_t raw;
+	int nmembers;
+} later_table;
+
+struct pvr_later {
+	pv_source *src;
+	later_member *m;
+	int nm, cm;
+	json_t *table_index; /* member_prefix -> index in tables */
+	later_table *tables;
+	int ntables, ctables;
+	later_load *loads;
+	int nloads;
+};
+
+char *
+pvr_table_key(const char *schema, const char *name)
+{
+	return pv_asprintf("%zu:%s.%s", strlen(schema ? schema : ""), schema ? schema : "", name ? name : "");
+}
+
+void
+pvr_later_begin(loader *L)
+{
+	if (!L->pool || !L->expect || !L->src || !L->src->pread || L->rows_only || L->o->schema_only)
+		return;
+	L->later = pv_calloc(1, sizeof *L->later);
+	L->later->src = L->src;
+	L->later->table_index = json_object();
+}
+
+static int
+defer_member(loader *L, pv_bundle_reader *r, const char *name, json_t *e)
+{
+	pvr_later *lt = L->later;
+	json_t *want = json_object_get(L->expect, name);
+	const char *sha = jstr(want, "sha256");
+	if (!want || !sha || strlen(sha) != 64)
+		return pv_fail("member %s is not in the manifest", name);
+	const char *prefix = jstr(e, "member_prefix");
+	json_t *ti = json_object_get(lt->table_index, prefix);
+	if (!ti) {
+		if (lt->ntables == lt->ctables) {
+			lt->ctables = lt->ctables ? 2 * lt->ctables : 64;
+			lt->tables = pv_realloc(lt->tables, (size_t)lt->ctables * sizeof *lt->tables);
+		}
+		lt->tables[lt->ntables] = (later_table){e, 0, 0};
+		if (pvj_set_int(lt->table_index, prefix, lt->ntables) < 0)
+			return -1;
+		ti = json_object_get(lt->table_index, prefix);
+		lt->ntables++;
+	}
+	if (lt->nm == lt->cm) {
+		lt->cm = lt->cm ? 2 * lt->cm : 64;
+		lt->m = pv_realloc(lt->m, (size_t)lt->cm * sizeof *lt->m);
+	}
+	later_member *m = &lt->m[lt->nm++];
+	m->name = pv_strdup(name);
+	m->off = pv_br_data_offset(r);
+	m->size = json_integer_value(json_object_get(want, "size"));
+	m->raw = json_integer_value(json_object_get(want, "raw_size"));
+	m->rows = json_integer_value(json_object_get(want, "rows"));
+	memcpy(m->sha, sha, 65);
+	m->table = (int)json_integer_value(ti);
+	lt->tables[m->table].raw += m->raw;
+	lt->tables[m->table].nmembers++;
+	return 0;
+}
+
+/* The stored bytes of m into b, checked against the manifest's SHA-256. */
+static int
+read_member_at(pv_source *src, const later_member *m, pv_buf *b)
+{
+	pv_buf_reset(b);
+	pv_buf_reserve(b, (size_t)m->size + 1);
+	while ((int64_t)b->len < m->size) {
+		ssize_t n = src->pread(src, b->data + b->len, (size_t)(m->size - (int64_t)b->len),
+		                       m->off + (int64_t)b->len);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return pv_fail("the bundle ends at offset %lld, inside the member",
+			               (long long)(m->off + (int64_t)b->len));
+		b->len += (size_t)n;
+	}
+	pv_sha256 h;
+	char hex[65];
+	pv_sha256_init(&h);
+	pv_sha256_update(&h, b->data, b->len);
+	pv_sha256_final_hex(&h, hex);
+	if (strcmp(hex, m->sha) != 0)
+		return pv_fail("its stored bytes at offset %lld are not those the manifest's SHA-256 "
+		               "gives (the bundle changed while it was restored?)", (long long)m->off);
+	return 0;
+}
+
+/* A pool callback: the members of one load, each COPY FROM STDIN from its bytes read at
+ * their offset; with freeze, all in one transaction that empties the table first. */
+static int
+run_load(pv_pool_env *env, void *arg)
+{
+	later_load *ld = arg;
+	pvr_later *lt = ld->lt;
+	PGconn *c = env->c;
+	int in_tx = ld->freeze ? pv_freeze_begin(c, ld->table) : 0;
+	for (int k = 0; k < ld->nmembers; k++) {
+		const later_member *m = &lt->m[ld->members[k]];
+		if (pv_check_interrupt() < 0 || read_member_at(lt->src, m, &env->buf) < 0)
+			goto fail;
+		if (pv_copy_in_start(c, ld->sql, in_tx) < 0) {
+			if (!in_tx || k > 0)
+				goto fail;
+			/* the server refuses FREEZE here: plainly, each member on its own */
+			pv_debug("COPY FREEZE refused, copying plainly: %s", pv_errmsg());
+			PQclear(PQexec(c, "ROLLBACK"));
+			in_tx = 0;
+			if (pv_copy_in_start(c, ld->sql, 0) < 0)
+				goto fail;
+		}
+		pv_copy_in ci = {c, m->raw, m->rows, 0};
+		int rc = pv_pool_copy_frame(env, env->buf.data, env->buf.len, &ci);
+		if (pv_copy_in_end(c, rc, 0, &ci) < 0)
+			goto fail;
+		continue;
+	fail:
+		if (in_tx)
+			PQclear(PQexec(c, "ROLLBACK"));
+		if (!pv_interrupted)
+			pv_wrap("member %s: table %s", m->name, ld->table);
+		return -1;
+	}
+	if (in_tx && pv_exec(c, "COMMIT") < 0)
+		return pv_wrap("table %s", ld->table);
+	return 0;
+}
+
+static int
+cmp_load(const void *a, const void *b)
+{
+	const later_load *x = a, *y = b;
+	return x->raw > y->raw ? -1 : x->raw < y->raw;
+}
+
+/* tests: the loads wait until the file PGVAULT_TEST_LOAD_GATE names, made here, is removed
+ * (tests/t/75 changes a verified bundle under its restore) */
+static void
+test_gate(void)
+{
+	const char *gate = getenv("PGVAULT_TEST_LOAD_GATE");
+	FILE *f = gate && *gate ? fopen(gate, "w") : NULL;
+	if (!f)
+		return;
+	fclose(f);
+	for (int i = 0; i < 1200 && access(gate, F_OK) == 0; i++)
+		usleep(50000);
+}
+
+int
+pvr_later_items(loader *L, pv_pool_item **itemsp, int **table_of, int *np)
+{
+	pvr_later *lt = L->later;
+	test_gate();
+	int64_t total = 0;
+	for (int t = 0; t < lt->ntables; t++)
+		total += lt->tables[t].raw;
+	/* a table bigger than its share (2/(jobs+1) of all rows: the one big table of a
+	 * database) is split: its members load on every worker, plainly; every other table
+	 * loads on one worker, in one transaction with FREEZE, its heap in the order of its
+	 * rows (as the index builds after it like) */
+	int jobs = L->o->jobs;
+	int *split = pv_calloc((size_t)lt->ntables + 1, sizeof *split);
+	int n = 0;
+	for (int t = 0; t < lt->ntables; t++) {
+		split[t] = lt->tables[t].nmembers > 1 && lt->tables[t].raw * (jobs + 1) > 2 * total;
+		n += split[t] ? lt->tables[t].nmembers : 1;
+	}
+	lt->loads = pv_calloc((size_t)n + 1, sizeof *lt->loads);
+	int *at = pv_calloc((size_t)lt->ntables + 1, sizeof *at); /* table -> its load (unsplit) */
+	for (int t = 0, k = 0; t < lt->ntables; t++) {
+		json_t *e = lt->tables[t].entry;
+		int parts = split[t] ? lt->tables[t].nmembers : 1;
+		at[t] = k;
+		for (int p = 0; p < parts; p++, k++) {
+			later_load *ld = &lt->loads[k];
+			ld->lt = lt;
+			ld->sql = copy_in_sql(e);
+			ld->table = pv_strdup(jstr(e, "table"));
+			ld->freeze = !split[t] && !jstr(e, "load_via") && lt->tables[t].raw >= PV_FREEZE_MIN;
+			ld->members = pv_calloc((size_t)lt->tables[t].nmembers + 1, sizeof(int));
+		}
+	}
+	for (int i = 0; i < lt->nm; i++) {
+		int t = lt->m[i].table;
+		later_load *ld = &lt->loads[at[t]];
+		if (split[t])
+			ld = &lt->loads[at[t]++];
+		ld->members[ld->nmembers++] = i;
+		ld->raw += lt->m[i].raw;
+	}
+	lt->nloads = n;
+	free(at);
+	free(split);
+	qsort(lt->loads, (size_t)n, sizeof *lt->loads, cmp_load);
+	pv_pool_item *items = pv_calloc((size_t)n + 1, sizeof *items);
+	int *tab = pv_calloc((size_t)n + 1, sizeof *tab);
+	for (int k = 0; k < n; k++) {
+		later_load *ld = &lt->loads[k];
+		json_t *e = lt->tables[lt->m[ld->members[0]].table].entry;
+		items[k].run = run_load;
+		items[k].arg = ld;
+		items[k].label = ld->nmembers == 1 ? pv_asprintf("member %s: table %s", lt->m[ld->members[0]].name, ld->table)
+		                                   : pv_asprintf("table %s", ld->table);
+		char *key = pvr_table_key(jstr(e, "schema"), jstr(e, "name"));
+		json_t *id = jstr(e, "load_via") ? NULL : json_object_get(L->table_ids, key);
+		free(key);
+		tab[k] = id ? (int)json_integer_value(id) : -1;
+	}
+	*itemsp = items;
+	*table_of = tab;
+	*np = n;
+	return 0;
+}
+
+void
+pvr_later_free(pvr_later *lt)
+{
+	if (!lt)
+		return;
+	for (int i = 0; i < lt->nm; i++)
+		free(lt->m[i].name);
+	for (int k = 0; k < lt->nloads; k++) {
+		free(lt->loads[k].sql);
+		free(lt->loads[k].table);
+		free(lt->loads[k].members);
+	}
+	free(lt->m);
+	free(lt->loads);
+	free(lt->tables);
+	json_decref(lt->table_index);
+	free(lt);
 }
 
 /* ---- rows only (--table, --data-only) --------------------------------------------------- */

@@ -82,16 +82,58 @@ entry_sql(loader *L, json_t *e, pv_buf *b)
 	queue_acl(L, e);
 }
 
+/* A pool item that does nothing: the point where every load of rows is done. */
+static int
+all_loaded(pv_pool_env *env, void *arg)
+{
+	(void)env;
+	(void)arg;
+	return 0;
+}
+
 /* Entries as a dependency graph over the worker pool (--jobs), each in its own
- * transaction: post-data, and runs of pre-data entries (parallel_kind). */
+ * transaction: post-data, and runs of pre-data entries (parallel_kind).  With L->later
+ * (post-data), the loads of the tables' rows come first in the graph, and each entry waits
+ * for the loads of the tables it locks only, so that a table's indexes are built while
+ * other tables load; an entry that locks no table, or any entry when some rows load
+ * through a partition root (they may land in any partition), waits for every load. */
 static int
 run_entries_parallel(loader *L, json_t *entries, const char *section)
 {
 	size_t n = json_array_size(entries), i;
-	pv_pool_item *items = pv_calloc(n + 1, sizeof *items);
+	pv_pool_item *loads = NULL;
+	int *load_table = NULL, nloads = 0, barrier = -1, global = 0, maxtab = 0;
+	if (L->later && section[1] == 'o') {
+		if (pvr_later_items(L, &loads, &load_table, &nloads) < 0)
+			return -1;
+		barrier = nloads;
+	}
+	int first = barrier >= 0 ? nloads + 1 : 0; /* the entries' items start here */
+	pv_pool_item *items = pv_calloc((size_t)first + n + 1, sizeof *items);
+	/* table id -> the loads of its rows: by_table[id] .. chained through next_load */
+	for (int k = 0; k < nloads; k++) {
+		items[k] = loads[k];
+		global |= load_table[k] < 0;
+		if (load_table[k] >= maxtab)
+			maxtab = load_table[k] + 1;
+	}
+	free(loads);
+	int *by_table = pv_calloc((size_t)maxtab + 1, sizeof(int)), *next_load = pv_calloc((size_t)nloads + 1, sizeof(int));
+	for (int k = 0; k < nloads; k++)
+		if (load_table[k] >= 0) {
+			next_load[k] = by_table[load_table[k]];
+			by_table[load_table[k]] = k + 1;
+		}
+	if (barrier >= 0) {
+		items[barrier].run = all_loaded;
+		items[barrier].label = pv_strdup("loading rows");
+		items[barrier].deps = pv_calloc((size_t)nloads + 1, sizeof(int));
+		for (int k = 0; k < nloads; k++)
+			items[barrier].deps[items[barrier].ndeps++] = k;
+	}
 	json_t *index = json_object(); /* entry id -> item index */
 	json_t *e;
-	int k = 0, bad = 0;
+	int k = first, bad = 0;
 	json_array_foreach(entries, i, e) {
 		if (queue_late(L, e))
 			continue;
@@ -117,7 +159,7 @@ run_entries_parallel(loader *L, json_t *entries, const char *section)
 			items[k].locks[items[k].nlocks++] = (int)json_integer_value(l);
 		k++;
 	}
-	/* dependencies among these items (others are done already) */
+	/* dependencies among these items (others are done already), and on the loads */
 	json_array_foreach(entries, i, e) {
 		char key[32];
 		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
@@ -126,7 +168,13 @@ run_entries_parallel(loader *L, json_t *entries, const char *section)
 			continue;
 		pv_pool_item *it = &items[json_integer_value(me)];
 		json_t *deps = json_object_get(e, "deps");
-		it->deps = pv_calloc(json_array_size(deps) + 1, sizeof(int));
+		size_t want = json_array_size(deps) + 1;
+		int on_all = barrier >= 0 && (global || it->nlocks == 0);
+		for (int m = 0; barrier >= 0 && !on_all && m < it->nlocks; m++)
+			for (int ld = it->locks[m] >= 0 && it->locks[m] < maxtab ? by_table[it->locks[m]] : 0; ld;
+			     ld = next_load[ld - 1])
+				want++;
+		it->deps = pv_calloc(want + 1, sizeof(int));
 		size_t j;
 		json_t *d;
 		json_array_foreach(deps, j, d) {
@@ -135,9 +183,19 @@ run_entries_parallel(loader *L, json_t *entries, const char *section)
 			if (di)
 				it->deps[it->ndeps++] = (int)json_integer_value(di);
 		}
+		if (on_all)
+			it->deps[it->ndeps++] = barrier;
+		for (int m = 0; barrier >= 0 && !on_all && m < it->nlocks; m++)
+			for (int ld = it->locks[m] >= 0 && it->locks[m] < maxtab ? by_table[it->locks[m]] : 0; ld;
+			     ld = next_load[ld - 1])
+				it->deps[it->ndeps++] = ld - 1;
 	}
-	int count = bad ? k : (int)json_object_size(index);
+	int count = bad ? k : first + (int)json_object_size(index);
 	int rc = bad ? pv_wrap("indexing the post-data entries") : pv_pool_run(L->pool, items, count);
+	if (barrier >= 0) {
+		pvr_later_free(L->later);
+		L->later = NULL;
+	}
 	for (int m = 0; m < count; m++) {
 		free(items[m].sql);
 		free(items[m].label);
@@ -145,8 +203,18 @@ run_entries_parallel(loader *L, json_t *entries, const char *section)
 		free(items[m].locks);
 	}
 	free(items);
+	free(load_table);
+	free(by_table);
+	free(next_load);
 	json_decref(index);
 	return rc;
+}
+
+/* The rows still to load (L->later) when no post-data came to load them with: alone. */
+int
+pvr_run_later(loader *L)
+{
+	return L->later ? run_entries_parallel(L, NULL, "post-data") : 0;
 }
 
 /* Entries per transaction: CREATE TABLE takes locks on the table, its sequences, its TOAST

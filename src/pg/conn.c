@@ -582,7 +582,7 @@ pv_bulk_load_session(PGconn *c, int sessions)
 {
 	char *sql = pv_asprintf(
 	    "SET synchronous_commit = off;"
-	    " SELECT pg_catalog.set_config('maintenance_work_mem', GREATEST(pg_catalog.pg_size_bytes("
+	    " SELECT pg_catalog.set_config('maintenance_work_mem', LEAST(pg_catalog.pg_size_bytes("
 	    "pg_catalog.current_setting('maintenance_work_mem')) / 1024, %d)::pg_catalog.text || 'kB', false)",
 	    PV_BULK_MAINTENANCE_KB / (sessions > 0 ? sessions : 1));
 	int rc = pv_exec(c, sql);
@@ -591,38 +591,33 @@ pv_bulk_load_session(PGconn *c, int sessions)
 }
 
 int
-pv_copy_in_begin(PGconn *c, const char *copy_sql, const char *freeze_table)
+pv_freeze_begin(PGconn *c, const char *table)
 {
-	PGresult *r;
-	if (freeze_table) {
-		/* only an empty table: an extension's configuration table holds the rows its
-		 * script made, which the member does not carry */
-		char *prep = pv_asprintf("BEGIN; LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE;"
-		                         " SELECT NOT EXISTS (SELECT FROM ONLY %s)", freeze_table, freeze_table);
-		r = PQexec(c, prep);
-		free(prep);
-		int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-		         strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-		PQclear(r);
-		if (ok) {
-			char *trunc = pv_asprintf("TRUNCATE ONLY %s", freeze_table);
-			ok = pv_exec(c, trunc) == 0;
-			free(trunc);
-		}
-		if (ok) {
-			char *sql = pv_asprintf("%s FREEZE", copy_sql);
-			r = PQexec(c, sql);
-			free(sql);
-			ok = PQresultStatus(r) == PGRES_COPY_IN;
-			if (!ok)
-				pv_debug("COPY FREEZE refused, copying plainly: %s", PQresultErrorMessage(r));
-			PQclear(r);
-			if (ok)
-				return 1;
-		}
-		PQclear(PQexec(c, "ROLLBACK"));
+	/* only an empty table: an extension's configuration table holds the rows its script
+	 * made, which the members do not carry */
+	char *prep = pv_asprintf("BEGIN; LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE;"
+	                         " SELECT NOT EXISTS (SELECT FROM ONLY %s)", table, table);
+	PGresult *r = PQexec(c, prep);
+	free(prep);
+	int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	         strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (ok) {
+		char *trunc = pv_asprintf("TRUNCATE ONLY %s", table);
+		ok = pv_exec(c, trunc) == 0;
+		free(trunc);
 	}
-	r = PQexec(c, copy_sql);
+	if (!ok)
+		PQclear(PQexec(c, "ROLLBACK"));
+	return ok;
+}
+
+int
+pv_copy_in_start(PGconn *c, const char *copy_sql, int freeze)
+{
+	char *sql = freeze ? pv_asprintf("%s FREEZE", copy_sql) : NULL;
+	PGresult *r = PQexec(c, sql ? sql : copy_sql);
+	free(sql);
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		pv_fail("%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
 		PQclear(r);
@@ -630,6 +625,18 @@ pv_copy_in_begin(PGconn *c, const char *copy_sql, const char *freeze_table)
 	}
 	PQclear(r);
 	return 0;
+}
+
+int
+pv_copy_in_begin(PGconn *c, const char *copy_sql, const char *freeze_table)
+{
+	if (freeze_table && pv_freeze_begin(c, freeze_table)) {
+		if (pv_copy_in_start(c, copy_sql, 1) == 0)
+			return 1;
+		pv_debug("COPY FREEZE refused, copying plainly: %s", pv_errmsg());
+		PQclear(PQexec(c, "ROLLBACK"));
+	}
+	return pv_copy_in_start(c, copy_sql, 0);
 }
 
 int

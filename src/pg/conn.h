@@ -118,8 +118,11 @@ int pv_restore_session(PGconn *c, const char *encoding, const char *search_path)
 /* A restore session that fills a new database, one of `sessions` at once: commits do not
  * wait for the WAL flush (synchronous_commit = off; the restore's last step, the rename of
  * the database on another session, commits synchronously, which flushes everything before
- * it), and maintenance_work_mem is raised to a share of PV_BULK_MAINTENANCE_KB for the
- * index builds (never lowered). */
+ * it), and maintenance_work_mem at most a share of PV_BULK_MAINTENANCE_KB (the server's
+ * own when less): the sessions' index builds together stay within a small server's memory,
+ * and each adds no more parallel workers than the server's default would (raising it to
+ * 128 MB for two sessions gave every build two parallel workers on a 2-core server: 20%
+ * more server CPU for the 1 GB benchmark's restore). */
 #define PV_BULK_MAINTENANCE_KB (256 * 1024)
 int pv_bulk_load_session(PGconn *c, int sessions);
 /* Start copy_sql (COPY ... FROM STDIN).  With freeze_table (the table's quoted name; its
@@ -129,6 +132,12 @@ int pv_bulk_load_session(PGconn *c, int sessions);
  * is not (an extension's configuration table) or the server refuses, the plain COPY.
  * 1 (FREEZE, the transaction open), 0 (plain), -1 with pv_fail. */
 int pv_copy_in_begin(PGconn *c, const char *copy_sql, const char *freeze_table);
+/* pv_copy_in_begin in steps, for a table loaded from several members in one transaction:
+ * BEGIN, and when the table is empty, TRUNCATE: 1 (the transaction open, every COPY of the
+ * table in it may add FREEZE), 0 (not empty, or refused: rolled back, nothing open). */
+int pv_freeze_begin(PGconn *c, const char *table);
+/* Start copy_sql (COPY ... FROM STDIN), with FREEZE when freeze: 0, or -1 with pv_fail. */
+int pv_copy_in_start(PGconn *c, const char *copy_sql, int freeze);
 /* A COPY FROM STDIN of one bundle member: the bytes it must amount to and the rows the
  * server must count, each -1 when not known (then not checked); and the bytes sent. */
 typedef struct pv_copy_in {

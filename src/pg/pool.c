@@ -20,7 +20,9 @@ typedef struct job {
 	pv_buf z;      /* COPY job: compressed rows; empty (no data) for an SQL job */
 	char *freeze;  /* COPY job: the table, copied with FREEZE; or NULL */
 	int64_t want_raw, want_rows; /* COPY job: what it must amount to (pv_copy_in) */
-	int *items;    /* SQL job: the indexes of its items, run as one transaction */
+	int (*run)(pv_pool_env *env, void *arg); /* callback job, or NULL */
+	void *arg;
+	int *items;    /* SQL and callback job: the indexes of its items (SQL: one transaction) */
 	int nitems;
 	struct job *next;
 } job;
@@ -28,8 +30,7 @@ typedef struct job {
 typedef struct worker {
 	pv_pool *pool;
 	pthread_t thread;
-	PGconn *c;
-	pv_zdec *z;  /* its decompressor, reset for each member */
+	pv_pool_env env; /* its session, decompressor (reset for each member), callback buffer */
 	int started;
 } worker;
 
@@ -48,19 +49,25 @@ struct pv_pool {
 	pv_buf_spares spares;    /* buffers of finished COPY jobs, for the next members */
 };
 
+int
+pv_pool_copy_frame(pv_pool_env *env, const void *z, size_t len, pv_copy_in *ci)
+{
+	if (!env->z)
+		env->z = pv_zdec_new();
+	else
+		pv_zdec_reset(env->z);
+	return env->z ? pv_zdec_all(env->z, z, len, pv_copy_put, ci) : -1;
+}
+
 static int
 run_copy(worker *w, const job *j)
 {
-	PGconn *c = w->c;
+	PGconn *c = w->env.c;
 	int freeze = pv_copy_in_begin(c, j->sql, j->freeze);
 	if (freeze < 0)
 		return -1;
-	if (!w->z)
-		w->z = pv_zdec_new();
-	else
-		pv_zdec_reset(w->z);
 	pv_copy_in ci = {c, j->want_raw, j->want_rows, 0};
-	int rc = w->z ? pv_zdec_all(w->z, j->z.data, j->z.len, pv_copy_put, &ci) : -1;
+	int rc = pv_pool_copy_frame(&w->env, j->z.data, j->z.len, &ci);
 	return pv_copy_in_end(c, rc, freeze, &ci);
 }
 
@@ -103,15 +110,15 @@ run_batch(worker *w, job *j)
 {
 	pv_pool *p = w->pool;
 	if (j->nitems == 1)
-		return run_sql(w->c, j->sql);
-	if (run_sql(w->c, j->sql) == 0)
+		return run_sql(w->env.c, j->sql);
+	if (run_sql(w->env.c, j->sql) == 0)
 		return 0;
 	if (pv_interrupted)
 		return -1;
 	for (int k = 0; k < j->nitems; k++) {
 		const pv_pool_item *it = &p->items[j->items[k]];
 		pv_err_clear();
-		if (run_sql(w->c, it->sql) < 0) {
+		if (run_sql(w->env.c, it->sql) < 0) {
 			if (!pv_interrupted)
 				pv_wrap("%s", it->label);
 			return -1;
@@ -150,6 +157,8 @@ worker_main(void *arg)
 				rc = run_copy(w, j);
 				if (rc < 0 && !pv_interrupted)
 					pv_wrap("%s", j->label);
+			} else if (j->run) {
+				rc = j->run(&w->env, j->arg);
 			} else {
 				rc = run_batch(w, j);
 				if (rc < 0 && j->nitems == 1 && !pv_interrupted)
@@ -194,11 +203,10 @@ pv_pool_new(const pv_connopts *co, const char *dbname, const char *encoding, con
 	pthread_cond_init(&p->cv_done, NULL);
 	for (int i = 0; i < n; i++) {
 		p->w[i].pool = p;
-		p->w[i].c = pv_connect(co, dbname);
-		if (p->w[i].c)
-			pv_cancel_register(p->w[i].c);
-		if (!p->w[i].c || pv_restore_session(p->w[i].c, encoding, search_path) < 0 ||
-		    pv_bulk_load_session(p->w[i].c, n) < 0) {
+		PGconn *c = p->w[i].env.c = pv_connect(co, dbname);
+		if (c)
+			pv_cancel_register(c);
+		if (!c || pv_restore_session(c, encoding, search_path) < 0 || pv_bulk_load_session(c, n) < 0) {
 			pv_wrap("starting restore worker %d", i + 1);
 			pv_pool_free(p);
 			return NULL;
@@ -360,6 +368,17 @@ queue_ready(pv_pool *p, pv_pool_item *items, int *ready, int *nready, table_lock
 			continue;
 		}
 		locks_take(t, &items[i], 1);
+		if (items[i].run) {
+			job *j = pv_calloc(1, sizeof *j);
+			j->run = items[i].run;
+			j->arg = items[i].arg;
+			j->items = pv_calloc(1, sizeof(int));
+			j->items[0] = i;
+			j->nitems = 1;
+			j->label = pv_strdup(items[i].label);
+			enqueue(p, j);
+			continue;
+		}
 		size_t l = strlen(items[i].sql);
 		if (nb && (nb == per || len + l > PV_BATCH_SQL)) {
 			queue_job(p, items, batch, nb);
@@ -457,11 +476,12 @@ pv_pool_free(pv_pool *p)
 		if (p->w[i].started)
 			pthread_join(p->w[i].thread, NULL);
 	for (int i = 0; i < p->n; i++) {
-		if (p->w[i].c) {
-			pv_cancel_unregister(p->w[i].c);
-			PQfinish(p->w[i].c);
+		if (p->w[i].env.c) {
+			pv_cancel_unregister(p->w[i].env.c);
+			PQfinish(p->w[i].env.c);
 		}
-		pv_zdec_free(p->w[i].z);
+		pv_zdec_free(p->w[i].env.z);
+		pv_buf_free(&p->w[i].env.buf);
 	}
 	while (p->head) {
 		job *j = p->head;

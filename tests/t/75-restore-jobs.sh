@@ -1,17 +1,21 @@
 # restore --jobs N: the same result as a serial restore (schema and data oracles), with
-# tables split into many data members; a table of one big member loaded with COPY FREEZE; a
-# corrupt member in the middle of a parallel load fails the restore and leaves no database
-# behind; plain indexes of one table build at the same time; the enabled states of a
+# tables split into many data members, each table loaded by one session in one transaction
+# with COPY FREEZE, or over every session when it holds most of the rows; a table of one big
+# member loaded with COPY FREEZE; a corrupt member in the middle of a parallel load fails
+# the restore and leaves no database behind, and so does a member changed in the file after
+# the restore verified it; plain indexes of one table build at the same time; the enabled states of a
 # partitioned table's trigger clones are set down the partition tree; a post-data item that
 # fails in a batch of several is named in the error.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/oracle.sh"
 DB=pvt75_jobs
-for d in "$DB" "${DB}_r" "${DB}_r1" "${DB}_r2" "${DB}_bad" "${DB}_idx_r" "${DB}_trg" "${DB}_trg_r"; do dropdb_q "$d"; done
+for d in "$DB" "${DB}_r" "${DB}_r1" "${DB}_r2" "${DB}_r8" "${DB}_late" "${DB}_bad" "${DB}_idx_r" "${DB}_trg" "${DB}_trg_r"; do dropdb_q "$d"; done
 createdb_q "$DB"
 load_fixture "$DB" "$TOP_SRCDIR/tests/fixtures/objects.sql"
 q -d "$DB" -c "CREATE TABLE app.bulk AS SELECT i AS id, md5(i::text) AS h FROM generate_series(1, 50000) i" \
-          -c "ALTER TABLE app.bulk ADD PRIMARY KEY (id)" -c "CREATE INDEX ON app.bulk (h)"
+          -c "ALTER TABLE app.bulk ADD PRIMARY KEY (id)" -c "CREATE INDEX ON app.bulk (h)" \
+          -c "CREATE TABLE app.bulk2 AS SELECT i AS id, md5(i::text) AS h FROM generate_series(1, 50000) i" \
+          -c "ALTER TABLE app.bulk2 ADD PRIMARY KEY (id)" -c "ALTER TABLE app.bulk2 ADD FOREIGN KEY (id) REFERENCES app.bulk"
 PGVAULT_CHUNK_BYTES=65536 pv backup --storage "$T/st" --db "$DB"; expect_rc 0 backup
 ID=$(cat "$T/out")
 PGV="$T/st/$DB/$ID.pgv"
@@ -40,9 +44,51 @@ for r in "${DB}_r1" "${DB}_r2"; do
 	[ "$(frozen "$r" app.code_names)" = f ] || fail "$r: app.code_names (2 rows) was loaded with FREEZE"
 	[ "$(q -d "$r" -c "SELECT count(*), sum(id) FROM app.bulk")" = "50000|1250025000" ] || fail "$r: app.bulk rows"
 done
-[ "$(frozen "${DB}_r" app.bulk)" = f ] || fail "app.bulk in many members loaded with FREEZE"
+# In many members, with --jobs 3: each of the two big tables (under half of the rows each)
+# loaded by one session, frozen; with --jobs 8 (each over 2/9 of the rows) over every
+# session, as plain COPY, and the same rows.
+for t in app.bulk app.bulk2; do
+	[ "$(frozen "${DB}_r" $t)" = t ] || fail "$t in many members, --jobs 3: not loaded frozen by one session"
+done
+pv restore --storage "$T/st" "$ID" --as "${DB}_r8" --jobs 8; expect_rc 0 "restore --jobs 8"
+for t in app.bulk app.bulk2; do
+	[ "$(frozen "${DB}_r8" $t)" = f ] || fail "$t in many members, --jobs 8: loaded with FREEZE, not split"
+	[ "$(q -d "${DB}_r8" -c "SELECT count(*), sum(id), md5(string_agg(h, ',' ORDER BY id)) FROM $t")" = \
+	  "$(q -d "$DB" -c "SELECT count(*), sum(id), md5(string_agg(h, ',' ORDER BY id)) FROM $t")" ] ||
+		fail "$t, --jobs 8: rows differ"
+done
 dropdb_q "${DB}_r1"
 dropdb_q "${DB}_r2"
+dropdb_q "${DB}_r8"
+
+# A data member changed in the file after the restore verified it (while the restore waits
+# before its loads, PGVAULT_TEST_LOAD_GATE): the session loading it reads it from the file
+# and checks its SHA-256 first; the restore fails naming the member, no database is left.
+cp "$PGV" "$T/late.pgv"
+read -r loff lsize lname < <(python3 - "$T/late.pgv" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "r:") as tf:
+    ms = [m for m in tf.getmembers() if m.name.startswith("data/") and m.size > 64]
+m = ms[len(ms) // 3]
+print(m.offset_data, m.size, m.name)
+PY
+)
+rm -f "$T/gate"
+PGVAULT_TEST_LOAD_GATE="$T/gate" "$PGVAULT" restore --storage "$T/st" "$T/late.pgv" --as "${DB}_late" --jobs 2 \
+	>"$T/out" 2>"$T/err" &
+rpid=$!
+for _ in $(seq 600); do [ -e "$T/gate" ] && break; sleep 0.1; done
+[ -e "$T/gate" ] || fail "the restore did not reach its loads"
+python3 - "$T/late.pgv" $((loff + lsize / 2)) <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xFF]))
+PY
+rm -f "$T/gate"
+wait "$rpid" && rc=0 || rc=$?
+[ "$rc" = 1 ] || fail "restore of a bundle changed after its verification: exit $rc"
+grep -q "member $lname: .*SHA-256" "$T/err" || fail "the failure does not name the changed member $lname: $(cat "$T/err")"
+! db_exists "${DB}_late" || fail "a restore whose bundle changed left ${DB}_late behind"
 
 # Plain CREATE INDEX entries of one table share it (a share lock each): with --jobs they
 # build together.  Three indexes whose expression sleeps 0.5 s per row, on one row: seen
@@ -107,17 +153,17 @@ dropdb_q "$TRG"
 # Post-data items ready together run several to a transaction: one that fails in the
 # middle of such a batch fails the restore with its own name and message, and leaves no
 # database behind.  The unique index's function (falsely IMMUTABLE) maps every row to 1
-# once public.flag has a row, which it got after the index was built: in the restored
-# database, whose rows load before the indexes, the index cannot be built.  40 other
-# tables' indexes are ready beside it.
+# once public.flag has given out two values, which it had when the index was built: in the
+# restored database, whose sequence values are set before the indexes build, the index
+# cannot be built.  40 other tables' indexes are ready beside it.
 UQ="${DB}_uq"
 dropdb_q "$UQ"
 createdb_q "$UQ"
-q -d "$UQ" -c "CREATE TABLE public.flag (x int)" \
-           -c "CREATE FUNCTION public.pick(int) RETURNS int IMMUTABLE LANGUAGE sql AS \$f\$SELECT CASE WHEN EXISTS (SELECT FROM public.flag) THEN 1 ELSE \$1 END\$f\$" \
+q -d "$UQ" -c "CREATE SEQUENCE public.flag" \
+           -c "CREATE FUNCTION public.pick(int) RETURNS int IMMUTABLE LANGUAGE sql AS \$f\$SELECT CASE WHEN nextval('public.flag') > 2 THEN 1 ELSE \$1 END\$f\$" \
            -c "DO \$d\$BEGIN FOR i IN 1..40 LOOP EXECUTE format('CREATE TABLE public.t%s (a int); INSERT INTO public.t%s VALUES (1), (2); CREATE INDEX t%s_a ON public.t%s (a)', i, i, i, i); END LOOP; END\$d\$" \
            -c "CREATE TABLE public.t20b (a int)" -c "INSERT INTO public.t20b VALUES (1), (2)" \
-           -c "CREATE UNIQUE INDEX t20b_pick ON public.t20b (public.pick(a))" -c "INSERT INTO public.flag VALUES (1)"
+           -c "CREATE UNIQUE INDEX t20b_pick ON public.t20b (public.pick(a))"
 pv backup --storage "$T/stu" --db "$UQ"; expect_rc 0 "backup of the unique index"
 UQID=$(cat "$T/out")
 pv restore --storage "$T/stu" "$UQID" --as "${UQ}_r" --jobs 2; expect_rc 1 "restore of an index that cannot be built"
