@@ -116,8 +116,10 @@ char *pvr_table_key(const char *schema, const char *name);
 void pvr_later_begin(loader *L);
 /* The loads as pool items, biggest first; table_of[i]: the pre-data id of the table item i
  * loads, or -1 when rows may land in other tables too (loaded through a partition root)
- * or the table is not known.  Freed by pvr_later_free. */
-int pvr_later_items(loader *L, pv_pool_item **items, int **table_of, int *n);
+ * or the table is not known; big[i]: the load is of PV_FREEZE_MIN bytes or more, or a part
+ * of a split table.  The arrays are the caller's; what the items point to is freed by
+ * pvr_later_free. */
+int pvr_later_items(loader *L, pv_pool_item **items, int **table_of, int **big, int *n);
 void pvr_later_free(pvr_later *lt);
 /* Rows only: choose, check and empty the tables, in the transaction committed at the end. */
 int pvr_start_rows_only(loader *L);

@@ -267,7 +267,7 @@ test_gate(void)
 }
 
 int
-pvr_later_items(loader *L, pv_pool_item **itemsp, int **table_of, int *np)
+pvr_later_items(loader *L, pv_pool_item **itemsp, int **table_of, int **bigp, int *np)
 {
 	pvr_later *lt = L->later;
 	test_gate();
@@ -313,7 +313,7 @@ pvr_later_items(loader *L, pv_pool_item **itemsp, int **table_of, int *np)
 	free(split);
 	qsort(lt->loads, (size_t)n, sizeof *lt->loads, cmp_load);
 	pv_pool_item *items = pv_calloc((size_t)n + 1, sizeof *items);
-	int *tab = pv_calloc((size_t)n + 1, sizeof *tab);
+	int *tab = pv_calloc((size_t)n + 1, sizeof *tab), *big = pv_calloc((size_t)n + 1, sizeof *big);
 	for (int k = 0; k < n; k++) {
 		later_load *ld = &lt->loads[k];
 		json_t *e = lt->tables[lt->m[ld->members[0]].table].entry;
@@ -325,9 +325,11 @@ pvr_later_items(loader *L, pv_pool_item **itemsp, int **table_of, int *np)
 		json_t *id = jstr(e, "load_via") ? NULL : json_object_get(L->table_ids, key);
 		free(key);
 		tab[k] = id ? (int)json_integer_value(id) : -1;
+		big[k] = ld->raw >= PV_FREEZE_MIN || ld->nmembers < lt->tables[lt->m[ld->members[0]].table].nmembers;
 	}
 	*itemsp = items;
 	*table_of = tab;
+	*bigp = big;
 	*np = n;
 	return 0;
 }

@@ -82,54 +82,121 @@ entry_sql(loader *L, json_t *e, pv_buf *b)
 	queue_acl(L, e);
 }
 
-/* A pool item that does nothing: the point where every load of rows is done. */
+/* A pool item that does nothing: a point where loads of rows are done. */
 static int
-all_loaded(pv_pool_env *env, void *arg)
+loads_done(pv_pool_env *env, void *arg)
 {
 	(void)env;
 	(void)arg;
 	return 0;
 }
 
+/* The loads of rows (L->later) as the first items of a post-data graph: the loads, then two
+ * points, one after every load, one after every small load (under PV_FREEZE_MIN bytes).
+ * An entry waits for the loads of the big tables it locks, and for the small loads' point
+ * when it locks a small table with rows: a database of many small tables then gets their
+ * indexes ready together, many to a transaction, as without loads in the graph.  An entry
+ * that locks no table, or any entry when some rows load through a partition root (they may
+ * land in any partition), waits for every load. */
+typedef struct graph_loads {
+	int n;            /* loads: items 0 .. n - 1 */
+	int all, small;   /* the two points: items n and n + 1 */
+	int global;       /* some load has no table of its own */
+	int maxtab;
+	int *by_table;    /* table id -> 1 + its first load, chained through next */
+	int *next;
+	int *big;
+} graph_loads;
+
+static int
+add_loads(loader *L, pv_pool_item **itemsp, size_t nentries, graph_loads *g)
+{
+	pv_pool_item *loads = NULL;
+	int *table_of = NULL;
+	memset(g, 0, sizeof *g);
+	g->all = g->small = -1;
+	if (pvr_later_items(L, &loads, &table_of, &g->big, &g->n) < 0)
+		return -1;
+	pv_pool_item *items = pv_calloc((size_t)g->n + 2 + nentries + 1, sizeof *items);
+	for (int k = 0; k < g->n; k++) {
+		items[k] = loads[k];
+		g->global |= table_of[k] < 0;
+		if (table_of[k] >= g->maxtab)
+			g->maxtab = table_of[k] + 1;
+	}
+	free(loads);
+	g->by_table = pv_calloc((size_t)g->maxtab + 1, sizeof(int));
+	g->next = pv_calloc((size_t)g->n + 1, sizeof(int));
+	for (int k = 0; k < g->n; k++)
+		if (table_of[k] >= 0) {
+			g->next[k] = g->by_table[table_of[k]];
+			g->by_table[table_of[k]] = k + 1;
+		}
+	free(table_of);
+	g->all = g->n;
+	g->small = g->n + 1;
+	for (int b = g->all; b <= g->small; b++) {
+		items[b].run = loads_done;
+		items[b].label = pv_strdup("loading rows");
+		items[b].deps = pv_calloc((size_t)g->n + 1, sizeof(int));
+		for (int k = 0; k < g->n; k++)
+			if (b == g->all || !g->big[k])
+				items[b].deps[items[b].ndeps++] = k;
+	}
+	*itemsp = items;
+	return g->n + 2;
+}
+
+/* The loads item `it` waits for (graph_loads), added to its deps (sized for them: pass
+ * NULL to count them). */
+static size_t
+load_deps(const graph_loads *g, pv_pool_item *it, int *deps)
+{
+	size_t n = 0;
+	int small = 0;
+	if (g->global || it->nlocks == 0) {
+		if (deps)
+			deps[n] = g->all;
+		return 1;
+	}
+	for (int m = 0; m < it->nlocks; m++) {
+		int l = it->locks[m];
+		for (int ld = l >= 0 && l < g->maxtab ? g->by_table[l] : 0; ld; ld = g->next[ld - 1]) {
+			if (!g->big[ld - 1]) {
+				small = 1;
+				continue;
+			}
+			if (deps)
+				deps[n] = ld - 1;
+			n++;
+		}
+	}
+	if (small) {
+		if (deps)
+			deps[n] = g->small;
+		n++;
+	}
+	return n;
+}
+
 /* Entries as a dependency graph over the worker pool (--jobs), each in its own
  * transaction: post-data, and runs of pre-data entries (parallel_kind).  With L->later
- * (post-data), the loads of the tables' rows come first in the graph, and each entry waits
- * for the loads of the tables it locks only, so that a table's indexes are built while
- * other tables load; an entry that locks no table, or any entry when some rows load
- * through a partition root (they may land in any partition), waits for every load. */
+ * (post-data), the loads of the tables' rows come first in the graph (add_loads), so that
+ * a big table's indexes are built while other tables load. */
 static int
 run_entries_parallel(loader *L, json_t *entries, const char *section)
 {
 	size_t n = json_array_size(entries), i;
-	pv_pool_item *loads = NULL;
-	int *load_table = NULL, nloads = 0, barrier = -1, global = 0, maxtab = 0;
+	pv_pool_item *items = NULL;
+	graph_loads g;
+	int first = 0; /* the entries' items start here */
+	memset(&g, 0, sizeof g);
+	g.all = -1;
 	if (L->later && section[1] == 'o') {
-		if (pvr_later_items(L, &loads, &load_table, &nloads) < 0)
+		if ((first = add_loads(L, &items, n, &g)) < 0)
 			return -1;
-		barrier = nloads;
-	}
-	int first = barrier >= 0 ? nloads + 1 : 0; /* the entries' items start here */
-	pv_pool_item *items = pv_calloc((size_t)first + n + 1, sizeof *items);
-	/* table id -> the loads of its rows: by_table[id] .. chained through next_load */
-	for (int k = 0; k < nloads; k++) {
-		items[k] = loads[k];
-		global |= load_table[k] < 0;
-		if (load_table[k] >= maxtab)
-			maxtab = load_table[k] + 1;
-	}
-	free(loads);
-	int *by_table = pv_calloc((size_t)maxtab + 1, sizeof(int)), *next_load = pv_calloc((size_t)nloads + 1, sizeof(int));
-	for (int k = 0; k < nloads; k++)
-		if (load_table[k] >= 0) {
-			next_load[k] = by_table[load_table[k]];
-			by_table[load_table[k]] = k + 1;
-		}
-	if (barrier >= 0) {
-		items[barrier].run = all_loaded;
-		items[barrier].label = pv_strdup("loading rows");
-		items[barrier].deps = pv_calloc((size_t)nloads + 1, sizeof(int));
-		for (int k = 0; k < nloads; k++)
-			items[barrier].deps[items[barrier].ndeps++] = k;
+	} else {
+		items = pv_calloc(n + 1, sizeof *items);
 	}
 	json_t *index = json_object(); /* entry id -> item index */
 	json_t *e;
@@ -168,13 +235,8 @@ run_entries_parallel(loader *L, json_t *entries, const char *section)
 			continue;
 		pv_pool_item *it = &items[json_integer_value(me)];
 		json_t *deps = json_object_get(e, "deps");
-		size_t want = json_array_size(deps) + 1;
-		int on_all = barrier >= 0 && (global || it->nlocks == 0);
-		for (int m = 0; barrier >= 0 && !on_all && m < it->nlocks; m++)
-			for (int ld = it->locks[m] >= 0 && it->locks[m] < maxtab ? by_table[it->locks[m]] : 0; ld;
-			     ld = next_load[ld - 1])
-				want++;
-		it->deps = pv_calloc(want + 1, sizeof(int));
+		size_t nl = g.all >= 0 ? load_deps(&g, it, NULL) : 0;
+		it->deps = pv_calloc(json_array_size(deps) + nl + 1, sizeof(int));
 		size_t j;
 		json_t *d;
 		json_array_foreach(deps, j, d) {
@@ -183,16 +245,12 @@ run_entries_parallel(loader *L, json_t *entries, const char *section)
 			if (di)
 				it->deps[it->ndeps++] = (int)json_integer_value(di);
 		}
-		if (on_all)
-			it->deps[it->ndeps++] = barrier;
-		for (int m = 0; barrier >= 0 && !on_all && m < it->nlocks; m++)
-			for (int ld = it->locks[m] >= 0 && it->locks[m] < maxtab ? by_table[it->locks[m]] : 0; ld;
-			     ld = next_load[ld - 1])
-				it->deps[it->ndeps++] = ld - 1;
+		if (nl)
+			it->ndeps += (int)load_deps(&g, it, it->deps + it->ndeps);
 	}
 	int count = bad ? k : first + (int)json_object_size(index);
 	int rc = bad ? pv_wrap("indexing the post-data entries") : pv_pool_run(L->pool, items, count);
-	if (barrier >= 0) {
+	if (g.all >= 0) {
 		pvr_later_free(L->later);
 		L->later = NULL;
 	}
@@ -203,9 +261,9 @@ run_entries_parallel(loader *L, json_t *entries, const char *section)
 		free(items[m].locks);
 	}
 	free(items);
-	free(load_table);
-	free(by_table);
-	free(next_load);
+	free(g.by_table);
+	free(g.next);
+	free(g.big);
 	json_decref(index);
 	return rc;
 }

@@ -296,21 +296,26 @@ pv_pool_wait(pv_pool *p)
 }
 
 /* The tables' locks the scheduler gives out: a table held by an exclusive item, or by
- * this many shared ones. */
+ * this many shared ones; and the ready items waiting for each table (wait[l], chained
+ * through next), back among the ready ones when an item holding it finishes: a scan of
+ * every waiting item after each finished one made 10,000 post-data entries quadratic. */
 typedef struct table_locks {
 	char *excl;
 	int *shared;
+	int *wait;  /* per table: 1 + the first waiting item, or 0 */
+	int *next;  /* per item: 1 + the next item waiting for the same table, or 0 */
 } table_locks;
 
+/* The first table of it that another item holds (-1: all free). */
 static int
-locks_free(const table_locks *t, const pv_pool_item *it)
+locks_busy(const table_locks *t, const pv_pool_item *it)
 {
 	for (int k = 0; k < it->nlocks; k++) {
 		int l = it->locks[k];
 		if (t->excl[l] || (!it->shared && t->shared[l]))
-			return 0;
+			return l;
 	}
-	return 1;
+	return -1;
 }
 
 static void
@@ -348,13 +353,14 @@ queue_job(pv_pool *p, pv_pool_item *items, int *batch, int nb)
 	enqueue(p, j);
 }
 
-/* Queue the ready items (ready[0..*nready)) whose tables are free, keeping the others;
- * caller holds the mutex.  Ready items go out in jobs of several, sized so that each
- * worker still gets a few jobs of the ones ready now (the last to finish waits for less). */
+/* Queue the ready items (ready[0..*nready)) whose tables are free, the others to wait for
+ * their tables (t->wait); caller holds the mutex.  Ready items go out in jobs of several,
+ * sized so that each worker still gets a few jobs of the ones ready now (the last to
+ * finish waits for less). */
 static void
 queue_ready(pv_pool *p, pv_pool_item *items, int *ready, int *nready, table_locks *t)
 {
-	int keep = 0, nb = 0, per = *nready / (4 * p->n);
+	int nb = 0, per = *nready / (4 * p->n);
 	size_t len = 0;
 	int batch[PV_BATCH_ITEMS];
 	if (per < 1)
@@ -362,9 +368,10 @@ queue_ready(pv_pool *p, pv_pool_item *items, int *ready, int *nready, table_lock
 	if (per > PV_BATCH_ITEMS)
 		per = PV_BATCH_ITEMS;
 	for (int r = 0; r < *nready; r++) {
-		int i = ready[r];
-		if (!locks_free(t, &items[i])) {
-			ready[keep++] = i;
+		int i = ready[r], busy = locks_busy(t, &items[i]);
+		if (busy >= 0) {
+			t->next[i] = t->wait[busy];
+			t->wait[busy] = i + 1;
 			continue;
 		}
 		locks_take(t, &items[i], 1);
@@ -390,7 +397,20 @@ queue_ready(pv_pool *p, pv_pool_item *items, int *ready, int *nready, table_lock
 	}
 	if (nb)
 		queue_job(p, items, batch, nb);
-	*nready = keep;
+	*nready = 0;
+}
+
+/* Item i finished: its tables are free again, and the items waiting for them ready. */
+static void
+locks_release(table_locks *t, const pv_pool_item *it, int *ready, int *nready)
+{
+	locks_take(t, it, 0);
+	for (int k = 0; k < it->nlocks; k++) {
+		int l = it->locks[k];
+		for (int w = t->wait[l]; w; w = t->next[w - 1])
+			ready[(*nready)++] = w - 1;
+		t->wait[l] = 0;
+	}
 }
 
 int
@@ -420,7 +440,8 @@ pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 			int on = items[i].deps[d];
 			rdep[rstart[on] + fill[on]++] = i;
 		}
-	table_locks tl = {pv_calloc((size_t)maxlock + 1, 1), pv_calloc((size_t)maxlock + 1, sizeof(int))};
+	table_locks tl = {pv_calloc((size_t)maxlock + 1, 1), pv_calloc((size_t)maxlock + 1, sizeof(int)),
+	                  pv_calloc((size_t)maxlock + 1, sizeof(int)), pv_calloc((size_t)n + 1, sizeof(int))};
 	int done = 0;
 
 	pthread_mutex_lock(&p->mu);
@@ -439,7 +460,7 @@ pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 		for (int f = 0; f < p->nfinished; f++) {
 			int i = p->finished[f];
 			done++;
-			locks_take(&tl, &items[i], 0);
+			locks_release(&tl, &items[i], ready, &nready);
 			for (int r = rstart[i]; r < rstart[i + 1]; r++)
 				if (--left[rdep[r]] == 0)
 					ready[nready++] = rdep[r];
@@ -460,6 +481,8 @@ pv_pool_run(pv_pool *p, pv_pool_item *items, int n)
 	free(rdep);
 	free(tl.excl);
 	free(tl.shared);
+	free(tl.wait);
+	free(tl.next);
 	return failed ? pool_error(p) : 0;
 }
 
