@@ -6,9 +6,11 @@
  *   restore_target.c  roles; the target database: creation and setup, temporary names and
  *                     those left by killed runs, the swap into place, dropping what a failed
  *                     restore made
- *   restore_schema.c  schema entries (pre-data, post-data, also over the worker pool), the
- *                     ACL and late passes, search_path-dependent functions, large objects
- *   restore_rows.c    COPY of data members, and the rows-only mode (--table, --data-only)
+ *   restore_schema.c  schema entries (pre-data, post-data, also over the worker pool with
+ *                     the loads of the rows), the ACL and late passes, search_path-dependent
+ *                     functions, large objects
+ *   restore_rows.c    COPY of data members, their loads by table (--jobs), and the rows-only
+ *                     mode (--table, --data-only)
  */
 #ifndef PV_ENGINE_RESTORE_INT_H
 #define PV_ENGINE_RESTORE_INT_H

@@ -1,7 +1,9 @@
 /*
  * engine/restore_rows.c — rows (see restore_int.h): each data member streamed into its table
  * with COPY FROM STDIN straight from the decompressed member (or its compressed bytes handed
- * to a worker with --jobs); and the rows-only mode (--table, --data-only) into an existing
+ * to a worker with --jobs); with --jobs and a bundle in a file, the loads by table instead
+ * (where each member is, then one pool item per table reading its members from the file,
+ * for the post-data graph); and the rows-only mode (--table, --data-only) into an existing
  * database: the tables chosen and checked, emptied with their foreign keys dropped and user
  * triggers held off, sequence values set, and everything put back before the one commit.
  */
