@@ -373,10 +373,13 @@ plan_units(PGconn *c, pv_copy_item *items, int n, int jobs, int *nu, long long *
 			total += blocks[i];
 	}
 	long long range = pv_copy_range_blocks(jobs, total);
+	const char *forced = getenv("PGVAULT_RANGE_BLOCKS");
 	int cap = n + 16, k = 0;
 	unit *u = pv_calloc((size_t)cap, sizeof *u);
 	for (int i = 0; i < n; i++) {
-		int split = jobs > 1 && !items[i].query && *items[i].columns && blocks[i] >= 2 * range;
+		/* cut: a table of two ranges or more that holds more than 2/(jobs+1) of the blocks */
+		int split = jobs > 1 && !items[i].query && *items[i].columns && blocks[i] >= 2 * range &&
+		            ((forced && *forced) || blocks[i] * (jobs + 1) > 2 * total);
 		long long parts = split ? (blocks[i] + range - 1) / range : 1;
 		for (long long p = 0; p < parts; p++) {
 			if (k == cap) {
