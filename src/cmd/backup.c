@@ -41,8 +41,8 @@ static const pv_opt options[] = {
 	PV_OPT('t', "tag", 't', "TAG", "label the bundles (letters, digits, '-', '_')"),
 	PV_OPT_CFG('j', "jobs", 'j', "N",
 	           "use N sessions and cores (1-64): several databases are backed up at once, one "
-	           "database's tables are read in parallel in one snapshot, big tables in block "
-	           "ranges (default: [backup] jobs, else 1)", "backup", "jobs"),
+	           "database's tables are read in parallel in one snapshot, a table holding most "
+	           "of the data in block ranges (default: [backup] jobs, else 1)", "backup", "jobs"),
 	PV_OPT_CFG(0, "compress-level", OPT_COMPRESS_LEVEL, "N",
 	           "zstd level of the rows, 1-19 (default: [backup] compress_level, else "
 	           PV_STR(PV_DEFAULT_LEVEL) "); higher is smaller and slower", "backup", "compress_level"),
